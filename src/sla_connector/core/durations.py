@@ -1,0 +1,83 @@
+"""Parsing of SLA durations: ``15m``, ``1h30m``, ``90s``, ``2d`` and business days ``3bd``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+__all__ = ["BusinessDays", "Duration", "format_seconds", "parse_duration", "parse_percent"]
+
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_CLOCK_RE = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_BD_RE = re.compile(r"(\d+)bd")
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessDays:
+    """A target of N open days under the business-day rule (DESIGN section 4)."""
+
+    days: int
+
+    def __str__(self) -> str:
+        return f"{self.days}bd"
+
+
+Duration = timedelta | BusinessDays
+"""A business-time length or a number of business days."""
+
+
+def parse_duration(text: str, *, allow_business_days: bool = True) -> Duration:
+    """Parse a config duration; raise ``ValueError`` with a readable reason."""
+    raw = str(text).strip().lower().replace(" ", "")
+    if not raw:
+        raise ValueError("empty duration; write e.g. 15m, 1h30m, 90s or 3bd")
+    bd = _BD_RE.fullmatch(raw)
+    if bd:
+        if not allow_business_days:
+            raise ValueError(f"{text!r}: business days are not allowed here")
+        days = int(bd.group(1))
+        if days <= 0:
+            raise ValueError(f"{text!r}: business days must be at least 1")
+        return BusinessDays(days)
+    match = _CLOCK_RE.fullmatch(raw)
+    if not match or not any(match.groups()):
+        raise ValueError(
+            f"{text!r} is not a duration; write e.g. 15m, 1h30m, 90s, 2d or 3bd"
+        )
+    seconds = sum(
+        int(value) * _UNIT_SECONDS[unit]
+        for value, unit in zip(match.groups(), "dhms", strict=True)
+        if value
+    )
+    return timedelta(seconds=seconds)
+
+
+def parse_percent(text: str | float | int) -> float:
+    """Parse ``75%``, ``0.75`` or ``75`` into a fraction in (0, 1]."""
+    if isinstance(text, str):
+        raw = text.strip()
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    else:
+        value = float(text)
+    if value > 1:
+        value /= 100
+    if not 0 < value <= 1:
+        raise ValueError(f"{text!r} is not a percentage between 0% and 100%")
+    return value
+
+
+def format_seconds(seconds: float) -> str:
+    """Render a business-time length for humans: ``1h 05m``, ``45s``, ``-2h 10m``."""
+    sign = "-" if seconds < 0 else ""
+    total = round(abs(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{sign}{minutes}m {secs:02d}s" if secs else f"{sign}{minutes}m"
+    return f"{sign}{secs}s"

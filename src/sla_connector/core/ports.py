@@ -1,0 +1,81 @@
+"""The ports the runtime talks through: a PSA connector and the clock.
+
+Connectors implement ``Connector`` and register a ``ConnectorFactory`` in the entry-point
+group ``sla_connector.connectors``; built-in connectors register the same way a third
+party's would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from sla_connector.core.ticket import Ticket
+
+__all__ = ["CheckResult", "Clock", "Connector", "ConnectorFactory", "PollPage", "WriteResult"]
+
+
+class Clock(Protocol):
+    """Where the present comes from: the wall clock in production, virtual time in tests."""
+
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PollPage:
+    """One batch of changed tickets and the cursor to resume after it."""
+
+    tickets: tuple[Ticket, ...]
+    cursor: str | None
+    rejected: tuple[tuple[str, str], ...] = ()  # (ticket id or "?", reason)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What the PSA answered to a write-back."""
+
+    ok: bool
+    detail: str = ""
+    response: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The verdict of ``check``: reached, authenticated, what one read found."""
+
+    ok: bool
+    summary: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """An adapter between one PSA instance and the canonical ticket."""
+
+    name: str
+
+    def fetch_changed(self, since_cursor: str | None) -> AsyncIterator[PollPage]:
+        """Pages of canonical tickets changed since the cursor (None: full read)."""
+        ...
+
+    async def fetch_ticket(self, ticket_id: str) -> Ticket: ...
+
+    async def assign(self, ticket: Ticket, person_or_group: str) -> WriteResult: ...
+
+    async def set_priority(self, ticket: Ticket, tier: str) -> WriteResult: ...
+
+    async def add_internal_note(self, ticket: Ticket, text: str) -> WriteResult: ...
+
+    async def add_tag(self, ticket: Ticket, tag: str) -> WriteResult: ...
+
+    async def check(self) -> CheckResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ConnectorFactory(Protocol):
+    """What an entry point of ``sla_connector.connectors`` loads: builds a connector."""
+
+    def __call__(self, name: str, settings: Mapping[str, Any], clock: Clock) -> Connector: ...
