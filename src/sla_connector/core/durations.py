@@ -55,13 +55,13 @@ def parse_duration(text: str, *, allow_business_days: bool = True) -> Duration:
 
 def parse_percent(text: str | float | int) -> float:
     """Parse ``75%``, ``0.75`` or ``75`` into a fraction in (0, 1]."""
-    if isinstance(text, str):
-        raw = text.strip()
-        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    raw = str(text).strip()
+    if raw.endswith("%"):
+        value = float(raw[:-1]) / 100
     else:
-        value = float(text)
-    if value > 1:
-        value /= 100
+        value = float(raw)
+        if value > 1:  # a bare 75 means 75%; "150%" must not shrink to 1.5%
+            value /= 100
     if not 0 < value <= 1:
         raise ValueError(f"{text!r} is not a percentage between 0% and 100%")
     return value

@@ -1,0 +1,123 @@
+"""Helpers shared by the subcommands: loading the policy, reading ticket files, instants."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+from sla_connector.core.errors import ConfigError, TicketError
+from sla_connector.core.policy import Policy
+from sla_connector.core.ticket import Ticket, parse_instant, parse_ticket
+
+__all__ = ["Rejected", "load_policy", "parse_now", "read_tickets"]
+
+
+def load_policy(path: str) -> Policy:
+    """Load and validate the YAML policy; errors name the key path (exit code 2)."""
+    from sla_connector.settings import build_policy, load_config
+
+    return build_policy(load_config(Path(path)))
+
+
+def parse_now(value: str | None) -> datetime:
+    """``--now`` as an aware instant; the wall clock when not given (the CLI is the boundary)."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        return parse_instant(value, "--now")
+    except TicketError as exc:
+        raise ConfigError("--now", str(exc).removeprefix("--now: ")) from None
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", required=True, metavar="CONFIG", help="policy YAML file")
+
+
+def add_now_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--now", metavar="T", help="evaluation instant, RFC 3339 (default: the wall clock)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A ticket line that could not be used, with its line number and reason (S24)."""
+
+    line: int
+    reason: str
+
+
+def read_tickets(
+    path: str, known_sources: Collection[str], progress: bool = True
+) -> Iterator[tuple[int, Ticket | Rejected]]:
+    """Stream (line number, ticket or rejection) from a JSONL file; never loads it whole."""
+    try:
+        handle: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise ConfigError("--tickets", f"cannot read {path}: {exc.strerror}") from None
+    size = 0 if path == "-" else os.fstat(handle.fileno()).st_size
+    bar = _progress(size) if progress else None
+    try:
+        for number, raw in enumerate(handle, start=1):
+            if bar is not None:
+                bar.advance(len(raw))
+            if not raw.strip():
+                continue
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                yield number, Rejected(number, f"malformed JSON: {exc}")
+                continue
+            try:
+                yield number, parse_ticket(data, known_sources)
+            except TicketError as exc:
+                yield number, Rejected(number, str(exc))
+    finally:
+        if bar is not None:
+            bar.close()
+        if handle is not sys.stdin.buffer:
+            handle.close()
+
+
+class _Bar:
+    """A rich progress bar on stderr, advanced by bytes read."""
+
+    def __init__(self, total: int) -> None:
+        self._progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+            console=Console(stderr=True),
+        )
+        self._task = self._progress.add_task("auditing", total=total)
+        self._pending = 0
+        self._progress.start()
+
+    def advance(self, amount: int) -> None:
+        self._pending += amount
+        if self._pending >= 1 << 20:
+            self._progress.advance(self._task, self._pending)
+            self._pending = 0
+
+    def close(self) -> None:
+        self._progress.advance(self._task, self._pending)
+        self._progress.stop()
+
+
+def _progress(size: int) -> _Bar | None:
+    """A bar only for a terminal and an input large enough to wait for."""
+    if size < 5 << 20 or not sys.stderr.isatty():
+        return None
+    return _Bar(size)

@@ -1,0 +1,132 @@
+"""``sla-connector explain``: why a ticket is where it is, in words an account manager reads.
+
+Shows the tier and the rule that decided it, each clock's timeline (started, paused,
+resumed, stopped, due, breached, business time used against the target) and the
+escalation plan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sla_connector.cli.common import (
+    Rejected,
+    add_config_argument,
+    add_now_argument,
+    load_policy,
+    parse_now,
+    read_tickets,
+)
+from sla_connector.core.calendars import from_us
+from sla_connector.core.durations import format_seconds
+from sla_connector.core.errors import SlaConnectorError
+from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
+from sla_connector.core.policy import Policy
+
+__all__ = ["register", "render", "run"]
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "explain",
+        help="tier, rule, clock timeline and escalation plan of one ticket",
+        description="Explain one ticket: its tier, clocks and escalations.",
+    )
+    add_config_argument(parser)
+    parser.add_argument("--tickets", metavar="FILE", help="JSONL tickets (default: the state store)")
+    add_now_argument(parser)
+    parser.add_argument("ticket", metavar="TICKET", help="ticket id, or SOURCE/ID")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    policy = load_policy(args.config)
+    now = parse_now(args.now)
+    if not args.tickets:
+        raise SlaConnectorError("explain needs --tickets FILE until the state store exists")
+    source, _, wanted = args.ticket.rpartition("/")
+    for _, item in read_tickets(args.tickets, set(policy.sources), progress=False):
+        if isinstance(item, Rejected) or item.id != wanted or (source and item.source != source):
+            continue
+        sys.stdout.write(render(evaluate(item, policy, now), policy))
+        return 0
+    print(f"sla-connector: ticket {args.ticket} not found in {args.tickets}", file=sys.stderr)
+    return 1
+
+
+def _when(micros: int | None, zone: ZoneInfo) -> str:
+    if micros is None:
+        return "-"
+    local = from_us(micros).astimezone(zone)
+    return local.strftime("%a %d %b %Y %H:%M:%S %Z")
+
+
+def _clock(result: ClockResult, policy: Policy, client: str, title: str) -> list[str]:
+    terms = policy.terms(client, result.tier)
+    zone = terms.calendar.tz
+    target = format_seconds(result.target_us / 1e6)
+    used = format_seconds(result.elapsed_us / 1e6)
+    lines = [
+        f"{title} (cycle {result.cycle}) — {result.state.upper()}",
+        f"  target {target} of business time under {result.tier} "
+        f"({terms.tier.name}), calendar {terms.calendar.name or zone.key}",
+    ]
+    for at, label in result.timeline:
+        lines.append(f"  {_when(at, zone):32} {label}")
+    lines.append(f"  used {used} of {target}")
+    if result.state == "paused":
+        lines.append(f"  paused: {format_seconds(result.remaining_us / 1e6)} of business time remain")
+    elif result.due_at is not None:
+        lines.append(f"  due {_when(result.due_at, zone)}")
+    if result.breached_at is not None:
+        lines.append(f"  breached {_when(result.breached_at, zone)} under {result.breach_tier}")
+    return lines
+
+
+def render(evaluation: TicketEvaluation, policy: Policy) -> str:
+    """The explanation as plain text."""
+    ticket = evaluation.ticket
+    client = ticket.client
+    now = from_us(evaluation.now)
+    lines = [
+        f"Ticket {ticket.source}/{ticket.id}: {ticket.subject}",
+        f"Client {client or '-'}; evaluated at {_iso(now)}",
+        "",
+    ]
+    classification = evaluation.classification
+    decided = (
+        f"rule '{classification.rule}'" if classification.rule else "no rule matched (default tier)"
+    )
+    lines.append(f"Tier in force: {evaluation.tier} ({policy.tiers[evaluation.tier].name})")
+    lines.append(f"  classified {classification.tier} by {decided}")
+    if classification.floor_applied:
+        lines.append(f"  raised to the client's floor {classification.tier}")
+    for change in evaluation.tier_changes[1:]:
+        lines.append(f"  {_iso(change.at)} changed to {change.tier} by a person in the PSA")
+    for unknown in evaluation.unknown_priorities:
+        lines.append(f"  ignored priority {unknown!r}: not a configured tier")
+    lines.append("")
+    lines.extend(_clock(evaluation.response, policy, client, "Response clock"))
+    for cycle in evaluation.resolutions:
+        lines.append("")
+        lines.extend(_clock(cycle, policy, client, "Resolution clock"))
+    lines.append("")
+    if not evaluation.steps:
+        lines.append("Escalations: none triggered")
+    else:
+        lines.append("Escalations:")
+        for plan in evaluation.steps:
+            lines.append(
+                f"  {plan.step.name} ({plan.tier}, cycle {plan.cycle}) -> {plan.to}: {plan.state}; "
+                f"triggered {_iso(from_us(plan.triggered_at))} ({plan.reason}), "
+                f"due {_iso(from_us(plan.due_at))}; actions {', '.join(plan.step.actions)}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _iso(instant: datetime) -> str:
+    return instant.isoformat().replace("+00:00", "Z")

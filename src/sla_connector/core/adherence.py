@@ -1,0 +1,86 @@
+"""Adherence maths (DESIGN section 7, SEMANTICS S21-S22).
+
+A clock counts in the period in which its outcome is decided: met at its stop, breached
+at its breach instant. Rows are per client and per the ticket's tier at ``now``, for the
+kinds response, resolution and ticket (both clocks met).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sla_connector.core.evaluate import ClockResult, TicketEvaluation
+
+__all__ = ["KINDS", "AdherenceCounter", "AdherenceRow", "ticket_outcome"]
+
+KINDS = ("response", "resolution", "ticket")
+
+
+@dataclass(slots=True)
+class AdherenceRow:
+    """Met and breached counts of one (client, tier, kind)."""
+
+    client: str
+    tier: str
+    kind: str
+    met: int = 0
+    breached: int = 0
+
+    @property
+    def adherence(self) -> float | None:
+        """met / (met + breached), None when nothing was decided."""
+        decided = self.met + self.breached
+        return None if decided == 0 else self.met / decided
+
+
+def ticket_outcome(evaluation: TicketEvaluation) -> tuple[str, int] | None:
+    """The combined outcome of a ticket and when it was decided (S22), or None if undecided."""
+    clocks = (evaluation.response, *evaluation.resolutions)
+    breaches = [c.breached_at for c in clocks if c.state == "breached" and c.breached_at is not None]
+    if breaches:
+        return "breached", min(breaches)
+    if all(c.state == "met" for c in clocks):
+        return "met", max(c.stopped_at or 0 for c in clocks)
+    return None
+
+
+class AdherenceCounter:
+    """Streams evaluations into rows, counting outcomes decided in [start, end]."""
+
+    def __init__(self, start: int | None = None, end: int | None = None) -> None:
+        self.start = start
+        self.end = end
+        self._rows: dict[tuple[str, str, str], AdherenceRow] = {}
+
+    def _in_period(self, instant: int | None) -> bool:
+        if instant is None:
+            return False
+        if self.start is not None and instant < self.start:
+            return False
+        return self.end is None or instant <= self.end
+
+    def _count(self, client: str, tier: str, kind: str, outcome: str, instant: int | None) -> None:
+        if not self._in_period(instant):
+            return
+        row = self._rows[(client, tier, kind)]
+        if outcome == "met":
+            row.met += 1
+        elif outcome == "breached":
+            row.breached += 1
+
+    def add(self, evaluation: TicketEvaluation) -> None:
+        client, tier = evaluation.ticket.client, evaluation.tier
+        for kind in KINDS:
+            self._rows.setdefault((client, tier, kind), AdherenceRow(client, tier, kind))
+        clocks: Iterable[ClockResult] = (evaluation.response,)
+        for clock in (*clocks, *evaluation.resolutions):
+            self._count(client, tier, clock.kind, clock.state, clock.decided_at)
+        outcome = ticket_outcome(evaluation)
+        if outcome is not None:
+            self._count(client, tier, "ticket", outcome[0], outcome[1])
+
+    def rows(self) -> list[AdherenceRow]:
+        """Rows sorted by client, tier, then kind in KINDS order."""
+        order = {kind: index for index, kind in enumerate(KINDS)}
+        return sorted(self._rows.values(), key=lambda r: (r.client, r.tier, order[r.kind]))

@@ -1,0 +1,258 @@
+"""Response and resolution clocks of one ticket (DESIGN section 4, SEMANTICS S01-S14).
+
+The ticket's events become, per clock cycle, a list of *running intervals* in UTC
+microseconds. Everything else is derived from them under the tier in force: elapsed
+business time is recomputed from the start in the tier's calendar (S10), a breach is the
+first running instant at which elapsed reaches the target in force (S01, S13), and a
+stopped clock is frozen at its stop (S11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from sla_connector.core.calendars import BusinessCalendar, to_us
+from sla_connector.core.classify import TierChange
+from sla_connector.core.durations import BusinessDays, Duration
+from sla_connector.core.policy import Policy, StatusSets
+from sla_connector.core.ticket import Ticket
+
+__all__ = ["ClockRun", "ClockState", "Crossing", "TierSpan", "build_runs", "tier_spans"]
+
+ClockKind = Literal["response", "resolution"]
+ClockState = Literal["met", "breached", "running", "paused"]
+_FOREVER = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class TierSpan:
+    """Tier ``tier`` is in force on [start, end) (microseconds)."""
+
+    start: int
+    end: int
+    tier: str
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """When elapsed reached a target under a tier: ``reached`` (the due), ``at`` (first running)."""
+
+    reached: int
+    at: int
+    tier: str
+
+
+@dataclass(slots=True)
+class ClockRun:
+    """One clock cycle as running intervals, with its stops and resolutions.
+
+    ``running`` ends at ``horizon`` when the clock runs there; the horizon instant itself
+    then counts as running (a breach at ``now`` counts, S14).
+    """
+
+    kind: ClockKind
+    cycle: int
+    start: int
+    horizon: int
+    running: list[tuple[int, int]] = field(default_factory=list)
+    stop: int | None = None
+    state_at_horizon: Literal["running", "paused", "stopped"] = "running"
+    resolutions: list[tuple[int, int | None]] = field(default_factory=list)
+    window_end: int = _FOREVER
+    timeline: list[tuple[int, str]] = field(default_factory=list)
+
+    # -- queries under one calendar ---------------------------------------------------
+
+    def elapsed(self, calendar: BusinessCalendar, until: int) -> int:
+        """Business microseconds the clock ran before ``until``."""
+        total = 0
+        business = calendar.business_us
+        for begin, end in self.running:
+            if begin >= until:
+                break
+            total += business(min(end, until)) - business(begin)
+        return total
+
+    def reach(self, calendar: BusinessCalendar, target: int, *, extend: bool) -> int | None:
+        """Earliest instant at which elapsed reaches ``target`` (S02).
+
+        With ``extend`` the clock is assumed to keep running after the horizon.
+        """
+        used = 0
+        business = calendar.business_us
+        last = len(self.running) - 1
+        for index, (begin, end) in enumerate(self.running):
+            open_ended = extend and index == last and self.runs_at_horizon
+            if open_ended:
+                return calendar.add_us(begin, target - used)
+            capacity = business(end) - business(begin)
+            if used + capacity >= target:
+                return calendar.add_us(begin, target - used)
+            used += capacity
+        if extend and not self.running and self.runs_at_horizon:
+            return calendar.add_us(self.horizon, target)
+        return None
+
+    @property
+    def runs_at_horizon(self) -> bool:
+        return self.state_at_horizon == "running"
+
+    def first_running_at_or_after(self, instant: int) -> int | None:
+        """The first instant >= ``instant`` at which the clock runs (S01 half-open)."""
+        for begin, end in self.running:
+            if instant < begin:
+                return begin
+            if instant < end:
+                return instant
+        if self.runs_at_horizon and instant == self.horizon:
+            return instant
+        return None
+
+    def crossing(
+        self,
+        policy: Policy,
+        client: str,
+        spans: list[TierSpan],
+        fraction: float = 1.0,
+        only_tier: str | None = None,
+    ) -> Crossing | None:
+        """The first running instant at which elapsed >= fraction x target in force (S01, S10, S13)."""
+        for span in spans:
+            if only_tier is not None and span.tier != only_tier:
+                continue
+            low = max(span.start, self.start)
+            high = min(span.end, self.horizon + 1)
+            if low >= high:
+                continue
+            terms = policy.terms(client, span.tier)
+            target = round(self.target(policy, client, span.tier) * fraction)
+            reached = self.reach(terms.calendar, target, extend=False)
+            if reached is None:
+                continue
+            at = self.first_running_at_or_after(max(low, reached))
+            if at is not None and at < high:
+                return Crossing(reached=reached, at=at, tier=span.tier)
+        return None
+
+    def target(self, policy: Policy, client: str, tier: str) -> int:
+        """The target of this clock under ``tier`` in microseconds of business time (S03)."""
+        terms = policy.terms(client, tier)
+        duration: Duration = terms.tier.response if self.kind == "response" else terms.tier.resolution
+        if isinstance(duration, BusinessDays):
+            calendar = terms.calendar
+            return calendar.elapsed_us(self.start, calendar.add_days_us(self.start, duration.days))
+        return _td_us(duration)
+
+
+def _td_us(delta: timedelta) -> int:
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def tier_spans(changes: list[TierChange]) -> list[TierSpan]:
+    """Turn tier changes into consecutive spans; the last change at an instant wins (S06)."""
+    points: list[tuple[int, str]] = []
+    for change in changes:
+        at = to_us(change.at)
+        if points and points[-1][0] == at:
+            points[-1] = (at, change.tier)
+        elif not points or points[-1][1] != change.tier:
+            points.append((at, change.tier))
+    spans = []
+    for index, (at, tier) in enumerate(points):
+        end = points[index + 1][0] if index + 1 < len(points) else _FOREVER
+        spans.append(TierSpan(at, end, tier))
+    return spans
+
+
+_HORIZON_STATE: dict[str, Literal["running", "paused", "stopped"]] = {
+    "active": "running",
+    "paused": "paused",
+    "resolved": "stopped",
+}
+
+
+def _state_of(status: str, sets: StatusSets) -> Literal["active", "paused", "resolved"]:
+    folded = status.casefold()
+    if folded in sets.resolved:
+        return "resolved"
+    if folded in sets.paused:
+        return "paused"
+    return "active"
+
+
+def build_runs(
+    ticket: Ticket, sets: StatusSets, reopen: Literal["resume", "new_cycle"], now: int
+) -> tuple[ClockRun, list[ClockRun]]:
+    """The response clock and the resolution cycles of a ticket, evaluated up to ``now``."""
+    created = to_us(ticket.created_at)
+    response = ClockRun(kind="response", cycle=1, start=created, horizon=now)
+    response.timeline.append((created, "started"))
+    cycles: list[ClockRun] = []
+    current = ClockRun(kind="resolution", cycle=1, start=created, horizon=now)
+    current.timeline.append((created, "started"))
+    cycles.append(current)
+    state: Literal["active", "paused", "resolved"] = "active"
+    since = created  # when the current state began
+    response_stop: int | None = None
+
+    def close_interval(at: int) -> None:
+        if state == "active" and at > since:
+            current.running.append((since, at))
+
+    for event in ticket.events:
+        at = to_us(event.at)
+        if at > now:
+            break
+        if event.type == "public_reply":
+            if response_stop is None and (event.by or "").casefold() == "agent":
+                response_stop = at
+                response.timeline.append((at, "stopped: first agent reply"))
+            continue
+        if event.type != "status" or event.to is None:
+            continue
+        folded = event.to.casefold()
+        new_state = _state_of(event.to, sets)
+        if response_stop is None and (folded in sets.responded or new_state == "resolved"):
+            response_stop = at
+            response.timeline.append((at, f"stopped: status {event.to}"))
+        if new_state == state:
+            continue
+        close_interval(at)
+        if state == "resolved":  # a reopen
+            current.resolutions[-1] = (current.resolutions[-1][0], at)
+            if reopen == "new_cycle":
+                current.window_end = at
+                current = ClockRun(kind="resolution", cycle=len(cycles) + 1, start=at, horizon=now)
+                current.timeline.append((at, f"new cycle: reopened to {event.to}"))
+                cycles.append(current)
+            else:
+                current.timeline.append((at, f"reopened to {event.to}"))
+            if new_state == "paused":
+                current.timeline.append((at, f"paused: {event.to}"))
+        elif new_state == "resolved":
+            current.resolutions.append((at, None))
+            current.stop = at
+            current.timeline.append((at, f"stopped: {event.to}"))
+        elif new_state == "paused":
+            current.timeline.append((at, f"paused: {event.to}"))
+        else:
+            current.timeline.append((at, f"resumed: {event.to}"))
+        state = new_state
+        since = at
+    close_interval(now)
+    current.state_at_horizon = _HORIZON_STATE[state]
+    for cycle in cycles[:-1]:
+        cycle.state_at_horizon = "stopped"
+    if current.state_at_horizon != "stopped":
+        current.stop = None
+    if response_stop is None:
+        if now > created:
+            response.running.append((created, now))
+    else:
+        if response_stop > created:
+            response.running.append((created, response_stop))
+        response.stop = response_stop
+        response.state_at_horizon = "stopped"
+    return response, cycles
