@@ -23,7 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The full command-line parser (also used to generate the CLI docs)."""
     parser = argparse.ArgumentParser(
         prog="sla-connector",
-        description="SLA enforcement for MSPs: define tiers, enforce clocks and escalations, prove adherence.",
+        description=(
+            "SLA enforcement for MSPs: define tiers, enforce clocks and escalations, "
+            "prove adherence."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (audit, explain):

@@ -33,10 +33,21 @@ from sla_connector.core.evaluate import TicketEvaluation, evaluate
 __all__ = ["register", "run"]
 
 _CSV_COLUMNS = (
-    "id", "source", "client", "tier", "rule",
-    "response_state", "response_due_at", "response_breached_at", "response_elapsed_seconds",
-    "resolution_state", "resolution_due_at", "resolution_breached_at",
-    "resolution_elapsed_seconds", "resolution_cycle", "escalations",
+    "id",
+    "source",
+    "client",
+    "tier",
+    "rule",
+    "response_state",
+    "response_due_at",
+    "response_breached_at",
+    "response_elapsed_seconds",
+    "resolution_state",
+    "resolution_due_at",
+    "resolution_breached_at",
+    "resolution_elapsed_seconds",
+    "resolution_cycle",
+    "escalations",
 )
 
 
@@ -47,7 +58,9 @@ def register(commands: Any) -> None:
         description="Evaluate canonical tickets (one JSON object per line) under the policy.",
     )
     add_config_argument(parser)
-    parser.add_argument("--tickets", required=True, metavar="FILE", help="JSONL tickets, - for stdin")
+    parser.add_argument(
+        "--tickets", required=True, metavar="FILE", help="JSONL tickets, - for stdin"
+    )
     parser.add_argument("--format", choices=("json", "table", "csv"), default="json")
     add_now_argument(parser)
     parser.add_argument(
@@ -112,7 +125,9 @@ def _compare(left: list[AdherenceRow], right: list[AdherenceRow]) -> list[dict[s
                 "policy": adherence_record(a) if a else None,
                 "other": adherence_record(b) if b else None,
                 "difference": (
-                    None if adherence_a is None or adherence_b is None else adherence_b - adherence_a
+                    None
+                    if adherence_a is None or adherence_b is None
+                    else adherence_b - adherence_a
                 ),
             }
         )
@@ -176,11 +191,20 @@ class _CsvWriter(_Writer):
         response, resolution = record["response"], record["resolution"]
         self.csv.writerow(
             (
-                record["id"], record["source"], record["client"], record["tier"], record["rule"] or "",
-                response["state"], response["due_at"] or "", response["breached_at"] or "",
+                record["id"],
+                record["source"],
+                record["client"],
+                record["tier"],
+                record["rule"] or "",
+                response["state"],
+                response["due_at"] or "",
+                response["breached_at"] or "",
                 response["elapsed_seconds"],
-                resolution["state"], resolution["due_at"] or "", resolution["breached_at"] or "",
-                resolution["elapsed_seconds"], resolution["cycle"],
+                resolution["state"],
+                resolution["due_at"] or "",
+                resolution["breached_at"] or "",
+                resolution["elapsed_seconds"],
+                resolution["cycle"],
                 ";".join(f"{e['step']}@{e['due_at']}:{e['state']}" for e in record["escalations"]),
             )
         )
@@ -201,8 +225,8 @@ class _TableWriter(_Writer):
     def ticket(self, evaluation: TicketEvaluation) -> None:
         def clock(kind: str) -> str:
             result = evaluation.response if kind == "response" else evaluation.resolution
-            used = f"{format_seconds(result.elapsed_us / 1e6)} / {format_seconds(result.target_us / 1e6)}"
-            return f"{result.state} ({used})"
+            used = format_seconds(result.elapsed_us / 1e6)
+            return f"{result.state} ({used} / {format_seconds(result.target_us / 1e6)})"
 
         fired = [p for p in evaluation.steps if p.state == "fired"]
         pending = [p for p in evaluation.steps if p.state == "pending"]
@@ -235,22 +259,32 @@ def _percent(value: float | None) -> str:
 def _adherence_table(rows: Iterable[AdherenceRow]) -> Table:
     table = Table(title="Adherence (outcomes decided up to --now)", header_style="bold")
     for column in ("Client", "Tier", "Clock", "Met", "Breached", "Adherence"):
-        table.add_column(column, justify="right" if column in ("Met", "Breached", "Adherence") else "left")
+        table.add_column(
+            column, justify="right" if column in ("Met", "Breached", "Adherence") else "left"
+        )
     for row in rows:
-        table.add_row(row.client, row.tier, row.kind, str(row.met), str(row.breached), _percent(row.adherence))
+        table.add_row(
+            row.client, row.tier, row.kind, str(row.met), str(row.breached), _percent(row.adherence)
+        )
     return table
 
 
 def _comparison_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="What-if: this policy vs --compare-policy", header_style="bold")
     for column in ("Client", "Tier", "Clock", "Policy", "Other", "Difference"):
-        table.add_column(column, justify="left" if column in ("Client", "Tier", "Clock") else "right")
+        table.add_column(
+            column, justify="left" if column in ("Client", "Tier", "Clock") else "right"
+        )
     for row in rows:
         a = row["policy"]["adherence"] if row["policy"] else None
         b = row["other"]["adherence"] if row["other"] else None
         diff = row["difference"]
         table.add_row(
-            row["client"], row["tier"], row["kind"], _percent(a), _percent(b),
+            row["client"],
+            row["tier"],
+            row["kind"],
+            _percent(a),
+            _percent(b),
             "n/a" if diff is None else f"{diff * 100:+.1f} pts",
         )
     return table

@@ -18,14 +18,13 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from sla_connector.core.errors import ConfigError, TicketError
 from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket, parse_instant, parse_ticket
+from sla_connector.settings import build_policy, load_config
 
 __all__ = ["Rejected", "load_policy", "parse_now", "read_tickets"]
 
 
 def load_policy(path: str) -> Policy:
     """Load and validate the YAML policy; errors name the key path (exit code 2)."""
-    from sla_connector.settings import build_policy, load_config
-
     return build_policy(load_config(Path(path)))
 
 

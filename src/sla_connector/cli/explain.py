@@ -37,7 +37,9 @@ def register(commands: Any) -> None:
         description="Explain one ticket: its tier, clocks and escalations.",
     )
     add_config_argument(parser)
-    parser.add_argument("--tickets", metavar="FILE", help="JSONL tickets (default: the state store)")
+    parser.add_argument(
+        "--tickets", metavar="FILE", help="JSONL tickets (default: the state store)"
+    )
     add_now_argument(parser)
     parser.add_argument("ticket", metavar="TICKET", help="ticket id, or SOURCE/ID")
     parser.set_defaults(handler=run)
@@ -79,7 +81,9 @@ def _clock(result: ClockResult, policy: Policy, client: str, title: str) -> list
         lines.append(f"  {_when(at, zone):32} {label}")
     lines.append(f"  used {used} of {target}")
     if result.state == "paused":
-        lines.append(f"  paused: {format_seconds(result.remaining_us / 1e6)} of business time remain")
+        lines.append(
+            f"  paused: {format_seconds(result.remaining_us / 1e6)} of business time remain"
+        )
     elif result.due_at is not None:
         lines.append(f"  due {_when(result.due_at, zone)}")
     if result.breached_at is not None:

@@ -37,7 +37,9 @@ class AdherenceRow:
 def ticket_outcome(evaluation: TicketEvaluation) -> tuple[str, int] | None:
     """The combined outcome of a ticket and when it was decided (S22), or None if undecided."""
     clocks = (evaluation.response, *evaluation.resolutions)
-    breaches = [c.breached_at for c in clocks if c.state == "breached" and c.breached_at is not None]
+    breaches = [
+        c.breached_at for c in clocks if c.state == "breached" and c.breached_at is not None
+    ]
     if breaches:
         return "breached", min(breaches)
     if all(c.state == "met" for c in clocks):

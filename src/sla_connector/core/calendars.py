@@ -300,27 +300,14 @@ class BusinessCalendar:
         total = business(table, end) - reach
         if not pauses:
             return total
-        # _business_in inlined over local names: with a few pauses this loop is the hot path.
-        starts, ends, cum, cum_end = table.starts, table.ends, table.cum, table.cum_end
         paused = 0
         for pause_start, pause_end in sorted(pauses):
             if pause_end <= start or pause_start >= end:
                 continue
-            low = reach
-            if pause_start > start:
-                index = bisect_right(starts, pause_start) - 1
-                if index >= 0:
-                    point = cum[index] + pause_start - starts[index]
-                    low = point if pause_start < ends[index] else cum_end[index]
-                    if low < reach:
-                        low = reach
-            if pause_end >= end:
-                high = total + business(table, start)
-            else:
-                index = bisect_right(starts, pause_end) - 1
-                high = 0
-                if index >= 0:
-                    high = cum[index] + pause_end - starts[index] if pause_end < ends[index] else cum_end[index]
+            low = business(table, pause_start) if pause_start > start else reach
+            high = business(table, pause_end if pause_end < end else end)
+            if low < reach:
+                low = reach
             if high > low:
                 paused += high - low
                 reach = high

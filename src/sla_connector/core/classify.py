@@ -56,13 +56,15 @@ def classify(ticket: Ticket, policy: Policy) -> Classification:
     client = policy.client(ticket.client)
     best: Rule | None = None
     for rule in policy.rules:
-        if (best is None or policy.severity(rule.tier) < policy.severity(best.tier)) and rule_matches(
-            rule, ticket, client.tier
-        ):
+        if (
+            best is None or policy.severity(rule.tier) < policy.severity(best.tier)
+        ) and rule_matches(rule, ticket, client.tier):
             best = rule
     tier = best.tier if best else (client.default_tier or policy.default_tier)
     if client.floor and policy.severity(client.floor) < policy.severity(tier):
-        return Classification(tier=client.floor, rule=best.name if best else None, floor_applied=True)
+        return Classification(
+            tier=client.floor, rule=best.name if best else None, floor_applied=True
+        )
     return Classification(tier=tier, rule=best.name if best else None)
 
 

@@ -22,6 +22,8 @@ from sla_connector.core.ticket import Ticket
 __all__ = ["ClockRun", "ClockState", "Crossing", "TierSpan", "build_runs", "tier_spans"]
 
 ClockKind = Literal["response", "resolution"]
+ReopenMode = Literal["resume", "new_cycle"]
+_Status = Literal["active", "paused", "resolved"]
 ClockState = Literal["met", "breached", "running", "paused"]
 _FOREVER = 2**62
 
@@ -118,7 +120,7 @@ class ClockRun:
         fraction: float = 1.0,
         only_tier: str | None = None,
     ) -> Crossing | None:
-        """The first running instant at which elapsed >= fraction x target in force (S01, S10, S13)."""
+        """First running instant at which elapsed >= fraction x target in force (S01, S10, S13)."""
         for span in spans:
             if only_tier is not None and span.tier != only_tier:
                 continue
@@ -139,7 +141,9 @@ class ClockRun:
     def target(self, policy: Policy, client: str, tier: str) -> int:
         """The target of this clock under ``tier`` in microseconds of business time (S03)."""
         terms = policy.terms(client, tier)
-        duration: Duration = terms.tier.response if self.kind == "response" else terms.tier.resolution
+        duration: Duration = (
+            terms.tier.response if self.kind == "response" else terms.tier.resolution
+        )
         if isinstance(duration, BusinessDays):
             calendar = terms.calendar
             return calendar.elapsed_us(self.start, calendar.add_days_us(self.start, duration.days))
@@ -173,7 +177,7 @@ _HORIZON_STATE: dict[str, Literal["running", "paused", "stopped"]] = {
 }
 
 
-def _state_of(status: str, sets: StatusSets) -> Literal["active", "paused", "resolved"]:
+def _state_of(status: str, sets: StatusSets) -> _Status:
     folded = status.casefold()
     if folded in sets.resolved:
         return "resolved"
@@ -182,77 +186,95 @@ def _state_of(status: str, sets: StatusSets) -> Literal["active", "paused", "res
     return "active"
 
 
-def build_runs(
-    ticket: Ticket, sets: StatusSets, reopen: Literal["resume", "new_cycle"], now: int
-) -> tuple[ClockRun, list[ClockRun]]:
-    """The response clock and the resolution cycles of a ticket, evaluated up to ``now``."""
-    created = to_us(ticket.created_at)
-    response = ClockRun(kind="response", cycle=1, start=created, horizon=now)
-    response.timeline.append((created, "started"))
-    cycles: list[ClockRun] = []
-    current = ClockRun(kind="resolution", cycle=1, start=created, horizon=now)
-    current.timeline.append((created, "started"))
-    cycles.append(current)
-    state: Literal["active", "paused", "resolved"] = "active"
-    since = created  # when the current state began
-    response_stop: int | None = None
+class _RunBuilder:
+    """Replays status and reply events into the response run and the resolution cycles."""
 
-    def close_interval(at: int) -> None:
-        if state == "active" and at > since:
-            current.running.append((since, at))
+    def __init__(self, created: int, sets: StatusSets, reopen: ReopenMode, now: int) -> None:
+        self.sets = sets
+        self.reopen = reopen
+        self.now = now
+        self.response = ClockRun(kind="response", cycle=1, start=created, horizon=now)
+        self.response.timeline.append((created, "started"))
+        self.current = ClockRun(kind="resolution", cycle=1, start=created, horizon=now)
+        self.current.timeline.append((created, "started"))
+        self.cycles = [self.current]
+        self.state: _Status = "active"
+        self.since = created
+        self.response_stop: int | None = None
 
-    for event in ticket.events:
-        at = to_us(event.at)
-        if at > now:
-            break
-        if event.type == "public_reply":
-            if response_stop is None and (event.by or "").casefold() == "agent":
-                response_stop = at
-                response.timeline.append((at, "stopped: first agent reply"))
-            continue
-        if event.type != "status" or event.to is None:
-            continue
-        folded = event.to.casefold()
-        new_state = _state_of(event.to, sets)
-        if response_stop is None and (folded in sets.responded or new_state == "resolved"):
-            response_stop = at
-            response.timeline.append((at, f"stopped: status {event.to}"))
-        if new_state == state:
-            continue
-        close_interval(at)
-        if state == "resolved":  # a reopen
+    def reply(self, at: int, by: str | None) -> None:
+        if self.response_stop is None and (by or "").casefold() == "agent":
+            self.response_stop = at
+            self.response.timeline.append((at, "stopped: first agent reply"))
+
+    def status(self, at: int, name: str) -> None:
+        new_state = _state_of(name, self.sets)
+        if self.response_stop is None and (
+            name.casefold() in self.sets.responded or new_state == "resolved"
+        ):
+            self.response_stop = at
+            self.response.timeline.append((at, f"stopped: status {name}"))
+        if new_state == self.state:
+            return  # S08: resolved -> resolved is not a reopen
+        self._close_interval(at)
+        current = self.current
+        if self.state == "resolved":
             current.resolutions[-1] = (current.resolutions[-1][0], at)
-            if reopen == "new_cycle":
+            if self.reopen == "new_cycle":
                 current.window_end = at
-                current = ClockRun(kind="resolution", cycle=len(cycles) + 1, start=at, horizon=now)
-                current.timeline.append((at, f"new cycle: reopened to {event.to}"))
-                cycles.append(current)
+                current = ClockRun(
+                    kind="resolution", cycle=len(self.cycles) + 1, start=at, horizon=self.now
+                )
+                current.timeline.append((at, f"new cycle: reopened to {name}"))
+                self.cycles.append(current)
+                self.current = current
             else:
-                current.timeline.append((at, f"reopened to {event.to}"))
+                current.timeline.append((at, f"reopened to {name}"))
             if new_state == "paused":
-                current.timeline.append((at, f"paused: {event.to}"))
+                current.timeline.append((at, f"paused: {name}"))
         elif new_state == "resolved":
             current.resolutions.append((at, None))
             current.stop = at
-            current.timeline.append((at, f"stopped: {event.to}"))
-        elif new_state == "paused":
-            current.timeline.append((at, f"paused: {event.to}"))
+            current.timeline.append((at, f"stopped: {name}"))
         else:
-            current.timeline.append((at, f"resumed: {event.to}"))
-        state = new_state
-        since = at
-    close_interval(now)
-    current.state_at_horizon = _HORIZON_STATE[state]
-    for cycle in cycles[:-1]:
-        cycle.state_at_horizon = "stopped"
-    if current.state_at_horizon != "stopped":
-        current.stop = None
-    if response_stop is None:
-        if now > created:
-            response.running.append((created, now))
-    else:
-        if response_stop > created:
-            response.running.append((created, response_stop))
-        response.stop = response_stop
-        response.state_at_horizon = "stopped"
-    return response, cycles
+            verb = "paused" if new_state == "paused" else "resumed"
+            current.timeline.append((at, f"{verb}: {name}"))
+        self.state = new_state
+        self.since = at
+
+    def _close_interval(self, at: int) -> None:
+        if self.state == "active" and at > self.since:
+            self.current.running.append((self.since, at))
+
+    def finish(self) -> tuple[ClockRun, list[ClockRun]]:
+        self._close_interval(self.now)
+        self.current.state_at_horizon = _HORIZON_STATE[self.state]
+        for cycle in self.cycles[:-1]:
+            cycle.state_at_horizon = "stopped"
+        if self.current.state_at_horizon != "stopped":
+            self.current.stop = None
+        response, start = self.response, self.response.start
+        stop = self.response_stop
+        end = self.now if stop is None else stop
+        if end > start:
+            response.running.append((start, end))
+        if stop is not None:
+            response.stop = stop
+            response.state_at_horizon = "stopped"
+        return response, self.cycles
+
+
+def build_runs(
+    ticket: Ticket, sets: StatusSets, reopen: ReopenMode, now: int
+) -> tuple[ClockRun, list[ClockRun]]:
+    """The response clock and the resolution cycles of a ticket, evaluated up to ``now``."""
+    builder = _RunBuilder(to_us(ticket.created_at), sets, reopen, now)
+    for event in ticket.events:
+        at = to_us(event.at)
+        if at > now:
+            break  # S06
+        if event.type == "public_reply":
+            builder.reply(at, event.by)
+        elif event.type == "status" and event.to is not None:
+            builder.status(at, event.to)
+    return builder.finish()

@@ -47,7 +47,7 @@ def idempotency_key(source: str, ticket_id: str, step: str, cycle: int) -> str:
 def _first_in_force(
     spans: list[TierSpan], tier: str, instant: int, window: tuple[int, int], horizon: int
 ) -> int | None:
-    """First instant >= ``instant`` inside ``window`` and <= horizon at which ``tier`` is in force."""
+    """First instant >= ``instant`` in ``window`` and <= horizon with ``tier`` in force."""
     for span in spans:
         if span.tier != tier:
             continue
@@ -63,7 +63,9 @@ def _due(policy: Policy, client: str, tier: str, step: EscalationStep, trigger: 
     if step.after == NEXT_BUSINESS_DAY:
         return calendar.next_business_day_us(trigger)
     if isinstance(step.after, timedelta):
-        micros = (step.after.days * 86400 + step.after.seconds) * 1_000_000 + step.after.microseconds
+        micros = (
+            step.after.days * 86400 + step.after.seconds
+        ) * 1_000_000 + step.after.microseconds
         return calendar.add_us(trigger, micros)
     return trigger
 
@@ -73,6 +75,7 @@ def _cancelled(due: int, resolutions: list[tuple[int, int | None]]) -> bool:
 
 
 def plan_steps(
+    *,
     policy: Policy,
     ticket: Ticket,
     spans: list[TierSpan],
@@ -94,7 +97,18 @@ def plan_steps(
         }
         for tier in sorted(tiers_used):
             for step in policy.ladder(tier):
-                found = _trigger(policy, client, spans, step, tier, run, response_run, breaches, window, now)
+                found = _trigger(
+                    policy=policy,
+                    client=client,
+                    spans=spans,
+                    step=step,
+                    tier=tier,
+                    run=run,
+                    response_run=response_run,
+                    breaches=breaches,
+                    window=window,
+                    now=now,
+                )
                 if found is None:
                     continue
                 trigger, reason = found
@@ -122,6 +136,7 @@ def plan_steps(
 
 
 def _trigger(
+    *,
     policy: Policy,
     client: str,
     spans: list[TierSpan],
@@ -140,7 +155,10 @@ def _trigger(
         crossing = clock.crossing(policy, client, spans, fraction=step.at or 1.0, only_tier=tier)
         if crossing is None or crossing.at > now:
             return None
-        return crossing.at, f"{step.clock} clock at {round((step.at or 1.0) * 100)}% of its {tier} target"
+        return (
+            crossing.at,
+            f"{step.clock} clock at {round((step.at or 1.0) * 100)}% of its {tier} target",
+        )
     kinds = ("response", "resolution") if step.clock == "any" else (step.clock,)
     best: tuple[int, str] | None = None
     for kind in kinds:

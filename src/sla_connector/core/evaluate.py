@@ -101,7 +101,11 @@ def _result(run: ClockRun, policy: Policy, client: str, spans: list[TierSpan]) -
         state, due = "breached", crossing.reached
     elif stopped:
         state = "met"
-        due = calendar.add_us(at, remaining) if remaining >= 0 else run.reach(calendar, target, extend=False)
+        due = (
+            calendar.add_us(at, remaining)
+            if remaining >= 0
+            else run.reach(calendar, target, extend=False)
+        )
     elif run.state_at_horizon == "paused":
         state, due = "paused", None
     else:
@@ -141,7 +145,16 @@ def evaluate(ticket: Ticket, policy: Policy, now: datetime) -> TicketEvaluation:
     client = ticket.client
     response = _result(response_run, policy, client, spans)
     resolutions = tuple(_result(run, policy, client, spans) for run in cycle_runs)
-    steps = plan_steps(policy, ticket, spans, response_run, response, cycle_runs, resolutions, now_us)
+    steps = plan_steps(
+        policy=policy,
+        ticket=ticket,
+        spans=spans,
+        response_run=response_run,
+        response=response,
+        cycle_runs=cycle_runs,
+        cycles=resolutions,
+        now=now_us,
+    )
     return TicketEvaluation(
         ticket=ticket,
         now=now_us,

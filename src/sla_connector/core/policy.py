@@ -125,7 +125,9 @@ class Rule:
             try:
                 compiled.append(re.compile(pattern, re.IGNORECASE))
             except re.error as exc:
-                raise ConfigError(f"regex[{index}]", f"{pattern!r} does not compile: {exc}") from exc
+                raise ConfigError(
+                    f"regex[{index}]", f"{pattern!r} does not compile: {exc}"
+                ) from exc
 
         def alternation(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
             usable = [_phrase_pattern(p) for p in phrases if p.strip()]
@@ -199,7 +201,10 @@ class StatusSets:
 
     @classmethod
     def of(
-        cls, responded: tuple[str, ...] = (), paused: tuple[str, ...] = (), resolved: tuple[str, ...] = ()
+        cls,
+        responded: tuple[str, ...] = (),
+        paused: tuple[str, ...] = (),
+        resolved: tuple[str, ...] = (),
     ) -> StatusSets:
         def fold(names: tuple[str, ...]) -> frozenset[str]:
             return frozenset(name.casefold() for name in names)
@@ -224,7 +229,9 @@ class Policy:
     sources: Mapping[str, StatusSets] = field(default_factory=dict)
     reopen: ReopenMode = "resume"
     respect_manual_priority: bool = True
-    _terms: dict[tuple[str, str], TierTerms] = field(default_factory=dict, compare=False, repr=False)
+    _terms: dict[tuple[str, str], TierTerms] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._validate()
@@ -272,7 +279,9 @@ class Policy:
     def _validate(self) -> None:
         def need_tier(path: str, key: str | None) -> None:
             if key is not None and key not in self.tiers:
-                raise ConfigError(path, f"unknown tier {key!r}; defined tiers: {sorted(self.tiers)}")
+                raise ConfigError(
+                    path, f"unknown tier {key!r}; defined tiers: {sorted(self.tiers)}"
+                )
 
         def need_calendar(path: str, name: str | None) -> None:
             if name is not None and name not in self.calendars:
@@ -298,4 +307,3 @@ class Policy:
             need_tier(f"escalations.{tier_key}", tier_key)
             for index, step in enumerate(steps):
                 need_tier(f"escalations.{tier_key}[{index}].priority", step.priority)
-

@@ -17,10 +17,23 @@ from sla_connector.core.errors import TicketError
 __all__ = ["EVENT_TYPES", "Event", "Ticket", "format_instant", "parse_instant", "parse_ticket"]
 
 EventType = Literal["status", "public_reply", "priority", "assignee", "comment"]
-EVENT_TYPES: frozenset[str] = frozenset({"status", "public_reply", "priority", "assignee", "comment"})
+EVENT_TYPES: frozenset[str] = frozenset(
+    {"status", "public_reply", "priority", "assignee", "comment"}
+)
 _TICKET_FIELDS = frozenset(
-    {"id", "source", "client", "subject", "description", "channel", "source_priority", "status",
-     "created_at", "events", "extra"}
+    {
+        "id",
+        "source",
+        "client",
+        "subject",
+        "description",
+        "channel",
+        "source_priority",
+        "status",
+        "created_at",
+        "events",
+        "extra",
+    }
 )
 
 
@@ -139,7 +152,9 @@ def parse_ticket(data: Any, known_sources: Collection[str] | None = None) -> Tic
         if at < created:
             raise TicketError(f"{where}: {raw.get('at')} is before created_at")
         if at < previous:
-            raise TicketError(f"{where}: {raw.get('at')} is out of order (events must be in time order)")
+            raise TicketError(
+                f"{where}: {raw.get('at')} is out of order (events must be in time order)"
+            )
         previous = at
         kind = raw.get("type")
         if kind not in EVENT_TYPES:
@@ -149,7 +164,12 @@ def parse_ticket(data: Any, known_sources: Collection[str] | None = None) -> Tic
         if kind in ("status", "priority") and not isinstance(to, str):
             raise TicketError(f"{where}.to: a {kind} event needs the new {kind} as a string")
         events.append(
-            Event(at=at, type=kind, to=None if to is None else str(to), by=None if by is None else str(by))
+            Event(
+                at=at,
+                type=kind,
+                to=None if to is None else str(to),
+                by=None if by is None else str(by),
+            )
         )
     extra = {key: value for key, value in data.items() if key not in _TICKET_FIELDS}
     if isinstance(data.get("extra"), Mapping):
