@@ -66,7 +66,11 @@ def test_s02_target_used_up_at_closing_time_is_due_at_the_close() -> None:
 
 def test_s02_after_offset_starting_at_close_counts_from_next_opening() -> None:
     # P2 resolution breaches Mon 17:00; the senior-engineer step is 2h later in business time.
-    t = ticket("2026-11-02T09:00:00Z", ("2026-11-02T09:30:00Z", "public_reply", "agent"), subject="VPN slow")
+    t = ticket(
+        "2026-11-02T09:00:00Z",
+        ("2026-11-02T09:30:00Z", "public_reply", "agent"),
+        subject="VPN slow",
+    )
     evaluation = evaluate(t, make_policy(rules=(P2_RULE,)), at("2026-11-04T00:00:00Z"))
     assert iso(evaluation.resolution.breached_at) == "2026-11-02T17:00:00Z"
     (step,) = evaluation.steps
@@ -232,7 +236,9 @@ def test_s07_customer_reply_does_not_stop_the_response_clock() -> None:
 
 
 def test_s07_responded_or_resolved_status_stops_the_response_clock() -> None:
-    acknowledged = ticket("2026-11-02T09:00:00Z", ("2026-11-02T09:30:00Z", "status", "acknowledged"))
+    acknowledged = ticket(
+        "2026-11-02T09:00:00Z", ("2026-11-02T09:30:00Z", "status", "acknowledged")
+    )
     result = evaluate(acknowledged, make_policy(), at("2026-11-02T10:00:00Z")).response
     assert (result.state, iso(result.stopped_at)) == ("met", "2026-11-02T09:30:00Z")
     solved = ticket("2026-11-02T09:00:00Z", ("2026-11-02T09:40:00Z", "status", "solved"))
@@ -305,7 +311,9 @@ def _met_then_reopened():  # type: ignore[no-untyped-def]
 
 
 def test_s09_resume_keeps_one_clock_and_its_latest_outcome() -> None:
-    evaluation = evaluate(_met_then_reopened(), make_policy(rules=(P2_RULE,)), at("2026-11-04T00:00:00Z"))
+    evaluation = evaluate(
+        _met_then_reopened(), make_policy(rules=(P2_RULE,)), at("2026-11-04T00:00:00Z")
+    )
     assert len(evaluation.resolutions) == 1
     result = evaluation.resolution
     # 3h Monday + 5h Tuesday uses up the 8h at Tue 14:00; the resolved night counted like a pause.
@@ -316,7 +324,9 @@ def test_s09_resume_keeps_one_clock_and_its_latest_outcome() -> None:
 
 def test_s09_new_cycle_restarts_resolution_with_the_full_target() -> None:
     evaluation = evaluate(
-        _met_then_reopened(), make_policy(rules=(P2_RULE,), reopen="new_cycle"), at("2026-11-04T00:00:00Z")
+        _met_then_reopened(),
+        make_policy(rules=(P2_RULE,), reopen="new_cycle"),
+        at("2026-11-04T00:00:00Z"),
     )
     first, second = evaluation.resolutions
     assert (first.state, iso(first.stopped_at)) == ("met", "2026-11-02T12:00:00Z")
@@ -385,7 +395,11 @@ def test_s11_stopped_clock_is_frozen_under_the_tier_at_its_stop() -> None:
     )
     evaluation = evaluate(t, make_policy(), at("2026-11-02T12:00:00Z"))
     response = evaluation.response
-    assert (response.tier, response.state, response.target_us) == ("P3", "met", 4 * HOUR * 1_000_000)
+    assert (response.tier, response.state, response.target_us) == (
+        "P3",
+        "met",
+        4 * HOUR * 1_000_000,
+    )
     assert iso(response.due_at) == "2026-11-02T13:00:00Z"
     assert evaluation.tier == "P1"
 
@@ -431,7 +445,9 @@ def test_s14_running_due_is_now_plus_remaining_and_met_due_is_stop_plus_remainin
     running = ticket("2026-11-02T09:00:00Z", subject="VPN slow")
     result = evaluate(running, make_policy(rules=(P2_RULE,)), at("2026-11-02T10:00:00Z")).resolution
     assert iso(result.due_at) == "2026-11-02T17:00:00Z"
-    met = ticket("2026-11-02T09:00:00Z", ("2026-11-02T11:00:00Z", "status", "solved"), subject="VPN slow")
+    met = ticket(
+        "2026-11-02T09:00:00Z", ("2026-11-02T11:00:00Z", "status", "solved"), subject="VPN slow"
+    )
     result = evaluate(met, make_policy(rules=(P2_RULE,)), at("2026-11-03T10:00:00Z")).resolution
     assert (result.state, iso(result.due_at)) == ("met", "2026-11-02T17:00:00Z")
 
@@ -451,7 +467,32 @@ def test_client_tier_override_and_calendar_apply_to_the_clock() -> None:
         tiers={"P1": TierOverride(response=timedelta(minutes=10))},
     )
     policy = make_policy(rules=(P1_RULE, P2_RULE), clients={"acme": acme})
-    p1 = evaluate(ticket("2026-11-02T09:00:00Z", client="acme", subject="Site down"), policy, at("2026-11-02T09:01:00Z"))
+    p1 = evaluate(
+        ticket("2026-11-02T09:00:00Z", client="acme", subject="Site down"),
+        policy,
+        at("2026-11-02T09:01:00Z"),
+    )
     assert iso(p1.response.due_at) == "2026-11-02T09:10:00Z"  # 24x7 stays 24x7
-    p2 = evaluate(ticket("2026-11-02T09:00:00Z", client="acme", subject="CRM slow"), policy, at("2026-11-02T09:01:00Z"))
+    p2 = evaluate(
+        ticket("2026-11-02T09:00:00Z", client="acme", subject="CRM slow"),
+        policy,
+        at("2026-11-02T09:01:00Z"),
+    )
     assert iso(p2.response.due_at) == "2026-11-02T13:00:00Z"  # us-east opens 07:00 EST = 12:00Z
+
+
+def test_docs_worked_example_of_a_p2_ticket() -> None:
+    """The example in docs/semantics.md."""
+    t = ticket(
+        "2026-11-02T09:00:00Z",
+        ("2026-11-02T09:30:00Z", "public_reply", "agent"),
+        ("2026-11-02T11:00:00Z", "status", "pending"),
+        ("2026-11-03T09:00:00Z", "status", "open"),
+        subject="VPN slow",
+    )
+    evaluation = evaluate(t, make_policy(rules=(P2_RULE,)), at("2026-11-04T00:00:00Z"))
+    assert evaluation.response.state == "met"
+    assert evaluation.response.elapsed_us == 1800 * 1_000_000
+    assert iso(evaluation.resolution.due_at) == "2026-11-03T15:00:00Z"
+    (step,) = evaluation.steps
+    assert iso(step.due_at) == "2026-11-03T17:00:00Z"

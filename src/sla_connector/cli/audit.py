@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing
+import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO, Any
 
 import orjson
@@ -21,16 +25,20 @@ from sla_connector.cli.common import (
     add_config_argument,
     add_now_argument,
     load_policy,
+    parse_line,
     parse_now,
-    read_tickets,
+    read_lines,
 )
-from sla_connector.cli.records import adherence_record, instant, ticket_record
+from sla_connector.cli.records import adherence_record, ticket_record
 from sla_connector.core.adherence import AdherenceCounter, AdherenceRow
 from sla_connector.core.calendars import to_us
 from sla_connector.core.durations import format_seconds
-from sla_connector.core.evaluate import TicketEvaluation, evaluate
+from sla_connector.core.evaluate import evaluate
+from sla_connector.core.policy import Policy
 
 __all__ = ["register", "run"]
+
+_BATCH = 2000
 
 _CSV_COLUMNS = (
     "id",
@@ -68,35 +76,116 @@ def register(commands: Any) -> None:
         metavar="OTHER",
         help="also evaluate under a second policy and show adherence side by side",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="worker processes for large inputs (default: one per CPU; 1 runs in-process)",
+    )
     parser.set_defaults(handler=run)
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """What evaluating a batch of lines produced: records, counters and messages."""
+
+    records: list[bytes] | list[dict[str, Any]]
+    counter: AdherenceCounter
+    other_counter: AdherenceCounter | None
+    messages: list[str] = field(default_factory=list)
+    rejected: int = 0
+
+
+class _Auditor:
+    """Evaluates batches of JSONL lines under the policy (and the what-if policy)."""
+
+    def __init__(
+        self, policy: Policy, other: Policy | None, now: datetime, serialise: bool
+    ) -> None:
+        self.policies = (policy, other)
+        self.now = now
+        self.serialise = serialise
+
+    def __call__(self, lines: list[tuple[int, bytes]]) -> _Chunk:
+        policy, other = self.policies
+        now_us = to_us(self.now)
+        sources = policy.sources
+        counter = AdherenceCounter(end=now_us)
+        other_counter = AdherenceCounter(end=now_us) if other is not None else None
+        records: list[Any] = []
+        chunk = _Chunk(records, counter, other_counter)
+        for number, raw in lines:
+            item = parse_line(number, raw, sources)
+            if isinstance(item, Rejected):
+                chunk.rejected += 1
+                chunk.messages.append(f"line {item.line}: rejected: {item.reason}")
+                continue
+            evaluation = evaluate(item, policy, self.now)
+            chunk.messages.extend(
+                f"ticket {item.id}: priority {unknown!r} is not a configured tier; ignored"
+                for unknown in evaluation.unknown_priorities
+            )
+            counter.add(evaluation)
+            if other is not None and other_counter is not None:
+                other_counter.add(evaluate(item, other, self.now))
+            record = ticket_record(evaluation)
+            records.append(orjson.dumps(record) if self.serialise else record)
+        return chunk
+
+
+def _batches(lines: Iterable[tuple[int, bytes]], size: int) -> Iterator[list[tuple[int, bytes]]]:
+    batch: list[tuple[int, bytes]] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+_FORKED: _Auditor | None = None
+
+
+def _forked_batch(lines: list[tuple[int, bytes]]) -> _Chunk:
+    """Runs in a forked worker, which inherited the auditor instead of unpickling a policy."""
+    assert _FORKED is not None
+    return _FORKED(lines)
+
+
+def _chunks(auditor: _Auditor, path: str, jobs: int) -> Iterator[_Chunk]:
+    """Evaluate the file in order, in ``jobs`` forked worker processes when more than one."""
+    global _FORKED  # noqa: PLW0603 - the fork start method hands it to the workers
+    batches = _batches(read_lines(path), _BATCH)
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(auditor, batches)
+        return
+    _FORKED = auditor
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            yield from pool.imap(_forked_batch, batches, chunksize=1)
+    finally:
+        _FORKED = None
 
 
 def run(args: argparse.Namespace) -> int:
     policy = load_policy(args.config)
     other = load_policy(args.compare_policy) if args.compare_policy else None
     now = parse_now(args.now)
-    now_us = to_us(now)
-    counter = AdherenceCounter(end=now_us)
-    other_counter = AdherenceCounter(end=now_us) if other is not None else None
-    sources = set(policy.sources)
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    auditor = _Auditor(policy, other, now, serialise=args.format == "json")
+    counter = AdherenceCounter(end=to_us(now))
+    other_counter = AdherenceCounter(end=to_us(now)) if args.compare_policy else None
     rejected = 0
-    out = sys.stdout
-    writer = _writer(args.format, out)
-    for _, item in read_tickets(args.tickets, sources):
-        if isinstance(item, Rejected):
-            rejected += 1
-            print(f"line {item.line}: rejected: {item.reason}", file=sys.stderr)
-            continue
-        evaluation = evaluate(item, policy, now)
-        for unknown in evaluation.unknown_priorities:
-            print(
-                f"ticket {item.id}: priority {unknown!r} is not a configured tier; ignored",
-                file=sys.stderr,
-            )
-        counter.add(evaluation)
-        if other is not None and other_counter is not None:
-            other_counter.add(evaluate(item, other, now))
-        writer.ticket(evaluation)
+    writer = _writer(args.format, sys.stdout)
+    for chunk in _chunks(auditor, args.tickets, jobs):
+        for message in chunk.messages:
+            print(message, file=sys.stderr)
+        rejected += chunk.rejected
+        counter.merge(chunk.counter)
+        if other_counter is not None and chunk.other_counter is not None:
+            other_counter.merge(chunk.other_counter)
+        writer.records(chunk.records)
     rows = counter.rows()
     comparison = _compare(rows, other_counter.rows()) if other_counter is not None else None
     writer.finish(rows, comparison)
@@ -135,7 +224,7 @@ def _compare(left: list[AdherenceRow], right: list[AdherenceRow]) -> list[dict[s
 
 
 class _Writer:
-    def ticket(self, evaluation: TicketEvaluation) -> None:
+    def records(self, records: list[bytes] | list[dict[str, Any]]) -> None:
         raise NotImplementedError
 
     def finish(self, rows: list[AdherenceRow], comparison: list[dict[str, Any]] | None) -> None:
@@ -165,8 +254,13 @@ class _JsonWriter(_Writer):
         else:
             self.out.write(data.decode())
 
-    def ticket(self, evaluation: TicketEvaluation) -> None:
-        self._write((b"\n" if self.first else b",\n") + orjson.dumps(ticket_record(evaluation)))
+    def records(self, records: list[bytes] | list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        lead = b"\n" if self.first else b",\n"
+        self._write(
+            lead + b",\n".join(r if isinstance(r, bytes) else orjson.dumps(r) for r in records)
+        )
         self.first = False
 
     def finish(self, rows: list[AdherenceRow], comparison: list[dict[str, Any]] | None) -> None:
@@ -186,8 +280,12 @@ class _CsvWriter(_Writer):
         self.csv = csv.writer(out, lineterminator="\n")
         self.csv.writerow(_CSV_COLUMNS)
 
-    def ticket(self, evaluation: TicketEvaluation) -> None:
-        record = ticket_record(evaluation)
+    def records(self, records: list[bytes] | list[dict[str, Any]]) -> None:
+        for record in records:
+            if isinstance(record, dict):
+                self._row(record)
+
+    def _row(self, record: dict[str, Any]) -> None:
         response, resolution = record["response"], record["resolution"]
         self.csv.writerow(
             (
@@ -222,24 +320,28 @@ class _TableWriter(_Writer):
         for column in ("Ticket", "Client", "Tier", "Rule", "Response", "Resolution", "Escalations"):
             self.tickets.add_column(column)
 
-    def ticket(self, evaluation: TicketEvaluation) -> None:
-        def clock(kind: str) -> str:
-            result = evaluation.response if kind == "response" else evaluation.resolution
-            used = format_seconds(result.elapsed_us / 1e6)
-            return f"{result.state} ({used} / {format_seconds(result.target_us / 1e6)})"
+    def records(self, records: list[bytes] | list[dict[str, Any]]) -> None:
+        for record in records:
+            if isinstance(record, dict):
+                self._row(record)
 
-        fired = [p for p in evaluation.steps if p.state == "fired"]
-        pending = [p for p in evaluation.steps if p.state == "pending"]
-        steps = ", ".join(f"{p.step.name}" for p in fired)
-        if pending:
-            steps += (", " if steps else "") + ", ".join(
-                f"{p.step.name} due {instant(p.due_at)}" for p in pending
-            )
+    def _row(self, record: dict[str, Any]) -> None:
+        def clock(kind: str) -> str:
+            result = record[kind]
+            used = format_seconds(result["elapsed_seconds"])
+            return f"{result['state']} ({used} / {format_seconds(result['target_seconds'])})"
+
+        steps = ", ".join(
+            escalation["step"]
+            if escalation["state"] == "fired"
+            else f"{escalation['step']} due {escalation['due_at']}"
+            for escalation in record["escalations"]
+        )
         self.tickets.add_row(
-            f"{evaluation.ticket.source}/{evaluation.ticket.id}",
-            evaluation.ticket.client,
-            evaluation.tier,
-            evaluation.rule or "-",
+            f"{record['source']}/{record['id']}",
+            record["client"],
+            record["tier"],
+            record["rule"] or "-",
             clock("response"),
             clock("resolution"),
             steps or "-",

@@ -18,14 +18,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from sla_connector.core.errors import ConfigError, TicketError
 from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket, parse_instant, parse_ticket
-from sla_connector.settings import build_policy, load_config
+from sla_connector.settings import load_config
 
-__all__ = ["Rejected", "load_policy", "parse_now", "read_tickets"]
+__all__ = ["Rejected", "load_policy", "parse_line", "parse_now", "read_lines", "read_tickets"]
 
 
 def load_policy(path: str) -> Policy:
     """Load and validate the YAML policy; errors name the key path (exit code 2)."""
-    return build_policy(load_config(Path(path)))
+    return load_config(Path(path)).policy
 
 
 def parse_now(value: str | None) -> datetime:
@@ -56,10 +56,11 @@ class Rejected:
     reason: str
 
 
-def read_tickets(
-    path: str, known_sources: Collection[str], progress: bool = True
-) -> Iterator[tuple[int, Ticket | Rejected]]:
-    """Stream (line number, ticket or rejection) from a JSONL file; never loads it whole."""
+def read_lines(path: str, progress: bool = True) -> Iterator[tuple[int, bytes]]:
+    """Stream (line number, raw line) of the non-blank lines of a file, ``-`` for stdin.
+
+    A progress bar shows on a terminal for inputs large enough to wait for.
+    """
     try:
         handle: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
     except OSError as exc:
@@ -70,22 +71,33 @@ def read_tickets(
         for number, raw in enumerate(handle, start=1):
             if bar is not None:
                 bar.advance(len(raw))
-            if not raw.strip():
-                continue
-            try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                yield number, Rejected(number, f"malformed JSON: {exc}")
-                continue
-            try:
-                yield number, parse_ticket(data, known_sources)
-            except TicketError as exc:
-                yield number, Rejected(number, str(exc))
+            if raw.strip():
+                yield number, raw
     finally:
         if bar is not None:
             bar.close()
         if handle is not sys.stdin.buffer:
             handle.close()
+
+
+def parse_line(number: int, raw: bytes, known_sources: Collection[str]) -> Ticket | Rejected:
+    """One JSONL line as a ticket, or the reason it is rejected (S24)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return Rejected(number, f"malformed JSON: {exc}")
+    try:
+        return parse_ticket(data, known_sources)
+    except TicketError as exc:
+        return Rejected(number, str(exc))
+
+
+def read_tickets(
+    path: str, known_sources: Collection[str], progress: bool = True
+) -> Iterator[tuple[int, Ticket | Rejected]]:
+    """Stream (line number, ticket or rejection) from a JSONL file; never loads it whole."""
+    for number, raw in read_lines(path, progress):
+        yield number, parse_line(number, raw, known_sources)
 
 
 class _Bar:

@@ -82,6 +82,13 @@ class AdherenceCounter:
         if outcome is not None:
             self._count(client, tier, "ticket", outcome[0], outcome[1])
 
+    def merge(self, other: AdherenceCounter) -> None:
+        """Add another counter's rows (from a parallel worker) into this one."""
+        for key, row in other._rows.items():
+            mine = self._rows.setdefault(key, AdherenceRow(row.client, row.tier, row.kind))
+            mine.met += row.met
+            mine.breached += row.breached
+
     def rows(self) -> list[AdherenceRow]:
         """Rows sorted by client, tier, then kind in KINDS order."""
         order = {kind: index for index, kind in enumerate(KINDS)}

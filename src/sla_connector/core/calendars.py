@@ -62,7 +62,9 @@ def _parse_clock(text: str, *, allow_24: bool) -> int:
         raise ValueError(f"{text!r} is not a valid time of day")
     total = hours * 3600 + minutes * 60 + seconds
     if hours > 24 or (hours == 24 and total != 86400) or (total == 86400 and not allow_24):
-        raise ValueError(f"{text!r} is not a valid time of day (hours run 00-23, or 24:00 as an end)")
+        raise ValueError(
+            f"{text!r} is not a valid time of day (hours run 00-23, or 24:00 as an end)"
+        )
     return total
 
 
@@ -149,7 +151,7 @@ class BusinessCalendar:
         self.always_open = always_open
         week: dict[int, tuple[tuple[int, int], ...]]
         if always_open:
-            week = {day: ((0, 86400),) for day in range(7)}
+            week = dict.fromkeys(range(7), ((0, 86400),))
         else:
             week = {day: _union((hours or {}).get(day, ())) for day in range(7)}
         self.week = week
@@ -185,9 +187,8 @@ class BusinessCalendar:
                 days = parse_day_spec(spec)
             except ValueError as exc:
                 raise ConfigError(f"hours.{spec}", str(exc)) from exc
-            if isinstance(intervals, str):
-                intervals = [intervals]
-            for index, text in enumerate(intervals or ()):
+            entries = [intervals] if isinstance(intervals, str) else intervals or ()
+            for index, text in enumerate(entries):
                 try:
                     interval = parse_interval(text)
                 except ValueError as exc:
@@ -198,7 +199,9 @@ class BusinessCalendar:
             raise ConfigError("hours", "required unless always_open: true")
         raw_holidays = mapping.get("holidays") or {}
         if not isinstance(raw_holidays, Mapping):
-            raise ConfigError("holidays", "must be a mapping with country, subdivision, extra, remove")
+            raise ConfigError(
+                "holidays", "must be a mapping with country, subdivision, extra, remove"
+            )
         extra = _parse_dates(raw_holidays.get("extra") or (), "holidays.extra")
         removed = _parse_dates(raw_holidays.get("remove") or (), "holidays.remove")
         country = raw_holidays.get("country")
@@ -222,7 +225,7 @@ class BusinessCalendar:
     # -- public arithmetic --------------------------------------------------------------
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
-        """The earliest instant at which ``duration`` of business time after ``start`` is used up."""
+        """The earliest instant at which ``duration`` of business time from ``start`` is used up."""
         return from_us(self.add_us(to_us(start), _td_us(duration)))
 
     def add_days(self, start: datetime, days: int) -> datetime:
@@ -281,7 +284,7 @@ class BusinessCalendar:
             if index < len(table.cum_end):
                 return max(start, table.starts[index] + (target - table.cum[index]))
             table = self._extend_forward(table)
-        raise ValueError(f"calendar {self.name!r} has no open time within {_MAX_SEARCH_YEARS} years")
+        raise ValueError(f"calendar {self.name!r} has no open time in {_MAX_SEARCH_YEARS} years")
 
     def elapsed_us(self, start: int, end: int, pauses: Iterable[tuple[int, int]] = ()) -> int:
         """``elapsed`` on microsecond timestamps.
@@ -306,8 +309,7 @@ class BusinessCalendar:
                 continue
             low = business(table, pause_start) if pause_start > start else reach
             high = business(table, pause_end if pause_end < end else end)
-            if low < reach:
-                low = reach
+            low = max(low, reach)
             if high > low:
                 paused += high - low
                 reach = high
@@ -323,7 +325,7 @@ class BusinessCalendar:
             if index + 1 < len(table.starts):
                 return table.starts[index + 1]
             table = self._extend_forward(table)
-        raise ValueError(f"calendar {self.name!r} has no open time within {_MAX_SEARCH_YEARS} years")
+        raise ValueError(f"calendar {self.name!r} has no open time in {_MAX_SEARCH_YEARS} years")
 
     def add_days_us(self, start: int, days: int) -> int:
         """The business-day rule of DESIGN section 4 on microsecond timestamps."""
@@ -389,7 +391,7 @@ class BusinessCalendar:
         return self._table
 
     def _public_holidays(self, year: int) -> set[date]:
-        import holidays  # a pure data package: no I/O
+        import holidays  # noqa: PLC0415 - slow to import, needed only with a country; no I/O
 
         if not self._holidays_country:
             return set()
@@ -447,9 +449,9 @@ class BusinessCalendar:
                 wall_midnight = (ordinal - _EPOCH_ORDINAL) * 86400
                 day_pieces: list[tuple[int, int]] = []
                 for start, end in windows:
-                    day_pieces.extend(
-                        self._wall_to_utc(wall_midnight + start, wall_midnight + end, seg_starts, seg_offsets)
-                    )
+                    day_pieces.extend(self._wall_to_utc(
+                        wall_midnight + start, wall_midnight + end, seg_starts, seg_offsets
+                    ))
                 if day_pieces:
                     pieces.extend(day_pieces)
                     day_bounds[ordinal] = (

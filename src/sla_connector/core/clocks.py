@@ -64,6 +64,7 @@ class ClockRun:
     resolutions: list[tuple[int, int | None]] = field(default_factory=list)
     window_end: int = _FOREVER
     timeline: list[tuple[int, str]] = field(default_factory=list)
+    targets: dict[tuple[str, str], int] = field(default_factory=dict)
 
     # -- queries under one calendar ---------------------------------------------------
 
@@ -140,6 +141,13 @@ class ClockRun:
 
     def target(self, policy: Policy, client: str, tier: str) -> int:
         """The target of this clock under ``tier`` in microseconds of business time (S03)."""
+        cached = self.targets.get((client, tier))
+        if cached is not None:
+            return cached
+        self.targets[(client, tier)] = target = self._target(policy, client, tier)
+        return target
+
+    def _target(self, policy: Policy, client: str, tier: str) -> int:
         terms = policy.terms(client, tier)
         duration: Duration = (
             terms.tier.response if self.kind == "response" else terms.tier.resolution

@@ -112,6 +112,39 @@ def parse_instant(value: Any, what: str) -> datetime:
     return parsed
 
 
+def _fast_instant(value: Any) -> datetime:
+    """The common case of ``parse_instant``: a string with an offset; else ValueError."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("naive")
+    return parsed
+
+
+def _checked_event(ticket_id: str, index: int, raw: Any) -> tuple[Any, datetime, Any, Any]:
+    """The slow path: find what is wrong with an event and say so."""
+    where = f"ticket {ticket_id}: events[{index}]"
+    if not isinstance(raw, Mapping):
+        raise TicketError(f"{where}: expected an object")
+    at = parse_instant(raw.get("at"), f"{where}.at")
+    kind = raw.get("type")
+    if kind not in EVENT_TYPES:
+        raise TicketError(f"{where}.type: {kind!r} is not one of {sorted(EVENT_TYPES)}")
+    return kind, at, raw.get("to"), raw.get("by")
+
+
+def _event_problem(
+    ticket_id: str, index: int, raw: Mapping[str, Any], at: datetime, created: datetime, kind: Any
+) -> None:
+    where = f"ticket {ticket_id}: events[{index}]"
+    if kind not in EVENT_TYPES:
+        raise TicketError(f"{where}.type: {kind!r} is not one of {sorted(EVENT_TYPES)}")
+    if at < created:
+        raise TicketError(f"{where}: {raw.get('at')} is before created_at")
+    if kind in ("status", "priority") and not isinstance(raw.get("to"), str):
+        raise TicketError(f"{where}.to: a {kind} event needs the new {kind} as a string")
+    raise TicketError(f"{where}: {raw.get('at')} is out of order (events must be in time order)")
+
+
 def _text(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if value is None:
@@ -145,32 +178,22 @@ def parse_ticket(data: Any, known_sources: Collection[str] | None = None) -> Tic
     events: list[Event] = []
     previous = created
     for index, raw in enumerate(raw_events):
-        where = f"ticket {ticket_id}: events[{index}]"
-        if not isinstance(raw, Mapping):
-            raise TicketError(f"{where}: expected an object")
-        at = parse_instant(raw.get("at"), f"{where}.at")
-        if at < created:
-            raise TicketError(f"{where}: {raw.get('at')} is before created_at")
-        if at < previous:
-            raise TicketError(
-                f"{where}: {raw.get('at')} is out of order (events must be in time order)"
-            )
+        try:
+            kind = raw["type"]
+            at = _fast_instant(raw["at"])
+            to = raw.get("to")
+            by = raw.get("by")
+        except (KeyError, TypeError, AttributeError, ValueError):
+            kind, at, to, by = _checked_event(ticket_id, index, raw)
+        if at < previous or kind not in EVENT_TYPES:
+            _event_problem(ticket_id, index, raw, at, created, kind)
+        if to is None:
+            if kind in ("status", "priority"):
+                _event_problem(ticket_id, index, raw, at, created, kind)
+        elif not isinstance(to, str):
+            to = str(to)
         previous = at
-        kind = raw.get("type")
-        if kind not in EVENT_TYPES:
-            raise TicketError(f"{where}.type: {kind!r} is not one of {sorted(EVENT_TYPES)}")
-        to = raw.get("to")
-        by = raw.get("by")
-        if kind in ("status", "priority") and not isinstance(to, str):
-            raise TicketError(f"{where}.to: a {kind} event needs the new {kind} as a string")
-        events.append(
-            Event(
-                at=at,
-                type=kind,
-                to=None if to is None else str(to),
-                by=None if by is None else str(by),
-            )
-        )
+        events.append(Event(at, kind, to, None if by is None else str(by)))
     extra = {key: value for key, value in data.items() if key not in _TICKET_FIELDS}
     if isinstance(data.get("extra"), Mapping):
         extra = {**data["extra"], **extra}

@@ -1,0 +1,149 @@
+"""``AppConfig``: the whole configuration file as one immutable pydantic-settings model.
+
+Field-level problems surface as pydantic errors (turned into key paths by
+``settings.errors``); references between sections are checked here once every section
+is valid, raising ``ConfigError`` with the full key path directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from sla_connector.core.errors import ConfigError
+from sla_connector.core.policy import Policy
+from sla_connector.settings.build import build_policy
+from sla_connector.settings.fields import FrozenMap, Text
+from sla_connector.settings.models import (
+    CalendarConfig,
+    ClassificationConfig,
+    ClientConfig,
+    ClocksConfig,
+    EscalationStepConfig,
+    TierConfig,
+)
+from sla_connector.settings.paths import format_path
+from sla_connector.settings.services import (
+    ConnectorConfig,
+    DashboardConfig,
+    NotifyConfig,
+    ReportsConfig,
+    RuntimeConfig,
+    StoreConfig,
+)
+
+__all__ = ["AppConfig"]
+
+
+class AppConfig(BaseSettings):
+    """The validated configuration file (DESIGN section 9); ``policy`` is its SLA policy."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+    calendars: FrozenMap[str, CalendarConfig] = Field(min_length=1)
+    tiers: FrozenMap[str, TierConfig] = Field(min_length=1)
+    clocks: ClocksConfig = Field(default_factory=ClocksConfig)
+    classification: ClassificationConfig = Field(default_factory=ClassificationConfig)
+    clients: FrozenMap[str, ClientConfig] = Field(default_factory=dict)
+    roles: FrozenMap[str, Text] = Field(default_factory=dict)
+    escalations: FrozenMap[str, tuple[EscalationStepConfig, ...]] = Field(default_factory=dict)
+    connectors: FrozenMap[str, ConnectorConfig] = Field(default_factory=dict)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the YAML mapping: secrets arrive through the variables ``*_env`` keys name.
+
+        Environment overrides of whole sections are deliberately off: env names are
+        case-insensitive, so ``P1`` and ``p1`` tiers could not be told apart.
+        """
+        return (init_settings,)
+
+    @model_validator(mode="after")
+    def _references(self) -> AppConfig:
+        check_references(self)
+        return self
+
+    @cached_property
+    def policy(self) -> Policy:
+        """The pure domain policy built from this file (cached; the model is immutable)."""
+        return build_policy(self)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy whose ``policy`` is rebuilt from its own fields (``update`` is not validated;
+        prefer ``config_from_mapping`` for changes that need checking)."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("policy", None)
+        return copied
+
+    @property
+    def default_tier(self) -> str:
+        """``classification.default_tier``, else the least severe tier (first on a tie)."""
+        configured = self.classification.default_tier
+        if configured is not None:
+            return configured
+        return max(self.tiers, key=lambda key: self.tiers[key].severity)
+
+
+def _known(kind: str, names: Mapping[str, Any]) -> str:
+    return f"defined {kind}: {', '.join(names) or 'none'}"
+
+
+def check_references(cfg: AppConfig) -> None:
+    """Every tier and calendar a section names must exist; raise ``ConfigError`` if not."""
+
+    def tier(path: tuple[str | int, ...], key: str | None) -> None:
+        if key is not None and key not in cfg.tiers:
+            known = _known("tiers", cfg.tiers)
+            raise ConfigError(format_path(path), f"unknown tier {key!r}; {known}")
+
+    def calendar(path: tuple[str | int, ...], name: str | None) -> None:
+        if name is not None and name not in cfg.calendars:
+            known = _known("calendars", cfg.calendars)
+            raise ConfigError(format_path(path), f"unknown calendar {name!r}; {known}")
+
+    for key, tier_cfg in cfg.tiers.items():
+        calendar(("tiers", key, "calendar"), tier_cfg.calendar)
+    tier(("classification", "default_tier"), cfg.classification.default_tier)
+    for index, rule in enumerate(cfg.classification.rules):
+        tier(("classification", "rules", index, "tier"), rule.tier)
+    for key, client in cfg.clients.items():
+        tier(("clients", key, "floor"), client.floor)
+        tier(("clients", key, "default_tier"), client.default_tier)
+        calendar(("clients", key, "calendar"), client.calendar)
+        for tier_key, override in client.tiers.items():
+            tier(("clients", key, "tiers", tier_key), tier_key)
+            calendar(("clients", key, "tiers", tier_key, "calendar"), override.calendar)
+    steps_seen: dict[str, str] = {}
+    for tier_key, steps in cfg.escalations.items():
+        tier(("escalations", tier_key), tier_key)
+        for index, step in enumerate(steps):
+            tier(("escalations", tier_key, index, "priority"), step.priority)
+            # The step name is the idempotency key of a firing (with source, ticket and
+            # cycle), so two ladders sharing a name would suppress each other.
+            path = format_path(("escalations", tier_key, index))
+            if step.name in steps_seen:
+                raise ConfigError(
+                    f"{path}.name",
+                    f"duplicate step name {step.name!r} (also {steps_seen[step.name]}); "
+                    "step names identify firings and must be unique across all ladders",
+                )
+            steps_seen[step.name] = path
+    for key, connector in cfg.connectors.items():
+        for tier_key in connector.priority_map:
+            tier(("connectors", key, "priority_map", tier_key), tier_key)

@@ -1,0 +1,54 @@
+"""Load the configuration file: YAML text to a validated, immutable ``AppConfig``.
+
+Every failure — a missing file, a YAML syntax error, a bad value, a dangling reference —
+raises ``ConfigError`` with a one-line message naming the key path, which the CLI prints
+and maps to exit code 2. The policy is built eagerly, so a config that loads is one the
+engine can run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sla_connector.core.errors import ConfigError
+from sla_connector.settings.app import AppConfig
+from sla_connector.settings.errors import config_error_from_validation
+from sla_connector.settings.yaml_loader import parse_yaml
+
+__all__ = ["config_from_mapping", "load_config"]
+
+
+def load_config(path: str | os.PathLike[str]) -> AppConfig:
+    """Read, validate and build the configuration at ``path``."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("", f"{file}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError("", f"{file}: is a directory, not a YAML file") from None
+    except UnicodeDecodeError as exc:
+        problem = f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise ConfigError("", problem) from None
+    except OSError as exc:
+        raise ConfigError("", f"{file}: cannot read ({exc.strerror or exc})") from None
+    return config_from_mapping(parse_yaml(text, source=str(file)), source=str(file))
+
+
+def config_from_mapping(data: Any, source: str = "the configuration") -> AppConfig:
+    """Validate an already parsed document (tests, the demo) and build its policy."""
+    if data is None:
+        raise ConfigError("", f"{source} is empty; start from config.example.yaml")
+    if not isinstance(data, Mapping):
+        raise ConfigError("", f"{source} must be a mapping of sections (calendars:, tiers:, ...)")
+    try:
+        config = AppConfig.model_validate(data)
+        _ = config.policy  # build now: a file that loads is a policy that runs
+    except ValidationError as exc:
+        raise config_error_from_validation(exc, AppConfig) from None
+    return config
