@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install lint typecheck test demo bench clean docs
+.PHONY: install lint typecheck test demo bench clean docs prism
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,7 +20,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+prism: tools/prism/node_modules/.installed
+
+tools/prism/node_modules/.installed: tools/prism/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tools/prism --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the Prism contract tests will be skipped"; fi
+
+test: lint typecheck prism
 	$(BIN)/pytest -q
 
 demo: install

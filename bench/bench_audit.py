@@ -58,13 +58,34 @@ def main() -> int:
     tickets = args.workdir / f"tickets-{args.count}.jsonl"
     if not tickets.exists():
         started = time.perf_counter()
-        generate(["--count", str(args.count), "--seed", "42", "--days", "90",
-                  "--clients", "acme,globex", "--source", "sim", "--out", str(tickets)])
+        generate(
+            [
+                "--count",
+                str(args.count),
+                "--seed",
+                "42",
+                "--days",
+                "90",
+                "--clients",
+                "acme,globex",
+                "--source",
+                "sim",
+                "--out",
+                str(tickets),
+            ]
+        )
         print(f"generated {args.count:,} tickets in {time.perf_counter() - started:.1f} s")
     command = [
-        str(Path(sys.executable).parent / "sla-connector"), "audit",
-        "-c", str(ROOT / "examples" / "policy.yaml"), "--tickets", str(tickets),
-        "--now", "2026-12-01T00:00:00Z", "--format", "json",
+        str(Path(sys.executable).parent / "sla-connector"),
+        "audit",
+        "-c",
+        str(ROOT / "examples" / "policy.yaml"),
+        "--tickets",
+        str(tickets),
+        "--now",
+        "2026-12-01T00:00:00Z",
+        "--format",
+        "json",
     ]
     if args.jobs is not None:
         command += ["--jobs", str(args.jobs)]
@@ -77,9 +98,11 @@ def main() -> int:
             time.sleep(0.1)
     elapsed = time.perf_counter() - started
     errors = process.stderr.read().decode() if process.stderr else ""
-    print(f"audit of {args.count:,} tickets: {elapsed:.1f} s wall, "
-          f"{args.count / elapsed:,.0f} tickets/s, peak RSS of the process tree {peak / 2**20:.0f} MiB, "
-          f"exit code {process.returncode}, cpus {os.cpu_count()}")
+    print(
+        f"audit of {args.count:,} tickets: {elapsed:.1f} s wall, "
+        f"{args.count / elapsed:,.0f} tickets/s, peak RSS of the process tree {peak / 2**20:.0f} MiB, "
+        f"exit code {process.returncode}, cpus {os.cpu_count()}"
+    )
     if errors.strip():
         print("stderr (first lines):", *errors.splitlines()[:5], sep="\n  ")
     return 0 if process.returncode in (0, 1) else process.returncode

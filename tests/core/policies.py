@@ -80,7 +80,9 @@ def make_policy(
     tiers = {
         "P1": Tier("P1", "Critical", 1, parse_duration("15m"), parse_duration("4h"), "always"),
         "P2": Tier("P2", "High", 2, parse_duration("1h"), parse_duration("8h"), "uk-office"),
-        "P3": Tier("P3", "Standard", 3, parse_duration("4h"), parse_duration(p3_resolution), "uk-office"),
+        "P3": Tier(
+            "P3", "Standard", 3, parse_duration("4h"), parse_duration(p3_resolution), "uk-office"
+        ),
     }
     return Policy(
         calendars=calendars,
@@ -96,7 +98,9 @@ def make_policy(
         escalations=SEED_STEPS if escalations is None else escalations,
         sources={
             "zd": StatusSets.of(
-                responded=("acknowledged",), paused=("pending", "hold"), resolved=("solved", "closed")
+                responded=("acknowledged",),
+                paused=("pending", "hold"),
+                resolved=("solved", "closed"),
             )
         },
         reopen=reopen,  # type: ignore[arg-type]

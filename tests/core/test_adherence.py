@@ -66,7 +66,10 @@ def test_s22_ticket_met_only_when_every_resolution_cycle_is_met() -> None:
         ("2026-11-02T12:00:00Z", "status", "solved"),
     )
     evaluation = evaluate(t, make_policy(reopen="new_cycle"), NOW)
-    assert ticket_outcome(evaluation) == ("met", to_us(datetime.fromisoformat("2026-11-02T12:00:00Z")))
+    assert ticket_outcome(evaluation) == (
+        "met",
+        to_us(datetime.fromisoformat("2026-11-02T12:00:00Z")),
+    )
 
 
 def test_outcomes_count_in_the_period_in_which_they_are_decided() -> None:

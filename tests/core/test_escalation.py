@@ -26,7 +26,9 @@ def iso(micros: int) -> str:
 
 def test_s17_upgrade_of_a_ticket_already_in_breach_triggers_the_new_tier_ladder() -> None:
     # P2 response breaches at 10:00 (P2 ladder triggered); upgraded to P1 at 12:00.
-    t = ticket("2026-11-02T09:00:00Z", ("2026-11-02T12:00:00Z", "priority", "P1"), subject="VPN slow")
+    t = ticket(
+        "2026-11-02T09:00:00Z", ("2026-11-02T12:00:00Z", "priority", "P1"), subject="VPN slow"
+    )
     steps = evaluate(t, make_policy(rules=(P2_RULE,)), at("2026-11-02T13:00:00Z")).steps
     by_name = {s.step.name: s for s in steps}
     assert iso(by_name["senior-engineer"].triggered_at) == "2026-11-02T10:00:00Z"
@@ -55,7 +57,9 @@ def test_s17_at_risk_step_is_triggered_and_due_at_the_fraction_of_the_target() -
 
 def test_s17_at_risk_needs_its_tier_in_force() -> None:
     policy = make_policy(rules=(P2_RULE,), escalations={"P2": (AT_RISK,)})
-    t = ticket("2026-11-02T09:00:00Z", ("2026-11-02T10:00:00Z", "priority", "P3"), subject="VPN slow")
+    t = ticket(
+        "2026-11-02T09:00:00Z", ("2026-11-02T10:00:00Z", "priority", "P3"), subject="VPN slow"
+    )
     assert evaluate(t, policy, at("2026-11-02T18:00:00Z")).steps == ()
 
 
@@ -66,7 +70,9 @@ def test_s17_new_cycle_later_cycles_are_triggered_by_their_resolution_clock_only
         ("2026-11-03T09:00:00Z", "status", "open"),
         subject="VPN slow",
     )
-    steps = evaluate(t, make_policy(rules=(P2_RULE,), reopen="new_cycle"), at("2026-11-03T12:00:00Z")).steps
+    steps = evaluate(
+        t, make_policy(rules=(P2_RULE,), reopen="new_cycle"), at("2026-11-03T12:00:00Z")
+    ).steps
     # Cycle 1: response breached 10:00, due 12:00 -> after the 11:00 resolution: cancelled.
     # Cycle 2 (from Tue 09:00) has not breached its resolution clock by 12:00.
     assert [(s.cycle, s.state) for s in steps] == [(1, "cancelled")]
@@ -84,13 +90,17 @@ def test_s18_step_due_after_resolution_is_cancelled_and_not_revived_by_reopen() 
 
 
 def test_s18_step_due_exactly_at_the_resolution_fires() -> None:
-    t = ticket("2026-11-02T09:00:00Z", ("2026-11-02T12:00:00Z", "status", "solved"), subject="VPN slow")
+    t = ticket(
+        "2026-11-02T09:00:00Z", ("2026-11-02T12:00:00Z", "status", "solved"), subject="VPN slow"
+    )
     (step,) = evaluate(t, make_policy(rules=(P2_RULE,)), at("2026-11-02T15:00:00Z")).steps
     assert (iso(step.due_at), step.state) == ("2026-11-02T12:00:00Z", "fired")
 
 
 def test_s18_step_fires_paused_or_not_and_is_pending_before_its_due() -> None:
-    t = ticket("2026-11-02T09:00:00Z", ("2026-11-02T10:30:00Z", "status", "pending"), subject="VPN slow")
+    t = ticket(
+        "2026-11-02T09:00:00Z", ("2026-11-02T10:30:00Z", "status", "pending"), subject="VPN slow"
+    )
     (step,) = evaluate(t, make_policy(rules=(P2_RULE,)), at("2026-11-02T11:00:00Z")).steps
     assert step.state == "pending"
     (step,) = evaluate(t, make_policy(rules=(P2_RULE,)), at("2026-11-02T12:00:00Z")).steps
@@ -112,7 +122,9 @@ def test_s18_new_cycle_steps_fire_again_in_each_cycle() -> None:
         ("2026-11-03T10:00:00Z", "status", "open"),
         subject="VPN slow",
     )
-    steps = evaluate(t, make_policy(rules=(P2_RULE,), reopen="new_cycle"), at("2026-11-05T00:00:00Z")).steps
+    steps = evaluate(
+        t, make_policy(rules=(P2_RULE,), reopen="new_cycle"), at("2026-11-05T00:00:00Z")
+    ).steps
     assert [(s.cycle, s.state) for s in steps] == [(1, "fired"), (2, "fired")]
     assert len({s.key for s in steps}) == 2
 
@@ -150,17 +162,25 @@ def test_s20_recipient_comes_from_client_roles_then_policy_roles_then_role_name(
         clients={"acme": client},
         escalations={"P2": (SEED_STEPS["P2"][0], unmapped)},
     )
-    steps = evaluate(ticket("2026-11-02T09:00:00Z", client="acme", subject="VPN slow"), policy, at("2026-11-03T00:00:00Z")).steps
+    steps = evaluate(
+        ticket("2026-11-02T09:00:00Z", client="acme", subject="VPN slow"),
+        policy,
+        at("2026-11-03T00:00:00Z"),
+    ).steps
     assert {s.step.name: s.to for s in steps} == {
         "senior-engineer": "lee@acme-msp.example",
         "odd": "duty_manager",
     }
-    other = evaluate(ticket("2026-11-02T09:00:00Z", subject="VPN slow"), policy, at("2026-11-03T00:00:00Z")).steps
+    other = evaluate(
+        ticket("2026-11-02T09:00:00Z", subject="VPN slow"), policy, at("2026-11-03T00:00:00Z")
+    ).steps
     assert {s.step.name: s.to for s in other}["senior-engineer"] == "sam@msp.example"
 
 
 def test_step_after_zero_is_due_at_its_trigger() -> None:
-    immediate = EscalationStep(name="now", on="response_breach", to="team_lead", actions=("tag",), after=timedelta(0))
+    immediate = EscalationStep(
+        name="now", on="response_breach", to="team_lead", actions=("tag",), after=timedelta(0)
+    )
     policy = make_policy(escalations={"P3": (immediate,)})
     (step,) = evaluate(ticket("2026-11-02T09:00:00Z"), policy, at("2026-11-02T14:00:00Z")).steps
     assert step.due_at == step.triggered_at

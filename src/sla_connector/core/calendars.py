@@ -46,7 +46,7 @@ def to_us(instant: datetime) -> int:
 
 def from_us(micros: int) -> datetime:
     """The aware UTC datetime of a microsecond timestamp."""
-    return _EPOCH + timedelta(microseconds=micros)
+    return _EPOCH + _ONE_US * micros  # twice as fast as timedelta(microseconds=...)
 
 
 def _td_us(delta: timedelta) -> int:
@@ -246,7 +246,7 @@ class BusinessCalendar:
             pause_us = [((a - _EPOCH) // _ONE_US, (b - _EPOCH) // _ONE_US) for a, b in pauses]
         except TypeError:
             raise ValueError("elapsed needs aware datetimes; got a naive one") from None
-        return timedelta(microseconds=self.elapsed_us(start_us, end_us, pause_us))
+        return _ONE_US * self.elapsed_us(start_us, end_us, pause_us)
 
     def next_open(self, instant: datetime) -> datetime:
         """``instant`` itself when open, else the start of the next open interval."""
@@ -291,6 +291,7 @@ class BusinessCalendar:
 
         Pauses are mapped to business-time coordinates (a non-decreasing map) and their
         union measured there in one sweep, so overlapping pauses are subtracted once.
+        ``_business_in`` is inlined over local names: this is the audit's hottest loop.
         """
         if end <= start:
             return 0
@@ -298,18 +299,41 @@ class BusinessCalendar:
         if table is None or start < table.lo_us or end >= table.hi_us:
             self._covering(start)
             table = self._covering(end)
-        business = self._business_in
-        reach = business(table, start)
-        total = business(table, end) - reach
+        starts, ends, cum, cum_end = table.starts, table.ends, table.cum, table.cum_end
+        index = bisect_right(starts, start) - 1
+        if index < 0:
+            reach = 0
+        else:
+            reach = cum[index] + start - starts[index] if start < ends[index] else cum_end[index]
+        index = bisect_right(starts, end) - 1
+        if index < 0:
+            stop = 0
+        else:
+            stop = cum[index] + end - starts[index] if end < ends[index] else cum_end[index]
+        total = stop - reach
         if not pauses:
             return total
         paused = 0
-        for pause_start, pause_end in sorted(pauses):
-            if pause_end <= start or pause_start >= end:
+        for low_us, high_us in sorted(pauses):
+            if high_us <= start or low_us >= end:
                 continue
-            low = business(table, pause_start) if pause_start > start else reach
-            high = business(table, pause_end if pause_end < end else end)
-            low = max(low, reach)
+            low = reach
+            if low_us > start:
+                index = bisect_right(starts, low_us) - 1
+                if index >= 0:
+                    low = max(low, (
+                        cum[index] + low_us - starts[index]
+                        if low_us < ends[index] else cum_end[index]
+                    ))
+            high = stop
+            if high_us < end:
+                index = bisect_right(starts, high_us) - 1
+                high = 0
+                if index >= 0:
+                    high = (
+                        cum[index] + high_us - starts[index]
+                        if high_us < ends[index] else cum_end[index]
+                    )
             if high > low:
                 paused += high - low
                 reach = high

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -142,10 +142,12 @@ class MonthlySchedule(Frozen):
 
 
 class RecipientConfig(Frozen):
-    """Who receives a report: email addresses and a Slack webhook (by variable name)."""
+    """Who receives a report: email addresses, a Slack incoming webhook and a Microsoft Teams
+    webhook (Workflows or incoming webhook), each webhook URL by variable name."""
 
     email: TextList = ()
     slack_webhook_env: EnvVarName | None = None
+    teams_webhook_env: EnvVarName | None = None
 
     @model_validator(mode="after")
     def _addresses(self) -> RecipientConfig:
@@ -205,7 +207,29 @@ class DashboardConfig(Frozen):
     token_env: EnvVarName | None = None
 
 
+class VirtualClockConfig(Frozen):
+    """Accelerated virtual time for demos and soak tests: ``start`` + (wall - ``anchor``) x speed."""
+
+    start: datetime
+    anchor: datetime
+    speed: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _aware(self) -> VirtualClockConfig:
+        for name in ("start", "anchor"):
+            value = getattr(self, name)
+            if value.tzinfo is None:
+                raise FieldProblem(name, f"{value.isoformat()} needs a UTC offset")
+        return self
+
+
 class RuntimeConfig(Frozen):
     """Daemon behaviour."""
 
     dry_run: bool = False
+    horizon: Interval = timedelta(days=90)
+    backfill: Interval = timedelta(hours=1)
+    max_attempts: int = Field(default=20, ge=1)
+    retry_backoff: Interval = timedelta(seconds=30)
+    owner: Text | None = None
+    clock: VirtualClockConfig | None = None

@@ -1,0 +1,182 @@
+"""The Zendesk Support connector's settings, read from its raw config mapping.
+
+``create`` hands the ``connectors.<name>`` mapping of the YAML here; every problem is a
+``FatalConnectorError`` naming the key path, and secrets are read from the environment
+variables that ``email_env`` and ``token_env`` name (DESIGN section 9).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sla_connector.core.durations import parse_duration
+from sla_connector.core.errors import FatalConnectorError
+
+__all__ = [
+    "DEFAULT_EXPORT_REQUESTS_PER_MINUTE",
+    "DEFAULT_REQUESTS_PER_MINUTE",
+    "ZENDESK_PRIORITIES",
+    "ZendeskSettings",
+    "parse_settings",
+]
+
+DEFAULT_REQUESTS_PER_MINUTE = 100
+"""Half of the smallest plan's account limit (Team: 200/min), leaving room for other apps."""
+
+DEFAULT_EXPORT_REQUESTS_PER_MINUTE = 8
+"""The incremental export endpoints allow 10 requests/min per account; stay below it."""
+
+ZENDESK_PRIORITIES = ("low", "normal", "high", "urgent")
+_SUBDOMAIN_RE = re.compile(r"[a-z0-9][a-z0-9-]*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ZendeskSettings:
+    """Validated settings of one ``zendesk`` connector (secrets already resolved)."""
+
+    name: str
+    base_url: str
+    email: str
+    token: str
+    email_env: str = "ZENDESK_EMAIL"
+    token_env: str = "ZENDESK_API_TOKEN"
+    client_map: Mapping[str, str] = field(default_factory=dict)
+    default_client: str = ""
+    priority_map: Mapping[str, str] = field(default_factory=dict)  # tier -> zendesk priority
+    users: Mapping[str, str] = field(default_factory=dict)  # person -> user id or email
+    groups: Mapping[str, str] = field(default_factory=dict)  # name -> group id
+    automation_users: frozenset[str] = frozenset()  # ids/emails whose comments are automatic
+    automatic_channels: frozenset[str] = frozenset({"rule"})
+    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
+    export_requests_per_minute: int = DEFAULT_EXPORT_REQUESTS_PER_MINUTE
+    full_read_lookback: timedelta = timedelta(days=30)
+
+
+def _path(name: str, key: str) -> str:
+    return f"connectors.{name}.{key}"
+
+
+def _str_map(name: str, settings: Mapping[str, Any], key: str) -> dict[str, str]:
+    raw = settings.get(key) or {}
+    if not isinstance(raw, Mapping):
+        raise FatalConnectorError(f"{_path(name, key)}: expected a mapping")
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _str_list(name: str, settings: Mapping[str, Any], key: str) -> list[str]:
+    raw = settings.get(key) or []
+    if isinstance(raw, str | int):
+        raw = [raw]
+    if not isinstance(raw, list | tuple):
+        raise FatalConnectorError(f"{_path(name, key)}: expected a list")
+    return [str(item).strip() for item in raw if str(item).strip()]
+
+
+def _optional_str(name: str, settings: Mapping[str, Any], key: str) -> str | None:
+    value = settings.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise FatalConnectorError(f"{_path(name, key)}: expected a string")
+    return value.strip()
+
+
+def _positive_int(name: str, settings: Mapping[str, Any], key: str, default: int) -> int:
+    value = settings.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise FatalConnectorError(f"{_path(name, key)}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _duration(name: str, settings: Mapping[str, Any], key: str, default: timedelta) -> timedelta:
+    value = settings.get(key)
+    if value is None:
+        return default
+    if isinstance(value, timedelta):
+        return value
+    try:
+        parsed = parse_duration(str(value), allow_business_days=False)
+    except ValueError as exc:
+        raise FatalConnectorError(f"{_path(name, key)}: {exc}") from None
+    assert isinstance(parsed, timedelta)  # business days were refused above
+    return parsed
+
+
+def _secret(name: str, settings: Mapping[str, Any], key: str,
+            environ: Mapping[str, str]) -> tuple[str, str]:
+    variable = settings.get(key)
+    if not isinstance(variable, str) or not variable:
+        raise FatalConnectorError(
+            f"{_path(name, key)}: name the environment variable that holds this secret"
+        )
+    value = environ.get(variable, "")
+    if not value:
+        raise FatalConnectorError(f"{_path(name, key)}: environment variable {variable} is not set")
+    return variable, value
+
+
+def _base_url(name: str, settings: Mapping[str, Any]) -> str:
+    base_url = _optional_str(name, settings, "base_url")
+    if base_url:
+        return base_url
+    subdomain = _optional_str(name, settings, "subdomain")
+    if not subdomain:
+        raise FatalConnectorError(
+            f"connectors.{name}: set subdomain (the <subdomain> of <subdomain>.zendesk.com) "
+            "or base_url"
+        )
+    if not _SUBDOMAIN_RE.fullmatch(subdomain):
+        raise FatalConnectorError(
+            f"{_path(name, 'subdomain')}: {subdomain!r} is not a subdomain (the <subdomain> "
+            "of <subdomain>.zendesk.com)"
+        )
+    return f"https://{subdomain.lower()}.zendesk.com"
+
+
+def _priority_map(name: str, settings: Mapping[str, Any]) -> dict[str, str]:
+    mapping = {tier: value.strip().lower() for tier, value in
+               _str_map(name, settings, "priority_map").items()}
+    for tier, value in mapping.items():
+        if value not in ZENDESK_PRIORITIES:
+            raise FatalConnectorError(
+                f"{_path(name, 'priority_map')}.{tier}: {value!r} is not a Zendesk priority "
+                f"(one of {', '.join(ZENDESK_PRIORITIES)})"
+            )
+    return mapping
+
+
+def parse_settings(name: str, settings: Mapping[str, Any],
+                   environ: Mapping[str, str] | None = None) -> ZendeskSettings:
+    """Validate the raw mapping; ``environ`` defaults to ``os.environ``."""
+    env = os.environ if environ is None else environ
+    email_env, email = _secret(name, settings, "email_env", env)
+    token_env, token = _secret(name, settings, "token_env", env)
+    channels = _str_list(name, settings, "automatic_channels") or ["rule"]
+    return ZendeskSettings(
+        name=name,
+        base_url=_base_url(name, settings),
+        email=email,
+        token=token,
+        email_env=email_env,
+        token_env=token_env,
+        client_map=_str_map(name, settings, "client_map"),
+        default_client=_optional_str(name, settings, "default_client") or "",
+        priority_map=_priority_map(name, settings),
+        users=_str_map(name, settings, "users"),
+        groups=_str_map(name, settings, "groups"),
+        automation_users=frozenset(v.lower() for v in
+                                   _str_list(name, settings, "automation_users")),
+        automatic_channels=frozenset(c.lower() for c in channels),
+        requests_per_minute=_positive_int(name, settings, "requests_per_minute",
+                                          DEFAULT_REQUESTS_PER_MINUTE),
+        export_requests_per_minute=_positive_int(name, settings, "export_requests_per_minute",
+                                                 DEFAULT_EXPORT_REQUESTS_PER_MINUTE),
+        full_read_lookback=_duration(name, settings, "full_read_lookback", timedelta(days=30)),
+    )

@@ -1,0 +1,354 @@
+"""Compute a ``Report`` by re-evaluating stored tickets with the core.
+
+``compute_report`` is a pure function of (policy, tickets, ledger rows, evidence verdict,
+period, now); ``build_report`` reads those from a store. Tickets are streamed: only the
+counters, the period's breaches and the at-risk list are kept in memory.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sla_connector.core.adherence import AdherenceCounter
+from sla_connector.core.calendars import from_us, to_us
+from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
+from sla_connector.core.policy import Policy
+from sla_connector.core.ticket import Ticket
+from sla_connector.reporting.breaches import PendingBreach, attach_escalations, escalation_line
+from sla_connector.reporting.model import (
+    AT_RISK_SHARE,
+    Adherence,
+    AtRiskLine,
+    BreachLine,
+    ClientSummary,
+    EvidenceLine,
+    Report,
+    TierLine,
+    adherence,
+)
+from sla_connector.reporting.periods import Period
+from sla_connector.reporting.ports import EvidenceVerdict, LedgerRecord, ReportStore
+
+__all__ = ["INTERNAL", "build_report", "compute_report"]
+
+INTERNAL = "internal"
+"""The scope (and recipient key) of the MSP-wide report over all clients."""
+
+_FIRED = frozenset({"done", "would_fire", "failed"})
+_Key = tuple[str, str]
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Volumes and business-time sums of one (client, tier)."""
+
+    created: int = 0
+    previous_created: int = 0
+    responded: int = 0
+    respond_us: int = 0
+    resolved: int = 0
+    resolve_us: int = 0
+
+
+@dataclass(slots=True)
+class _Accumulator:
+    period: Period
+    previous: Period
+    now_us: int
+    current: AdherenceCounter = field(init=False)
+    before: AdherenceCounter = field(init=False)
+    tallies: dict[_Key, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    breaches: list[PendingBreach] = field(default_factory=list)
+    at_risk: list[AtRiskLine] = field(default_factory=list)
+    clients: set[str] = field(default_factory=set)
+    current_index: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+    before_index: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+
+    def finish(self) -> None:
+        """Freeze the counters into lookup tables once every ticket is in."""
+        self.current_index = _index(self.current)
+        self.before_index = _index(self.before)
+
+    def __post_init__(self) -> None:
+        # The core counts [start, end]; a report period is half-open.
+        self.current = AdherenceCounter(self.period.start_us, self.period.end_us - 1)
+        self.before = AdherenceCounter(self.previous.start_us, self.previous.end_us - 1)
+
+    def add(self, ev: TicketEvaluation) -> None:
+        ticket, key = ev.ticket, (ev.ticket.client, ev.tier)
+        self.clients.add(ticket.client)
+        self.current.add(ev)
+        self.before.add(ev)
+        tally = self.tallies[key]
+        created = to_us(ticket.created_at)
+        if self._inside(self.period, created):
+            tally.created += 1
+        elif self._inside(self.previous, created):
+            tally.previous_created += 1
+        still_open = ev.resolution.stopped_at is None
+        for clock in (ev.response, *ev.resolutions):
+            self._clock(ev, clock, tally, still_open)
+
+    def _clock(
+        self, ev: TicketEvaluation, clock: ClockResult, tally: _Tally, still_open: bool
+    ) -> None:
+        stopped = clock.stopped_at
+        if stopped is not None and self._inside(self.period, stopped):
+            if clock.kind == "response":
+                tally.responded += 1
+                tally.respond_us += clock.elapsed_us
+            else:
+                tally.resolved += 1
+                tally.resolve_us += clock.elapsed_us
+        breached = clock.breached_at
+        if breached is not None and self._inside(self.period, breached):
+            self.breaches.append(
+                PendingBreach(ev.ticket, clock.breach_tier or clock.tier, clock, still_open)
+            )
+        latest = clock.kind == "response" or clock is ev.resolution
+        if latest and clock.state == "running" and clock.target_us > 0 and clock.due_at is not None:
+            used = clock.elapsed_us / clock.target_us
+            if used >= AT_RISK_SHARE:
+                self.at_risk.append(
+                    AtRiskLine(
+                        source=ev.ticket.source,
+                        ticket_id=ev.ticket.id,
+                        client=ev.ticket.client,
+                        subject=ev.ticket.subject,
+                        tier=clock.tier,
+                        clock=clock.kind,
+                        used=used,
+                        due_at=from_us(clock.due_at),
+                        seconds_to_breach=(clock.due_at - self.now_us) / 1e6,
+                    )
+                )
+
+    @staticmethod
+    def _inside(period: Period, instant: int) -> bool:
+        return period.start_us <= instant < period.end_us
+
+
+def _index(counter: AdherenceCounter) -> dict[tuple[str, str, str], tuple[int, int]]:
+    return {(r.client, r.tier, r.kind): (r.met, r.breached) for r in counter.rows()}
+
+
+def _cells(
+    acc: _Accumulator, target: float | None, wanted: set[_Key] | None
+) -> dict[str, Adherence]:
+    """Adherence per kind summed over the (client, tier) rows in ``wanted`` (None = all)."""
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for offset, index in ((0, acc.current_index), (2, acc.before_index)):
+        for (client, tier, kind), (met, breached) in index.items():
+            if wanted is None or (client, tier) in wanted:
+                sums[kind][offset] += met
+                sums[kind][offset + 1] += breached
+    return {
+        kind: adherence(sums[kind][0], sums[kind][1], sums[kind][2], sums[kind][3], target)
+        for kind in ("response", "resolution", "ticket")
+    }
+
+
+def _mean(total_us: int, count: int) -> float | None:
+    return total_us / count / 1e6 if count else None
+
+
+def _scope_clients(policy: Policy, client: str | None, seen: set[str]) -> list[str]:
+    if client is not None:
+        return [client]
+    return sorted(set(policy.clients) | seen)
+
+
+def compute_report(
+    policy: Policy,
+    tickets: Iterable[Ticket],
+    ledger: Iterable[LedgerRecord],
+    evidence: EvidenceVerdict | None,
+    period: Period,
+    *,
+    now: datetime,
+    client: str | None = None,
+    timezone: str = "UTC",
+) -> Report:
+    """The report of ``client`` (None: every client, the MSP's report) for ``period``.
+
+    Tickets of other clients are ignored; ``now`` is the evaluation instant (clocks are
+    evaluated as of ``now``, so at-risk lines are live and breaches after the period's end
+    do not count in it).
+    """
+    acc = _Accumulator(period, period.previous(), to_us(now))
+    for ticket in tickets:
+        if client is None or ticket.client == client:
+            acc.add(evaluate(ticket, policy, now))
+    acc.finish()
+    ledger_rows = [r for r in ledger if client is None or r.client == client]
+    clients = _scope_clients(policy, client, acc.clients)
+    tiers = sorted(policy.tiers, key=lambda key: (policy.severity(key), key))
+    breaches = attach_escalations(policy, acc.breaches, ledger_rows)
+    at_risk = tuple(sorted(acc.at_risk, key=lambda line: (line.seconds_to_breach, line.ticket_id)))
+    scope = client if client is not None else INTERNAL
+    scope_target = policy.client(client).target_adherence if client is not None else None
+    scope_name = (policy.client(client).name or client) if client is not None else "All clients"
+    tier_lines = [
+        _tier_line(
+            acc,
+            policy,
+            scope=scope,
+            tier=tier,
+            target=scope_target,
+            wanted={(c, tier) for c in clients},
+        )
+        for tier in tiers
+    ]
+    summaries = [
+        _summary(
+            acc,
+            key=key,
+            name=policy.client(key).name or key,
+            target=policy.client(key).target_adherence,
+            wanted={(key, tier) for tier in tiers},
+            breaches=breaches,
+            at_risk=at_risk,
+        )
+        for key in clients
+    ]
+    total = _summary(
+        acc,
+        key=scope,
+        name=scope_name,
+        target=scope_target,
+        wanted=None,
+        breaches=breaches,
+        at_risk=at_risk,
+    )
+    return Report(
+        scope=scope,
+        scope_name=scope_name,
+        client=client,
+        period=period,
+        previous_period=acc.previous,
+        generated_at=from_us(acc.now_us),
+        timezone=timezone,
+        total=total,
+        clients=tuple(summaries),
+        tiers=tuple(tier_lines),
+        breaches=breaches,
+        escalations=tuple(
+            escalation_line(row)
+            for row in sorted(ledger_rows, key=lambda r: (r.fired_at or 0, r.key))
+            if row.state in _FIRED
+            and row.fired_at is not None
+            and period.start_us <= row.fired_at < period.end_us
+        ),
+        at_risk=at_risk,
+        evidence=_evidence(evidence),
+    )
+
+
+def _tier_line(
+    acc: _Accumulator,
+    policy: Policy,
+    *,
+    scope: str,
+    tier: str,
+    target: float | None,
+    wanted: set[_Key],
+) -> TierLine:
+    """One tier's figures over the (client, tier) keys in ``wanted``."""
+    tallies = [acc.tallies[k] for k in wanted if k in acc.tallies]
+    cells = _cells(acc, target, wanted)
+    responded = sum(t.responded for t in tallies)
+    resolved = sum(t.resolved for t in tallies)
+    name = policy.terms(scope, tier).tier.name if scope != INTERNAL else policy.tiers[tier].name
+    return TierLine(
+        client=scope,
+        tier=tier,
+        tier_name=name,
+        response=cells["response"],
+        resolution=cells["resolution"],
+        ticket=cells["ticket"],
+        created=sum(t.created for t in tallies),
+        previous_created=sum(t.previous_created for t in tallies),
+        responded=responded,
+        mean_respond_s=_mean(sum(t.respond_us for t in tallies), responded),
+        resolved=resolved,
+        mean_resolve_s=_mean(sum(t.resolve_us for t in tallies), resolved),
+    )
+
+
+def _evidence(check: EvidenceVerdict | None) -> EvidenceLine:
+    if check is None:
+        return EvidenceLine(checked=False, ok=False, entries=0, message="")
+    return EvidenceLine(checked=True, ok=check.ok, entries=check.entries, message=check.message)
+
+
+def _summary(
+    acc: _Accumulator,
+    *,
+    key: str,
+    name: str,
+    target: float | None,
+    wanted: set[_Key] | None,
+    breaches: tuple[BreachLine, ...],
+    at_risk: tuple[AtRiskLine, ...],
+) -> ClientSummary:
+    cells = _cells(acc, target, wanted)
+    tallies = [t for k, t in acc.tallies.items() if wanted is None or k in wanted]
+
+    def mine(client: str) -> bool:
+        return wanted is None or client == key
+
+    return ClientSummary(
+        client=key,
+        name=name,
+        target=target,
+        response=cells["response"],
+        resolution=cells["resolution"],
+        ticket=cells["ticket"],
+        created=sum(t.created for t in tallies),
+        previous_created=sum(t.previous_created for t in tallies),
+        breaches=sum(1 for b in breaches if mine(b.client)),
+        at_risk=sum(1 for a in at_risk if mine(a.client)),
+    )
+
+
+def _relevant_tickets(store: ReportStore, client: str | None, since: int) -> Iterator[Ticket]:
+    """Open tickets, and closed ones whose snapshot is recent enough to matter.
+
+    A closed ticket decided every clock by its last stop, which is no later than the
+    snapshot's ``updated_at``; one last written before ``since`` cannot count in the report.
+    """
+    for row in store.iter_tickets(client=client):
+        if row.is_open or row.updated_at >= since:
+            yield row.ticket()
+
+
+def build_report(
+    store: ReportStore,
+    policy: Policy,
+    period: Period,
+    now: datetime,
+    *,
+    client: str | None = None,
+    timezone: str = "UTC",
+    evidence: EvidenceVerdict | None = None,
+) -> Report:
+    """Read tickets, ledger and the evidence verdict from ``store`` and compute the report.
+
+    ``evidence`` skips verifying the log again when the caller has just done it (a run of
+    several reports verifies once).
+    """
+    previous = period.previous()
+    ledger = store.ledger(since=previous.start_us, client=client)
+    return compute_report(
+        policy,
+        _relevant_tickets(store, client, previous.start_us),
+        ledger,
+        evidence if evidence is not None else store.verify_evidence(),
+        period,
+        now=now,
+        client=client,
+        timezone=timezone,
+    )

@@ -1,0 +1,116 @@
+"""What reporting needs from the store, as Protocols.
+
+``reporting`` does not import ``store`` (the layers stay independent, STYLE.md); the
+runtime and the CLI pass a ``sla_connector.store.Store``, which satisfies these shapes, and
+tests can pass a small fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from sla_connector.core.ticket import Ticket
+
+__all__ = [
+    "EvidenceVerdict",
+    "LedgerRecord",
+    "ReportRunRecord",
+    "ReportStore",
+    "RunStore",
+    "TicketRecord",
+]
+
+
+class TicketRecord(Protocol):
+    """A stored ticket snapshot (``store.TicketRow``)."""
+
+    @property
+    def client(self) -> str: ...
+    @property
+    def is_open(self) -> bool: ...
+    @property
+    def updated_at(self) -> int: ...
+
+    def ticket(self) -> Ticket: ...
+
+
+class LedgerRecord(Protocol):
+    """One escalation step's ledger row (``store.LedgerRow``); instants in µs."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def ticket_id(self) -> str: ...
+    @property
+    def client(self) -> str: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def cycle(self) -> int: ...
+    @property
+    def due_at(self) -> int: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def fired_at(self) -> int | None: ...
+    @property
+    def lateness_us(self) -> int | None: ...
+
+
+class EvidenceVerdict(Protocol):
+    """The result of ``store.verify_evidence()``."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def entries(self) -> int: ...
+    @property
+    def message(self) -> str: ...
+
+
+class ReportRunRecord(Protocol):
+    """One recorded report delivery (``store.ReportRun``)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def period_start(self) -> int: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def claimed_at(self) -> int: ...
+
+
+class ReportStore(Protocol):
+    """The reads a report is built from."""
+
+    def iter_tickets(
+        self, *, open_only: bool = False, client: str | None = None, source: str | None = None
+    ) -> Iterator[TicketRecord]: ...
+
+    def ledger(
+        self, *, since: int | None = None, until: int | None = None, client: str | None = None
+    ) -> Sequence[LedgerRecord]: ...
+
+    def verify_evidence(self) -> EvidenceVerdict: ...
+
+
+class RunStore(ReportStore, Protocol):
+    """A report store that also records deliveries, once per (kind, period, recipient)."""
+
+    def claim_report(self, kind: str, period_start: int, recipient: str, *, at: int) -> bool: ...
+
+    def finish_report(
+        self, kind: str, period_start: int, recipient: str, *, state: str, at: int, detail: str = ""
+    ) -> None: ...
+
+    def report_runs(self, kind: str | None = None) -> Sequence[ReportRunRecord]: ...

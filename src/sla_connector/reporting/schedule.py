@@ -1,0 +1,265 @@
+"""When reports are due, and sending each due report exactly once.
+
+Weekly reports fire at ``reports.weekly.day``/``at`` (default Monday 08:00) and cover the
+previous Monday-to-Monday week; monthly ones fire on ``reports.monthly.day``/``at`` and
+cover the previous calendar month, all in ``reports.timezone`` (DESIGN section 7).
+
+``due_runs`` is pure: from the config, an instant and the runs already recorded it lists
+the (kind, period, target) still to send. A target with recorded runs catches up every
+period after its last sent one (at most ``max_catch_up``), so a report missed while the
+daemon was down goes out once when it is back. A target without any run yet gets every
+period due since ``not_before`` (the instant the daemon started serving reports), or only
+the latest one when ``not_before`` is None. ``run_due_reports`` claims each run in the
+store first, so two processes or two ticks never both send it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from sla_connector.core.calendars import to_us
+from sla_connector.core.policy import Policy
+from sla_connector.reporting.compute import build_report
+from sla_connector.reporting.delivery import Deliver, Target, targets
+from sla_connector.reporting.periods import KINDS, Period, PeriodKind, monthly_period, weekly_period
+from sla_connector.reporting.ports import EvidenceVerdict, ReportRunRecord, RunStore
+from sla_connector.reporting.render import Rendered, render_all
+from sla_connector.settings.services import ReportsConfig
+
+__all__ = [
+    "DueRun",
+    "RunOutcome",
+    "due_runs",
+    "fire_before",
+    "last_fire",
+    "monthly_trigger",
+    "period_for",
+    "run_due_reports",
+    "weekly_trigger",
+]
+
+log = logging.getLogger("sla_connector.reports")
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_CATCH_UP = 6
+
+
+@dataclass(frozen=True, slots=True)
+class DueRun:
+    """One report to send: its kind and period, when it was due, and to whom."""
+
+    kind: PeriodKind
+    period: Period
+    fire_at: datetime
+    target: Target
+
+    @property
+    def period_start(self) -> int:
+        return self.period.start_us
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What became of one due run: ``sent``, ``failed``, or ``skipped`` (claimed elsewhere)."""
+
+    kind: str
+    period_start: int
+    recipient: str
+    state: str
+    detail: str
+    late_by: timedelta
+
+
+def weekly_trigger(config: ReportsConfig) -> CronTrigger:
+    """The APScheduler trigger of the weekly report (local time, DST-aware)."""
+    at = config.weekly.at
+    return CronTrigger(
+        day_of_week=config.weekly.day,
+        hour=at.hour,
+        minute=at.minute,
+        second=at.second,
+        timezone=ZoneInfo(config.timezone),
+    )
+
+
+def monthly_trigger(config: ReportsConfig) -> CronTrigger:
+    """The APScheduler trigger of the monthly report."""
+    at = config.monthly.at
+    return CronTrigger(
+        day=config.monthly.day,
+        hour=at.hour,
+        minute=at.minute,
+        second=at.second,
+        timezone=ZoneInfo(config.timezone),
+    )
+
+
+def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
+    # A report time inside a DST gap resolves as zoneinfo does with fold=0 (SEMANTICS S05).
+    local = datetime.combine(day, at, tzinfo=zone)
+    return local.astimezone(zone)
+
+
+def _fire_on_or_before(kind: PeriodKind, config: ReportsConfig, day: date) -> date:
+    """The latest local date <= ``day`` on which ``kind`` fires."""
+    if kind == "weekly":
+        wanted = _WEEKDAYS.index(config.weekly.day)
+        return day - timedelta(days=(day.weekday() - wanted) % 7)
+    if day.day >= config.monthly.day:
+        return day.replace(day=config.monthly.day)
+    last_month = day.replace(day=1) - timedelta(days=1)
+    return last_month.replace(day=config.monthly.day)
+
+
+def _time_of(kind: PeriodKind, config: ReportsConfig) -> time:
+    return config.weekly.at if kind == "weekly" else config.monthly.at
+
+
+def last_fire(kind: PeriodKind, config: ReportsConfig, now: datetime) -> datetime:
+    """The latest instant <= ``now`` at which ``kind`` was due (aware, in the report zone)."""
+    zone = ZoneInfo(config.timezone)
+    day = now.astimezone(zone).date()
+    fire = _at(_fire_on_or_before(kind, config, day), _time_of(kind, config), zone)
+    if fire > now:
+        fire = fire_before(kind, config, fire)
+    return fire
+
+
+def fire_before(kind: PeriodKind, config: ReportsConfig, fire: datetime) -> datetime:
+    """The due instant of ``kind`` just before the due instant ``fire``."""
+    zone = ZoneInfo(config.timezone)
+    day = fire.astimezone(zone).date() - timedelta(days=1)
+    return _at(_fire_on_or_before(kind, config, day), _time_of(kind, config), zone)
+
+
+def period_for(kind: PeriodKind, fire_instant: datetime, timezone: str | None = None) -> Period:
+    """The period a report due at ``fire_instant`` covers (in ``timezone``, else the instant's)."""
+    zone = ZoneInfo(timezone) if timezone is not None else fire_instant.tzinfo
+    if not isinstance(zone, ZoneInfo):
+        raise ValueError("period_for needs a time zone name or an instant in a ZoneInfo zone")
+    if kind == "weekly":
+        return weekly_period(fire_instant, zone)
+    return monthly_period(fire_instant, zone)
+
+
+def _anchor(runs: Sequence[ReportRunRecord], kind: str, run_key: str) -> int | None:
+    """The period start after which periods are still owed to this target, None if no runs.
+
+    Sent or in-flight runs end the debt; failed runs stay owed (a later tick retries them).
+    """
+    mine = [r for r in runs if r.kind == kind and r.recipient == run_key]
+    done = [r.period_start for r in mine if r.state != "failed"]
+    if done:
+        return max(done)
+    if mine:
+        return min(r.period_start for r in mine) - 1
+    return None
+
+
+def due_runs(
+    config: ReportsConfig,
+    now: datetime,
+    runs: Sequence[ReportRunRecord],
+    *,
+    not_before: datetime | None = None,
+    max_catch_up: int = MAX_CATCH_UP,
+) -> list[DueRun]:
+    """The runs to send at ``now``, oldest period first (pure)."""
+    due: list[DueRun] = []
+    for target in targets(config.recipients):
+        for kind in KINDS:
+            anchor = _anchor(runs, kind, target.run_key)
+            fire = last_fire(kind, config, now)
+            owed: list[DueRun] = []
+            while len(owed) < max_catch_up:
+                period = period_for(kind, fire, config.timezone)
+                if anchor is not None:
+                    if period.start_us <= anchor:
+                        break  # sent (or being sent) already
+                elif not_before is None:
+                    if owed:
+                        break  # a target never served gets the latest period only
+                elif fire < not_before:
+                    break  # due before this target was served at all
+                owed.append(DueRun(kind, period, fire, target))
+                fire = fire_before(kind, config, fire)
+            due.extend(reversed(owed))
+    due.sort(key=lambda run: (run.fire_at, run.kind, run.target.run_key))
+    return due
+
+
+async def run_due_reports(
+    store: RunStore,
+    policy: Policy,
+    config: ReportsConfig,
+    now: datetime,
+    deliver: Deliver,
+    *,
+    not_before: datetime | None = None,
+    max_catch_up: int = MAX_CATCH_UP,
+) -> list[RunOutcome]:
+    """Claim, build, deliver and record every due report run; returns what happened.
+
+    A report is built once per (kind, period, scope) and shared by its targets. A delivery
+    failure is recorded as ``failed`` (and retried by a later call); it never stops the
+    other runs.
+    """
+    at = to_us(now)
+    runs = await asyncio.to_thread(store.report_runs)
+    outcomes: list[RunOutcome] = []
+    rendered: dict[tuple[str, int, str | None], Rendered] = {}
+    evidence: list[EvidenceVerdict] = []
+    for run in due_runs(config, now, runs, not_before=not_before, max_catch_up=max_catch_up):
+        kind, start, key = run.kind, run.period_start, run.target.run_key
+        late_by = now - run.fire_at
+        if not await asyncio.to_thread(store.claim_report, kind, start, key, at=at):
+            outcomes.append(RunOutcome(kind, start, key, "skipped", "claimed elsewhere", late_by))
+            continue
+        try:
+            cache_key = (kind, start, run.target.client)
+            if cache_key not in rendered:
+                if not evidence:
+                    evidence.append(await asyncio.to_thread(store.verify_evidence))
+                rendered[cache_key] = await asyncio.to_thread(
+                    _render, store, policy, config, run, now=now, evidence=evidence[0]
+                )
+            detail = await deliver(rendered[cache_key], run.target)
+            state = "sent"
+        except Exception as exc:  # a job boundary: record the failure, go on with the others
+            state, detail = "failed", f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("report %s %s to %s failed: %s", kind, run.period.slug, key, detail)
+        else:
+            log.info("report %s %s sent to %s (%s)", kind, run.period.slug, key, detail)
+        await asyncio.to_thread(
+            store.finish_report, kind, start, key, state=state, at=at, detail=detail
+        )
+        outcomes.append(RunOutcome(kind, start, key, state, detail, late_by))
+    return outcomes
+
+
+def _render(
+    store: RunStore,
+    policy: Policy,
+    config: ReportsConfig,
+    run: DueRun,
+    *,
+    now: datetime,
+    evidence: EvidenceVerdict,
+) -> Rendered:
+    report = build_report(
+        store,
+        policy,
+        run.period,
+        now,
+        client=run.target.client,
+        timezone=config.timezone,
+        evidence=evidence,
+    )
+    return render_all(report)

@@ -1,0 +1,84 @@
+"""Build the daemon's parts from the validated configuration (the composition root)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+from typing import Any
+
+from sla_connector.core.ports import Clock, Connector
+from sla_connector.registry import load_connector_factory
+from sla_connector.runtime.clocks import ScaledClock, SystemClock
+from sla_connector.runtime.daemon import DaemonSettings
+from sla_connector.runtime.escalator import Notifier
+from sla_connector.runtime.notify import log_notifier, slack_notifier
+from sla_connector.settings import AppConfig, resolve_secret
+from sla_connector.store import Store
+
+__all__ = [
+    "build_clock",
+    "build_connectors",
+    "build_notifier",
+    "daemon_settings",
+    "open_store",
+    "store_url",
+]
+
+
+def build_clock(config: AppConfig) -> SystemClock | ScaledClock:
+    """The wall clock, or accelerated virtual time when ``runtime.clock`` says so."""
+    virtual = config.runtime.clock
+    if virtual is None:
+        return SystemClock()
+    return ScaledClock(start=virtual.start, anchor=virtual.anchor, speed=virtual.speed)
+
+
+def connector_settings(config: AppConfig, name: str) -> dict[str, Any]:
+    """The raw mapping of one ``connectors.<name>`` entry, as the connector factory expects."""
+    return config.connectors[name].model_dump(mode="python")
+
+
+def build_connectors(config: AppConfig, clock: Clock) -> dict[str, Connector]:
+    """One connector per configured entry, through the entry-point registry."""
+    built: dict[str, Connector] = {}
+    for name, entry in config.connectors.items():
+        factory = load_connector_factory(entry.type, name)
+        built[name] = factory(name, connector_settings(config, name), clock)
+    return built
+
+
+def store_url(config: AppConfig) -> str:
+    """``store.url``, or the URL in the variable ``store.url_env`` names (for a password)."""
+    if config.store.url_env:
+        secret = resolve_secret(config.store.url_env)
+        if secret:
+            return secret
+    return config.store.url
+
+
+def open_store(config: AppConfig) -> Store:
+    return Store.open(store_url(config))
+
+
+def daemon_settings(config: AppConfig) -> DaemonSettings:
+    runtime = config.runtime
+    owner = runtime.owner or f"{socket.gethostname()}:{os.getpid()}"
+    return DaemonSettings(
+        poll_intervals={name: c.poll_interval for name, c in config.connectors.items()},
+        reconcile_intervals={name: c.reconcile_interval for name, c in config.connectors.items()},
+        owner=owner,
+        dry_run=runtime.dry_run,
+        horizon=runtime.horizon,
+        backfill=runtime.backfill,
+        max_attempts=runtime.max_attempts,
+        retry_backoff=runtime.retry_backoff,
+        leadership_interval=timedelta(seconds=5),
+    )
+
+
+def build_notifier(config: AppConfig) -> Notifier:
+    """Slack when ``notify.slack`` is configured, else the log."""
+    if config.notify.slack is not None:
+        return slack_notifier(config.notify.slack.webhook_env)
+    return log_notifier

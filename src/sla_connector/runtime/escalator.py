@@ -1,0 +1,221 @@
+"""Fire due ladder steps exactly once: claim, verify against the PSA, write, record.
+
+A step is claimed in the ledger before anything is written (only one process can win
+the claim), the ticket is re-read and re-evaluated just before the write (polling lags
+the PSA), and the ledger row is finished with the PSA's answer. A row left ``firing`` by
+a crash is reconciled by looking for the step's marker on the ticket, never written blindly
+again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from sla_connector.core.calendars import to_us
+from sla_connector.core.errors import ConnectorError, FatalConnectorError, RetriableConnectorError
+from sla_connector.core.escalation import StepPlan
+from sla_connector.core.evaluate import evaluate
+from sla_connector.core.policy import Policy
+from sla_connector.core.ports import Clock, Connector
+from sla_connector.core.ticket import Ticket
+from sla_connector.runtime.planner import planned_step
+from sla_connector.runtime.writeback import has_marker, marker_tag, plan_writes, write_actions
+from sla_connector.store import LedgerRow, Store
+
+__all__ = ["Escalator", "FireResult", "Notice"]
+
+log = logging.getLogger("sla_connector.runtime")
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a notification channel is told about a fired step."""
+
+    key: str
+    ticket: Ticket
+    step: str
+    tier: str
+    recipient: str
+    reason: str
+    lateness_us: int
+    note: str | None
+
+
+Notifier = Callable[[Notice], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class FireResult:
+    """How one attempt at a ledger row ended."""
+
+    key: str
+    state: str  # done | would_fire | cancelled | retry | failed | lost_claim | moved
+    detail: str = ""
+    lateness_us: int = 0
+
+
+class Escalator:
+    """Fires the due steps of the connectors this process leads."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        store: Store,
+        connectors: Mapping[str, Connector],
+        clock: Clock,
+        *,
+        owner: str,
+        dry_run: bool = False,
+        notifier: Notifier | None = None,
+        max_attempts: int = 20,
+    ) -> None:
+        self.policy = policy
+        self.store = store
+        self.connectors = connectors
+        self.clock = clock
+        self.owner = owner
+        self.dry_run = dry_run
+        self.notifier = notifier
+        self.max_attempts = max_attempts
+
+    def _now(self) -> int:
+        return to_us(self.clock.now())
+
+    async def fire_due(self, source: str) -> list[FireResult]:
+        """Fire every step of ``source`` due by now, oldest first; stop when the PSA is down."""
+        results: list[FireResult] = []
+        for row in self.store.due(self._now(), source):
+            result = await self.fire(row)
+            results.append(result)
+            if result.state == "retry":
+                break  # the PSA is unreachable: later rows would fail the same way
+        return results
+
+    async def fire(self, row: LedgerRow) -> FireResult:
+        now = self._now()
+        if not self.store.claim(row.key, at=now, owner=self.owner):
+            return FireResult(row.key, "lost_claim")
+        return await self._verify_and_write(row, reconciling=False)
+
+    async def reconcile(self, source: str) -> list[FireResult]:
+        """Settle rows a crashed process left ``firing``: marker found -> done, else write again."""
+        results = []
+        for row in self.store.firing(source):
+            results.append(await self._verify_and_write(row, reconciling=True))
+        return results
+
+    async def _verify_and_write(self, row: LedgerRow, *, reconciling: bool) -> FireResult:
+        connector = self.connectors[row.source]
+        try:
+            ticket = await connector.fetch_ticket(row.ticket_id)
+        except RetriableConnectorError as exc:
+            self.store.release(row.key, error=f"re-read failed: {exc}")
+            return FireResult(row.key, "retry", str(exc))
+        except ConnectorError as exc:
+            return self._finish(row, "failed", f"cannot re-read ticket: {exc}", 0)
+        now = self._now()
+        lateness = max(0, now - row.due_at)
+        if has_marker(ticket, row.key, marker_tag(row.step, row.cycle)):
+            detail = (
+                "reconciled: the step's marker is on the ticket"
+                if reconciling
+                else "already on the ticket"
+            )
+            return self._finish(row, "done", detail, lateness)
+        plan = self._current_plan(ticket, row)
+        if plan is None:
+            # Not triggered now (a reply landed, a pause began); a later trigger revives it.
+            self.store.finish(
+                row.key,
+                state="dormant",
+                at=now,
+                lateness_us=0,
+                detail="verified before firing: not triggered",
+            )
+            return FireResult(row.key, "dormant", "not triggered")
+        if plan.state == "cancelled":
+            detail = "verified before firing: the ticket was resolved before the step was due"
+            return self._finish(row, "cancelled", detail, 0)
+        if plan.due_at > now:
+            self.store.release(row.key, error="verified before firing: due later now")
+            self.store.plan([planned_step(plan, ticket)])
+            return FireResult(row.key, "moved", "due later after re-evaluation")
+        lateness = max(0, now - plan.due_at)
+        writes = plan_writes(plan, ticket, lateness)
+        if self.dry_run:
+            return self._finish(
+                row,
+                "would_fire",
+                f"shadow mode: would write {len(writes.actions)} change(s)",
+                lateness,
+            )
+        try:
+            results = await write_actions(connector, ticket, writes.actions)
+        except RetriableConnectorError as exc:
+            # Possibly partly written: the retry looks for the marker before writing again.
+            self.store.release(row.key, error=f"write failed: {exc}")
+            return FireResult(row.key, "retry", str(exc), lateness)
+        except FatalConnectorError as exc:
+            return self._finish(row, "failed", f"write refused: {exc}", lateness)
+        failed = [r.detail for r in results if not r.ok]
+        if failed:
+            return self._finish(row, "failed", "; ".join(failed), lateness)
+        if writes.notify and self.notifier is not None:
+            try:
+                await self.notifier(
+                    Notice(
+                        row.key,
+                        ticket,
+                        plan.step.name,
+                        plan.tier,
+                        plan.to,
+                        plan.reason,
+                        lateness,
+                        writes.note,
+                    )
+                )
+            except Exception as exc:  # notification is best effort; the PSA write stands
+                log.warning("notification for %s failed: %s", row.key, exc)
+        detail = "; ".join(r.detail for r in results if r.detail) or "written"
+        return self._finish(row, "done", detail, lateness)
+
+    def _current_plan(self, ticket: Ticket, row: LedgerRow) -> StepPlan | None:
+        evaluation = evaluate(ticket, self.policy, self.clock.now())
+        for plan in evaluation.steps:
+            if plan.key == row.key:
+                return plan
+        return None
+
+    def _finish(self, row: LedgerRow, state: str, detail: str, lateness: int) -> FireResult:
+        now = self._now()
+        self.store.finish(row.key, state=state, at=now, lateness_us=lateness, detail=detail)
+        self.store.append_evidence(
+            "escalation",
+            {
+                "key": row.key,
+                "source": row.source,
+                "ticket": row.ticket_id,
+                "client": row.client,
+                "step": row.step,
+                "cycle": row.cycle,
+                "due_at": row.due_at,
+                "state": state,
+                "lateness_us": lateness,
+                "detail": detail,
+            },
+            at=now,
+        )
+        log.info(
+            "escalation %s",
+            state,
+            extra={
+                "event": "escalation",
+                "key": row.key,
+                "state": state,
+                "lateness_us": lateness,
+                "detail": detail,
+            },
+        )
+        return FireResult(row.key, state, detail, lateness)

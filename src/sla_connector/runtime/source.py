@@ -1,0 +1,64 @@
+"""The daemon's ``DashboardSource``: the web layer's view of the store and the daemon."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sla_connector.core.policy import Policy
+from sla_connector.core.ports import Clock
+from sla_connector.core.ticket import Ticket
+from sla_connector.runtime.daemon import ConnectorStatus
+from sla_connector.store import LedgerRow, ReportRun, Store
+
+__all__ = ["StoreSource"]
+
+_EVIDENCE_TTL_SECONDS = 60.0
+
+
+class StoreSource:
+    """Reads tickets, ledger and report runs from the store; health from the daemon."""
+
+    def __init__(
+        self, policy: Policy, store: Store, clock: Clock, status: Mapping[str, ConnectorStatus]
+    ) -> None:
+        self._policy = policy
+        self._store = store
+        self._clock = clock
+        self._status = status
+        self._evidence: tuple[float, bool] | None = None
+
+    def policy(self) -> Policy:
+        return self._policy
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def tickets(self, *, client: str | None = None, since: int | None = None) -> Iterable[Ticket]:
+        for row in self._store.iter_tickets(client=client):
+            if since is None or row.is_open or row.updated_at >= since:
+                yield row.ticket()
+
+    def ticket(self, source: str, ticket_id: str) -> Ticket | None:
+        row = self._store.get_ticket(source, ticket_id)
+        return None if row is None else row.ticket()
+
+    def ledger(
+        self, *, since: int | None = None, until: int | None = None, client: str | None = None
+    ) -> Iterable[LedgerRow]:
+        return self._store.ledger(since=since, until=until, client=client)
+
+    def connector_status(self) -> Mapping[str, ConnectorStatus]:
+        return self._status
+
+    def evidence_ok(self) -> bool:
+        """The hash chain's verdict, re-checked at most once a minute (it reads the whole log)."""
+        cached = self._evidence
+        if cached is None or time.monotonic() - cached[0] > _EVIDENCE_TTL_SECONDS:
+            cached = (time.monotonic(), self._store.verify_evidence().ok)
+            self._evidence = cached
+        return cached[1]
+
+    def report_runs(self) -> Iterable[ReportRun]:
+        return self._store.report_runs()

@@ -1,0 +1,111 @@
+"""Turn a due ladder step into PSA writes, with the marker that makes them reconcilable.
+
+Every escalation note carries ``[sla-connector <key>]`` and every escalation adds the tag
+``sla-<step>-c<cycle>``; after a crash the runtime re-reads the ticket and looks for either
+before deciding whether to write again (exactly once, DESIGN section 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from sla_connector.core.calendars import from_us
+from sla_connector.core.durations import format_seconds
+from sla_connector.core.escalation import StepPlan
+from sla_connector.core.ports import Connector, WriteResult
+from sla_connector.core.ticket import Ticket
+
+__all__ = ["DEFAULT_NOTE", "Writeback", "has_marker", "marker_tag", "marker_text", "write_actions"]
+
+DEFAULT_NOTE = (
+    "SLA escalation '{{ step }}' ({{ tier }}): {{ reason }}. "
+    "Due {{ due_at }}; escalated to {{ recipient }}."
+    "{% if late %} Fired late by {{ lateness }} (the PSA or the daemon was unavailable).{% endif %}"
+)
+_ENVIRONMENT = SandboxedEnvironment(autoescape=False)
+
+
+def marker_text(key: str) -> str:
+    return f"[sla-connector {key}]"
+
+
+def marker_tag(step: str, cycle: int) -> str:
+    return f"sla-{step}-c{cycle}".lower().replace(" ", "-")
+
+
+def has_marker(ticket: Ticket, key: str, tag: str) -> bool:
+    """Whether the ticket shows an earlier write of this step (a tag or a note with the key)."""
+    tags = ticket.extra.get("tags") or ()
+    if isinstance(tags, Iterable) and tag in {str(t) for t in tags}:
+        return True
+    marker = marker_text(key)
+    for note in ticket.extra.get("notes") or ():
+        text = note.get("text", "") if isinstance(note, Mapping) else str(note)
+        if marker in str(text):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Writeback:
+    """The writes of one step: (action, value) pairs in the order they are applied."""
+
+    actions: tuple[tuple[str, str], ...]
+    notify: bool
+    note: str | None
+
+
+def plan_writes(plan: StepPlan, ticket: Ticket, lateness_us: int) -> Writeback:
+    """The writes for a step: idempotent ones first, the marker-bearing note and tag last."""
+    step = plan.step
+    late = lateness_us >= 1_000_000
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "step": step.name,
+        "tier": plan.tier,
+        "reason": plan.reason,
+        "recipient": plan.to,
+        "due_at": from_us(plan.due_at).isoformat().replace("+00:00", "Z"),
+        "late": late,
+        "lateness": format_seconds(lateness_us / 1e6),
+        "key": plan.key,
+        "cycle": plan.cycle,
+    }
+    actions: list[tuple[str, str]] = []
+    if "reassign" in step.actions:
+        actions.append(("reassign", plan.to))
+    if "set_priority" in step.actions:
+        actions.append(("set_priority", step.priority or plan.tier))
+    note: str | None = None
+    if "note" in step.actions:
+        body = _ENVIRONMENT.from_string(step.note or DEFAULT_NOTE).render(context)
+        note = f"{body}\n{marker_text(plan.key)}"
+        actions.append(("note", note))
+    actions.append(("tag", marker_tag(step.name, plan.cycle)))
+    if "tag" in step.actions and step.tag:
+        actions.append(("tag", step.tag))
+    return Writeback(tuple(actions), "notify" in step.actions, note)
+
+
+async def write_actions(
+    connector: Connector, ticket: Ticket, actions: Sequence[tuple[str, str]]
+) -> list[WriteResult]:
+    """Apply the writes: in one request where the connector can, else one call each."""
+    apply = getattr(connector, "apply", None)
+    if apply is not None:
+        return [await apply(ticket, list(actions))]
+    results: list[WriteResult] = []
+    for action, value in actions:
+        if action == "reassign":
+            results.append(await connector.assign(ticket, value))
+        elif action == "set_priority":
+            results.append(await connector.set_priority(ticket, value))
+        elif action == "note":
+            results.append(await connector.add_internal_note(ticket, value))
+        elif action == "tag":
+            results.append(await connector.add_tag(ticket, value))
+    return results

@@ -1,0 +1,168 @@
+"""The values the store reads and writes: frozen dataclasses, every instant in UTC µs.
+
+They mirror the table rows one to one so the store converts without a mapping layer;
+the daemon builds ``TicketRow`` and ``PlannedStep`` from the core's results and reads
+``LedgerRow`` back to fire, reconcile and report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from sla_connector.core.ticket import Ticket, parse_ticket
+
+__all__ = [
+    "CANCELLED",
+    "DORMANT",
+    "DONE",
+    "FAILED",
+    "FINISH_STATES",
+    "FIRING",
+    "LEDGER_STATES",
+    "PLANNED",
+    "REPORT_STATES",
+    "WOULD_FIRE",
+    "EvidenceCheck",
+    "EvidenceEntry",
+    "LedgerRow",
+    "PlannedStep",
+    "ReportRun",
+    "TicketRow",
+]
+
+PLANNED: Final = "planned"
+FIRING: Final = "firing"
+DONE: Final = "done"
+WOULD_FIRE: Final = "would_fire"
+CANCELLED: Final = "cancelled"
+# Not triggered (any more) when verified: a later plan of the same key revives it.
+DORMANT: Final = "dormant"
+FAILED: Final = "failed"
+LEDGER_STATES: Final = frozenset({PLANNED, FIRING, DONE, WOULD_FIRE, CANCELLED, FAILED, DORMANT})
+FINISH_STATES: Final = frozenset({DONE, WOULD_FIRE, CANCELLED, FAILED, DORMANT})
+REPORT_STATES: Final = frozenset({"running", "sent", "failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRow:
+    """One ticket's latest snapshot and its computed clocks, keyed by (source, id)."""
+
+    source: str
+    id: str
+    client: str
+    tier: str
+    rule: str | None
+    created_at: int
+    updated_at: int
+    is_open: bool
+    response_state: str
+    response_due_at: int | None
+    response_breached_at: int | None
+    resolution_state: str
+    resolution_due_at: int | None
+    resolution_breached_at: int | None
+    ticket_json: str
+
+    def ticket(self) -> Ticket:
+        """The canonical ticket this snapshot was taken from (``Ticket.to_json`` parsed back)."""
+        return parse_ticket(orjson.loads(self.ticket_json))
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """An escalation step the core planned; ``key`` is its idempotency key (S18)."""
+
+    key: str
+    source: str
+    ticket_id: str
+    client: str
+    tier: str
+    step: str
+    cycle: int
+    due_at: int
+    recipient: str
+    actions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            raise ValueError("planned step: key is empty")
+        if self.cycle < 1:
+            raise ValueError(f"planned step {self.key}: cycle {self.cycle} < 1")
+        if not isinstance(self.actions, tuple):
+            # A list would make the frozen value mutable and unhashable; accept and freeze it.
+            object.__setattr__(self, "actions", tuple(self.actions))
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One escalation step's life: planned, claimed (``firing``), then its outcome.
+
+    ``fired_at`` is the instant the final outcome was recorded (done, would_fire,
+    cancelled, failed); ``lateness_us`` is how far after ``due_at`` the write happened.
+    ``detail`` carries the cancel reason or the last error.
+    """
+
+    key: str
+    source: str
+    ticket_id: str
+    client: str
+    tier: str
+    step: str
+    cycle: int
+    due_at: int
+    recipient: str
+    actions: tuple[str, ...]
+    state: str
+    attempts: int
+    claimed_at: int | None
+    fired_at: int | None
+    lateness_us: int | None
+    owner: str
+    detail: str
+    response_json: str | None
+
+    def response(self) -> dict[str, Any] | None:
+        """The PSA's answer recorded by ``finish``, parsed."""
+        if self.response_json is None:
+            return None
+        value = orjson.loads(self.response_json)
+        return value if isinstance(value, dict) else {"value": value}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRun:
+    """One delivery of a report; unique per (kind, period_start, recipient)."""
+
+    kind: str
+    period_start: int
+    recipient: str
+    state: str
+    claimed_at: int
+    finished_at: int | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceEntry:
+    """One evidence log entry; ``hash`` chains it to the entry before (``prev_hash``)."""
+
+    seq: int
+    at: int
+    kind: str
+    payload: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceCheck:
+    """The verdict of ``verify_evidence``; ``first_bad_seq`` is None when ``ok``."""
+
+    ok: bool
+    entries: int
+    first_bad_seq: int | None
+    message: str

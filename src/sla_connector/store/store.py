@@ -1,0 +1,440 @@
+"""``Store``: the daemon's persistent state behind one synchronous API (STORE.md).
+
+Each method is one short transaction, so the runtime can call it from a worker thread
+(``asyncio.to_thread``) and a crash between two calls leaves the database consistent.
+Iterators page through the table by key instead of holding a cursor open, so a slow
+consumer never pins a transaction (or SQLite's WAL) for long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine
+
+from sla_connector.core.errors import StoreError
+from sla_connector.store import evidence as evidence_log
+from sla_connector.store import ledger as ledger_ops
+from sla_connector.store.engine import (
+    create_store_engine,
+    dialect_insert,
+    parse_store_url,
+    transaction,
+)
+from sla_connector.store.locks import Leadership, OwnerLock, acquire_owner_lock
+from sla_connector.store.migrations import LATEST_VERSION, current_version, upgrade
+from sla_connector.store.records import (
+    DORMANT,
+    FIRING,
+    PLANNED,
+    REPORT_STATES,
+    EvidenceCheck,
+    EvidenceEntry,
+    LedgerRow,
+    PlannedStep,
+    ReportRun,
+    TicketRow,
+)
+from sla_connector.store.schema import cursors, ledger, report_runs, tickets
+
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "Store"]
+
+DEFAULT_MAX_ATTEMPTS: Final = 5
+_PAGE: Final = 2000
+_BATCH: Final = 5000
+_TICKET_FIELDS: Final = tuple(c.name for c in tickets.columns)
+_TICKET_UPDATE: Final = tuple(n for n in _TICKET_FIELDS if n not in ("source", "id"))
+
+
+class Store:
+    """Cursors, ticket snapshots, the escalation ledger, report runs and the evidence log."""
+
+    def __init__(self, engine: Engine, url: URL, *, max_attempts: int) -> None:
+        """Use ``Store.open``; this only wires an engine that is already migrated."""
+        self._engine = engine
+        self._url = url
+        self.dialect: str = engine.dialect.name
+        self.max_attempts = max_attempts
+        self._leadership = Leadership(engine) if self.dialect == "postgresql" else None
+        self._owner_lock: OwnerLock | None = None
+
+    @classmethod
+    def open(
+        cls, url: str, *, migrate: bool = True, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    ) -> Store:
+        """Connect, bring the schema up to date (unless ``migrate`` is False) and check it.
+
+        ``max_attempts`` bounds the claims of a step that keeps failing (see ``finish``).
+        A PostgreSQL URL may pick a schema with ``?options=-csearch_path%3Dname``.
+        """
+        parsed = parse_store_url(url)
+        engine = create_store_engine(parsed)
+        shown = parsed.render_as_string(hide_password=True)
+        try:
+            with transaction(engine, "opening the store", write=migrate) as conn:
+                if migrate:
+                    upgrade(conn)
+                have = current_version(conn)
+        except StoreError:
+            engine.dispose()
+            raise
+        if have != LATEST_VERSION:
+            engine.dispose()
+            raise StoreError(
+                f"store {shown}: schema version {have}, this sla-connector needs "
+                f"{LATEST_VERSION}; open it with migrations enabled"
+            )
+        return cls(engine, parsed, max_attempts=max_attempts)
+
+    def close(self) -> None:
+        """Release leadership and the owner lock, then close every connection."""
+        if self._leadership is not None:
+            self._leadership.close()
+        if self._owner_lock is not None:
+            self._owner_lock.release()
+            self._owner_lock = None
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self._url.render_as_string(hide_password=True)!r})"
+
+    def current_version(self) -> int:
+        """The schema version recorded in the database."""
+        with self._read("reading the schema version") as conn:
+            return current_version(conn)
+
+    def _read(self, what: str) -> AbstractContextManager[Connection]:
+        return transaction(self._engine, what, write=False)
+
+    def _write(self, what: str) -> AbstractContextManager[Connection]:
+        return transaction(self._engine, what, write=True)
+
+    # --- who may run ------------------------------------------------------------------
+
+    def acquire_sqlite_owner_lock(self) -> OwnerLock:
+        """SQLite: lock ``<db>.lock`` so a second ``run`` process fails with a clear message.
+
+        On PostgreSQL (or an in-memory SQLite database) the handle holds nothing: several
+        processes are allowed there and coordinate through ``try_lead``.
+        """
+        if self.dialect != "sqlite" or self._url.database in (None, "", ":memory:"):
+            return OwnerLock(None, None)
+        if self._owner_lock is None or not self._owner_lock.held:
+            self._owner_lock = acquire_owner_lock(self._url.database)
+        return self._owner_lock
+
+    def try_lead(self, connector: str) -> bool:
+        """Become the connector's leader if no live process is (always True on SQLite)."""
+        return True if self._leadership is None else self._leadership.try_lead(connector)
+
+    def leads(self, connector: str) -> bool:
+        """Whether this store still leads the connector (its lock connection is alive)."""
+        return True if self._leadership is None else self._leadership.leads(connector)
+
+    def release_lead(self, connector: str) -> None:
+        """Hand the connector over to a standby."""
+        if self._leadership is not None:
+            self._leadership.release(connector)
+
+    # --- poll cursors ------------------------------------------------------------------
+
+    def get_cursor(self, connector: str) -> str | None:
+        """The connector's incremental poll cursor, None before the first poll."""
+        with self._read(f"reading the cursor of {connector!r}") as conn:
+            found: str | None = conn.execute(
+                sa.select(cursors.c.cursor).where(cursors.c.connector == connector)
+            ).scalar()
+            return found
+
+    def set_cursor(self, connector: str, cursor: str | None, *, at: int) -> None:
+        """Store the cursor to resume polling from."""
+        with self._write(f"saving the cursor of {connector!r}") as conn:
+            self._upsert_cursor(conn, connector, {"cursor": cursor, "updated_at": at})
+
+    def last_full_read(self, connector: str) -> int | None:
+        """When the connector last read every open ticket (reconciliation), in µs."""
+        with self._read(f"reading the last full read of {connector!r}") as conn:
+            found = conn.execute(
+                sa.select(cursors.c.last_full_read).where(cursors.c.connector == connector)
+            ).scalar()
+            return None if found is None else int(found)
+
+    def set_last_full_read(self, connector: str, at: int) -> None:
+        """Record a completed full read."""
+        with self._write(f"saving the last full read of {connector!r}") as conn:
+            self._upsert_cursor(conn, connector, {"last_full_read": at})
+
+    def _upsert_cursor(self, conn: Connection, connector: str, values: dict[str, Any]) -> None:
+        insert = dialect_insert(self.dialect)(cursors).values(connector=connector, **values)
+        conn.execute(
+            insert.on_conflict_do_update(index_elements=[cursors.c.connector], set_=values)
+        )
+
+    # --- tickets -----------------------------------------------------------------------
+
+    def upsert_tickets(self, rows: Sequence[TicketRow]) -> None:
+        """Insert or replace snapshots in one transaction (idempotent; last row of a key wins)."""
+        if not rows:
+            return
+        unique = {(r.source, r.id): r for r in rows}
+        params = [{n: getattr(r, n) for n in _TICKET_FIELDS} for r in unique.values()]
+        insert = dialect_insert(self.dialect)(tickets)
+        stmt = insert.on_conflict_do_update(
+            index_elements=[tickets.c.source, tickets.c.id],
+            set_={n: insert.excluded[n] for n in _TICKET_UPDATE},
+        )
+        with self._write(f"saving {len(params)} tickets") as conn:
+            for start in range(0, len(params), _BATCH):
+                conn.execute(stmt, params[start : start + _BATCH])
+
+    def get_ticket(self, source: str, ticket_id: str) -> TicketRow | None:
+        """One snapshot by its key."""
+        with self._read(f"reading ticket {source}:{ticket_id}") as conn:
+            row = conn.execute(
+                sa.select(tickets).where(tickets.c.source == source, tickets.c.id == ticket_id)
+            ).first()
+            return None if row is None else TicketRow(**row._mapping)
+
+    def get_tickets(self, source: str, ticket_ids: Sequence[str]) -> dict[str, TicketRow]:
+        """Several snapshots of one source by id, in one read (ids not stored are absent)."""
+        found: dict[str, TicketRow] = {}
+        wanted = list(dict.fromkeys(ticket_ids))
+        with self._read(f"reading {len(wanted)} tickets of {source}") as conn:
+            for start in range(0, len(wanted), _BATCH):
+                chunk = wanted[start : start + _BATCH]
+                query = sa.select(tickets).where(
+                    tickets.c.source == source, tickets.c.id.in_(chunk)
+                )
+                for row in conn.execute(query):
+                    found[row.id] = TicketRow(**row._mapping)
+        return found
+
+    def iter_tickets(
+        self, *, open_only: bool = False, client: str | None = None, source: str | None = None
+    ) -> Iterator[TicketRow]:
+        """Snapshots in (source, id) order, read page by page."""
+        query = sa.select(tickets).order_by(tickets.c.source, tickets.c.id).limit(_PAGE)
+        if open_only:
+            query = query.where(tickets.c.is_open.is_(True))
+        if client is not None:
+            query = query.where(tickets.c.client == client)
+        if source is not None:
+            query = query.where(tickets.c.source == source)
+        last: tuple[str, str] | None = None
+        while True:
+            page = query
+            if last is not None:
+                page = page.where(sa.tuple_(tickets.c.source, tickets.c.id) > sa.tuple_(*last))
+            with self._read("reading tickets") as conn:
+                rows = [TicketRow(**r._mapping) for r in conn.execute(page)]
+            yield from rows
+            if len(rows) < _PAGE:
+                return
+            last = (rows[-1].source, rows[-1].id)
+
+    def count_tickets(self, *, open_only: bool = False) -> int:
+        """How many snapshots (open ones only when asked)."""
+        query = sa.select(sa.func.count()).select_from(tickets)
+        if open_only:
+            query = query.where(tickets.c.is_open.is_(True))
+        with self._read("counting tickets") as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    # --- escalation ledger -------------------------------------------------------------
+
+    def plan(self, steps: Sequence[PlannedStep]) -> None:
+        """Merge planned steps: new keys planned, planned rows refreshed, others untouched."""
+        with self._write(f"planning {len(steps)} steps") as conn:
+            for start in range(0, len(steps), _BATCH):
+                ledger_ops.plan(conn, steps[start : start + _BATCH])
+
+    def cancel_planned(self, key: str, reason: str, at: int) -> bool:
+        """planned -> cancelled with the reason; False when the step is not planned."""
+        with self._write(f"cancelling step {key}") as conn:
+            return ledger_ops.cancel(conn, key, reason, at)
+
+    def park_planned(self, keys: Sequence[str], reason: str, at: int) -> int:
+        """planned -> dormant for several keys: not expected to fire unless planned again."""
+        if not keys:
+            return 0
+        with self._write(f"parking {len(keys)} steps") as conn:
+            return sum(
+                1
+                for key in dict.fromkeys(keys)
+                if ledger_ops.cancel(conn, key, reason, at, state=DORMANT)
+            )
+
+    def next_due(self, connector: str | None = None) -> int | None:
+        """The earliest due instant of any planned step (of one connector when given)."""
+        query = sa.select(sa.func.min(ledger.c.due_at)).where(ledger.c.state == PLANNED)
+        if connector is not None:
+            query = query.where(ledger.c.source == connector)
+        with self._read("reading the next due step") as conn:
+            found = conn.execute(query).scalar()
+            return None if found is None else int(found)
+
+    def due(self, until: int, connector: str | None = None, limit: int = 500) -> list[LedgerRow]:
+        """Planned steps due at or before ``until``, earliest first."""
+        query = (
+            sa.select(ledger)
+            .where(ledger.c.state == PLANNED, ledger.c.due_at <= until)
+            .order_by(ledger.c.due_at, ledger.c.key)
+            .limit(limit)
+        )
+        if connector is not None:
+            query = query.where(ledger.c.source == connector)
+        with self._read("reading due steps") as conn:
+            return [ledger_ops.to_row(r) for r in conn.execute(query)]
+
+    def claim(self, key: str, *, at: int, owner: str) -> bool:
+        """Atomically planned -> firing; True only for the single caller that won."""
+        with self._write(f"claiming step {key}") as conn:
+            return ledger_ops.claim(conn, key, at, owner)
+
+    def finish(
+        self,
+        key: str,
+        *,
+        state: str,
+        at: int,
+        lateness_us: int,
+        detail: str = "",
+        response: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record the outcome of a planned or firing step (see ``ledger.finish``)."""
+        with self._write(f"finishing step {key}") as conn:
+            ledger_ops.finish(
+                conn,
+                key,
+                state=state,
+                at=at,
+                lateness_us=lateness_us,
+                detail=detail,
+                response=response,
+                max_attempts=self.max_attempts,
+            )
+
+    def release(self, key: str, *, error: str) -> None:
+        """firing -> planned so the step is retried; no-op unless it is firing.
+
+        The claim still counts in ``attempts``, but only ``finish(state='failed')`` ever
+        makes a step terminal, so an outage never exhausts a step by itself.
+        """
+        with self._write(f"releasing step {key}") as conn:
+            ledger_ops.release(conn, key, error)
+
+    def firing(self, connector: str | None = None) -> list[LedgerRow]:
+        """Steps left claimed, e.g. by a crash: reconcile them before firing again."""
+        query = sa.select(ledger).where(ledger.c.state == FIRING).order_by(ledger.c.due_at)
+        if connector is not None:
+            query = query.where(ledger.c.source == connector)
+        with self._read("reading firing steps") as conn:
+            return [ledger_ops.to_row(r) for r in conn.execute(query)]
+
+    def ledger(
+        self, *, since: int | None = None, until: int | None = None, client: str | None = None
+    ) -> list[LedgerRow]:
+        """Steps due in [since, until) (either bound optional), for reports and the dashboard."""
+        query = sa.select(ledger).order_by(ledger.c.due_at, ledger.c.key)
+        if since is not None:
+            query = query.where(ledger.c.due_at >= since)
+        if until is not None:
+            query = query.where(ledger.c.due_at < until)
+        if client is not None:
+            query = query.where(ledger.c.client == client)
+        with self._read("reading the ledger") as conn:
+            return [ledger_ops.to_row(r) for r in conn.execute(query)]
+
+    # --- report runs -------------------------------------------------------------------
+
+    def claim_report(self, kind: str, period_start: int, recipient: str, *, at: int) -> bool:
+        """Claim one report delivery; True for the one caller that may send it.
+
+        A run that failed before can be claimed again; a running or sent one cannot.
+        """
+        key = (
+            report_runs.c.kind == kind,
+            report_runs.c.period_start == period_start,
+            report_runs.c.recipient == recipient,
+        )
+        insert = dialect_insert(self.dialect)(report_runs).values(
+            kind=kind,
+            period_start=period_start,
+            recipient=recipient,
+            state="running",
+            claimed_at=at,
+            finished_at=None,
+            detail="",
+        )
+        with self._write(f"claiming report {kind}/{period_start}/{recipient}") as conn:
+            # RETURNING, not rowcount: drivers need not report a count for an INSERT.
+            inserted = insert.on_conflict_do_nothing().returning(report_runs.c.kind)
+            if conn.execute(inserted).first() is not None:
+                return True
+            retried = conn.execute(
+                sa.update(report_runs)
+                .where(*key, report_runs.c.state == "failed")
+                .values(state="running", claimed_at=at, finished_at=None)
+            )
+            return retried.rowcount == 1
+
+    def finish_report(
+        self, kind: str, period_start: int, recipient: str, *, state: str, at: int, detail: str = ""
+    ) -> None:
+        """Record a delivery as 'sent' or 'failed'."""
+        if state not in REPORT_STATES - {"running"}:
+            raise ValueError(f"report run: cannot finish as {state!r}; use 'sent' or 'failed'")
+        with self._write(f"finishing report {kind}/{period_start}/{recipient}") as conn:
+            result = conn.execute(
+                sa.update(report_runs)
+                .where(
+                    report_runs.c.kind == kind,
+                    report_runs.c.period_start == period_start,
+                    report_runs.c.recipient == recipient,
+                )
+                .values(state=state, finished_at=at, detail=detail)
+            )
+            if result.rowcount != 1:
+                raise StoreError(f"report run {kind}/{period_start}/{recipient} was never claimed")
+
+    def report_runs(self, kind: str | None = None) -> list[ReportRun]:
+        """Report deliveries, oldest period first."""
+        query = sa.select(report_runs).order_by(
+            report_runs.c.period_start, report_runs.c.kind, report_runs.c.recipient
+        )
+        if kind is not None:
+            query = query.where(report_runs.c.kind == kind)
+        with self._read("reading report runs") as conn:
+            return [ReportRun(**r._mapping) for r in conn.execute(query)]
+
+    # --- evidence log ------------------------------------------------------------------
+
+    def append_evidence(self, kind: str, payload: Mapping[str, Any], *, at: int) -> str:
+        """Append one entry to the hash chain; returns its hash."""
+        with self._write(f"appending {kind!r} evidence") as conn:
+            return evidence_log.append(conn, kind, payload, at)
+
+    def verify_evidence(self) -> EvidenceCheck:
+        """Recompute the chain: ok, or the first damaged entry and what is wrong."""
+        with self._read("verifying the evidence log") as conn:
+            return evidence_log.verify_rows(conn)
+
+    def evidence(self, *, since_seq: int = 0) -> Iterator[EvidenceEntry]:
+        """Entries with ``seq > since_seq`` in order, read page by page."""
+        after = since_seq
+        while True:
+            with self._read("reading the evidence log") as conn:
+                page = evidence_log.read_page(conn, after, _PAGE)
+            yield from page
+            if len(page) < _PAGE:
+                return
+            after = page[-1].seq

@@ -1,0 +1,249 @@
+"""What the dashboard reads, as a port: ``DashboardSource`` and the record shapes it returns.
+
+The web layer may not import the store or the runtime (layer rule), so it states what it
+needs as ``Protocol``s; the runtime implements ``DashboardSource`` over its store and
+daemon, and the store's frozen records (``LedgerRow``, ``ReportRun``) and the daemon's
+``ConnectorStatus`` satisfy the record protocols structurally. ``StaticSource`` is the
+in-memory implementation for tests and demos.
+
+Figures are never read from stored clock columns: the web layer re-evaluates the canonical
+tickets with the core, so the dashboard, the reports and ``audit`` cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from sla_connector.core.policy import Policy
+from sla_connector.core.ticket import Ticket
+
+__all__ = [
+    "ConnectorHealth",
+    "ConnectorRecord",
+    "DashboardSource",
+    "LedgerEntry",
+    "LedgerRecord",
+    "ReportRecord",
+    "ReportRunEntry",
+    "StaticSource",
+]
+
+
+class LedgerEntry(Protocol):
+    """One escalation step in the ledger (the store's ``LedgerRow`` fits); times in UTC µs."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def ticket_id(self) -> str: ...
+    @property
+    def client(self) -> str: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def cycle(self) -> int: ...
+    @property
+    def due_at(self) -> int: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def fired_at(self) -> int | None: ...
+    @property
+    def lateness_us(self) -> int | None: ...
+    @property
+    def detail(self) -> str: ...
+
+
+class ConnectorHealth(Protocol):
+    """A connector's poll health (the daemon's ``ConnectorStatus`` fits)."""
+
+    @property
+    def leading(self) -> bool: ...
+    @property
+    def last_poll_at(self) -> datetime | None: ...
+    @property
+    def last_poll_ok(self) -> bool | None: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def poll_errors(self) -> int: ...
+    @property
+    def polls(self) -> int: ...
+    @property
+    def last_poll_seconds(self) -> float: ...
+
+
+class ReportRunEntry(Protocol):
+    """One report delivery (the store's ``ReportRun`` fits); times in UTC µs."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def period_start(self) -> int: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def finished_at(self) -> int | None: ...
+    @property
+    def detail(self) -> str: ...
+
+
+@runtime_checkable
+class DashboardSource(Protocol):
+    """Everything the dashboard, the JSON API and /metrics read. Calls may block (I/O).
+
+    The web layer calls these from a worker thread, never on the event loop.
+    """
+
+    def policy(self) -> Policy:
+        """The policy in force (tiers, clients and their ``target_adherence``)."""
+        ...
+
+    def now(self) -> datetime:
+        """The present of the daemon's clock (virtual in the demo and in tests)."""
+        ...
+
+    def tickets(
+        self, *, client: str | None = None, since: int | None = None
+    ) -> Iterable[Ticket]:
+        """Canonical tickets: at least every open one, and every one changed at or after
+        ``since`` (UTC µs; None: all). Returning more is allowed, never fewer."""
+        ...
+
+    def ticket(self, source: str, ticket_id: str) -> Ticket | None:
+        """One ticket by connector name and PSA id, or None."""
+        ...
+
+    def ledger(
+        self, *, since: int | None = None, until: int | None = None, client: str | None = None
+    ) -> Iterable[LedgerEntry]:
+        """Escalation steps due in [since, until) (either bound optional)."""
+        ...
+
+    def connector_status(self) -> Mapping[str, ConnectorHealth]:
+        """Poll health per connector name."""
+        ...
+
+    def evidence_ok(self) -> bool:
+        """Whether the evidence log's hash chain verified (may be cached by the source)."""
+        ...
+
+    def report_runs(self) -> Iterable[ReportRunEntry]:
+        """Report deliveries, so failed ones show on the dashboard and in /metrics."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRecord:
+    """A plain ``LedgerEntry`` for tests and demos."""
+
+    key: str
+    source: str
+    ticket_id: str
+    client: str
+    tier: str
+    step: str
+    cycle: int
+    due_at: int
+    recipient: str
+    state: str
+    attempts: int = 1
+    fired_at: int | None = None
+    lateness_us: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorRecord:
+    """A plain ``ConnectorHealth`` for tests and demos."""
+
+    leading: bool = True
+    last_poll_at: datetime | None = None
+    last_poll_ok: bool | None = None
+    last_error: str | None = None
+    poll_errors: int = 0
+    polls: int = 0
+    last_poll_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord:
+    """A plain ``ReportRunEntry`` for tests and demos."""
+
+    kind: str
+    period_start: int
+    recipient: str
+    state: str
+    finished_at: int | None = None
+    detail: str = ""
+
+
+@dataclass
+class StaticSource:
+    """An in-memory ``DashboardSource``: mutate its fields to simulate the daemon moving on."""
+
+    policy_value: Policy
+    clock: Callable[[], datetime]
+    ticket_list: list[Ticket] = field(default_factory=list)
+    ledger_rows: list[LedgerEntry] = field(default_factory=list)
+    connectors: dict[str, ConnectorHealth] = field(default_factory=dict)
+    evidence: bool = True
+    reports: list[ReportRunEntry] = field(default_factory=list)
+
+    def policy(self) -> Policy:
+        return self.policy_value
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def tickets(
+        self, *, client: str | None = None, since: int | None = None
+    ) -> Iterable[Ticket]:
+        # ``since`` is only a hint; returning every ticket honours the contract.
+        return [t for t in self.ticket_list if client is None or t.client == client]
+
+    def ticket(self, source: str, ticket_id: str) -> Ticket | None:
+        for item in self.ticket_list:
+            if item.source == source and item.id == ticket_id:
+                return item
+        return None
+
+    def put(self, ticket: Ticket) -> None:
+        """Insert or replace a ticket by (source, id), as a poll would."""
+        self.ticket_list = [
+            t for t in self.ticket_list if (t.source, t.id) != (ticket.source, ticket.id)
+        ]
+        self.ticket_list.append(ticket)
+
+    def ledger(
+        self, *, since: int | None = None, until: int | None = None, client: str | None = None
+    ) -> Sequence[LedgerEntry]:
+        return [
+            row
+            for row in self.ledger_rows
+            if (since is None or row.due_at >= since)
+            and (until is None or row.due_at < until)
+            and (client is None or row.client == client)
+        ]
+
+    def connector_status(self) -> Mapping[str, ConnectorHealth]:
+        return self.connectors
+
+    def evidence_ok(self) -> bool:
+        return self.evidence
+
+    def report_runs(self) -> Sequence[ReportRunEntry]:
+        return list(self.reports)

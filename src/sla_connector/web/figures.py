@@ -1,0 +1,363 @@
+"""The dashboard's figures, computed by re-evaluating tickets with the core.
+
+Adherence comes from ``AdherenceCounter`` over ``evaluate`` results, exactly as ``audit``
+and the reports compute it, for rolling windows ending at the source's ``now``: a clock
+counts in a window when its outcome was decided in [now - window, now]. Rows are per
+client and per the ticket's tier at ``now`` (SEMANTICS S21), plus an all-tiers line per
+client. The values are plain frozen dataclasses that the HTML templates, the JSON API
+and /metrics all read, so the three always show the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from sla_connector.core.adherence import KINDS, AdherenceCounter
+from sla_connector.core.calendars import from_us, to_us
+from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
+from sla_connector.core.policy import Policy
+from sla_connector.web.data import DashboardSource, LedgerEntry
+
+__all__ = [
+    "ALL_TIERS",
+    "DASH",
+    "KIND_LABELS",
+    "WINDOWS",
+    "Cell",
+    "ClientBlock",
+    "EscalationLine",
+    "TicketLine",
+    "TicketWatch",
+    "TierLine",
+    "adherence_blocks",
+    "escalation_lines",
+    "evaluate_all",
+    "make_cell",
+    "now_us_of",
+    "percent",
+    "target_text",
+    "ticket_url",
+    "watch_tickets",
+]
+
+DAY_US = 86_400 * 1_000_000
+WINDOWS: tuple[tuple[str, int], ...] = (("7d", 7 * DAY_US), ("30d", 30 * DAY_US))
+KIND_LABELS = {"response": "Response", "resolution": "Resolution", "ticket": "Combined"}
+ALL_TIERS = "all"
+LATE_US = 1_000_000  # the write-back's own threshold for "fired late" (runtime.writeback)
+DASH = "\u2013"  # shown where there is no figure
+FIRED_STATES = frozenset({"done", "would_fire", "failed", "firing"})
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One adherence figure with its verdict against the contract target, in words too."""
+
+    met: int
+    breached: int
+    adherence: float | None
+    target: float | None
+    status: str  # "meets" | "below" | "no-data" | "no-target"
+    text: str
+    label: str
+
+
+def percent(value: float) -> str:
+    """``0.9667`` as ``96.7%``; whole targets as ``98%``."""
+    return f"{value * 100:.1f}%"
+
+
+def target_text(target: float | None) -> str:
+    return "none" if target is None else f"{target * 100:g}%"
+
+
+def make_cell(met: int, breached: int, target: float | None) -> Cell:
+    """The figure and a textual verdict, so colour is never the only signal."""
+    decided = met + breached
+    if decided == 0:
+        return Cell(met, breached, None, target, "no-data", DASH, "no clocks decided")
+    value = met / decided
+    if target is None:
+        return Cell(met, breached, value, None, "no-target", percent(value), "no contract target")
+    verdict = "meets" if value >= target else "below"
+    label = f"{verdict} {target_text(target)}"
+    return Cell(met, breached, value, target, verdict, percent(value), label)
+
+
+@dataclass(frozen=True, slots=True)
+class TierLine:
+    """A client's figures for one tier (or ``all`` tiers): adherence[kind][window] and counts."""
+
+    client: str
+    tier: str
+    tier_name: str
+    target: float | None
+    adherence: dict[str, dict[str, Cell]]
+    open: int
+    at_risk: int
+    breached_open: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientBlock:
+    """A client's contract target and one line per tier, the all-tiers line last."""
+
+    client: str
+    name: str
+    target: float | None
+    tiers: list[TierLine]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLine:
+    """An open ticket as the lists show it: the clock that matters most and when it breaches."""
+
+    source: str
+    id: str
+    client: str
+    tier: str
+    subject: str
+    clock: str
+    state: str
+    due_at: datetime | None
+    seconds_left: float | None
+    used: float | None
+    breached_at: datetime | None
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationLine:
+    """A ledger step as the escalation lists show it, with late/on-time in words."""
+
+    key: str
+    source: str
+    ticket_id: str
+    client: str
+    tier: str
+    step: str
+    cycle: int
+    recipient: str
+    state: str
+    due_at: datetime
+    fired_at: datetime | None
+    late: bool
+    lateness_seconds: float | None
+    detail: str
+    url: str
+
+
+def ticket_url(source: str, ticket_id: str) -> str:
+    return f"/tickets/{quote(source, safe='')}/{quote(ticket_id, safe='')}"
+
+
+def evaluate_all(
+    source: DashboardSource,
+    policy: Policy,
+    now: datetime,
+    *,
+    client: str | None = None,
+    since: int | None = None,
+) -> list[TicketEvaluation]:
+    """Evaluate every ticket the source returns for the period, as of ``now``."""
+    return [evaluate(t, policy, now) for t in source.tickets(client=client, since=since)]
+
+
+def is_open(evaluation: TicketEvaluation) -> bool:
+    """Open while the latest resolution cycle has not stopped."""
+    return evaluation.resolution.stopped_at is None
+
+
+def _current_clocks(evaluation: TicketEvaluation) -> list[ClockResult]:
+    """The response clock belongs to the first cycle only (S17); then the latest cycle."""
+    clocks = [evaluation.response] if len(evaluation.resolutions) == 1 else []
+    return [*clocks, evaluation.resolution]
+
+
+def _line(
+    evaluation: TicketEvaluation, clock: ClockResult, breached_at: int | None = None
+) -> TicketLine:
+    ticket = evaluation.ticket
+    left = None if clock.due_at is None else (clock.due_at - evaluation.now) / 1e6
+    used = clock.elapsed_us / clock.target_us if clock.target_us > 0 else None
+    return TicketLine(
+        source=ticket.source,
+        id=ticket.id,
+        client=ticket.client,
+        tier=evaluation.tier,
+        subject=ticket.subject,
+        clock=clock.kind,
+        state=clock.state,
+        due_at=None if clock.due_at is None else from_us(clock.due_at),
+        seconds_left=left,
+        used=used,
+        breached_at=None if breached_at is None else from_us(breached_at),
+        url=ticket_url(ticket.source, ticket.id),
+    )
+
+
+def _soonest(line: TicketLine) -> tuple[float, str]:
+    """Sort key: soonest breach first, clocks with no due instant (paused) last."""
+    return (line.seconds_left if line.seconds_left is not None else float("inf"), line.id)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketWatch:
+    """The open tickets sorted into lists, and their counts per (client, tier)."""
+
+    open: list[TicketLine]
+    at_risk: list[TicketLine]
+    breached_open: list[TicketLine]
+    counts: dict[tuple[str, str], tuple[int, int, int]]
+
+
+def watch_tickets(evaluations: Iterable[TicketEvaluation], at_risk_fraction: float) -> TicketWatch:
+    """Open, at-risk (a running clock past ``at_risk_fraction`` of its target, not yet
+    breached; sorted by time to breach) and breached-open tickets."""
+    opened: list[TicketLine] = []
+    at_risk: list[TicketLine] = []
+    breached: list[TicketLine] = []
+    counts: dict[tuple[str, str], list[int]] = {}
+    for evaluation in evaluations:
+        if not is_open(evaluation):
+            continue
+        tally = counts.setdefault((evaluation.ticket.client, evaluation.tier), [0, 0, 0])
+        tally[0] += 1
+        clocks = _current_clocks(evaluation)
+        broken = [c for c in clocks if c.state == "breached" and c.breached_at is not None]
+        running = [c for c in clocks if c.state == "running" and c.due_at is not None]
+        if broken:
+            first = min(broken, key=lambda c: c.breached_at or 0)
+            breached.append(_line(evaluation, first, first.breached_at))
+            opened.append(breached[-1])
+            tally[2] += 1
+            continue
+        urgent = min(running, key=lambda c: c.due_at or 0) if running else clocks[-1]
+        line = _line(evaluation, urgent)
+        opened.append(line)
+        risky = [
+            c for c in running if c.target_us > 0 and c.elapsed_us >= at_risk_fraction * c.target_us
+        ]
+        if risky:
+            at_risk.append(_line(evaluation, min(risky, key=lambda c: c.due_at or 0)))
+            tally[1] += 1
+    at_risk.sort(key=_soonest)
+    breached.sort(key=lambda line: (line.breached_at or from_us(0), line.id))
+    opened.sort(key=_soonest)
+    return TicketWatch(
+        opened, at_risk, breached, {key: (a, b, c) for key, (a, b, c) in counts.items()}
+    )
+
+
+def _window_counters(now_us: int) -> dict[str, AdherenceCounter]:
+    return {name: AdherenceCounter(now_us - length, now_us) for name, length in WINDOWS}
+
+
+def _tier_order(policy: Policy, tiers: Iterable[str]) -> list[str]:
+    def key(tier: str) -> tuple[int, str]:
+        known = policy.tiers.get(tier)
+        return (known.severity if known else 1_000_000, tier)
+
+    return sorted(set(tiers), key=key)
+
+
+def _client_name(policy: Policy, client: str) -> str:
+    known = policy.clients.get(client)
+    return (known.name if known and known.name else client) or "(no client)"
+
+
+def adherence_blocks(
+    policy: Policy,
+    evaluations: Sequence[TicketEvaluation],
+    now_us: int,
+    counts: dict[tuple[str, str], tuple[int, int, int]],
+    *,
+    only_client: str | None = None,
+) -> list[ClientBlock]:
+    """One block per client: every configured client shows every tier; other clients
+    show the tiers their tickets are in."""
+    counters = _window_counters(now_us)
+    for evaluation in evaluations:
+        for counter in counters.values():
+            counter.add(evaluation)
+    figures: dict[tuple[str, str, str, str], tuple[int, int]] = {}
+    present: dict[str, set[str]] = {}
+    for window, counter in counters.items():
+        for row in counter.rows():
+            figures[(row.client, row.tier, row.kind, window)] = (row.met, row.breached)
+            present.setdefault(row.client, set()).add(row.tier)
+    for client, tier in counts:
+        present.setdefault(client, set()).add(tier)
+    for client in policy.clients:
+        present.setdefault(client, set()).update(policy.tiers)
+    clients = sorted(present) if only_client is None else [only_client]
+    blocks = []
+    for client in clients:
+        target = policy.clients[client].target_adherence if client in policy.clients else None
+        lines: list[TierLine] = []
+        total: dict[tuple[str, str], list[int]] = {}
+        tallies = [0, 0, 0]
+        for tier in _tier_order(policy, present.get(client, set())):
+            adherence: dict[str, dict[str, Cell]] = {}
+            for kind in KINDS:
+                adherence[kind] = {}
+                for window, _ in WINDOWS:
+                    met, breached = figures.get((client, tier, kind, window), (0, 0))
+                    adherence[kind][window] = make_cell(met, breached, target)
+                    sums = total.setdefault((kind, window), [0, 0])
+                    sums[0] += met
+                    sums[1] += breached
+            opened, risky, broken = counts.get((client, tier), (0, 0, 0))
+            tallies = [tallies[0] + opened, tallies[1] + risky, tallies[2] + broken]
+            name = policy.tiers[tier].name if tier in policy.tiers else tier
+            lines.append(TierLine(client, tier, name, target, adherence, opened, risky, broken))
+        all_tiers: dict[str, dict[str, Cell]] = {}
+        for kind in KINDS:
+            all_tiers[kind] = {}
+            for window, _ in WINDOWS:
+                met, breached = total.get((kind, window), [0, 0])
+                all_tiers[kind][window] = make_cell(met, breached, target)
+        lines.append(TierLine(client, ALL_TIERS, "All tiers", target, all_tiers, *tallies))
+        blocks.append(ClientBlock(client, _client_name(policy, client), target, lines))
+    return blocks
+
+
+def escalation_lines(
+    rows: Iterable[LedgerEntry], *, fired_only: bool = True, limit: int | None = None
+) -> list[EscalationLine]:
+    """Ledger steps, the most recent first; ``fired_only`` drops planned and cancelled ones."""
+    lines = []
+    for row in rows:
+        if fired_only and row.state not in FIRED_STATES:
+            continue
+        lateness = row.lateness_us
+        lines.append(
+            EscalationLine(
+                key=row.key,
+                source=row.source,
+                ticket_id=row.ticket_id,
+                client=row.client,
+                tier=row.tier,
+                step=row.step,
+                cycle=row.cycle,
+                recipient=row.recipient,
+                state=row.state,
+                due_at=from_us(row.due_at),
+                fired_at=None if row.fired_at is None else from_us(row.fired_at),
+                late=lateness is not None and lateness >= LATE_US,
+                lateness_seconds=None if lateness is None else lateness / 1e6,
+                detail=row.detail,
+                url=ticket_url(row.source, row.ticket_id),
+            )
+        )
+    lines.sort(key=lambda line: (line.fired_at or line.due_at, line.key), reverse=True)
+    return lines if limit is None else lines[:limit]
+
+
+def now_us_of(source: DashboardSource) -> tuple[datetime, int]:
+    """The source's present as a UTC datetime and in µs."""
+    micros = to_us(source.now())
+    return from_us(micros), micros

@@ -1,0 +1,291 @@
+"""ConnectWise polling: paging, cursor, history into events, first response, rejects, economy."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from sla_connector.core.ticket import Event, parse_ticket
+
+from .support import T0, FakeConnectWise, iso, load, make_connector, make_ticket, poll
+
+pytestmark = pytest.mark.anyio
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def fill(fake: FakeConnectWise, count: int, *, start: int = 1, updated: datetime = T0,
+         responded: bool = False) -> None:
+    for i in range(start, start + count):
+        when = updated + timedelta(seconds=i)
+        fake.add(make_ticket(i, updated=when, responded=when if responded else None))
+    fake.feed = list(range(start, start + count))
+
+
+async def test_incremental_poll_pages_through_three_pages_with_board_and_date_conditions() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 7)
+    connector, _ = make_connector(fake, page_size=3)
+    pages = [page async for page in connector.fetch_changed(None)]
+    assert [len(p.tickets) for p in pages] == [3, 3, 1]
+    assert [t.id for p in pages for t in p.tickets] == [str(i) for i in range(1, 8)]
+    feed = fake.calls("GET", "/service/tickets")
+    feed = [r for r in feed if r.url.path.endswith("/service/tickets")]
+    assert [r.url.params["page"] for r in feed] == ["1", "2", "3"]
+    params = feed[0].url.params
+    assert params["pageSize"] == "3"
+    assert params["orderBy"] == "id asc"
+    assert params["conditions"] == (
+        'board/name in ("Service Desk") AND (closedFlag = false OR lastUpdated > '
+        "[2026-02-23T12:00:00Z])")
+    # intermediate pages do not advance the cursor; only the last one does
+    assert pages[0].cursor is None and pages[1].cursor is None
+    assert pages[2].cursor is not None
+
+
+async def test_second_poll_uses_returned_cursor_with_overlap_and_skips_seen_rows() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 2)
+    connector, _ = make_connector(fake)
+    _, cursor, _ = await poll(connector, None)
+    assert cursor is not None
+    assert json.loads(cursor)["since"] == iso(T0 + timedelta(seconds=2))
+    fake.requests.clear()
+    fake.feed = [1, 2]  # the overlap window re-reads both; neither changed
+    tickets, cursor2, _ = await poll(connector, cursor)
+    assert tickets == []
+    feed = fake.requests[0]
+    assert feed.url.params["conditions"] == (
+        'board/name in ("Service Desk") AND lastUpdated > [2026-03-02T11:58:02Z]')
+    assert json.loads(cursor2 or "")["since"] == json.loads(cursor)["since"]
+
+
+async def test_cursor_survives_a_new_connector_instance() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 1)
+    first, _ = make_connector(fake)
+    _, cursor, _ = await poll(first, None)
+    fake.tickets[1] = make_ticket(1, updated=T0 + timedelta(minutes=5))
+    fake.feed = [1]
+    second, _ = make_connector(fake)
+    tickets, _, _ = await poll(second, cursor)
+    assert [t.id for t in tickets] == ["1"]
+    assert "lastUpdated > [2026-03-02T11:58:01Z]" in fake.requests[-3].url.params["conditions"]
+
+
+async def test_audit_trail_becomes_status_priority_and_assignee_events() -> None:
+    fake = FakeConnectWise()
+    raw = load("ticket.json")
+    fake.add(raw, audit=load("audittrail.json"))
+    fake.feed = [1001]
+    connector, _ = make_connector(fake, first_response="date_responded")
+    tickets, _, _ = await poll(connector, None)
+    ticket = tickets[0]
+    assert ticket.client == "acme"
+    assert ticket.channel == "email"
+    assert ticket.status == "In Progress"
+    assert ticket.created_at == at("2026-03-02T09:14:00Z")
+    assert list(ticket.events) == [
+        Event(at("2026-03-02T09:14:00Z"), "status", to="New"),
+        Event(at("2026-03-02T09:20:00Z"), "status", to="Acknowledged", by="asmith"),
+        Event(at("2026-03-02T09:20:00Z"), "public_reply", by="agent"),
+        Event(at("2026-03-02T10:02:00Z"), "status", to="Waiting on Customer", by="asmith"),
+        Event(at("2026-03-02T10:05:00Z"), "priority", to="P2", by="dlee"),
+        Event(at("2026-03-02T10:06:00Z"), "assignee", to="asmith", by="dlee"),
+        Event(at("2026-03-02T10:30:00Z"), "status", to="In Progress", by="Email Connector"),
+    ]
+    # The pause interval the engine will see: Waiting on Customer from 10:02 to 10:30.
+    statuses = [(e.at, e.to) for e in ticket.events if e.type == "status"]
+    pause = [(a, b) for (a, s), (b, _) in itertools.pairwise(statuses)
+             if s == "Waiting on Customer"]
+    assert pause == [(at("2026-03-02T10:02:00Z"), at("2026-03-02T10:30:00Z"))]
+    # and the canonical JSON round-trips through the core validator
+    assert parse_ticket(ticket.to_json(), known_sources={"cw"}) == ticket
+
+
+async def test_first_response_from_notes_skips_description_auto_ack_and_internal_notes() -> None:
+    fake = FakeConnectWise()
+    raw = load("ticket.json")
+    del raw["dateResponded"]
+    fake.add(raw, notes=load("notes.json"))
+    fake.feed = [1001]
+    connector, _ = make_connector(fake, first_response="notes")
+    tickets, _, _ = await poll(connector, None)
+    replies = [e for e in tickets[0].events if e.type in ("public_reply", "comment")]
+    assert replies == [
+        Event(at("2026-03-02T09:15:00Z"), "comment", by="workflow"),
+        Event(at("2026-03-02T09:18:00Z"), "comment", by="asmith"),
+        Event(at("2026-03-02T09:22:00Z"), "public_reply", by="agent"),
+        Event(at("2026-03-02T10:29:00Z"), "public_reply", by="customer"),
+    ]
+
+
+async def test_first_response_from_date_responded_needs_no_notes_request() -> None:
+    fake = FakeConnectWise()
+    fake.add(load("ticket.json"), notes=load("notes.json"))
+    fake.feed = [1001]
+    connector, _ = make_connector(fake)  # first_response: both
+    tickets, _, _ = await poll(connector, None)
+    assert Event(at("2026-03-02T09:20:00Z"), "public_reply", by="agent") in tickets[0].events
+    assert fake.calls("GET", "/notes") == []
+
+
+async def test_unmapped_company_is_lowercased_and_reported_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeConnectWise()
+    for i in (1, 2, 3):
+        fake.add(make_ticket(i, company="INITECH"))
+    fake.feed = [1, 2, 3]
+    connector, _ = make_connector(fake)
+    with caplog.at_level(logging.WARNING):
+        tickets, _, _ = await poll(connector, None)
+    assert {t.client for t in tickets} == {"initech"}
+    assert [r.getMessage() for r in caplog.records if "unmapped" in r.getMessage()] == [
+        "unmapped company INITECH in connector cw"]
+
+
+async def test_ticket_born_waiting_gets_a_status_event_at_creation() -> None:
+    fake = FakeConnectWise()
+    fake.add(make_ticket(5, status="Waiting on Customer"))
+    fake.feed = [5]
+    connector, _ = make_connector(fake, first_response="date_responded")
+    tickets, _, _ = await poll(connector, None)
+    assert tickets[0].events[0] == Event(tickets[0].created_at, "status",
+                                         to="Waiting on Customer")
+
+
+async def test_malformed_rows_are_rejected_with_reasons_and_the_page_goes_on(
+        caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeConnectWise()
+    fill(fake, 4)
+    fake.tickets[2]["_info"]["dateEntered"] = "yesterday"
+    del fake.tickets[3]["company"]
+    fake.feed = [1, 2, 3, 4]
+    connector, _ = make_connector(fake)
+    with caplog.at_level(logging.WARNING):
+        tickets, _, rejected = await poll(connector, None)
+    assert [t.id for t in tickets] == ["1", "4"]
+    assert rejected == [
+        ("2", "ticket 2: _info.dateEntered: 'yesterday' is not an ISO 8601 time"),
+        ("3", "ticket 3: company.identifier: missing"),
+    ]
+    assert "ticket 2 rejected" in caplog.text
+
+
+async def test_malformed_audit_json_rejects_that_ticket_and_retries_it_next_poll() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 3)
+    fake.script("audit", httpx.Response(200, json=[]),
+                httpx.Response(200, content=b"[{not json"))
+    connector, _ = make_connector(fake)
+    tickets, cursor, rejected = await poll(connector, None)
+    assert [t.id for t in tickets] == ["1", "3"]
+    assert rejected[0][0] == "2" and "malformed JSON" in rejected[0][1]
+    assert json.loads(cursor or "")["retry"] == {"2": 1}
+    fake.requests.clear()
+    fake.feed = []
+    tickets, cursor, _ = await poll(connector, cursor)
+    assert [t.id for t in tickets] == ["2"]
+    assert fake.requests[0].url.params["conditions"] == "id in (2)"
+    assert "retry" not in json.loads(cursor or "")
+
+
+async def test_unchanged_poll_over_10000_open_tickets_costs_one_request() -> None:
+    fake = FakeConnectWise()
+    connector, _ = make_connector(fake)
+    cursor = json.dumps({"v": 1, "since": "2026-03-02T11:59:00Z",
+                         "full_at": "2026-03-02T11:00:00Z"})
+    template = make_ticket(1, updated=T0 - timedelta(days=1))
+    for i in range(1, 10_001):  # open tickets, none updated since the cursor
+        fake.add({**template, "id": i})
+    fake.feed = []  # nothing changed since the cursor
+    before = connector.http.requests_made
+    tickets, _, _ = await poll(connector, cursor)
+    assert tickets == []
+    assert connector.http.requests_made - before == 1
+
+
+async def test_changed_tickets_without_status_moves_cost_one_feed_page_per_100() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 250, responded=True)
+    connector, _ = make_connector(fake)
+    _, cursor, _ = await poll(connector, None)  # start-up: full read with histories
+    later = T0 + timedelta(minutes=10)
+    for i in range(1, 251):  # a comment or field edit on each: status/priority/owner unchanged
+        fake.tickets[i]["_info"]["lastUpdated"] = iso(later + timedelta(seconds=i))
+    before = connector.http.requests_made
+    tickets, _, _ = await poll(connector, cursor)
+    assert len(tickets) == 250
+    assert connector.http.requests_made - before == 3  # pages of 100, 100, 50
+
+
+async def test_status_change_rereads_only_that_tickets_audit_trail() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 3, responded=True)
+    connector, _ = make_connector(fake)
+    _, cursor, _ = await poll(connector, None)
+    later = T0 + timedelta(minutes=10)
+    fake.tickets[2].update(make_ticket(2, status="Resolved", updated=later, responded=later))
+    fake.audits[2] = [{"text": 'Status changed from "In Progress" to "Resolved"',
+                       "enteredDate": iso(later), "enteredBy": "asmith", "auditType": "Ticket",
+                       "auditSubType": "Status", "auditSource": "Manage"}]
+    fake.feed = [2]
+    fake.requests.clear()
+    tickets, _, _ = await poll(connector, cursor)
+    assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["tickets", "audittrail"]
+    assert [e for e in tickets[0].events if e.type == "status"][-1] == Event(
+        later, "status", to="Resolved", by="asmith")
+
+
+async def test_reconcile_interval_forces_a_full_read() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 1)
+    connector, sleep = make_connector(fake, reconcile_interval="1h")
+    _, cursor, _ = await poll(connector, None)
+    sleep.clock.at += timedelta(minutes=30)
+    fake.requests.clear()
+    await poll(connector, cursor)
+    assert "closedFlag" not in fake.requests[0].url.params["conditions"]
+    sleep.clock.at += timedelta(minutes=31)
+    fake.requests.clear()
+    await poll(connector, cursor)
+    assert "closedFlag = false" in fake.requests[0].url.params["conditions"]
+
+
+async def test_unreadable_cursor_falls_back_to_a_full_read() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 1)
+    connector, _ = make_connector(fake)
+    tickets, cursor, _ = await poll(connector, "not-a-cursor")
+    assert [t.id for t in tickets] == ["1"]
+    assert json.loads(cursor or "")["v"] == 1
+
+
+async def test_fetch_ticket_reads_ticket_audit_and_maps_it() -> None:
+    fake = FakeConnectWise()
+    fake.add(load("ticket.json"), audit=load("audittrail.json"))
+    connector, _ = make_connector(fake)
+    ticket = await connector.fetch_ticket("1001")
+    assert ticket.id == "1001" and ticket.source == "cw"
+    assert ticket.extra["board"] == "Service Desk"
+    assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["1001", "audittrail"]
+
+
+async def test_every_request_carries_auth_client_id_and_pinned_version() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 1)
+    connector, _ = make_connector(fake, first_response="notes")
+    await poll(connector, None)
+    assert len(fake.requests) == 3
+    for request in fake.requests:
+        assert request.headers["Authorization"] == "Basic bXNwY28rcHViS0VZOnByaXZLRVk="
+        assert request.headers["clientId"] == "guid-1234"
+        assert request.headers["Accept"] == (
+            "application/vnd.connectwise.com+json; version=2026.4")

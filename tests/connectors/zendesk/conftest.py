@@ -1,0 +1,10 @@
+"""Pytest fixtures of the Zendesk adapter tests."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,117 @@
+"""Helpers of the Zendesk adapter tests: fixture files, virtual clock and sleep, the adapter."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sla_connector_psa.zendesk import ZendeskConnector
+from sla_connector_psa.zendesk_settings import parse_settings
+
+from sla_connector.core.ports import PollPage
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "zendesk"
+BASE = "https://mspco.zendesk.com"
+EMAIL = "sla@msp.example"
+TOKEN = "tok-123"
+AUTH = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
+ENV = {"ZENDESK_EMAIL": EMAIL, "ZENDESK_API_TOKEN": TOKEN}
+NOW = datetime(2026, 11, 2, 18, 0, tzinfo=UTC)
+FULL_READ_START = int((NOW - timedelta(days=30)).timestamp())
+SELF_ID = 9100
+
+SETTINGS: dict[str, Any] = {
+    "type": "zendesk",
+    "subdomain": "mspco",
+    "email_env": "ZENDESK_EMAIL",
+    "token_env": "ZENDESK_API_TOKEN",
+    "paused_statuses": ["pending", "hold"],
+    "resolved_statuses": ["solved", "closed"],
+    "client_map": {"Globex": "globex", "Acme Corp": "acme"},
+    "priority_map": {"P1": "urgent", "P2": "high", "P3": "normal", "P4": "low"},
+    "users": {"alex@msp.example": "9001", "dana@msp.example": "9002",
+              "sam@msp.example": "sam@msp.example"},
+    "groups": {"Service Desk": "360001"},
+    "automation_users": ["bot@msp.example"],
+}
+
+
+def load(name: str) -> Any:
+    """A fixture file's JSON (a fresh copy each time, so tests may edit it)."""
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+class FakeClock:
+    """A settable virtual clock."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+class VirtualSleep:
+    """Records requested waits and advances the clock instead of sleeping."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.clock.current += timedelta(seconds=seconds)
+
+
+def make_connector(clock: FakeClock | None = None, *, max_attempts: int = 5,
+                   **overrides: Any) -> tuple[ZendeskConnector, VirtualSleep]:
+    """The adapter with the test settings, an injected client and a virtual sleep."""
+    clock = clock or FakeClock()
+    sleep = VirtualSleep(clock)
+    settings = parse_settings("zd", {**SETTINGS, **overrides}, environ=ENV)
+    connector = ZendeskConnector(settings, clock, client=httpx.AsyncClient(), sleep=sleep,
+                                 max_attempts=max_attempts)
+    return connector, sleep
+
+
+async def poll(connector: ZendeskConnector, cursor: str | None) -> list[PollPage]:
+    """All pages of one poll cycle."""
+    return [page async for page in connector.fetch_changed(cursor)]
+
+
+def json_response(data: Any, status: int = 200, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json=data, headers=headers)
+
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def export_handler(pages: dict[str, Any]) -> Handler:
+    """Serve export pages keyed by ``start_time=<n>`` or ``cursor=<c>`` of the request."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        key = f"cursor={params['cursor']}" if "cursor" in params else \
+            f"start_time={params.get('start_time')}"
+        if key not in pages:
+            return httpx.Response(500, json={"error": f"unexpected export request {key}"})
+        return json_response(pages[key])
+
+    return handle
+
+
+def events_handler(pages: dict[int, Any]) -> Handler:
+    """Serve ticket event pages keyed by the request's ``start_time``."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        start = int(request.url.params["start_time"])
+        if start not in pages:
+            return httpx.Response(500, json={"error": f"unexpected events start_time {start}"})
+        return json_response(pages[start])
+
+    return handle

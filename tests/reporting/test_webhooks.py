@@ -1,0 +1,265 @@
+"""Slack and Teams delivery: valid payloads within platform limits, retries, secret URLs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from sla_connector.core.errors import ConfigError
+from sla_connector.reporting import (
+    Deliverer,
+    DeliveryError,
+    Rendered,
+    Target,
+    build_report,
+    render_all,
+    weekly_period,
+)
+from sla_connector.reporting.chat import (
+    SLACK_MAX_BLOCKS,
+    SLACK_MAX_HEADER,
+    SLACK_MAX_SECTION,
+    TEAMS_MAX_BYTES,
+    slack_message,
+    teams_message,
+)
+from sla_connector.reporting.model import Report
+from sla_connector.settings.services import NotifyConfig
+from sla_connector.store import Store
+from tests.reporting.conftest import NOW, WEEK_END, WEEK_START, make_config, seed_store, tickets_at
+from tests.reporting.dataset import Spec, expected, rate
+
+SLACK_BLOCK_TYPES = {"header", "section", "context", "divider"}
+
+
+class Hook:
+    """A loopback HTTP server that records JSON posts and answers with queued statuses."""
+
+    def __init__(self, statuses: list[int] | None = None, ok: int = 200) -> None:
+        self.posts: list[tuple[str, str, Any]] = []
+        self.statuses = statuses or []
+        self.ok = ok
+
+
+@contextmanager
+def webhook_server(hook: Hook) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            hook.posts.append((self.path, self.headers["Content-Type"], json.loads(body)))
+            status = hook.statuses.pop(0) if hook.statuses else hook.ok
+            answer = b"ok" if status < 300 else b"invalid_payload"
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def rendered(tmp_path: Path, dataset: list[Spec]) -> Rendered:
+    config = make_config(tmp_path)
+    with Store.open(config.store.url) as store:
+        seed_store(store, config.policy, tickets_at(dataset, NOW), NOW)
+        report = build_report(store, config.policy, weekly_period(NOW, "Europe/London"), NOW,
+                              client="acme", timezone="Europe/London")  # fmt: skip
+    return render_all(report)
+
+
+def assert_valid_slack(payload: dict[str, Any]) -> None:
+    """Block Kit rules an incoming webhook enforces (it answers invalid_blocks otherwise)."""
+    assert isinstance(payload["text"], str) and payload["text"]
+    blocks = payload["blocks"]
+    assert 1 <= len(blocks) <= SLACK_MAX_BLOCKS
+    for block in blocks:
+        assert block["type"] in SLACK_BLOCK_TYPES
+        if block["type"] == "header":
+            assert block["text"]["type"] == "plain_text"
+            assert 0 < len(block["text"]["text"]) <= SLACK_MAX_HEADER
+        if block["type"] == "section":
+            if "text" in block:
+                assert block["text"]["type"] == "mrkdwn"
+                assert 0 < len(block["text"]["text"]) <= SLACK_MAX_SECTION
+            fields = block.get("fields", [])
+            assert len(fields) <= 10 and all(0 < len(f["text"]) <= 2000 for f in fields)
+            assert "text" in block or fields
+        if block["type"] == "context":
+            assert 1 <= len(block["elements"]) <= 10
+            assert all(0 < len(e["text"]) <= 3000 for e in block["elements"])
+
+
+def slack_text(payload: dict[str, Any]) -> str:
+    parts = []
+    for block in payload["blocks"]:
+        parts += [block.get("text", {}).get("text", "")]
+        parts += [f["text"] for f in block.get("fields", [])]
+        parts += [e["text"] for e in block.get("elements", [])]
+    return "\n".join(parts)
+
+
+@pytest.mark.anyio
+async def test_slack_webhook_receives_valid_block_kit_with_the_hand_computed_figures(
+    rendered: Rendered, dataset: list[Spec]
+) -> None:
+    hook = Hook()
+    with webhook_server(hook) as base:
+        deliverer = Deliverer(rendered_notify(), environ={"ACME_SLACK": f"{base}/services/T/B/x"})
+        detail = await deliverer(rendered, Target("acme", "slack", webhook_env="ACME_SLACK"))
+    assert detail == "posted to the slack webhook"
+    [(path, content_type, payload)] = hook.posts
+    assert path == "/services/T/B/x" and content_type == "application/json"
+    assert_valid_slack(payload)
+    counts = expected(dataset, WEEK_START, WEEK_END, NOW, "acme")
+    text = slack_text(payload)
+    for name, kind in (("Response", "response"), ("Resolution", "resolution"),
+                       ("Both clocks met", "ticket")):  # fmt: skip
+        assert f"*{name}*\n{rate(counts, kind)} (target 95.0%), below target" in text
+    assert rate(counts, "ticket") in payload["text"]
+    assert "ACME Corporation" in payload["blocks"][0]["text"]["text"]
+    assert "&lt;P1&gt; &amp; co" in text  # ticket subjects are escaped for mrkdwn
+
+
+@pytest.mark.anyio
+async def test_teams_webhook_receives_an_adaptive_card_message_with_the_same_figures(
+    rendered: Rendered, dataset: list[Spec]
+) -> None:
+    hook = Hook(ok=202)  # Workflows answer 202 Accepted
+    with webhook_server(hook) as base:
+        deliverer = Deliverer(rendered_notify(), environ={"MSP_TEAMS": f"{base}/workflows/1"})
+        await deliverer(rendered, Target("acme", "teams", webhook_env="MSP_TEAMS"))
+    [(_, _, payload)] = hook.posts
+    assert payload["type"] == "message"
+    [attachment] = payload["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
+    assert len(orjson.dumps(payload)) <= TEAMS_MAX_BYTES
+    counts = expected(dataset, WEEK_START, WEEK_END, NOW, "acme")
+    columns = next(b for b in card["body"] if b["type"] == "ColumnSet")["columns"]
+    figures = {c["items"][0]["text"]: c["items"][1]["text"] for c in columns}
+    assert figures == {
+        "Response": rate(counts, "response"),
+        "Resolution": rate(counts, "resolution"),
+        "Both clocks met": rate(counts, "ticket"),
+    }
+    assert all(c["items"][1]["color"] == "Attention" for c in columns)  # below the 95% target
+    assert card["body"][-1]["text"] == rendered.report.evidence.statement
+
+
+def _huge(report: Report) -> Report:
+    """The report with 2,000 breaches with very long subjects."""
+    line = dataclasses.replace(report.breaches[0], subject="x" * 5000)
+    many = tuple(dataclasses.replace(line, ticket_id=str(n)) for n in range(2000))
+    return dataclasses.replace(report, breaches=many, at_risk=report.at_risk * 50)
+
+
+def test_slack_limits_hold_for_a_huge_report_and_say_what_was_left_out(
+    rendered: Rendered,
+) -> None:
+    huge = _huge(rendered.report)
+    for listed in (15, 2000):
+        payload = slack_message(huge, listed=listed)
+        assert_valid_slack(payload)
+        assert payload["blocks"][-1]["elements"][0]["text"] == huge.evidence.statement
+    assert "1985 more" in slack_text(slack_message(huge))
+    assert "more sections left out" in slack_text(slack_message(huge, listed=2000))
+
+
+def test_teams_message_of_a_huge_report_stays_under_the_size_limit(rendered: Rendered) -> None:
+    payload = teams_message(_huge(rendered.report))
+    assert len(orjson.dumps(payload)) <= TEAMS_MAX_BYTES
+    body = payload["attachments"][0]["content"]["body"]
+    assert body[-1]["text"] == rendered.report.evidence.statement
+
+
+def rendered_notify() -> NotifyConfig:
+    return NotifyConfig()
+
+
+class Sleeps(list[float]):
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.mark.anyio
+async def test_webhook_5xx_and_429_are_retried_with_backoff_honouring_retry_after(
+    rendered: Rendered,
+) -> None:
+    answers = [httpx.Response(503), httpx.Response(429, headers={"Retry-After": "120"}),
+               httpx.Response(200, text="ok")]  # fmt: skip
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return answers.pop(0)
+
+    sleeps = Sleeps()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        deliverer = Deliverer(rendered_notify(), http=http, sleep=sleeps,
+                              environ={"HOOK": "https://hooks.slack.com/services/SECRET"},
+                              backoff=timedelta(seconds=30))  # fmt: skip
+        await deliverer(rendered, Target("acme", "slack", webhook_env="HOOK"))
+    assert len(calls) == 3 and sleeps == [30.0, 120.0]
+
+
+@pytest.mark.anyio
+async def test_a_revoked_webhook_fails_at_once_without_leaking_its_url(rendered: Rendered) -> None:
+    sleeps = Sleeps()
+
+    def gone(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, text="no_service")
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot connect to {request.url}")
+
+    secret = "https://hooks.slack.com/services/T000/B000/SECRETTOKEN"
+    for handler, retries in ((gone, 0), (unreachable, 2)):
+        sleeps.clear()
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            deliverer = Deliverer(rendered_notify(), http=http, sleep=sleeps, attempts=3,
+                                  environ={"HOOK": secret})  # fmt: skip
+            with pytest.raises(DeliveryError) as caught:
+                await deliverer(rendered, Target("acme", "slack", webhook_env="HOOK"))
+        assert "SECRETTOKEN" not in str(caught.value)
+        assert caught.value.__cause__ is None or "SECRETTOKEN" not in str(caught.value.__cause__)
+        assert len(sleeps) == retries
+
+
+@pytest.mark.anyio
+async def test_a_missing_webhook_variable_names_the_config_key(rendered: Rendered) -> None:
+    deliverer = Deliverer(rendered_notify(), environ={})
+    with pytest.raises(DeliveryError, match="ACME_TEAMS") as caught:
+        await deliverer(rendered, Target("acme", "teams", webhook_env="ACME_TEAMS"))
+    assert "reports.recipients.acme.teams_webhook_env" in str(caught.value)
+    assert not caught.value.retriable
+
+
+def test_recipients_accept_a_teams_webhook_variable_and_reject_a_bad_name(
+    tmp_path: Path,
+) -> None:
+    ok = make_config(tmp_path, reports={"recipients": {"internal": {"teams_webhook_env": "T_URL"}}})
+    assert ok.reports.recipients["internal"].teams_webhook_env == "T_URL"
+    with pytest.raises(ConfigError, match=r"reports\.recipients\.internal\.teams_webhook_env"):
+        make_config(tmp_path, reports={"recipients": {"internal": {"teams_webhook_env": "a b"}}})

@@ -1,0 +1,36 @@
+"""The daemon on the simulator in virtual time (issue 4 acceptance: the 30-day run)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.harness import Harness, sim_config
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.slow
+async def test_thirty_days_every_planned_step_fires_exactly_once_on_time(tmp_path: Path) -> None:
+    harness = await Harness.start(sim_config(tmp_path))
+    try:
+        await harness.run_for(timedelta(days=30))
+        expected = harness.expected_steps()
+        ledger = {row.key: row for row in harness.store.ledger()}
+        fired = {key: row for key, row in ledger.items() if row.state == "done"}
+        assert len(expected) > 100, "the simulated month should escalate plenty"
+        assert set(fired) == set(expected), (
+            f"missing {sorted(set(expected) - set(fired))[:5]}, extra {sorted(set(fired) - set(expected))[:5]}"
+        )
+        late = {key: row.lateness_us for key, row in fired.items() if row.lateness_us > 1_000_000}
+        assert not late, f"{len(late)} steps fired more than 1 s late: {list(late.items())[:5]}"
+        writes = harness.connectors["sim"].writes  # type: ignore[attr-defined]
+        notes = [w for w in writes if w.action == "note"]
+        assert len({(w.ticket_id, str(w.payload)) for w in notes}) == len(notes), (
+            "a note was written twice"
+        )
+        assert len(notes) == sum(1 for row in fired.values() if "note" in row.actions)
+    finally:
+        await harness.close()
