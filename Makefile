@@ -31,7 +31,7 @@ test: lint typecheck prism
 	$(BIN)/pytest -q
 
 demo: install
-	$(BIN)/sla-connector audit -c examples/policy.yaml --tickets examples/tickets.jsonl --now 2026-11-02T00:00:00Z --format table
+	$(BIN)/sla-connector demo
 
 bench: install
 	$(PY) bench/bench_calendar.py

@@ -60,7 +60,8 @@ class Setup:
 
     @classmethod
     def create(
-        cls, root: Path, *, speed: float, timeout: float = 2.0, poll: str = "2m"
+        cls, root: Path, *, speed: float, timeout: float = 2.0, poll: str = "2m",
+        retry_backoff: str = "30s",
     ) -> Setup:
         server_port, dashboard_port = free_port(), free_port()
         store_url = f"sqlite:///{root / 'state.db'}"
@@ -86,7 +87,7 @@ class Setup:
         # A little ahead of now: the processes start while virtual time is still at SIM_START.
         anchor = datetime.now(UTC) + timedelta(seconds=3)
         data["runtime"] = {
-            "retry_backoff": "30s",
+            "retry_backoff": retry_backoff,
             "clock": {"start": SIM_START.isoformat(), "anchor": anchor.isoformat(), "speed": speed},
         }
         config = config_from_mapping(data)

@@ -57,7 +57,7 @@ class Harness:
             connectors=connectors,
             clock=clock,
             timeline=timeline,
-            settings=daemon_settings(config),
+            settings=daemon_settings(config, virtual=True),
         )
         await daemon.start()
         return cls(config, clock, timeline, store, connectors, daemon)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sla_connector.cli import audit, explain, run
+from sla_connector.cli import audit, demo, explain, run
 from sla_connector.core.errors import ConfigError, SlaConnectorError
 
 __all__ = ["EXIT_CONFIG", "EXIT_FAILURE", "build_parser", "main"]
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (audit, explain, run):
+    for module in (run, demo, audit, explain):
         module.register(commands)
     return parser
 

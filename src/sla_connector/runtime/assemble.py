@@ -61,8 +61,15 @@ def open_store(config: AppConfig) -> Store:
     return Store.open(store_url(config))
 
 
-def daemon_settings(config: AppConfig) -> DaemonSettings:
+def daemon_settings(config: AppConfig, *, virtual: bool = False) -> DaemonSettings:
+    """The daemon's knobs; ``virtual`` for a discrete-event run where real time does not pass.
+
+    Leadership is about live processes, so it ticks every 5 s of real time: scaled by the
+    clock's speed in accelerated time, and hourly in a discrete-event simulation.
+    """
     runtime = config.runtime
+    speed = runtime.clock.speed if runtime.clock is not None else 1.0
+    leadership = timedelta(hours=1) if virtual else timedelta(seconds=5 * speed)
     owner = runtime.owner or f"{socket.gethostname()}:{os.getpid()}"
     return DaemonSettings(
         poll_intervals={name: c.poll_interval for name, c in config.connectors.items()},
@@ -73,7 +80,8 @@ def daemon_settings(config: AppConfig) -> DaemonSettings:
         backfill=runtime.backfill,
         max_attempts=runtime.max_attempts,
         retry_backoff=runtime.retry_backoff,
-        leadership_interval=timedelta(seconds=5),
+        leadership_interval=leadership,
+        replica_timeout=timedelta(seconds=15),
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,6 +44,7 @@ class DaemonSettings:
     max_attempts: int = 20
     retry_backoff: timedelta = timedelta(seconds=30)
     leadership_interval: timedelta = timedelta(seconds=5)
+    replica_timeout: timedelta = timedelta(seconds=15)
 
 
 @dataclass(slots=True)
@@ -131,6 +134,10 @@ class Daemon:
             await asyncio.wait(self._busy, timeout=8)
         for connector in self.connectors.values():
             await connector.aclose()
+        for name, status in self.status.items():
+            if status.leading:
+                self.store.release_lead(name)
+        self.store.forget_replica(self.settings.owner)
         log.info("daemon stopped", extra={"event": "stop"})
 
     def _job(self, method, name: str):  # type: ignore[no-untyped-def]
@@ -146,14 +153,36 @@ class Daemon:
 
         return run
 
+    def fair_share(self) -> int:
+        """How many connectors this replica may lead: all of them divided among live replicas."""
+        wall = int(time.time() * 1_000_000)
+        self.store.heartbeat(self.settings.owner, at=wall)
+        since = wall - int(self.settings.replica_timeout.total_seconds() * 1_000_000)
+        replicas = max(1, len(self.store.live_replicas(since=since)))
+        return math.ceil(len(self.connectors) / replicas)
+
     async def _lead(self) -> None:
-        """Take the lead of unled connectors; notice a lost lead (HA on PostgreSQL)."""
+        """Lead up to a fair share of connectors; notice a lost lead (HA on PostgreSQL).
+
+        A connector's lead is a PostgreSQL advisory lock held by this replica's session, so
+        a killed leader frees it and a standby takes it on its next tick.
+        """
+        share = self.fair_share()
         for name, status in self.status.items():
             if status.leading and not self.store.leads(name):
                 status.leading = False
                 self.timeline.cancel(f"fire:{name}")
                 log.warning("lost the lead", extra={"event": "leadership", "connector": name})
-            if not status.leading and self.store.try_lead(name):
+        leading = [name for name, status in self.status.items() if status.leading]
+        for name in leading[share:]:
+            self.store.release_lead(name)
+            self.status[name].leading = False
+            self.timeline.cancel(f"fire:{name}")
+            log.info("handed over", extra={"event": "leadership", "connector": name})
+        for name, status in self.status.items():
+            if status.leading or sum(s.leading for s in self.status.values()) >= share:
+                continue
+            if self.store.try_lead(name):
                 status.leading = True
                 log.info("leading", extra={"event": "leadership", "connector": name})
                 await self.escalator.reconcile(name)

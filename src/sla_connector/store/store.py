@@ -45,6 +45,7 @@ __all__ = ["DEFAULT_MAX_ATTEMPTS", "Store"]
 DEFAULT_MAX_ATTEMPTS: Final = 5
 _PAGE: Final = 2000
 _BATCH: Final = 5000
+_REPLICA: Final = "__replica__:"
 _TICKET_FIELDS: Final = tuple(c.name for c in tickets.columns)
 _TICKET_UPDATE: Final = tuple(n for n in _TICKET_FIELDS if n not in ("source", "id"))
 
@@ -144,6 +145,24 @@ class Store:
         """Hand the connector over to a standby."""
         if self._leadership is not None:
             self._leadership.release(connector)
+
+    def heartbeat(self, owner: str, *, at: int) -> None:
+        """Say that replica ``owner`` is alive (wall-clock µs), for sharing connectors fairly."""
+        with self._write(f"heartbeat of {owner}") as conn:
+            self._upsert_cursor(conn, _REPLICA + owner, {"updated_at": at})
+
+    def live_replicas(self, *, since: int) -> list[str]:
+        """Replicas whose last heartbeat is at or after ``since``, sorted."""
+        query = sa.select(cursors.c.connector).where(
+            cursors.c.connector.startswith(_REPLICA, autoescape=True), cursors.c.updated_at >= since
+        )
+        with self._read("reading live replicas") as conn:
+            return sorted(name.removeprefix(_REPLICA) for name in conn.execute(query).scalars())
+
+    def forget_replica(self, owner: str) -> None:
+        """Remove a replica's heartbeat at a clean shutdown."""
+        with self._write(f"removing replica {owner}") as conn:
+            conn.execute(sa.delete(cursors).where(cursors.c.connector == _REPLICA + owner))
 
     # --- poll cursors ------------------------------------------------------------------
 

@@ -1,0 +1,50 @@
+"""``sla-connector demo``: everything embedded, no config, no account, no network."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from sla_connector.runtime.demo import DemoOptions, format_summary, run_demo
+
+__all__ = ["register", "run"]
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("speed must be positive, or 'max'")
+    return value
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "demo",
+        help="the whole product on an embedded simulated PSA, in virtual time",
+        description=(
+            "Simulate a PSA with three clients, run the daemon in virtual time with the "
+            "dashboard on 127.0.0.1, then write the weekly report and print a summary."
+        ),
+    )
+    parser.add_argument("--days", type=float, default=7.0, help="simulated days (default 7)")
+    parser.add_argument(
+        "--speed",
+        type=_speed,
+        default=1440.0,
+        metavar="X|max",
+        help="virtual seconds per real second (default 1440: a day a minute), or max",
+    )
+    parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
+    parser.add_argument("--port", type=int, default=8321, help="dashboard port (default 8321)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = DemoOptions(days=args.days, speed=args.speed, out=args.out, port=args.port)
+    result = asyncio.run(run_demo(options, say=lambda line: print(line, flush=True)))
+    print(format_summary(result), flush=True)
+    return 130 if result.interrupted else 0

@@ -1,0 +1,254 @@
+"""``sla-connector demo``: the whole product on the embedded simulator, in virtual time.
+
+Tickets arrive from the simulated PSA for three clients, the daemon runs the clocks and
+fires escalations at their due instants, the dashboard answers on loopback while it runs,
+and at the end the weekly report is written to disk and summarised. No account, no
+network beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from sla_connector.core.calendars import from_us
+from sla_connector.reporting.compute import build_report
+from sla_connector.reporting.model import Report
+from sla_connector.reporting.periods import weekly_period
+from sla_connector.reporting.render import render_csv, render_html, render_json, render_text
+from sla_connector.runtime.assemble import build_connectors, daemon_settings
+from sla_connector.runtime.clocks import ManualClock
+from sla_connector.runtime.daemon import Daemon
+from sla_connector.runtime.source import StoreSource
+from sla_connector.runtime.timeline import VirtualTimeline
+from sla_connector.settings import AppConfig, config_from_mapping, parse_yaml
+from sla_connector.store import Store
+from sla_connector.web.app import create_app
+
+__all__ = ["DEMO_START", "DemoOptions", "DemoResult", "demo_config", "run_demo"]
+
+DEMO_START = datetime.fromisoformat("2026-11-02T00:00:00+00:00")  # a Monday
+_PROGRESS_EVERY = timedelta(hours=6)
+_MAX_SLEEP = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """``days`` of virtual time at ``speed`` virtual seconds per real second (None: flat out)."""
+
+    days: float = 7.0
+    speed: float | None = 1440.0
+    out: Path = Path("demo-output")
+    port: int = 8321
+    start: datetime = DEMO_START
+
+
+@dataclass(slots=True)
+class DemoResult:
+    """What the demo did, for the summary and the tests."""
+
+    report: Report
+    report_files: dict[str, Path]
+    tickets: int
+    escalations_on_time: int
+    escalations_late: int
+    dashboard_url: str | None
+    dashboard_hits: int = 0
+    interrupted: bool = False
+    states: dict[str, int] = field(default_factory=dict)
+
+
+def demo_config(options: DemoOptions) -> AppConfig:
+    """The bundled demo policy with its state under ``options.out``."""
+    text = files("sla_connector.runtime").joinpath("demo_policy.yaml").read_text()
+    data = parse_yaml(text, "demo_policy.yaml")
+    data["connectors"]["sim"]["start"] = options.start.isoformat()
+    data["store"] = {"url": f"sqlite:///{(options.out / 'state.db').resolve()}"}
+    data["dashboard"] = {"bind": "127.0.0.1", "port": options.port}
+    data["runtime"] = {"owner": "demo"}
+    return config_from_mapping(data, "the demo policy")
+
+
+async def _serve_dashboard(
+    app: Any, port: int, say: Callable[[str], None]
+) -> tuple[uvicorn.Server | None, asyncio.Task[None] | None]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(100):  # bounded wait for the socket
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.02)
+    if not server.started:
+        say(f"dashboard: port {port} is not free; running without it (use --port)")
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        return None, None
+    return server, task
+
+
+async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> DemoResult:
+    """Run the demo to its end (or until cancelled) and write the weekly report."""
+    options.out.mkdir(parents=True, exist_ok=True)
+    for stale in options.out.glob("state.db*"):
+        stale.unlink()
+    config = demo_config(options)
+    clock = ManualClock(options.start)
+    timeline = VirtualTimeline(clock)
+    store = Store.open(config.store.url)
+    connectors = build_connectors(config, clock)
+    daemon = Daemon(
+        policy=config.policy,
+        store=store,
+        connectors=connectors,
+        clock=clock,
+        timeline=timeline,
+        settings=daemon_settings(config, virtual=True),
+    )
+    source = StoreSource(config.policy, store, clock, daemon.status)
+    hits = {"count": 0}
+    app = create_app(source, token=None, display_tz="Europe/London", cache_seconds=0.5)
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            hits["count"] += 1
+        await app(scope, receive, send)
+
+    server, web = await _serve_dashboard(counting, options.port, say)
+    url = f"http://127.0.0.1:{options.port}" if server is not None else None
+    if url:
+        say(f"dashboard: {url}  (live while the demo runs)")
+    end = options.start + timedelta(days=options.days)
+    interrupted = False
+    pace = _Pacer(options.speed, clock, store, say, daemon)
+    try:
+        await daemon.start()
+        say(
+            f"simulating {options.days:g} day(s) from {options.start:%a %d %b %Y} "
+            f"at {'maximum speed' if options.speed is None else f'{options.speed:g}x'}"
+        )
+        await timeline.run_until(end, pace=pace)
+    except asyncio.CancelledError:
+        interrupted = True
+    finally:
+        await daemon.stop()
+        if server is not None and web is not None:
+            server.should_exit = True
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(web, timeout=3)
+    now = clock.now()
+    period = weekly_period(now, config.reports.timezone)
+    report = build_report(store, config.policy, period, now, timezone=config.reports.timezone)
+    report_files = _write_report(report, options.out)
+    ledger = store.ledger()
+    states: dict[str, int] = {}
+    for row in ledger:
+        states[row.state] = states.get(row.state, 0) + 1
+    done = [row for row in ledger if row.state == "done"]
+    late = sum(1 for row in done if (row.lateness_us or 0) >= 1_000_000)
+    result = DemoResult(
+        report=report,
+        report_files=report_files,
+        tickets=store.count_tickets(),
+        escalations_on_time=len(done) - late,
+        escalations_late=late,
+        dashboard_url=url,
+        dashboard_hits=hits["count"],
+        interrupted=interrupted,
+        states=states,
+    )
+    store.close()
+    return result
+
+
+def _write_report(report: Report, out: Path) -> dict[str, Path]:
+    stem = f"weekly-{report.period.start:%Y-%m-%d}"
+    written = {
+        "html": out / f"{stem}.html",
+        "txt": out / f"{stem}.txt",
+        "json": out / f"{stem}.json",
+        "csv": out / f"{stem}.csv",
+    }
+    written["html"].write_text(render_html(report))
+    written["txt"].write_text(render_text(report))
+    written["json"].write_bytes(render_json(report))
+    written["csv"].write_text(render_csv(report))
+    return written
+
+
+class _Pacer:
+    """Slows virtual time to ``speed`` and reports progress every few virtual hours."""
+
+    def __init__(
+        self,
+        speed: float | None,
+        clock: ManualClock,
+        store: Store,
+        say: Callable[[str], None],
+        daemon: Daemon,
+    ) -> None:
+        self.speed = speed
+        self.clock = clock
+        self.store = store
+        self.say = say
+        self.daemon = daemon
+        self.next_progress = clock.now() + _PROGRESS_EVERY
+
+    async def __call__(self, upcoming: datetime) -> None:
+        while self.speed is not None and upcoming > self.clock.now():
+            step = min((upcoming - self.clock.now()).total_seconds() / self.speed, _MAX_SLEEP)
+            await asyncio.sleep(step)
+            self.clock.set(min(upcoming, self.clock.now() + timedelta(seconds=step * self.speed)))
+        if self.speed is None:
+            await asyncio.sleep(0)  # let the dashboard answer between jobs
+        if upcoming >= self.next_progress:
+            self.next_progress = upcoming + _PROGRESS_EVERY
+            self.say(self._progress(upcoming))
+
+    def _progress(self, at: datetime) -> str:
+        fired = sum(status.fired.get("done", 0) for status in self.daemon.status.values())
+        following = self.store.next_due()
+        due = (
+            "" if following is None else f"; next escalation due {from_us(following):%a %H:%M} UTC"
+        )
+        return (
+            f"  {at:%a %d %b %H:%M} UTC: {self.store.count_tickets()} tickets, "
+            f"{fired} escalations fired{due}"
+        )
+
+
+_KINDS = ("response", "resolution", "ticket")
+
+
+def _cell(row: Any, kind: str) -> str:
+    cell = getattr(row, kind)
+    rate = "n/a" if cell.rate is None else f"{cell.rate * 100:.1f}%"
+    return f"{kind} {rate} ({cell.met}/{cell.met + cell.breached})"
+
+
+def format_summary(result: DemoResult) -> str:
+    """The closing summary: tickets, adherence per client and tier, escalations, report path."""
+    report = result.report
+    lines = [
+        "",
+        f"Demo {'interrupted' if result.interrupted else 'finished'}: {result.tickets} tickets; "
+        f"escalations fired: {result.escalations_on_time} on time, {result.escalations_late} late",
+        f"Weekly report {report.period.start:%d %b} - "
+        f"{report.period.end - timedelta(days=1):%d %b %Y}: adherence (met / decided)",
+    ]
+    for label, rows in (("client", report.clients), ("tier", report.tiers)):
+        for row in rows:
+            name = row.client if label == "client" else row.tier  # type: ignore[union-attr]
+            lines.append(f"  {label} {name:8} " + "  ".join(_cell(row, kind) for kind in _KINDS))
+    lines.append(f"Report: {result.report_files['html']} (also .txt, .json, .csv)")
+    return "\n".join(lines)
