@@ -100,7 +100,8 @@ def main() -> int:
     errors = process.stderr.read().decode() if process.stderr else ""
     print(
         f"audit of {args.count:,} tickets: {elapsed:.1f} s wall, "
-        f"{args.count / elapsed:,.0f} tickets/s, peak RSS of the process tree {peak / 2**20:.0f} MiB, "
+        f"{args.count / elapsed:,.0f} tickets/s, "
+        f"peak RSS of the process tree {peak / 2**20:.0f} MiB, "
         f"exit code {process.returncode}, cpus {os.cpu_count()}"
     )
     if errors.strip():

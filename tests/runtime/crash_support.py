@@ -11,11 +11,12 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,12 +105,14 @@ class Setup:
     def now(self) -> datetime:
         return self.virtual(datetime.now(UTC))
 
-    def wait_until(self, instant: datetime, *, step: float = 0.2) -> None:
-        """Sleep until virtual time reaches ``instant`` (bounded by the speed)."""
+    def wait_until(self, instant: datetime, *, daemon: Daemon | None = None) -> None:
+        """Sleep until virtual time reaches ``instant``, checking the daemon stays alive."""
         real = (instant - self.now()).total_seconds() / self.speed
         deadline = time.monotonic() + max(real, 0.0) + 5
         while self.now() < instant and time.monotonic() < deadline:
-            time.sleep(step)
+            if daemon is not None:
+                assert daemon.process.poll() is None, daemon.log.read_text()[-3000:]
+            time.sleep(0.2)
 
     # -- the PSA ------------------------------------------------------------------------
 
@@ -172,6 +175,23 @@ class Setup:
             return store.ledger()
         finally:
             store.close()
+
+    def backlog(self, until: datetime) -> int:
+        """Steps due by ``until`` still waiting (planned or firing), read beside the daemon."""
+        with closing(sqlite3.connect(self.root / "state.db", timeout=30)) as db:
+            (count,) = db.execute(
+                "SELECT count(*) FROM ledger WHERE state IN ('planned', 'firing') AND due_at <= ?",
+                (us(until),),
+            ).fetchone()
+        return int(count)
+
+    def drain(self, until: datetime, daemon: Daemon, *, timeout: float) -> int:
+        """Wait (at most ``timeout`` real seconds) until the backlog due by ``until`` is gone."""
+        deadline = time.monotonic() + timeout
+        while (left := self.backlog(until)) and time.monotonic() < deadline:
+            assert daemon.process.poll() is None, daemon.log.read_text()[-3000:]
+            time.sleep(0.5)
+        return left
 
     def installed_at(self) -> int:
         store = Store.open(self.store_url)

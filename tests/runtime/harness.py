@@ -26,7 +26,12 @@ def sim_config(tmp_path: Path, **runtime: Any) -> AppConfig:
     data = parse_yaml((ROOT / "examples" / "policy.yaml").read_text())
     sim = data["connectors"]["sim"]
     sim.update(
-        {"poll_interval": "15m", "reconcile_interval": "24h", "start": START.isoformat(), "tickets_per_day": 400}
+        {
+            "poll_interval": "15m",
+            "reconcile_interval": "24h",
+            "start": START.isoformat(),
+            "tickets_per_day": 400,
+        }
     )
     data["connectors"] = {"sim": sim}
     data["store"] = {"url": f"sqlite:///{tmp_path / 'state.db'}"}

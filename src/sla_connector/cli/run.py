@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ import uvicorn
 from sla_connector.cli.common import add_config_argument
 from sla_connector.core.calendars import from_us
 from sla_connector.core.errors import ConfigError
+from sla_connector.core.ports import Clock
+from sla_connector.reporting.delivery import Deliverer
+from sla_connector.reporting.schedule import monthly_trigger, run_due_reports, weekly_trigger
 from sla_connector.runtime.assemble import (
     build_clock,
     build_connectors,
@@ -29,8 +33,9 @@ from sla_connector.runtime.assemble import (
 from sla_connector.runtime.daemon import Daemon
 from sla_connector.runtime.logs import configure_logging
 from sla_connector.runtime.source import StoreSource
-from sla_connector.runtime.timeline import SchedulerTimeline
+from sla_connector.runtime.timeline import Job, SchedulerTimeline
 from sla_connector.settings import AppConfig, load_config, resolve_secret
+from sla_connector.store import Store
 from sla_connector.web.app import create_app
 
 __all__ = ["register", "run"]
@@ -49,6 +54,24 @@ def register(commands: Any) -> None:
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
     )
     parser.set_defaults(handler=run)
+
+
+def _report_job(config: AppConfig, store: Store, clock: Clock) -> Job:
+    """Send every due report run: at the cron times, and hourly to catch up after downtime."""
+    deliverer = Deliverer(config.notify)
+    started = clock.now()
+
+    async def send_due() -> None:
+        outcomes = await run_due_reports(
+            store, config.policy, config.reports, clock.now(), deliverer, not_before=started
+        )
+        for outcome in outcomes:
+            log.info(
+                "report run",
+                extra={"event": "report", "state": outcome.state, "kind": outcome.kind},
+            )
+
+    return send_due
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,14 +134,23 @@ async def serve(config: AppConfig, stop: asyncio.Event | None = None) -> int:
         )
     )
     web = asyncio.create_task(server.serve())
+    reports = _report_job(config, store, clock)
     try:
         timeline.start()
         await daemon.start()
+        if config.reports.recipients:
+            timeline.cron("report:weekly", weekly_trigger(config.reports), reports)
+            timeline.cron("report:monthly", monthly_trigger(config.reports), reports)
+            timeline.every("report:sweep", timedelta(hours=1), reports)  # catch-up and retries
         await stop.wait()
         log.info("stopping", extra={"event": "signal"})
     finally:
-        timeline.shutdown()
+        # Pause (no new jobs) rather than shut down first: APScheduler's shutdown cancels
+        # running jobs, i.e. in-flight writes, which stop() must let finish.
+        if timeline.scheduler.running:
+            timeline.scheduler.pause()
         await asyncio.wait_for(daemon.stop(), timeout=9)
+        timeline.shutdown()
         server.should_exit = True
         with contextlib.suppress(Exception):
             await asyncio.wait_for(web, timeout=2)

@@ -134,10 +134,21 @@ def _result(run: ClockRun, policy: Policy, client: str, spans: list[TierSpan]) -
 _NO_STATUSES = StatusSets()
 
 
-def evaluate(ticket: Ticket, policy: Policy, now: datetime) -> TicketEvaluation:
-    """Classify the ticket and compute its clocks and escalation plan as of ``now``."""
+def evaluate(
+    ticket: Ticket,
+    policy: Policy,
+    now: datetime,
+    *,
+    classification: Classification | None = None,
+) -> TicketEvaluation:
+    """Classify the ticket and compute its clocks and escalation plan as of ``now``.
+
+    ``classification`` reuses an earlier ``classify`` of the same ticket and policy (it does
+    not depend on ``now``).
+    """
     now_us = max(to_us(now), to_us(ticket.created_at))
-    classification = classify(ticket, policy)
+    if classification is None:
+        classification = classify(ticket, policy)
     changes, unknown = tier_timeline(ticket, policy, classification, now)
     spans = tier_spans(changes)
     sets = policy.sources.get(ticket.source, _NO_STATUSES)

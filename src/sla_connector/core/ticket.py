@@ -132,10 +132,11 @@ def _checked_event(ticket_id: str, index: int, raw: Any) -> tuple[Any, datetime,
     return kind, at, raw.get("to"), raw.get("by")
 
 
-def _event_problem(
-    ticket_id: str, index: int, raw: Mapping[str, Any], at: datetime, created: datetime, kind: Any
-) -> None:
+def _event_problem(ticket_id: str, index: int, raw: Mapping[str, Any], created: datetime) -> None:
+    """Raise the reason an event that parsed is still unacceptable."""
     where = f"ticket {ticket_id}: events[{index}]"
+    kind = raw.get("type")
+    at = _fast_instant(raw["at"])
     if kind not in EVENT_TYPES:
         raise TicketError(f"{where}.type: {kind!r} is not one of {sorted(EVENT_TYPES)}")
     if at < created:
@@ -186,10 +187,10 @@ def parse_ticket(data: Any, known_sources: Collection[str] | None = None) -> Tic
         except (KeyError, TypeError, AttributeError, ValueError):
             kind, at, to, by = _checked_event(ticket_id, index, raw)
         if at < previous or kind not in EVENT_TYPES:
-            _event_problem(ticket_id, index, raw, at, created, kind)
+            _event_problem(ticket_id, index, raw, created)
         if to is None:
             if kind in ("status", "priority"):
-                _event_problem(ticket_id, index, raw, at, created, kind)
+                _event_problem(ticket_id, index, raw, created)
         elif not isinstance(to, str):
             to = str(to)
         previous = at

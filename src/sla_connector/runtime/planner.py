@@ -99,7 +99,8 @@ class Planner:
                     old = before.response_state if kind == "response" else before.resolution_state
                 if clock.state in ("met", "breached") and clock.state != old:
                     outcome.outcomes.append((ticket.source, ticket.id, kind, clock.state))
-            for plan in evaluate(ticket, self.policy, horizon).steps:
+            future = evaluate(ticket, self.policy, horizon, classification=current.classification)
+            for plan in future.steps:
                 if plan.state == "cancelled":
                     cancelled.append(plan.key)
                 elif plan.due_at >= self.not_before:

@@ -208,7 +208,7 @@ class DashboardConfig(Frozen):
 
 
 class VirtualClockConfig(Frozen):
-    """Accelerated virtual time for demos and soak tests: ``start`` + (wall - ``anchor``) x speed."""
+    """Accelerated virtual time for demos and soak tests: start + (wall - anchor) x speed."""
 
     start: datetime
     anchor: datetime

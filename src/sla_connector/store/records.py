@@ -17,8 +17,8 @@ from sla_connector.core.ticket import Ticket, parse_ticket
 
 __all__ = [
     "CANCELLED",
-    "DORMANT",
     "DONE",
+    "DORMANT",
     "FAILED",
     "FINISH_STATES",
     "FIRING",

@@ -13,7 +13,7 @@ __all__ = ["health_routes"]
 
 
 def health_routes(readiness: Callable[[], Mapping[str, Any]]) -> list[Route]:
-    """``readiness()`` returns ``{"ready": bool, ...details}``; /readyz answers 503 when not ready."""
+    """``readiness()`` gives ``{"ready": bool, ...}``; /readyz answers 503 when not ready."""
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
