@@ -152,6 +152,16 @@ class Setup:
         response.raise_for_status()
         return [parse_ticket(raw) for raw in response.json()["tickets"]]
 
+    def wait_for_write(self, timeout: float) -> bool:
+        """Return as soon as the PSA accepts another write (to kill the daemon mid-step)."""
+        size = self.write_log.stat().st_size if self.write_log.exists() else 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.write_log.exists() and self.write_log.stat().st_size > size:
+                return True
+            time.sleep(0.001)
+        return False
+
     def writes(self) -> list[dict[str, Any]]:
         lines = self.write_log.read_text().splitlines() if self.write_log.exists() else []
         return [json.loads(line) for line in lines]

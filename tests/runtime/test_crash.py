@@ -64,8 +64,12 @@ def test_sigkill_at_random_moments_misses_no_escalation_and_duplicates_none(
             loop_deadline = time.monotonic() + 150
             while len(kills) < KILLS and time.monotonic() < loop_deadline:
                 daemon = daemons[-1]
-                if rng.random() < 0.2:
+                moment = rng.random()
+                if moment < 0.2:
                     time.sleep(rng.uniform(0.0, 1.5))  # somewhere in start-up
+                elif moment < 0.5:
+                    daemon.wait_started(timeout=20)
+                    setup.wait_for_write(timeout=2.0)  # just after a write landed, mid-step
                 else:
                     daemon.wait_started(timeout=20)
                     time.sleep(rng.uniform(0.0, 1.0))  # while it polls and writes

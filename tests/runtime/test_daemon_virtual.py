@@ -26,7 +26,7 @@ async def test_thirty_days_every_planned_step_fires_exactly_once_on_time(tmp_pat
         late = {key: row.lateness_us for key, row in fired.items() if row.lateness_us > 1_000_000}
         assert not late, f"{len(late)} steps fired more than 1 s late: {list(late.items())[:5]}"
         writes = harness.connectors["sim"].writes  # type: ignore[attr-defined]
-        notes = [w for w in writes if w.action == "note"]
+        notes = [w for w in writes if w.action == "add_internal_note"]
         assert len({(w.ticket_id, str(w.payload)) for w in notes}) == len(notes), (
             "a note was written twice"
         )

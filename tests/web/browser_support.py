@@ -42,9 +42,11 @@ _DRIVER = ("chromedriver",)
 
 def _find(names: tuple[str, ...]) -> str | None:
     for name in names:
-        found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+        found = shutil.which(name)
         if found:
             return found
+        if Path("/usr/bin", name).exists():
+            return f"/usr/bin/{name}"
     return None
 
 
