@@ -117,6 +117,9 @@ def test_sigkill_at_random_moments_misses_no_escalation_and_duplicates_none(
     assert states["failed"] == 0, [r.detail for r in ledger.values() if r.state == "failed"][:3]
     assert states["firing"] == 0, "SIGTERM must let in-flight writes finish"
 
+    reconciled = [row for row in ledger.values() if row.detail.startswith("reconciled")]
+    assert reconciled, "no kill landed mid-step: the marker reconciliation went untested"
+
     windows = down_windows(setup, daemons, kills)
     while_down = {
         key

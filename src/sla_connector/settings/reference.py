@@ -239,8 +239,8 @@ TEXT: dict[str, tuple[str, str | None]] = {
                          "and never fire.", "2h"),
     "runtime.max_attempts": ("Attempts at a step whose write keeps failing before it is "
                              "recorded as failed.", "10"),
-    "runtime.retry_backoff": ("Wait after a write the PSA could not take; doubles per failure "
-                              "in a row, up to ten times.", "1m"),
+    "runtime.retry_backoff": ("Wait after a write the PSA could not take; doubles with each "
+                              "failure in a row, up to ten times this.", "1m"),
     "runtime.owner": ("This replica's name in leadership, claims and logs (default "
                       "`host:pid`).", "sla-1"),
     "runtime.clock": ("Accelerated virtual time for demos and soak tests: "
