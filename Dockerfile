@@ -1,7 +1,8 @@
 # sla-connector container image: the daemon as a non-root user, with a health check.
 #   docker build -t sla-connector .
 #   docker run -v $PWD/config.yaml:/etc/sla-connector/config.yaml:ro \
-#       -v sla-state:/var/lib/sla-connector --env-file sla.env -p 8321:8321 sla-connector
+#       -v sla-state:/var/lib/sla-connector --env-file sla.env -p 8321:8321 \
+#       --stop-timeout 30 sla-connector
 # The configuration must bind the dashboard to 0.0.0.0 for -p to reach it (set
 # dashboard.token_env then); the health check itself runs inside the container.
 # docs/operations.md describes the volumes, variables and signals.

@@ -42,3 +42,4 @@ clean:
 
 docs: install
 	$(PY) -m sla_connector.cli.docs > docs/cli.md
+	$(PY) -m sla_connector.settings.reference > docs/configuration.md

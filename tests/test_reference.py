@@ -11,13 +11,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from pydantic import TypeAdapter
 from sla_connector_psa import connectwise_model, jira_sm_settings, zendesk_settings
 from sla_connector_psa.simulator_config import SimulatorConfig
 from sla_connector_psa.simulator_http import SimulatorHttpSettings
 
 from sla_connector.registry import available_connectors
-from sla_connector.settings import load_config, parse_yaml
+from sla_connector.settings import config_from_mapping, load_config, parse_yaml
 from sla_connector.settings.fields import duration_text
 from sla_connector.settings.reference import (
     VENDOR_KEYS,
@@ -232,3 +233,24 @@ def test_connector_page_describes_every_vendor_key(kind: str) -> None:
     text = (ROOT / "docs" / "connectors" / f"{page}.md").read_text(encoding="utf-8")
     for key in VENDOR_KEYS[kind]:
         assert f"`{key.key}`" in text, f"docs/connectors/{page}.md does not mention {key.key}"
+
+
+@pytest.mark.parametrize("manifest", ["configmap.yaml", "sidecar.yaml"])
+def test_shipped_kubernetes_configurations_pass_validation(manifest: str) -> None:
+    path = ROOT / "deploy" / "kubernetes" / manifest
+    maps = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+            if doc and doc.get("kind") == "ConfigMap"]
+    assert maps, f"{manifest} holds no ConfigMap"
+    for config_map in maps:
+        config = config_from_mapping(parse_yaml(config_map["data"]["config.yaml"]), manifest)
+        assert config.runtime.dry_run is True  # the shipped examples start in shadow mode
+
+
+def test_dockerfile_runs_the_daemon_as_a_non_root_user_with_a_healthcheck() -> None:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    user = re.search(r"^USER (\S+)", text, re.MULTILINE)
+    assert user is not None and not user.group(1).startswith(("root", "0"))
+    assert re.search(r"^HEALTHCHECK .*\n?.*healthcheck\.py", text, re.MULTILINE)
+    assert 'CMD ["run", "-c", "/etc/sla-connector/config.yaml"]' in text
+    for source in re.findall(r"^COPY (?!--from)(\S+)", text, re.MULTILINE):
+        assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"

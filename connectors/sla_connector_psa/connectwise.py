@@ -81,8 +81,9 @@ __all__ = ["TAG_PREFIX", "ConnectWiseConnector", "create"]
 log = logging.getLogger(__name__)
 
 MARKER = "[sla-connector]"
-TICKET_FIELDS = ("id,summary,board,status,priority,owner,company,source,dateResponded,"
-                 "closedFlag,_info")
+TICKET_FIELDS = (
+    "id,summary,board,status,priority,owner,company,source,dateResponded,closedFlag,_info"
+)
 MAX_RETRIES = 5
 CHECK_ATTEMPTS = 2
 
@@ -102,18 +103,28 @@ class _History:
 class ConnectWiseConnector:
     """The ``connectwise`` connector (see the module docstring for the API contract used)."""
 
-    def __init__(self, settings: CwSettings, clock: Clock, *,
-                 client: httpx.AsyncClient | None = None,
-                 sleep: Callable[[float], Awaitable[None]] | None = None,
-                 max_attempts: int = 5) -> None:
+    def __init__(
+        self,
+        settings: CwSettings,
+        clock: Clock,
+        *,
+        client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_attempts: int = 5,
+    ) -> None:
         self.name = settings.name
         self.settings = settings
         self.clock = clock
         self._owns_client = client is None
-        self.http = PsaHttp(name=settings.name, base_url=settings.base_url,
-                            client=client or build_client(), clock=clock,
-                            requests_per_minute=settings.requests_per_minute, sleep=sleep,
-                            max_attempts=max_attempts)
+        self.http = PsaHttp(
+            name=settings.name,
+            base_url=settings.base_url,
+            client=client or build_client(),
+            clock=clock,
+            requests_per_minute=settings.requests_per_minute,
+            sleep=sleep,
+            max_attempts=max_attempts,
+        )
         self._headers = auth_headers(settings)
         self.unmapped = UnmappedReporter(settings.name)
         self._history: dict[str, _History] = {}
@@ -126,19 +137,23 @@ class ConnectWiseConnector:
         cursor = self._load_cursor(since_cursor)
         now = self.clock.now()
         interval = self.settings.reconcile_interval
-        full = (cursor.since is None or cursor.full_at is None
-                or (interval is not None and now - cursor.full_at >= interval))
+        full = (
+            cursor.since is None
+            or cursor.full_at is None
+            or (interval is not None and now - cursor.full_at >= interval)
+        )
         state = _PollState(old=cursor, full=full)
         if full:
             self._history.clear()
         elif cursor.retry:
             ids = sorted(cursor.retry, key=int)
             for start in range(0, len(ids), 100):
-                chunk = ids[start:start + 100]
+                chunk = ids[start : start + 100]
                 rows = await self._ticket_page(f"id in ({','.join(chunk)})", 1, len(chunk))
                 tickets, rejected = await self._process(rows, state, force=True)
-                yield PollPage(tickets=tuple(tickets), cursor=since_cursor,
-                               rejected=tuple(rejected))
+                yield PollPage(
+                    tickets=tuple(tickets), cursor=since_cursor, rejected=tuple(rejected)
+                )
         conditions = self._feed_conditions(cursor, full, now)
         page = 1
         while True:
@@ -159,6 +174,14 @@ class ConnectWiseConnector:
         row = parse_row(raw)
         history = await self._read_history(row, self._history.get(row.id), force=True)
         return self._ticket(row, history)
+
+    async def find_note(self, ticket_id: str, text: str) -> bool:
+        """Whether a note of the ticket contains ``text``: the runtime's crash reconciliation
+        looks for its escalation marker here, since ConnectWise tickets carry no tags."""
+        notes = await read_all_pages(
+            self.http, f"service/tickets/{ticket_id}/notes", {"orderBy": "id asc"}, self._headers
+        )
+        return any(isinstance(n, dict) and text in str(n.get("text") or "") for n in notes)
 
     def _load_cursor(self, text: str | None) -> Cursor:
         if text is None:
@@ -188,8 +211,13 @@ class ConnectWiseConnector:
         return f"{board} AND {window}" if board else window
 
     async def _ticket_page(self, conditions: str, page: int, size: int) -> list[Any]:
-        params = {"conditions": conditions, "orderBy": "id asc", "fields": TICKET_FIELDS,
-                  "page": page, "pageSize": size}
+        params = {
+            "conditions": conditions,
+            "orderBy": "id asc",
+            "fields": TICKET_FIELDS,
+            "page": page,
+            "pageSize": size,
+        }
         rows = await self.http.get_json("service/tickets", params=params, headers=self._headers)
         if not isinstance(rows, list):
             raise RetriableConnectorError(
@@ -198,8 +226,9 @@ class ConnectWiseConnector:
             )
         return rows
 
-    async def _process(self, rows: list[Any], state: _PollState, *,
-                       force: bool) -> tuple[list[Ticket], list[tuple[str, str]]]:
+    async def _process(
+        self, rows: list[Any], state: _PollState, *, force: bool
+    ) -> tuple[list[Ticket], list[tuple[str, str]]]:
         tickets: list[Ticket] = []
         rejected: list[tuple[str, str]] = []
         for raw in rows:
@@ -241,9 +270,13 @@ class ConnectWiseConnector:
         for ticket_id in state.failed:
             attempts = state.old.retry.get(ticket_id, 0) + 1
             if attempts >= MAX_RETRIES:
-                log.error("connector %s: giving up re-reading ticket %s after %d attempts; "
-                          "it is read again when it changes or at the next reconcile",
-                          self.name, ticket_id, attempts)
+                log.error(
+                    "connector %s: giving up re-reading ticket %s after %d attempts; "
+                    "it is read again when it changes or at the next reconcile",
+                    self.name,
+                    ticket_id,
+                    attempts,
+                )
                 continue
             retry[ticket_id] = attempts
         for ticket_id, attempts in state.old.retry.items():
@@ -262,31 +295,40 @@ class ConnectWiseConnector:
             return False
         return cached is None or not cached.agent_replied
 
-    async def _read_history(self, row: Row, cached: _History | None, *,
-                            force: bool) -> _History:
+    async def _read_history(self, row: Row, cached: _History | None, *, force: bool) -> _History:
         moved = cached is None or (cached.status, cached.priority, cached.owner) != (
-            row.status, row.priority, row.owner)
-        history = _History(status=row.status, priority=row.priority, owner=row.owner,
-                           changes=list(cached.changes) if cached else [],
-                           notes=list(cached.notes) if cached else [],
-                           agent_replied=cached.agent_replied if cached else False)
+            row.status,
+            row.priority,
+            row.owner,
+        )
+        history = _History(
+            status=row.status,
+            priority=row.priority,
+            owner=row.owner,
+            changes=list(cached.changes) if cached else [],
+            notes=list(cached.notes) if cached else [],
+            agent_replied=cached.agent_replied if cached else False,
+        )
         where = f"ticket {row.id}"
         if force or moved:
-            entries = await read_all_pages(self.http, "system/audittrail",
-                                           {"type": "Ticket", "id": int(row.id)},
-                                           self._headers)
+            entries = await read_all_pages(
+                self.http, "system/audittrail", {"type": "Ticket", "id": int(row.id)}, self._headers
+            )
             history.changes, skipped = parse_audit(entries, where)
             for reason in skipped:
                 log.warning("connector %s: %s (entry skipped)", self.name, reason)
         if self._wants_notes(row, None if force else cached):
-            notes = await read_all_pages(self.http, f"service/tickets/{row.id}/notes",
-                                         {"orderBy": "id asc"}, self._headers)
+            notes = await read_all_pages(
+                self.http, f"service/tickets/{row.id}/notes", {"orderBy": "id asc"}, self._headers
+            )
             history.notes, skipped = classify_notes(
-                notes, row.created_at, self.settings.automation_members, MARKER, where)
+                notes, row.created_at, self.settings.automation_members, MARKER, where
+            )
             for reason in skipped:
                 log.warning("connector %s: %s (note skipped)", self.name, reason)
             history.agent_replied = any(
-                e.type == "public_reply" and e.by == "agent" for e in history.notes)
+                e.type == "public_reply" and e.by == "agent" for e in history.notes
+            )
         self._history[row.id] = history
         return history
 
@@ -321,11 +363,14 @@ class ConnectWiseConnector:
             # The audit trail lags or its wording was not recognised: trust the snapshot.
             at = max(cw_time(row.last_updated, "lastUpdated"), created)
             events.append(Event(at=at, type="status", to=row.status))
-        events.extend(e if e.at >= created else Event(at=created, type=e.type, to=e.to, by=e.by)
-                      for e in history.notes)
+        events.extend(
+            e if e.at >= created else Event(at=created, type=e.type, to=e.to, by=e.by)
+            for e in history.notes
+        )
         if row.date_responded is not None and self.settings.first_response != "notes":
-            events.append(Event(at=max(row.date_responded, created), type="public_reply",
-                                by="agent"))
+            events.append(
+                Event(at=max(row.date_responded, created), type="public_reply", by="agent")
+            )
         events.sort(key=lambda event: event.at)
         if row.priority and self.settings.tier_of(row.priority) is None:
             self.unmapped.report("priority", row.priority)
@@ -339,11 +384,18 @@ class ConnectWiseConnector:
         for key in ("isInSla", "respondByGoalUTC", "resolutionGoalUTC", "slaStatus"):
             if row.raw.get(key) is not None:
                 extra[key] = row.raw[key]
-        return Ticket(id=row.id, source=self.name, client=self._client_key(row.company),
-                      created_at=created, subject=row.summary,
-                      channel=channel_of(row.source, self.settings.channel_map),
-                      source_priority=row.priority, status=row.status, events=tuple(events),
-                      extra=extra)
+        return Ticket(
+            id=row.id,
+            source=self.name,
+            client=self._client_key(row.company),
+            created_at=created,
+            subject=row.summary,
+            channel=channel_of(row.source, self.settings.channel_map),
+            source_priority=row.priority,
+            status=row.status,
+            events=tuple(events),
+            extra=extra,
+        )
 
     # -- writing (connectwise_write) --------------------------------------------------------
 
@@ -372,17 +424,29 @@ class ConnectWiseConnector:
         try:
             return await self._check()
         except CredentialsRejectedError:
-            return CheckResult(ok=False, summary=(
-                f"credentials rejected (401) by {base}: check company_id "
-                f"{self.settings.company_id!r} and the values of {keys}"))
+            return CheckResult(
+                ok=False,
+                summary=(
+                    f"credentials rejected (401) by {base}: check company_id "
+                    f"{self.settings.company_id!r} and the values of {keys}"
+                ),
+            )
         except PermissionDeniedError as exc:
-            return CheckResult(ok=False, summary=(
-                f"permission missing (403) on {exc.url}: the API member's security role "
-                "must allow reading service tickets, their notes and the audit trail"))
+            return CheckResult(
+                ok=False,
+                summary=(
+                    f"permission missing (403) on {exc.url}: the API member's security role "
+                    "must allow reading service tickets, their notes and the audit trail"
+                ),
+            )
         except NotFoundError as exc:
-            return CheckResult(ok=False, summary=(
-                f"wrong URL: {exc.url} answered 404; base_url should look like "
-                "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"))
+            return CheckResult(
+                ok=False,
+                summary=(
+                    f"wrong URL: {exc.url} answered 404; base_url should look like "
+                    "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
+                ),
+            )
         except UnreachableError as exc:
             return CheckResult(ok=False, summary=f"host unreachable: {exc}")
         except ConnectorError as exc:
@@ -394,40 +458,74 @@ class ConnectWiseConnector:
         open_only = f"{board} AND closedFlag = false" if board else "closedFlag = false"
         rows = await self.http.get_json(
             "service/tickets",
-            params={"conditions": open_only, "fields": "id", "orderBy": "id desc", "page": 1,
-                    "pageSize": 1},
-            headers=self._headers, max_attempts=attempts)
-        count = await self.http.get_json("service/tickets/count",
-                                         params={"conditions": open_only},
-                                         headers=self._headers, max_attempts=attempts)
-        details: dict[str, Any] = {"company_id": self.settings.company_id,
-                                   "open_tickets": (count or {}).get("count")
-                                   if isinstance(count, Mapping) else None}
+            params={
+                "conditions": open_only,
+                "fields": "id",
+                "orderBy": "id desc",
+                "page": 1,
+                "pageSize": 1,
+            },
+            headers=self._headers,
+            max_attempts=attempts,
+        )
+        count = await self.http.get_json(
+            "service/tickets/count",
+            params={"conditions": open_only},
+            headers=self._headers,
+            max_attempts=attempts,
+        )
+        details: dict[str, Any] = {
+            "company_id": self.settings.company_id,
+            "open_tickets": (count or {}).get("count") if isinstance(count, Mapping) else None,
+        }
         if self.settings.boards:
             names_in = ",".join(quote(b) for b in self.settings.boards)
             found = await self.http.get_json(
                 "service/boards",
-                params={"conditions": f"name in ({names_in})",
-                        "fields": "id,name", "pageSize": len(self.settings.boards)},
-                headers=self._headers, max_attempts=attempts)
-            names = {str(b.get("name", "")).casefold() for b in found or []
-                     if isinstance(b, Mapping)}
+                params={
+                    "conditions": f"name in ({names_in})",
+                    "fields": "id,name",
+                    "pageSize": len(self.settings.boards),
+                },
+                headers=self._headers,
+                max_attempts=attempts,
+            )
+            names = {
+                str(b.get("name", "")).casefold() for b in found or [] if isinstance(b, Mapping)
+            }
             missing = [b for b in self.settings.boards if b.casefold() not in names]
             if missing:
-                return CheckResult(ok=False, summary=(
-                    f"board(s) not found: {', '.join(missing)}; fix "
-                    f"connectors.{self.name}.boards"), details=details)
+                return CheckResult(
+                    ok=False,
+                    summary=(
+                        f"board(s) not found: {', '.join(missing)}; fix "
+                        f"connectors.{self.name}.boards"
+                    ),
+                    details=details,
+                )
             details["boards"] = list(self.settings.boards)
         if isinstance(rows, list) and rows and isinstance(rows[0], Mapping):
             probe = int(rows[0].get("id") or 0)
-            await self.http.get_json("system/audittrail",
-                                     params={"type": "Ticket", "id": probe, "pageSize": 1},
-                                     headers=self._headers, max_attempts=attempts)
-            await self.http.get_json(f"service/tickets/{probe}/notes", params={"pageSize": 1},
-                                     headers=self._headers, max_attempts=attempts)
-        return CheckResult(ok=True, summary=(
-            f"connected to {self.settings.base_url} as company {self.settings.company_id}: "
-            f"{details['open_tickets']} open tickets"), details=details)
+            await self.http.get_json(
+                "system/audittrail",
+                params={"type": "Ticket", "id": probe, "pageSize": 1},
+                headers=self._headers,
+                max_attempts=attempts,
+            )
+            await self.http.get_json(
+                f"service/tickets/{probe}/notes",
+                params={"pageSize": 1},
+                headers=self._headers,
+                max_attempts=attempts,
+            )
+        return CheckResult(
+            ok=True,
+            summary=(
+                f"connected to {self.settings.base_url} as company {self.settings.company_id}: "
+                f"{details['open_tickets']} open tickets"
+            ),
+            details=details,
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client if this connector created it."""

@@ -123,7 +123,13 @@ async def serve(config: AppConfig, stop: asyncio.Event | None = None) -> int:
                 "set the dashboard token there or remove token_env",
             )
     source = StoreSource(config.policy, store, clock, daemon.status)
-    app = create_app(source, token=token, readiness=readiness, display_tz=config.reports.timezone)
+    app = create_app(
+        source,
+        token=token,
+        readiness=readiness,
+        display_tz=config.reports.timezone,
+        public_paths=("/healthz",),  # liveness reveals nothing; /readyz keeps the token
+    )
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -13,7 +13,7 @@ from sla_connector.runtime.clocks import ScaledClock, SystemClock
 from sla_connector.runtime.daemon import DaemonSettings
 from sla_connector.runtime.escalator import Notifier
 from sla_connector.runtime.notify import log_notifier, slack_notifier
-from sla_connector.settings import AppConfig, resolve_secret
+from sla_connector.settings import AppConfig, require_secret
 from sla_connector.store import Store
 
 __all__ = [
@@ -49,16 +49,18 @@ def build_connectors(config: AppConfig, clock: Clock) -> dict[str, Connector]:
 
 
 def store_url(config: AppConfig) -> str:
-    """``store.url``, or the URL in the variable ``store.url_env`` names (for a password)."""
+    """``store.url``, or the URL in the variable ``store.url_env`` names (for a password).
+
+    A named variable that is unset is an error, not a fall-back: two replicas silently
+    falling back to their own SQLite files would both lead every connector.
+    """
     if config.store.url_env:
-        secret = resolve_secret(config.store.url_env)
-        if secret:
-            return secret
+        return require_secret(config.store.url_env, "store.url_env")
     return config.store.url
 
 
 def open_store(config: AppConfig) -> Store:
-    return Store.open(store_url(config))
+    return Store.open(store_url(config), max_attempts=config.runtime.max_attempts)
 
 
 def daemon_settings(config: AppConfig, *, virtual: bool = False) -> DaemonSettings:

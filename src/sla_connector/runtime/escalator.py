@@ -21,7 +21,12 @@ from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.ticket import Ticket
 from sla_connector.runtime.planner import planned_step
-from sla_connector.runtime.writeback import has_marker, marker_tag, plan_writes, write_actions
+from sla_connector.runtime.writeback import (
+    marker_tag,
+    marker_written,
+    plan_writes,
+    write_actions,
+)
 from sla_connector.store import LedgerRow, Store
 
 __all__ = ["Escalator", "FireResult", "Notice"]
@@ -117,7 +122,7 @@ class Escalator:
             return self._finish(row, "failed", f"cannot re-read ticket: {exc}", 0)
         now = self._now()
         lateness = max(0, now - row.due_at)
-        if has_marker(ticket, row.key, marker_tag(row.step, row.cycle)):
+        if await marker_written(connector, ticket, row.key, marker_tag(row.step, row.cycle)):
             detail = (
                 "reconciled: the step's marker is on the ticket"
                 if reconciling

@@ -19,7 +19,15 @@ from sla_connector.core.escalation import StepPlan
 from sla_connector.core.ports import Connector, WriteResult
 from sla_connector.core.ticket import Ticket
 
-__all__ = ["DEFAULT_NOTE", "Writeback", "has_marker", "marker_tag", "marker_text", "write_actions"]
+__all__ = [
+    "DEFAULT_NOTE",
+    "Writeback",
+    "has_marker",
+    "marker_tag",
+    "marker_text",
+    "marker_written",
+    "write_actions",
+]
 
 DEFAULT_NOTE = (
     "SLA escalation '{{ step }}' ({{ tier }}): {{ reason }}. "
@@ -38,10 +46,16 @@ def marker_tag(step: str, cycle: int) -> str:
 
 
 def has_marker(ticket: Ticket, key: str, tag: str) -> bool:
-    """Whether the ticket shows an earlier write of this step (a tag or a note with the key)."""
-    tags = ticket.extra.get("tags") or ()
-    if isinstance(tags, Iterable) and tag in {str(t) for t in tags}:
-        return True
+    """Whether the ticket shows an earlier write of this step (a tag or a note with the key).
+
+    Tags are ``extra["tags"]`` (Zendesk, the simulator) or ``extra["labels"]`` (Jira);
+    notes are ``extra["notes"]``. A connector whose tickets carry neither offers
+    ``find_note`` instead (see ``marker_written``).
+    """
+    for field_name in ("tags", "labels"):
+        tags = ticket.extra.get(field_name) or ()
+        if isinstance(tags, Iterable) and tag in {str(t) for t in tags}:
+            return True
     marker = marker_text(key)
     for note in ticket.extra.get("notes") or ():
         text = note.get("text", "") if isinstance(note, Mapping) else str(note)
@@ -89,6 +103,14 @@ def plan_writes(plan: StepPlan, ticket: Ticket, lateness_us: int) -> Writeback:
     if "tag" in step.actions and step.tag:
         actions.append(("tag", step.tag))
     return Writeback(tuple(actions), "notify" in step.actions, note)
+
+
+async def marker_written(connector: Connector, ticket: Ticket, key: str, tag: str) -> bool:
+    """``has_marker``, or the connector's own note search when it has one."""
+    if has_marker(ticket, key, tag):
+        return True
+    find_note = getattr(connector, "find_note", None)
+    return bool(find_note is not None and await find_note(ticket.id, marker_text(key)))
 
 
 async def write_actions(

@@ -1,0 +1,79 @@
+"""``sla-connector check``: validate the configuration and reach each PSA (auth, one read).
+
+Every connector gets a verdict line; wrong credentials, a wrong URL, an unreachable host
+and a missing permission each come back from the connector as their own actionable
+message. Exit code 0 when all pass, 1 when a connector fails, 2 for a bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from sla_connector.cli.common import add_config_argument
+from sla_connector.core.errors import ConfigError, ConnectorError
+from sla_connector.core.ports import CheckResult
+from sla_connector.registry import load_connector_factory
+from sla_connector.runtime.assemble import build_clock, connector_settings
+from sla_connector.settings import AppConfig, load_config
+
+__all__ = ["register", "run"]
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "check",
+        help="validate the config and reach each PSA (auth, one read)",
+        description="Validate the configuration, then authenticate and read one page per PSA.",
+    )
+    add_config_argument(parser)
+    parser.add_argument("--connector", metavar="NAME", help="check only this connector")
+    parser.add_argument(
+        "--no-connect", action="store_true", help="validate the configuration only; reach no PSA"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.config))
+    tiers = ", ".join(config.policy.tiers)
+    print(
+        f"configuration OK: tiers {tiers}; {len(config.clients)} client(s); "
+        f"{len(config.connectors)} connector(s)"
+    )
+    if args.no_connect:
+        return 0
+    names = list(config.connectors)
+    if args.connector:
+        if args.connector not in config.connectors:
+            raise ConfigError(
+                "--connector",
+                f"no connector named {args.connector!r}; configured: {', '.join(names) or 'none'}",
+            )
+        names = [args.connector]
+    results = asyncio.run(_check_all(config, names))
+    for name, result in results.items():
+        mark = "ok  " if result.ok else "FAIL"
+        print(f"{mark} {name} ({config.connectors[name].type}): {result.summary}")
+    return 0 if all(result.ok for result in results.values()) else 1
+
+
+async def _check_all(config: AppConfig, names: list[str]) -> dict[str, CheckResult]:
+    clock = build_clock(config)
+    results: dict[str, CheckResult] = {}
+    for name in names:
+        try:
+            factory = load_connector_factory(config.connectors[name].type, name)
+            connector = factory(name, connector_settings(config, name), clock)
+        except (ConfigError, ConnectorError) as exc:
+            results[name] = CheckResult(ok=False, summary=str(exc))
+            continue
+        try:
+            results[name] = await connector.check()
+        except ConnectorError as exc:
+            results[name] = CheckResult(ok=False, summary=str(exc))
+        finally:
+            await connector.aclose()
+    return results
