@@ -39,7 +39,8 @@ def test_unknown_type_names_the_key_and_lists_available_connectors() -> None:
         load_connector_factory("zendsk", "zd")
     assert info.value.path == "connectors.zd.type"
     assert info.value.problem == (
-        "No connector named 'zendsk'; available: connectwise, jira_sm, simulator, simulator_http, zendesk"
+        "No connector named 'zendsk'; available: "
+        "connectwise, jira_sm, simulator, simulator_http, zendesk"
     )
     assert str(info.value).startswith("connectors.zd.type: No connector named 'zendsk'")
 
