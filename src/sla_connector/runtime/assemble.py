@@ -80,7 +80,6 @@ def daemon_settings(config: AppConfig, *, virtual: bool = False) -> DaemonSettin
         dry_run=runtime.dry_run,
         horizon=runtime.horizon,
         backfill=runtime.backfill,
-        max_attempts=runtime.max_attempts,
         retry_backoff=runtime.retry_backoff,
         leadership_interval=leadership,
         replica_timeout=timedelta(seconds=15),

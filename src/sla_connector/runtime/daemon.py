@@ -41,7 +41,6 @@ class DaemonSettings:
     dry_run: bool = False
     horizon: timedelta = timedelta(days=90)
     backfill: timedelta = timedelta(hours=1)
-    max_attempts: int = 20
     retry_backoff: timedelta = timedelta(seconds=30)
     leadership_interval: timedelta = timedelta(seconds=5)
     replica_timeout: timedelta = timedelta(seconds=15)
@@ -92,7 +91,6 @@ class Daemon:
             owner=settings.owner,
             dry_run=settings.dry_run,
             notifier=notifier,
-            max_attempts=settings.max_attempts,
         )
         self.planner: Planner | None = None
         self.started = False
@@ -126,6 +124,7 @@ class Daemon:
 
     async def stop(self) -> None:
         """Let in-flight polls and writes finish, then close the connectors."""
+        self.escalator.stopping = True
         for name in list(self.connectors):
             self.timeline.cancel(f"poll:{name}")
             self.timeline.cancel(f"fire:{name}")
@@ -269,6 +268,8 @@ class Daemon:
 
     def arm(self, name: str) -> None:
         """Point the connector's timer at its next due step (after any retry back-off)."""
+        if self.escalator.stopping:
+            return
         following = self.store.next_due(name)
         when = None if following is None else from_us(following)
         retry_after = self.status[name].retry_after

@@ -74,7 +74,6 @@ class Escalator:
         owner: str,
         dry_run: bool = False,
         notifier: Notifier | None = None,
-        max_attempts: int = 20,
     ) -> None:
         self.policy = policy
         self.store = store
@@ -83,7 +82,7 @@ class Escalator:
         self.owner = owner
         self.dry_run = dry_run
         self.notifier = notifier
-        self.max_attempts = max_attempts
+        self.stopping = False
 
     def _now(self) -> int:
         return to_us(self.clock.now())
@@ -92,6 +91,8 @@ class Escalator:
         """Fire every step of ``source`` due by now, oldest first; stop when the PSA is down."""
         results: list[FireResult] = []
         for row in self.store.due(self._now(), source):
+            if self.stopping:
+                break  # shutting down: the next start fires the rest
             result = await self.fire(row)
             results.append(result)
             if result.state == "retry":
