@@ -31,7 +31,7 @@ test: lint typecheck prism
 	$(BIN)/pytest -q
 
 demo: install
-	$(BIN)/sla-connector demo
+	$(BIN)/sla-connector demo $(DEMO_ARGS)
 
 bench: install
 	$(PY) bench/bench_calendar.py
