@@ -14,7 +14,51 @@ from typing import Any, Protocol, runtime_checkable
 
 from sla_connector.core.ticket import Ticket
 
-__all__ = ["CheckResult", "Clock", "Connector", "ConnectorFactory", "PollPage", "WriteResult"]
+__all__ = [
+    "CheckResult",
+    "Clock",
+    "Connector",
+    "ConnectorFactory",
+    "LedgerEntry",
+    "PollPage",
+    "WriteResult",
+]
+
+
+class LedgerEntry(Protocol):
+    """The read side of one escalation ledger row, as the dashboard and the reports see it.
+
+    The store's ``LedgerRow`` fits; times are UTC microseconds.
+    """
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def ticket_id(self) -> str: ...
+    @property
+    def client(self) -> str: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def cycle(self) -> int: ...
+    @property
+    def due_at(self) -> int: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def fired_at(self) -> int | None: ...
+    @property
+    def lateness_us(self) -> int | None: ...
+    @property
+    def detail(self) -> str: ...
 
 
 class Clock(Protocol):

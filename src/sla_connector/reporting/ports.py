@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
+from sla_connector.core.ports import LedgerEntry
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
@@ -35,33 +36,8 @@ class TicketRecord(Protocol):
     def ticket(self) -> Ticket: ...
 
 
-class LedgerRecord(Protocol):
-    """One escalation step's ledger row (``store.LedgerRow``); instants in µs."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def ticket_id(self) -> str: ...
-    @property
-    def client(self) -> str: ...
-    @property
-    def tier(self) -> str: ...
-    @property
-    def step(self) -> str: ...
-    @property
-    def cycle(self) -> int: ...
-    @property
-    def due_at(self) -> int: ...
-    @property
-    def recipient(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def fired_at(self) -> int | None: ...
-    @property
-    def lateness_us(self) -> int | None: ...
+LedgerRecord = LedgerEntry
+"""One escalation step's ledger row (``store.LedgerRow``); instants in µs."""
 
 
 class EvidenceVerdict(Protocol):

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from sla_connector.core.policy import Policy
+from sla_connector.core.ports import LedgerEntry
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
@@ -30,39 +31,6 @@ __all__ = [
     "ReportRunEntry",
     "StaticSource",
 ]
-
-
-class LedgerEntry(Protocol):
-    """One escalation step in the ledger (the store's ``LedgerRow`` fits); times in UTC µs."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def ticket_id(self) -> str: ...
-    @property
-    def client(self) -> str: ...
-    @property
-    def tier(self) -> str: ...
-    @property
-    def step(self) -> str: ...
-    @property
-    def cycle(self) -> int: ...
-    @property
-    def due_at(self) -> int: ...
-    @property
-    def recipient(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def fired_at(self) -> int | None: ...
-    @property
-    def lateness_us(self) -> int | None: ...
-    @property
-    def detail(self) -> str: ...
 
 
 class ConnectorHealth(Protocol):
@@ -116,9 +84,7 @@ class DashboardSource(Protocol):
         """The present of the daemon's clock (virtual in the demo and in tests)."""
         ...
 
-    def tickets(
-        self, *, client: str | None = None, since: int | None = None
-    ) -> Iterable[Ticket]:
+    def tickets(self, *, client: str | None = None, since: int | None = None) -> Iterable[Ticket]:
         """Canonical tickets: at least every open one, and every one changed at or after
         ``since`` (UTC µs; None: all). Returning more is allowed, never fewer."""
         ...
@@ -209,9 +175,7 @@ class StaticSource:
     def now(self) -> datetime:
         return self.clock()
 
-    def tickets(
-        self, *, client: str | None = None, since: int | None = None
-    ) -> Iterable[Ticket]:
+    def tickets(self, *, client: str | None = None, since: int | None = None) -> Iterable[Ticket]:
         # ``since`` is only a hint; returning every ticket honours the contract.
         return [t for t in self.ticket_list if client is None or t.client == client]
 
