@@ -36,6 +36,9 @@ demo: install
 bench: install
 	$(PY) bench/bench_calendar.py
 	$(PY) bench/bench_audit.py
+	$(PY) bench/bench_daemon.py
+	$(PY) bench/bench_latency.py
+	$(PY) bench/bench_simulator.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -52,7 +52,9 @@ def main() -> int:
         due_at = datetime.fromtimestamp(due[key] / 1e6, tz=arrived.tzinfo)
         latencies.append(max(0.0, (arrived - due_at).total_seconds() / args.speed))
     if not latencies:
-        print(f"no escalation was written ({len(writes)} writes, {len(due)} ledger rows); run longer")
+        print(
+            f"no escalation was written ({len(writes)} writes, {len(due)} ledger rows); run longer"
+        )
         return 1
     latencies.sort()
 
