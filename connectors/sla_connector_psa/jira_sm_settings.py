@@ -15,8 +15,14 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sla_connector.core.durations import parse_duration
 from sla_connector.core.errors import FatalConnectorError
+from sla_connector_psa.options import duration as _duration
+from sla_connector_psa.options import key_path as _path
+from sla_connector_psa.options import optional_str as _optional_str
+from sla_connector_psa.options import positive_int as _positive_int
+from sla_connector_psa.options import secret as _secret
+from sla_connector_psa.options import str_list as _str_list
+from sla_connector_psa.options import str_map as _str_map
 
 __all__ = ["DEFAULT_REQUESTS_PER_MINUTE", "JiraSettings", "parse_settings"]
 
@@ -51,72 +57,6 @@ class JiraSettings:
     jql_timezone: ZoneInfo | None = None
 
 
-def _path(name: str, key: str) -> str:
-    return f"connectors.{name}.{key}"
-
-
-def _str_map(name: str, settings: Mapping[str, Any], key: str) -> dict[str, str]:
-    raw = settings.get(key) or {}
-    if not isinstance(raw, Mapping):
-        raise FatalConnectorError(f"{_path(name, key)}: expected a mapping")
-    return {str(k): str(v) for k, v in raw.items()}
-
-
-def _str_list(name: str, settings: Mapping[str, Any], key: str) -> list[str]:
-    raw = settings.get(key) or []
-    if isinstance(raw, str):
-        raw = [raw]
-    if not isinstance(raw, list | tuple):
-        raise FatalConnectorError(f"{_path(name, key)}: expected a list")
-    return [str(item).strip() for item in raw if str(item).strip()]
-
-
-def _optional_str(name: str, settings: Mapping[str, Any], key: str) -> str | None:
-    value = settings.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise FatalConnectorError(f"{_path(name, key)}: expected a string")
-    return value.strip()
-
-
-def _duration(name: str, settings: Mapping[str, Any], key: str, default: timedelta) -> timedelta:
-    value = settings.get(key)
-    if value is None:
-        return default
-    try:
-        parsed = parse_duration(str(value), allow_business_days=False)
-    except ValueError as exc:
-        raise FatalConnectorError(f"{_path(name, key)}: {exc}") from None
-    assert isinstance(parsed, timedelta)  # business days were refused above
-    return parsed
-
-
-def _positive_int(name: str, settings: Mapping[str, Any], key: str, default: int,
-                  maximum: int | None = None) -> int:
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise FatalConnectorError(f"{_path(name, key)}: expected a positive integer, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise FatalConnectorError(f"{_path(name, key)}: at most {maximum}, got {value}")
-    return value
-
-
-def _secret(name: str, settings: Mapping[str, Any], key: str,
-            environ: Mapping[str, str]) -> str:
-    variable = settings.get(key)
-    if not isinstance(variable, str) or not variable:
-        raise FatalConnectorError(
-            f"{_path(name, key)}: name the environment variable that holds this secret"
-        )
-    value = environ.get(variable, "")
-    if not value:
-        raise FatalConnectorError(
-            f"{_path(name, key)}: environment variable {variable} is not set"
-        )
-    return value
-
-
 def _base_url(name: str, settings: Mapping[str, Any]) -> str:
     base_url = _optional_str(name, settings, "base_url")
     if base_url:
@@ -134,8 +74,9 @@ def _base_url(name: str, settings: Mapping[str, Any]) -> str:
     return f"https://{site}.atlassian.net"
 
 
-def parse_settings(name: str, settings: Mapping[str, Any],
-                   environ: Mapping[str, str] | None = None) -> JiraSettings:
+def parse_settings(
+    name: str, settings: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> JiraSettings:
     """Validate the raw mapping; ``environ`` defaults to ``os.environ``."""
     env = os.environ if environ is None else environ
     projects = tuple(_str_list(name, settings, "projects"))
@@ -143,7 +84,7 @@ def parse_settings(name: str, settings: Mapping[str, Any],
         raise FatalConnectorError(
             f"{_path(name, 'projects')}: list the Jira Service Management project keys to poll"
         )
-    client_field = (_optional_str(name, settings, "client_field") or "organization")
+    client_field = _optional_str(name, settings, "client_field") or "organization"
     timezone_name = _optional_str(name, settings, "jql_timezone")
     jql_timezone = None
     if timezone_name:
@@ -161,8 +102,8 @@ def parse_settings(name: str, settings: Mapping[str, Any],
     return JiraSettings(
         name=name,
         base_url=_base_url(name, settings),
-        email=_secret(name, settings, "email_env", env),
-        token=_secret(name, settings, "token_env", env),
+        email=_secret(name, settings, "email_env", env)[1],
+        token=_secret(name, settings, "token_env", env)[1],
         projects=projects,
         client_field=client_field,
         organization_field=_optional_str(name, settings, "organization_field"),
@@ -172,8 +113,9 @@ def parse_settings(name: str, settings: Mapping[str, Any],
         users=_str_map(name, settings, "users"),
         channel_field=_optional_str(name, settings, "channel_field"),
         automation_accounts=frozenset(_str_list(name, settings, "automation_accounts")),
-        requests_per_minute=_positive_int(name, settings, "requests_per_minute",
-                                          DEFAULT_REQUESTS_PER_MINUTE),
+        requests_per_minute=_positive_int(
+            name, settings, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE
+        ),
         page_size=_positive_int(name, settings, "page_size", 100, maximum=5000),
         overlap=overlap,
         full_read_lookback=_duration(name, settings, "full_read_lookback", timedelta(days=30)),

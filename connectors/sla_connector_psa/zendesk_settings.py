@@ -14,8 +14,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sla_connector.core.durations import parse_duration
 from sla_connector.core.errors import FatalConnectorError
+from sla_connector_psa.options import duration as _duration
+from sla_connector_psa.options import key_path as _path
+from sla_connector_psa.options import optional_str as _optional_str
+from sla_connector_psa.options import positive_int as _positive_int
+from sla_connector_psa.options import secret as _secret
+from sla_connector_psa.options import str_list as _str_list
+from sla_connector_psa.options import str_map as _str_map
 
 __all__ = [
     "DEFAULT_EXPORT_REQUESTS_PER_MINUTE",
@@ -57,71 +63,6 @@ class ZendeskSettings:
     full_read_lookback: timedelta = timedelta(days=30)
 
 
-def _path(name: str, key: str) -> str:
-    return f"connectors.{name}.{key}"
-
-
-def _str_map(name: str, settings: Mapping[str, Any], key: str) -> dict[str, str]:
-    raw = settings.get(key) or {}
-    if not isinstance(raw, Mapping):
-        raise FatalConnectorError(f"{_path(name, key)}: expected a mapping")
-    return {str(k): str(v) for k, v in raw.items()}
-
-
-def _str_list(name: str, settings: Mapping[str, Any], key: str) -> list[str]:
-    raw = settings.get(key) or []
-    if isinstance(raw, str | int):
-        raw = [raw]
-    if not isinstance(raw, list | tuple):
-        raise FatalConnectorError(f"{_path(name, key)}: expected a list")
-    return [str(item).strip() for item in raw if str(item).strip()]
-
-
-def _optional_str(name: str, settings: Mapping[str, Any], key: str) -> str | None:
-    value = settings.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise FatalConnectorError(f"{_path(name, key)}: expected a string")
-    return value.strip()
-
-
-def _positive_int(name: str, settings: Mapping[str, Any], key: str, default: int) -> int:
-    value = settings.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise FatalConnectorError(f"{_path(name, key)}: expected a positive integer, got {value!r}")
-    return value
-
-
-def _duration(name: str, settings: Mapping[str, Any], key: str, default: timedelta) -> timedelta:
-    value = settings.get(key)
-    if value is None:
-        return default
-    if isinstance(value, timedelta):
-        return value
-    try:
-        parsed = parse_duration(str(value), allow_business_days=False)
-    except ValueError as exc:
-        raise FatalConnectorError(f"{_path(name, key)}: {exc}") from None
-    assert isinstance(parsed, timedelta)  # business days were refused above
-    return parsed
-
-
-def _secret(name: str, settings: Mapping[str, Any], key: str,
-            environ: Mapping[str, str]) -> tuple[str, str]:
-    variable = settings.get(key)
-    if not isinstance(variable, str) or not variable:
-        raise FatalConnectorError(
-            f"{_path(name, key)}: name the environment variable that holds this secret"
-        )
-    value = environ.get(variable, "")
-    if not value:
-        raise FatalConnectorError(f"{_path(name, key)}: environment variable {variable} is not set")
-    return variable, value
-
-
 def _base_url(name: str, settings: Mapping[str, Any]) -> str:
     base_url = _optional_str(name, settings, "base_url")
     if base_url:
@@ -141,8 +82,10 @@ def _base_url(name: str, settings: Mapping[str, Any]) -> str:
 
 
 def _priority_map(name: str, settings: Mapping[str, Any]) -> dict[str, str]:
-    mapping = {tier: value.strip().lower() for tier, value in
-               _str_map(name, settings, "priority_map").items()}
+    mapping = {
+        tier: value.strip().lower()
+        for tier, value in _str_map(name, settings, "priority_map").items()
+    }
     for tier, value in mapping.items():
         if value not in ZENDESK_PRIORITIES:
             raise FatalConnectorError(
@@ -152,8 +95,9 @@ def _priority_map(name: str, settings: Mapping[str, Any]) -> dict[str, str]:
     return mapping
 
 
-def parse_settings(name: str, settings: Mapping[str, Any],
-                   environ: Mapping[str, str] | None = None) -> ZendeskSettings:
+def parse_settings(
+    name: str, settings: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> ZendeskSettings:
     """Validate the raw mapping; ``environ`` defaults to ``os.environ``."""
     env = os.environ if environ is None else environ
     email_env, email = _secret(name, settings, "email_env", env)
@@ -171,12 +115,15 @@ def parse_settings(name: str, settings: Mapping[str, Any],
         priority_map=_priority_map(name, settings),
         users=_str_map(name, settings, "users"),
         groups=_str_map(name, settings, "groups"),
-        automation_users=frozenset(v.lower() for v in
-                                   _str_list(name, settings, "automation_users")),
+        automation_users=frozenset(
+            v.lower() for v in _str_list(name, settings, "automation_users")
+        ),
         automatic_channels=frozenset(c.lower() for c in channels),
-        requests_per_minute=_positive_int(name, settings, "requests_per_minute",
-                                          DEFAULT_REQUESTS_PER_MINUTE),
-        export_requests_per_minute=_positive_int(name, settings, "export_requests_per_minute",
-                                                 DEFAULT_EXPORT_REQUESTS_PER_MINUTE),
+        requests_per_minute=_positive_int(
+            name, settings, "requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE
+        ),
+        export_requests_per_minute=_positive_int(
+            name, settings, "export_requests_per_minute", DEFAULT_EXPORT_REQUESTS_PER_MINUTE
+        ),
         full_read_lookback=_duration(name, settings, "full_read_lookback", timedelta(days=30)),
     )
