@@ -2,21 +2,34 @@
 
 Reading. ``GET /service/tickets`` with ``conditions`` on ``lastUpdated`` (dates in square
 brackets) and the configured ``boards``, ``orderBy=id asc`` (stable while tickets change during
-paging) and ``page``/``pageSize``. Status, priority and owner history comes from the audit
+paging) and ``page``/``pageSize``. Exact status, priority and owner history comes from the audit
 trail (``/system/audittrail?type=Ticket&id=``), first response from ``dateResponded`` and the
 ticket's service notes (``first_response`` setting: ``notes``, ``date_responded`` or ``both``).
 
 Polling economy. The cursor holds the newest ``_info.lastUpdated`` seen (server time), the ids
 at that edge (re-read with an ``overlap`` window and de-duplicated on ``(id, lastUpdated)``),
 the time of the last full read and ids whose history fetch failed. A poll in which nothing
-changed is exactly one request. For a changed ticket the adapter keeps, in memory, the history
-it already read: the audit trail is re-read only when the ticket is new to this process or its
-status, priority or owner differs from the last read (a comment or field edit costs nothing
-beyond the feed page), and notes only while no agent reply is known. So changed tickets cost one
-feed page per ``page_size`` (default 100) plus one audit request per ticket whose status,
-priority or owner moved; ConnectWise has no bulk history endpoint in its spec, so that part is
-per ticket. Full reads (open tickets plus ``full_read_lookback``) happen at start-up (cursor
-None) and every ``reconcile_interval`` (default 24h), which also re-reads every history.
+changed is exactly one request; changed tickets cost one feed page per ``page_size`` (default
+100) and nothing else. ConnectWise has no bulk history endpoint in its spec, so per-ticket
+history reads (audit trail, and notes when ``first_response`` needs them) happen only where
+their cost is accepted: (a) for a ticket with no cached history in this process (the full read
+at start-up, with a cursor of None, and every ``reconcile_interval``, default 24h, which
+re-reads every history; also a ticket first seen by an incremental poll, e.g. one created since
+the last poll or any changed ticket after a restart with a persisted cursor) and (b) in
+``fetch_ticket``, the runtime's verify-before-fire, one ticket at a time.
+
+Between those reads, history is derived from the feed row compared with the cached previous
+row: a status that differs from the cached one becomes a ``status`` event, an owner an
+``assignee`` event, a priority a ``priority`` event (mapped back through ``priority_map``,
+skipped when it is the priority this connector itself wrote), each at the row's
+``_info.lastUpdated``. This is an approximation: the audit trail is exact, the feed is at most
+one poll late (``lastUpdated`` is the last edit of any field, so a status change followed by a
+comment before the next poll is dated at the comment), and a value that moved and came back
+between two polls is not seen. The next full read or ``fetch_ticket`` replaces the derived
+events with the exact audit trail. First response: ``dateResponded`` from the feed row (modes
+``date_responded`` and ``both``); with ``first_response: notes`` the notes are read only in
+(a) and (b), so between reconciles the first agent note is picked up by the next full read or
+by ``fetch_ticket`` (which the runtime calls before firing any escalation step).
 
 Writing. ``PATCH /service/tickets/{id}`` with JSON-Patch operations: owner by member identifier
 (config ``users``, else looked up by ``primaryEmail``), priority by the id of the priority
@@ -97,7 +110,6 @@ class _History:
     owner: str
     changes: list[Change] = field(default_factory=list)
     notes: list[Event] = field(default_factory=list)
-    agent_replied: bool = False
 
 
 class ConnectWiseConnector:
@@ -128,6 +140,7 @@ class ConnectWiseConnector:
         self._headers = auth_headers(settings)
         self.unmapped = UnmappedReporter(settings.name)
         self._history: dict[str, _History] = {}
+        self._own_priority: dict[str, str] = {}  # ticket id -> priority name we wrote
         self._writer = CwWriter(settings, self.http, self._headers)
 
     # -- reading ---------------------------------------------------------------------------
@@ -242,7 +255,9 @@ class ConnectWiseConnector:
             if not force and state.old.seen.get(row.id) == row.last_updated:
                 continue  # re-read inside the overlap window, already delivered
             try:
-                history = await self._read_history(row, self._history.get(row.id), force=force)
+                history = await self._read_history(
+                    row, self._history.get(row.id), force=force, born_after=state.old.since
+                )
             except (RetriableConnectorError, NotFoundError, TicketError) as exc:
                 if isinstance(exc, RetriableConnectorError):
                     state.failed.add(row.id)
@@ -287,37 +302,50 @@ class ConnectWiseConnector:
 
     # -- history ---------------------------------------------------------------------------
 
-    def _wants_notes(self, row: Row, cached: _History | None) -> bool:
+    def _wants_notes(self, row: Row) -> bool:
         mode = self.settings.first_response
         if mode == "date_responded":
             return False
-        if mode == "both" and row.date_responded is not None:
-            return False
-        return cached is None or not cached.agent_replied
+        return not (mode == "both" and row.date_responded is not None)
 
-    async def _read_history(self, row: Row, cached: _History | None, *, force: bool) -> _History:
-        moved = cached is None or (cached.status, cached.priority, cached.owner) != (
-            row.status,
-            row.priority,
-            row.owner,
-        )
+    async def _read_history(
+        self, row: Row, cached: _History | None, *, force: bool, born_after: datetime | None = None
+    ) -> _History:
+        """Exact history (audit trail, notes) when uncached or forced, else from the feed.
+
+        A ticket created after ``born_after`` (the previous poll's edge) has no past this
+        process could have missed: its feed row is its history, at no extra request.
+        """
+        if cached is None and not force and born_after is not None and row.created_at > born_after:
+            cached = _History(status="", priority=row.priority, owner="")
+        if cached is not None and not force:
+            history = self._history_from_feed(row, cached)
+        else:
+            history = await self._read_exact(row, cached)
+        self._history[row.id] = history
+        return history
+
+    async def _read_exact(self, row: Row, cached: _History | None) -> _History:
         history = _History(
             status=row.status,
             priority=row.priority,
             owner=row.owner,
-            changes=list(cached.changes) if cached else [],
             notes=list(cached.notes) if cached else [],
-            agent_replied=cached.agent_replied if cached else False,
         )
         where = f"ticket {row.id}"
-        if force or moved:
-            entries = await read_all_pages(
-                self.http, "system/audittrail", {"type": "Ticket", "id": int(row.id)}, self._headers
-            )
-            history.changes, skipped = parse_audit(entries, where)
-            for reason in skipped:
-                log.warning("connector %s: %s (entry skipped)", self.name, reason)
-        if self._wants_notes(row, None if force else cached):
+        entries = await read_all_pages(
+            self.http, "system/audittrail", {"type": "Ticket", "id": int(row.id)}, self._headers
+        )
+        history.changes, skipped = parse_audit(entries, where)
+        for reason in skipped:
+            log.warning("connector %s: %s (entry skipped)", self.name, reason)
+        statuses = [c for c in history.changes if c.field == "status"]
+        if statuses and row.status and statuses[-1].new != row.status:
+            # The audit trail lags or its wording was not recognised: trust the snapshot, and
+            # keep that instant so later feed-derived polls do not move it.
+            at = max(cw_time(row.last_updated, "lastUpdated"), row.created_at)
+            history.changes.append(Change(at, "status", statuses[-1].new, row.status, ""))
+        if self._wants_notes(row):
             notes = await read_all_pages(
                 self.http, f"service/tickets/{row.id}/notes", {"orderBy": "id asc"}, self._headers
             )
@@ -326,11 +354,28 @@ class ConnectWiseConnector:
             )
             for reason in skipped:
                 log.warning("connector %s: %s (note skipped)", self.name, reason)
-            history.agent_replied = any(
-                e.type == "public_reply" and e.by == "agent" for e in history.notes
-            )
-        self._history[row.id] = history
+        self._own_priority.pop(row.id, None)
         return history
+
+    def _history_from_feed(self, row: Row, cached: _History) -> _History:
+        """The cached history plus the moves the feed row shows, dated at ``lastUpdated``."""
+        at = max(cw_time(row.last_updated, "lastUpdated"), row.created_at)
+        changes = list(cached.changes)
+        if row.status and row.status != cached.status:
+            changes.append(Change(at, "status", cached.status or None, row.status, ""))
+        if row.owner and row.owner != cached.owner:
+            changes.append(Change(at, "owner", cached.owner or None, row.owner, ""))
+        if row.priority and row.priority.casefold() != cached.priority.casefold():
+            ours = self._own_priority.pop(row.id, None)
+            if ours is None or ours.casefold() != row.priority.casefold():
+                changes.append(Change(at, "priority", cached.priority or None, row.priority, ""))
+        return _History(
+            status=row.status,
+            priority=row.priority,
+            owner=row.owner,
+            changes=changes,
+            notes=list(cached.notes),
+        )
 
     def _client_key(self, company: str) -> str:
         mapped = self.settings.client_map.get(company)
@@ -404,8 +449,13 @@ class ConnectWiseConnector:
         return await self._writer.assign(ticket, person_or_group)
 
     async def set_priority(self, ticket: Ticket, tier: str) -> WriteResult:
-        """Set the PSA priority that ``priority_map`` names for ``tier``."""
-        return await self._writer.set_priority(ticket, tier)
+        """Set the PSA priority that ``priority_map`` names for ``tier``; remembered so the
+        feed's echo of our own write is not read back as a manual priority change."""
+        result = await self._writer.set_priority(ticket, tier)
+        name = self.settings.priority_map.get(tier)
+        if result.ok and name is not None:
+            self._own_priority[ticket.id] = name
+        return result
 
     async def add_internal_note(self, ticket: Ticket, text: str) -> WriteResult:
         """An internal-analysis note; no notification e-mail is sent."""

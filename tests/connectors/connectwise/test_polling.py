@@ -10,6 +10,9 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from sla_connector.core.calendars import to_us
+from sla_connector.core.clocks import build_runs
+from sla_connector.core.policy import StatusSets
 from sla_connector.core.ticket import Event, parse_ticket
 
 from .support import T0, FakeConnectWise, iso, load, make_connector, make_ticket, poll
@@ -226,22 +229,169 @@ async def test_changed_tickets_without_status_moves_cost_one_feed_page_per_100()
     assert connector.http.requests_made - before == 3  # pages of 100, 100, 50
 
 
-async def test_status_change_rereads_only_that_tickets_audit_trail() -> None:
+def status_entry(old: str, new: str, when: datetime, by: str = "asmith") -> dict[str, str]:
+    return {"text": f'Status changed from "{old}" to "{new}"', "enteredDate": iso(when),
+            "enteredBy": by, "auditType": "Ticket", "auditSubType": "Status",
+            "auditSource": "Manage"}
+
+
+async def test_changed_tickets_with_status_moves_cost_one_feed_page_per_100() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 250, responded=True)
+    connector, sleep = make_connector(fake)
+    _, cursor, _ = await poll(connector, None)  # start-up: full read with histories
+    paused_at = T0 + timedelta(minutes=10)
+    resumed_at = T0 + timedelta(minutes=40)
+    for i in range(1, 251):  # every ticket moves to a paused status
+        fake.tickets[i]["status"]["name"] = "Waiting on Customer"
+        fake.tickets[i]["_info"]["lastUpdated"] = iso(paused_at + timedelta(seconds=i))
+    sleep.clock.at = paused_at + timedelta(minutes=5)
+    fake.requests.clear()
+    tickets, cursor, _ = await poll(connector, cursor)
+    assert len(tickets) == 250
+    assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["tickets"] * 3
+    assert [r.url.params["page"] for r in fake.requests] == ["1", "2", "3"]
+    assert fake.calls("GET", "/system/audittrail") == []
+    first = tickets[0]
+    assert first.events[-1] == Event(paused_at + timedelta(seconds=1), "status",
+                                     to="Waiting on Customer")
+    for i in range(1, 251):  # ... and back to work
+        fake.tickets[i]["status"]["name"] = "In Progress"
+        fake.tickets[i]["_info"]["lastUpdated"] = iso(resumed_at + timedelta(seconds=i))
+    sleep.clock.at = resumed_at + timedelta(minutes=5)
+    fake.requests.clear()
+    tickets, _, _ = await poll(connector, cursor)
+    assert len(fake.requests) == 3 and fake.calls("GET", "/system/audittrail") == []
+    ticket = tickets[0]
+    assert [(e.at, e.to) for e in ticket.events if e.type == "status"] == [
+        (ticket.created_at, "In Progress"),
+        (paused_at + timedelta(seconds=1), "Waiting on Customer"),
+        (resumed_at + timedelta(seconds=1), "In Progress"),
+    ]
+    sets = StatusSets.of(paused=("Waiting on Customer",), resolved=("Resolved", "Closed"))
+    _, cycles = build_runs(ticket, sets, "resume", to_us(T0 + timedelta(hours=1)))
+    assert cycles[0].running == [
+        (to_us(ticket.created_at), to_us(paused_at + timedelta(seconds=1))),
+        (to_us(resumed_at + timedelta(seconds=1)), to_us(T0 + timedelta(hours=1))),
+    ]
+
+
+async def test_status_change_after_full_read_is_derived_from_the_feed_row() -> None:
     fake = FakeConnectWise()
     fill(fake, 3, responded=True)
     connector, _ = make_connector(fake)
     _, cursor, _ = await poll(connector, None)
     later = T0 + timedelta(minutes=10)
     fake.tickets[2].update(make_ticket(2, status="Resolved", updated=later, responded=later))
-    fake.audits[2] = [{"text": 'Status changed from "In Progress" to "Resolved"',
-                       "enteredDate": iso(later), "enteredBy": "asmith", "auditType": "Ticket",
-                       "auditSubType": "Status", "auditSource": "Manage"}]
+    fake.audits[2] = [status_entry("In Progress", "Resolved", later - timedelta(seconds=30))]
     fake.feed = [2]
     fake.requests.clear()
     tickets, _, _ = await poll(connector, cursor)
-    assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["tickets", "audittrail"]
+    assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["tickets"]
     assert [e for e in tickets[0].events if e.type == "status"][-1] == Event(
-        later, "status", to="Resolved", by="asmith")
+        later, "status", to="Resolved")
+    # fetch_ticket (verify-before-fire) reads the exact audit trail
+    fake.requests.clear()
+    exact = await connector.fetch_ticket("2")
+    assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["2", "audittrail"]
+    assert [e for e in exact.events if e.type == "status"][-1] == Event(
+        later - timedelta(seconds=30), "status", to="Resolved", by="asmith")
+
+
+async def test_owner_and_priority_moves_are_derived_from_the_feed_but_not_our_own_write() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 2, responded=True)
+    connector, _ = make_connector(fake)
+    _, cursor, _ = await poll(connector, None)
+    ours = await connector.fetch_ticket("1")
+    assert (await connector.set_priority(ours, "P1")).ok
+    later = T0 + timedelta(minutes=10)
+    fake.tickets[1]["_info"]["lastUpdated"] = iso(later)  # our PATCH set Priority 1
+    fake.tickets[2].update(make_ticket(2, priority="Priority 3 - Normal", owner="dlee",
+                                       updated=later, responded=later))
+    fake.feed = [1, 2]
+    fake.requests.clear()
+    tickets, _, _ = await poll(connector, cursor)
+    assert len(fake.requests) == 1
+    by_id = {t.id: t for t in tickets}
+    assert [e for e in by_id["1"].events if e.type in ("priority", "assignee")] == []
+    assert by_id["1"].source_priority == "Priority 1 - Critical"
+    assert [e for e in by_id["2"].events if e.type in ("priority", "assignee")] == [
+        Event(later, "assignee", to="dlee"), Event(later, "priority", to="P3")]
+
+
+async def test_notes_mode_reads_notes_only_at_full_reads_and_in_fetch_ticket() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 1)
+    connector, _ = make_connector(fake, first_response="notes")
+    _, cursor, _ = await poll(connector, None)
+    assert len(fake.calls("GET", "/notes")) == 1
+    later = T0 + timedelta(minutes=10)
+    reply = {**load("note_created.json"), "ticketId": 1, "text": "On it",
+             "detailDescriptionFlag": True, "internalAnalysisFlag": False,
+             "dateCreated": iso(later), "member": {"id": 3, "identifier": "asmith"}}
+    reply.pop("contact", None)
+    fake.notes[1] = [reply]
+    fake.tickets[1]["_info"]["lastUpdated"] = iso(later)
+    fake.requests.clear()
+    tickets, _, _ = await poll(connector, cursor)
+    assert len(fake.requests) == 1
+    assert [e for e in tickets[0].events if e.type == "public_reply"] == []
+    ticket = await connector.fetch_ticket("1")
+    assert Event(later, "public_reply", by="agent") in ticket.events
+
+
+async def test_ticket_created_since_the_last_poll_costs_no_history_request() -> None:
+    fake = FakeConnectWise()
+    fill(fake, 1, responded=True)
+    connector, _ = make_connector(fake)
+    _, cursor, _ = await poll(connector, None)
+    later = T0 + timedelta(minutes=10)
+    fake.add(make_ticket(9, status="Acknowledged", updated=later, entered=later - timedelta(
+        minutes=5), responded=later), audit=[status_entry("New", "Acknowledged", later)])
+    fake.feed = [9]
+    fake.requests.clear()
+    tickets, _, _ = await poll(connector, cursor)
+    assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["tickets"]
+    # Its feed row is its whole past: the status is dated at lastUpdated, never earlier.
+    assert [(e.at, e.to) for e in tickets[0].events if e.type == "status"] == [
+        (later, "Acknowledged")]
+
+
+async def test_older_ticket_unknown_after_a_restart_gets_its_audit_trail_read() -> None:
+    fake = FakeConnectWise()
+    start = T0 - timedelta(hours=1)
+    fake.add(make_ticket(9, status="In Progress", updated=start, entered=start, responded=start),
+             audit=[status_entry("New", "In Progress", start)])
+    fake.feed = [9]
+    connector, _ = make_connector(fake)
+    _, cursor, _ = await poll(connector, None)
+    restarted, _ = make_connector(fake)  # a new process resuming from the saved cursor
+    later = T0 + timedelta(minutes=10)
+    fake.tickets[9].update(make_ticket(9, status="Acknowledged", updated=later, entered=start,
+                                       responded=start))
+    fake.audits[9].append(status_entry("In Progress", "Acknowledged", later))
+    fake.requests.clear()
+    tickets, _, _ = await poll(restarted, cursor)
+    assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["tickets", "audittrail"]
+    assert [(e.to, e.by) for e in tickets[0].events if e.type == "status"][-1] == (
+        "Acknowledged", "asmith")
+
+
+async def test_audit_trail_lagging_the_row_keeps_the_snapshot_instant_on_later_polls() -> None:
+    fake = FakeConnectWise()
+    start = T0 - timedelta(hours=1)
+    fake.add(make_ticket(1, status="Resolved", updated=start, responded=start),
+             audit=[status_entry("New", "In Progress", start - timedelta(minutes=30))])
+    fake.feed = [1]
+    connector, _ = make_connector(fake)
+    tickets, cursor, _ = await poll(connector, None)
+    assert [e for e in tickets[0].events if e.type == "status"][-1] == Event(
+        start, "status", to="Resolved")
+    fake.tickets[1]["_info"]["lastUpdated"] = iso(T0 + timedelta(minutes=10))  # a comment
+    tickets, _, _ = await poll(connector, cursor)
+    assert [e for e in tickets[0].events if e.type == "status"][-1] == Event(
+        start, "status", to="Resolved")
 
 
 async def test_reconcile_interval_forces_a_full_read() -> None:
