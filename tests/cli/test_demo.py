@@ -59,6 +59,7 @@ def test_demo_three_days_at_max_speed_summary_matches_the_report(tmp_path: Path)
     report = json.loads(report_path.with_suffix(".json").read_text())
     for suffix in (".txt", ".csv"):
         assert report_path.with_suffix(suffix).exists()
+    assert any(c["response"]["met"] + c["response"]["breached"] for c in report["clients"])
     for client in report["clients"]:
         line = re.search(rf"client {client['client']}\s+(.*)", output)
         assert line is not None, output

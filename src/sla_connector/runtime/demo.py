@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import uvicorn
 
 from sla_connector.core.calendars import from_us
 from sla_connector.reporting.compute import build_report
 from sla_connector.reporting.model import Report
-from sla_connector.reporting.periods import weekly_period
+from sla_connector.reporting.periods import Period, period_containing, weekly_period
 from sla_connector.reporting.render import render_csv, render_html, render_json, render_text
 from sla_connector.runtime.assemble import build_connectors, daemon_settings
 from sla_connector.runtime.clocks import ManualClock
@@ -147,7 +148,7 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(web, timeout=3)
     now = clock.now()
-    period = weekly_period(now, config.reports.timezone)
+    period = _report_period(options.start, now, config.reports.timezone)
     report = build_report(store, config.policy, period, now, timezone=config.reports.timezone)
     report_files = _write_report(report, options.out)
     ledger = store.ledger()
@@ -169,6 +170,14 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
     )
     store.close()
     return result
+
+
+def _report_period(start: datetime, now: datetime, timezone: str) -> Period:
+    """The last complete week, as on a Monday morning; a shorter demo's week so far."""
+    zone = ZoneInfo(timezone)
+    if now - start >= timedelta(days=7):
+        return weekly_period(now, zone)
+    return period_containing("weekly", start.astimezone(zone))
 
 
 def _write_report(report: Report, out: Path) -> dict[str, Path]:
@@ -244,7 +253,9 @@ def format_summary(result: DemoResult) -> str:
         f"Demo {'interrupted' if result.interrupted else 'finished'}: {result.tickets} tickets; "
         f"escalations fired: {result.escalations_on_time} on time, {result.escalations_late} late",
         f"Weekly report {report.period.start:%d %b} - "
-        f"{report.period.end - timedelta(days=1):%d %b %Y}: adherence (met / decided)",
+        f"{report.period.end - timedelta(days=1):%d %b %Y}"
+        f"{' (so far)' if report.period.end > report.generated_at else ''}: "
+        "adherence (met / decided)",
     ]
     for label, rows in (("client", report.clients), ("tier", report.tiers)):
         for row in rows:
