@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sla_connector.core.durations import parse_duration
-from sla_connector.core.errors import ConfigError, FatalConnectorError, TicketError
+from sla_connector.core.errors import ConfigError, TicketError
 from sla_connector.core.ticket import Event, format_instant
+from sla_connector_psa.options import secret
 
 __all__ = [
     "Change",
@@ -109,12 +110,7 @@ def _secret(name: str, settings: Mapping[str, Any], key: str,
     variable = settings.get(key)
     if not variable or not isinstance(variable, str):
         raise ConfigError(f"connectors.{name}.{key}", "name the environment variable to read")
-    value = environ.get(variable, "")
-    if not value:
-        raise FatalConnectorError(
-            f"connectors.{name}.{key}: environment variable {variable} is not set"
-        )
-    return value
+    return secret(name, settings, key, environ)[1]
 
 
 def _int(name: str, key: str, value: Any, default: int, *, low: int, high: int) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sla_connector.core.durations import parse_duration
@@ -78,15 +79,28 @@ def positive_int(
 def secret(
     name: str, settings: Mapping[str, Any], key: str, environ: Mapping[str, str]
 ) -> tuple[str, str]:
-    """(variable, value) of a ``*_env`` key; the secret itself never comes from the YAML."""
+    """(variable, value) of a ``*_env`` key; the secret itself never comes from the YAML.
+
+    As everywhere in the product, ``VARIABLE_FILE`` naming a file (a mounted container or
+    Kubernetes secret) is read when ``VARIABLE`` itself is unset.
+    """
     variable = settings.get(key)
     if not isinstance(variable, str) or not variable:
         raise FatalConnectorError(
             f"{key_path(name, key)}: name the environment variable that holds this secret"
         )
     value = environ.get(variable, "")
+    file_name = environ.get(f"{variable}_FILE", "")
+    if not value and file_name:
+        try:
+            value = Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise FatalConnectorError(
+                f"{key_path(name, key)}: cannot read {variable}_FILE ({file_name}): {exc.strerror}"
+            ) from None
     if not value:
         raise FatalConnectorError(
-            f"{key_path(name, key)}: environment variable {variable} is not set"
+            f"{key_path(name, key)}: environment variable {variable} is not set "
+            f"(nor {variable}_FILE)"
         )
     return variable, value

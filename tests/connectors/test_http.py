@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from sla_connector_psa.http import (
     UnreachableError,
     validate_base_url,
 )
+from sla_connector_psa.options import secret
 
 from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError
 
@@ -309,3 +311,17 @@ def test_unmapped_reporter_logs_once_per_value(caplog: pytest.LogCaptureFixture)
     assert messages == ["unmapped company INITECH in connector cw",
                         "unmapped company HOOLI in connector cw"]
     assert reporter.seen == {("company", "INITECH"), ("company", "HOOLI")}
+
+
+def test_connector_secrets_can_come_from_a_variable_file(tmp_path: Path) -> None:
+    """``VARIABLE_FILE`` (a mounted secret) stands in for an unset ``VARIABLE``."""
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    settings = {"token_env": "ZD_TOKEN"}
+    assert secret("zd", settings, "token_env", {"ZD_TOKEN_FILE": str(token)}) == (
+        "ZD_TOKEN",
+        "s3cret",
+    )
+    assert secret("zd", settings, "token_env", {"ZD_TOKEN": "direct"})[1] == "direct"
+    with pytest.raises(FatalConnectorError, match="ZD_TOKEN is not set"):
+        secret("zd", settings, "token_env", {})

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import httpx
 
 from sla_connector.core.durations import format_seconds
 from sla_connector.runtime.escalator import Notice, Notifier
+from sla_connector.settings import resolve_secret
 
 __all__ = ["log_notifier", "slack_notifier"]
 
@@ -26,7 +26,7 @@ def slack_notifier(webhook_env: str, client: httpx.AsyncClient | None = None) ->
     http = client or httpx.AsyncClient(timeout=10.0)
 
     async def notify(notice: Notice) -> None:
-        url = os.environ.get(webhook_env)
+        url = resolve_secret(webhook_env)
         if not url:
             log.warning(
                 "Slack notification skipped: environment variable %s is not set", webhook_env
