@@ -21,6 +21,7 @@ __all__ = [
     "ConnectorFactory",
     "LedgerEntry",
     "PollPage",
+    "ReportRunEntry",
     "WriteResult",
 ]
 
@@ -57,6 +58,25 @@ class LedgerEntry(Protocol):
     def fired_at(self) -> int | None: ...
     @property
     def lateness_us(self) -> int | None: ...
+    @property
+    def detail(self) -> str: ...
+
+
+class ReportRunEntry(Protocol):
+    """The read side of one recorded report delivery (the store's ``ReportRun`` fits)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def period_start(self) -> int: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def claimed_at(self) -> int: ...
+    @property
+    def finished_at(self) -> int | None: ...
     @property
     def detail(self) -> str: ...
 

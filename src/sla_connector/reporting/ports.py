@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from sla_connector.core.ports import LedgerEntry
+from sla_connector.core.ports import LedgerEntry, ReportRunEntry
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
@@ -51,19 +51,8 @@ class EvidenceVerdict(Protocol):
     def message(self) -> str: ...
 
 
-class ReportRunRecord(Protocol):
-    """One recorded report delivery (``store.ReportRun``)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def period_start(self) -> int: ...
-    @property
-    def recipient(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def claimed_at(self) -> int: ...
+ReportRunRecord = ReportRunEntry
+"""One recorded report delivery (``store.ReportRun``)."""
 
 
 class ReportStore(Protocol):

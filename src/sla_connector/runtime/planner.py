@@ -56,7 +56,7 @@ class PlanOutcome:
 
     tickets: int = 0
     planned: int = 0
-    cancelled: int = 0
+    parked: int = 0
     outcomes: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
@@ -108,7 +108,7 @@ class Planner:
         self.store.upsert_tickets(rows)
         self.store.plan(steps)
         # Only a prediction: a reopen before the due instant would bring the step back (S18).
-        outcome.cancelled = self.store.park_planned(
+        outcome.parked = self.store.park_planned(
             cancelled, "expected to fall due while the ticket is resolved", now_us
         )
         outcome.tickets = len(rows)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from sla_connector.core.policy import Policy
-from sla_connector.core.ports import LedgerEntry
+from sla_connector.core.ports import LedgerEntry, ReportRunEntry
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
@@ -50,23 +50,6 @@ class ConnectorHealth(Protocol):
     def polls(self) -> int: ...
     @property
     def last_poll_seconds(self) -> float: ...
-
-
-class ReportRunEntry(Protocol):
-    """One report delivery (the store's ``ReportRun`` fits); times in UTC µs."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def period_start(self) -> int: ...
-    @property
-    def recipient(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def finished_at(self) -> int | None: ...
-    @property
-    def detail(self) -> str: ...
 
 
 @runtime_checkable
@@ -153,6 +136,7 @@ class ReportRecord:
     period_start: int
     recipient: str
     state: str
+    claimed_at: int = 0
     finished_at: int | None = None
     detail: str = ""
 
