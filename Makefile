@@ -3,18 +3,27 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install lint typecheck test demo bench clean docs prism
+.PHONY: install lock lint typecheck test demo bench clean docs prism
 
-$(VENV)/.installed: pyproject.toml
+# The pinned set CI tested (requirements.lock), then the project itself without resolving again.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
 
+# Re-pin after changing dependencies in pyproject.toml (uv resolves; pip installs the result).
+lock: install
+	$(PY) -m pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra postgres \
+		--python-version 3.11 -o requirements.lock
+
 lint: install
-	$(BIN)/ruff check src connectors tests bench
+	$(BIN)/ruff check src connectors tests bench tools
+	$(BIN)/ruff format --check src connectors tests bench tools
 	$(BIN)/lint-imports
 
 typecheck: install

@@ -58,10 +58,12 @@ def make_inputs(count: int, seed: int) -> Inputs:
     for start, end in zip(starts, ends, strict=True):
         span = int((end - start).total_seconds())
         cuts = sorted(rng.randrange(span) for _ in range(4))
-        pauses.append([
-            (start + timedelta(seconds=cuts[0]), start + timedelta(seconds=cuts[1])),
-            (start + timedelta(seconds=cuts[2]), start + timedelta(seconds=cuts[3])),
-        ])
+        pauses.append(
+            [
+                (start + timedelta(seconds=cuts[0]), start + timedelta(seconds=cuts[1])),
+                (start + timedelta(seconds=cuts[2]), start + timedelta(seconds=cuts[3])),
+            ]
+        )
     return Inputs(starts, targets, ends, pauses)
 
 
@@ -91,15 +93,26 @@ def main(argv: list[str] | None = None) -> int:
     add, elapsed = calendar.add, calendar.elapsed
 
     rows: list[tuple[str, Callable[[], object], int | None]] = [
-        ("add(start, target)",
-         lambda: [add(s, d) for s, d in zip(starts, targets, strict=True)], TARGET),
-        ("elapsed(start, end)",
-         lambda: [elapsed(s, e) for s, e in zip(starts, ends, strict=True)], None),
-        ("elapsed(start, end, 2 pauses)",
-         lambda: [elapsed(s, e, p) for s, e, p in zip(starts, ends, pauses, strict=True)], TARGET),
+        (
+            "add(start, target)",
+            lambda: [add(s, d) for s, d in zip(starts, targets, strict=True)],
+            TARGET,
+        ),
+        (
+            "elapsed(start, end)",
+            lambda: [elapsed(s, e) for s, e in zip(starts, ends, strict=True)],
+            None,
+        ),
+        (
+            "elapsed(start, end, 2 pauses)",
+            lambda: [elapsed(s, e, p) for s, e, p in zip(starts, ends, pauses, strict=True)],
+            TARGET,
+        ),
     ]
-    print(f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"one core (CPU time); {args.calls:,} calls x best of {args.repeat}")
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"one core (CPU time); {args.calls:,} calls x best of {args.repeat}"
+    )
     print(f"{'call':<32}{'calls/s':>12}{'target':>12}  result")
     missed = False
     for label, run, target in rows:

@@ -98,8 +98,14 @@ _PROFILES: tuple[_Profile, ...] = (
             ("ERP system down", "The ERP login page returns an error for all users."),
             ("Domain controller not responding", "Logons failing across the office."),
         ),
-        channels=(("phone", 45), ("email", 15), ("chat", 15), ("portal", 5),
-                  ("monitoring", 15), ("api", 5)),
+        channels=(
+            ("phone", 45),
+            ("email", 15),
+            ("chat", 15),
+            ("portal", 5),
+            ("monitoring", 15),
+            ("api", 5),
+        ),
         priorities=(("urgent", 50), ("critical", 30), ("high", 20)),
         around_the_clock=True,
         reply_minutes=4,
@@ -293,8 +299,7 @@ def _arrivals(
         cum = list(accumulate(per_hour[hour]))
         base = start + hour * _HOUR
         batch = [
-            (base + rng.randrange(_HOUR), bisect(cum, rng.random() * cum[-1]))
-            for _ in range(n)
+            (base + rng.randrange(_HOUR), bisect(cum, rng.random() * cum[-1])) for _ in range(n)
         ]
         batch.sort()
         yield from batch

@@ -148,9 +148,7 @@ def test_sample_varies_lifecycles_enough_to_exercise_every_clock_rule(
         replies = [event.by for event in ticket.events if event.type == "public_reply"]
         seen["reopen"] += _reopened(ticket)
         seen["pause"] += "pending" in statuses
-        seen["resume"] += any(
-            a == "pending" and b == "open" for a, b in pairwise(statuses)
-        )
+        seen["resume"] += any(a == "pending" and b == "open" for a, b in pairwise(statuses))
         seen["closed"] += "closed" in statuses
         seen["still_open"] += ticket.status == "open"
         seen["priority"] += any(event.type == "priority" for event in ticket.events)

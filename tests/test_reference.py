@@ -37,9 +37,13 @@ ENV = {"VAR_A": "a", "VAR_B": "b", "VAR_C": "c"}
 
 # The smallest entry each connector accepts, and how it parses one.
 MINIMAL: dict[str, dict[str, Any]] = {
-    "connectwise": {"base_url": "https://api-na.myconnectwise.net/v4_6_release/apis/3.0",
-                    "company_id": "msp", "public_key_env": "VAR_A",
-                    "private_key_env": "VAR_B", "client_id_env": "VAR_C"},
+    "connectwise": {
+        "base_url": "https://api-na.myconnectwise.net/v4_6_release/apis/3.0",
+        "company_id": "msp",
+        "public_key_env": "VAR_A",
+        "private_key_env": "VAR_B",
+        "client_id_env": "VAR_C",
+    },
     "jira_sm": {"site": "msp", "email_env": "VAR_A", "token_env": "VAR_B", "projects": ["IT"]},
     "zendesk": {"subdomain": "msp", "email_env": "VAR_A", "token_env": "VAR_B"},
     "simulator": {},
@@ -50,7 +54,8 @@ PARSE: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], Any]] = {
     "jira_sm": lambda s, env: jira_sm_settings.parse_settings("c", s, env),
     "zendesk": lambda s, env: zendesk_settings.parse_settings("c", s, env),
     "simulator": lambda s, env: SimulatorConfig.from_settings(
-        "c", s, datetime(2026, 11, 2, tzinfo=UTC)),
+        "c", s, datetime(2026, 11, 2, tzinfo=UTC)
+    ),
     "simulator_http": lambda s, env: SimulatorHttpSettings.from_settings("c", s),
 }
 
@@ -169,8 +174,9 @@ def test_a_key_missing_from_the_reference_is_caught() -> None:
     assert _documented("calendars.uk.opening", entries) is None
 
 
-@pytest.mark.parametrize("entry", [e for e in model_entries() if e.annotation is not None],
-                         ids=lambda e: e.path)
+@pytest.mark.parametrize(
+    "entry", [e for e in model_entries() if e.annotation is not None], ids=lambda e: e.path
+)
 def test_model_key_examples_are_valid_values(entry: Entry) -> None:
     assert entry.example is not None, f"{entry.path} has no example"
     TypeAdapter(entry.annotation).validate_python(parse_yaml(entry.example))
@@ -190,7 +196,8 @@ def test_vendor_keys_are_exactly_the_keys_the_connector_reads(kind: str) -> None
 
 
 @pytest.mark.parametrize(
-    ("kind", "key"), [(kind, key) for kind in sorted(VENDOR_KEYS) for key in VENDOR_KEYS[kind]],
+    ("kind", "key"),
+    [(kind, key) for kind in sorted(VENDOR_KEYS) for key in VENDOR_KEYS[kind]],
     ids=lambda value: getattr(value, "key", value),
 )
 def test_vendor_key_examples_are_accepted_by_the_connector(kind: str, key: Any) -> None:
@@ -238,8 +245,11 @@ def test_connector_page_describes_every_vendor_key(kind: str) -> None:
 @pytest.mark.parametrize("manifest", ["configmap.yaml", "sidecar.yaml"])
 def test_shipped_kubernetes_configurations_pass_validation(manifest: str) -> None:
     path = ROOT / "deploy" / "kubernetes" / manifest
-    maps = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))
-            if doc and doc.get("kind") == "ConfigMap"]
+    maps = [
+        doc
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+        if doc and doc.get("kind") == "ConfigMap"
+    ]
     assert maps, f"{manifest} holds no ConfigMap"
     for config_map in maps:
         config = config_from_mapping(parse_yaml(config_map["data"]["config.yaml"]), manifest)

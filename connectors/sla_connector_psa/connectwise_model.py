@@ -43,10 +43,21 @@ FirstResponse = Literal["notes", "date_responded", "both"]
 DEFAULT_API_VERSION = "2026.4"
 MAX_PAGE_SIZE = 1000
 INITIAL_NOTE_WINDOW = timedelta(minutes=2)
-_CHANNELS = {"email": "email", "e-mail": "email", "phone": "phone", "call": "phone",
-             "portal": "portal", "web": "portal", "chat": "chat", "teams": "chat",
-             "monitoring": "monitoring", "rmm": "monitoring", "alert": "monitoring",
-             "api": "api", "automate": "monitoring"}
+_CHANNELS = {
+    "email": "email",
+    "e-mail": "email",
+    "phone": "phone",
+    "call": "phone",
+    "portal": "portal",
+    "web": "portal",
+    "chat": "chat",
+    "teams": "chat",
+    "monitoring": "monitoring",
+    "rmm": "monitoring",
+    "alert": "monitoring",
+    "api": "api",
+    "automate": "monitoring",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +102,9 @@ def _str_map(name: str, key: str, value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
-def _duration(name: str, key: str, value: Any, default: timedelta | None,
-              allow_off: bool = False) -> timedelta | None:
+def _duration(
+    name: str, key: str, value: Any, default: timedelta | None, allow_off: bool = False
+) -> timedelta | None:
     if value is None:
         return default
     if allow_off and str(value).strip().lower() in ("0", "off", "never", "false"):
@@ -105,8 +117,7 @@ def _duration(name: str, key: str, value: Any, default: timedelta | None,
     return parsed
 
 
-def _secret(name: str, settings: Mapping[str, Any], key: str,
-            environ: Mapping[str, str]) -> str:
+def _secret(name: str, settings: Mapping[str, Any], key: str, environ: Mapping[str, str]) -> str:
     variable = settings.get(key)
     if not variable or not isinstance(variable, str):
         raise ConfigError(f"connectors.{name}.{key}", "name the environment variable to read")
@@ -121,14 +132,17 @@ def _int(name: str, key: str, value: Any, default: int, *, low: int, high: int) 
     return value
 
 
-def parse_settings(name: str, settings: Mapping[str, Any],
-                   environ: Mapping[str, str] | None = None) -> CwSettings:
+def parse_settings(
+    name: str, settings: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> CwSettings:
     """Validate the raw config mapping; secrets come from the named environment variables."""
     env = os.environ if environ is None else environ
     base_url = settings.get("base_url")
     if not base_url:
-        raise ConfigError(f"connectors.{name}.base_url",
-                          "required, e.g. https://api-na.myconnectwise.net/v4_6_release/apis/3.0")
+        raise ConfigError(
+            f"connectors.{name}.base_url",
+            "required, e.g. https://api-na.myconnectwise.net/v4_6_release/apis/3.0",
+        )
     company_id = settings.get("company_id")
     if not company_id or not isinstance(company_id, str):
         raise ConfigError(f"connectors.{name}.company_id", "required (your PSA login company)")
@@ -137,14 +151,16 @@ def parse_settings(name: str, settings: Mapping[str, Any],
         raise ConfigError(f"connectors.{name}.boards", "expected a list of board names")
     first = settings.get("first_response", "both")
     if first not in ("notes", "date_responded", "both"):
-        raise ConfigError(f"connectors.{name}.first_response",
-                          "expected one of: notes, date_responded, both")
+        raise ConfigError(
+            f"connectors.{name}.first_response", "expected one of: notes, date_responded, both"
+        )
     automation = settings.get("automation_members") or ()
     if isinstance(automation, str) or not isinstance(automation, Sequence):
         raise ConfigError(f"connectors.{name}.automation_members", "expected a list")
     overlap = _duration(name, "overlap", settings.get("overlap"), timedelta(minutes=2))
-    lookback = _duration(name, "full_read_lookback", settings.get("full_read_lookback"),
-                         timedelta(days=7))
+    lookback = _duration(
+        name, "full_read_lookback", settings.get("full_read_lookback"), timedelta(days=7)
+    )
     assert overlap is not None and lookback is not None
     return CwSettings(
         name=name,
@@ -158,21 +174,35 @@ def parse_settings(name: str, settings: Mapping[str, Any],
         priority_map=_str_map(name, "priority_map", settings.get("priority_map")),
         client_map=_str_map(name, "client_map", settings.get("client_map")),
         users=_str_map(name, "users", settings.get("users")),
-        channel_map={k.casefold(): v for k, v in
-                     _str_map(name, "channel_map", settings.get("channel_map")).items()},
+        channel_map={
+            k.casefold(): v
+            for k, v in _str_map(name, "channel_map", settings.get("channel_map")).items()
+        },
         automation_members=frozenset(str(m).casefold() for m in automation),
         first_response=first,
-        requests_per_minute=_int(name, "requests_per_minute",
-                                 settings.get("requests_per_minute"), 120, low=1, high=10_000),
-        page_size=_int(name, "page_size", settings.get("page_size"), 100, low=1,
-                       high=MAX_PAGE_SIZE),
+        requests_per_minute=_int(
+            name,
+            "requests_per_minute",
+            settings.get("requests_per_minute"),
+            120,
+            low=1,
+            high=10_000,
+        ),
+        page_size=_int(
+            name, "page_size", settings.get("page_size"), 100, low=1, high=MAX_PAGE_SIZE
+        ),
         overlap=overlap,
-        reconcile_interval=_duration(name, "reconcile_interval",
-                                     settings.get("reconcile_interval"), timedelta(hours=24),
-                                     allow_off=True),
+        reconcile_interval=_duration(
+            name,
+            "reconcile_interval",
+            settings.get("reconcile_interval"),
+            timedelta(hours=24),
+            allow_off=True,
+        ),
         full_read_lookback=lookback,
-        key_vars=tuple(str(settings[k]) for k in
-                       ("public_key_env", "private_key_env", "client_id_env")),
+        key_vars=tuple(
+            str(settings[k]) for k in ("public_key_env", "private_key_env", "client_id_env")
+        ),
     )
 
 
@@ -187,6 +217,7 @@ def auth_headers(settings: CwSettings) -> dict[str, str]:
 
 
 # -- times, conditions, cursor -------------------------------------------------------------
+
 
 def cw_time(value: Any, what: str) -> datetime:
     """A ConnectWise timestamp (ISO 8601 UTC with ``Z``); anything else raises TicketError."""
@@ -253,6 +284,7 @@ class Cursor:
 
 
 # -- ticket rows ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -350,10 +382,14 @@ class Change:
 _FIELD_WORD = re.compile(r"^\W*(?:ticket\s+)?(?P<field>status|priority|owner)\b", re.IGNORECASE)
 _QUOTED = re.compile(
     r"""\b(?:changed|updated|set|modified)\b.*?(?:\bfrom\s+(?P<q>["'])(?P<old>.*?)(?P=q)\s+)?"""
-    r"""\bto\s+(?P<q2>["'])(?P<new>.*?)(?P=q2)""", re.IGNORECASE | re.DOTALL)
+    r"""\bto\s+(?P<q2>["'])(?P<new>.*?)(?P=q2)""",
+    re.IGNORECASE | re.DOTALL,
+)
 _BARE = re.compile(
     r"\b(?:changed|updated|set|modified)\b.*?(?:\bfrom\s+(?P<old>.+?)\s+)?\bto\s+(?P<new>.+?)"
-    r"\s*\.?\s*$", re.IGNORECASE | re.DOTALL)
+    r"\s*\.?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
 _SUBTYPES: dict[str, ChangeField] = {"status": "status", "priority": "priority", "owner": "owner"}
 
 
@@ -395,17 +431,25 @@ def parse_audit(entries: Any, where: str) -> tuple[list[Change], list[str]]:
             skipped.append(str(exc))
             continue
         old = match.group("old")
-        changes.append(Change(at=at, field=kind, old=old.strip() if old else None,
-                              new=match.group("new").strip(),
-                              by=str(entry.get("enteredBy") or "")))
+        changes.append(
+            Change(
+                at=at,
+                field=kind,
+                old=old.strip() if old else None,
+                new=match.group("new").strip(),
+                by=str(entry.get("enteredBy") or ""),
+            )
+        )
     changes.sort(key=lambda change: change.at)
     return changes, skipped
 
 
 # -- service notes -------------------------------------------------------------------------
 
-def classify_notes(notes: Any, created_at: datetime, automation: frozenset[str],
-                   marker: str, where: str) -> tuple[list[Event], list[str]]:
+
+def classify_notes(
+    notes: Any, created_at: datetime, automation: frozenset[str], marker: str, where: str
+) -> tuple[list[Event], list[str]]:
     """Replies and comments from ``ServiceNote`` objects.
 
     Discussion (``detailDescriptionFlag``) and resolution notes are visible to the customer:
@@ -426,8 +470,10 @@ def classify_notes(notes: Any, created_at: datetime, automation: frozenset[str],
             skipped.append(f"{where}: notes[{index}]: not an object")
             continue
         try:
-            at = cw_time(note.get("dateCreated") or (note.get("_info") or {}).get("dateEntered"),
-                         f"{where}: notes[{index}].dateCreated")
+            at = cw_time(
+                note.get("dateCreated") or (note.get("_info") or {}).get("dateEntered"),
+                f"{where}: notes[{index}].dateCreated",
+            )
         except TicketError as exc:
             skipped.append(str(exc))
             continue

@@ -27,14 +27,16 @@ TAG_PREFIX = "[sla-connector] tag: "
 HISTORY_PAGE = 1000
 
 
-async def read_all_pages(http: PsaHttp, path: str, params: Mapping[str, Any],
-                         headers: Mapping[str, str]) -> list[Any]:
+async def read_all_pages(
+    http: PsaHttp, path: str, params: Mapping[str, Any], headers: Mapping[str, str]
+) -> list[Any]:
     """Every element of a paged list endpoint (``page``/``pageSize``, 1000 a page)."""
     items: list[Any] = []
     page = 1
     while True:
-        batch = await http.get_json(path, params={**params, "page": page,
-                                                  "pageSize": HISTORY_PAGE}, headers=headers)
+        batch = await http.get_json(
+            path, params={**params, "page": page, "pageSize": HISTORY_PAGE}, headers=headers
+        )
         if not isinstance(batch, list):
             raise RetriableConnectorError(f"{path}: expected a list, got {type(batch).__name__}")
         items.extend(batch)
@@ -54,8 +56,7 @@ def _body(response: httpx.Response) -> Mapping[str, Any]:
 class CwWriter:
     """The four write-back actions of one ConnectWise connector."""
 
-    def __init__(self, settings: CwSettings, http: PsaHttp,
-                 headers: Mapping[str, str]) -> None:
+    def __init__(self, settings: CwSettings, http: PsaHttp, headers: Mapping[str, str]) -> None:
         self.name = settings.name
         self.settings = settings
         self.http = http
@@ -67,15 +68,21 @@ class CwWriter:
         """Make ``person_or_group`` (mapped through ``users``) the ticket's owner."""
         identifier = await self._member_identifier(person_or_group)
         if identifier is None:
-            return WriteResult(ok=False, detail=(
-                f"no ConnectWise member for {person_or_group!r}: add it to "
-                f"connectors.{self.name}.users"))
+            return WriteResult(
+                ok=False,
+                detail=(
+                    f"no ConnectWise member for {person_or_group!r}: add it to "
+                    f"connectors.{self.name}.users"
+                ),
+            )
         operations = [{"op": "replace", "path": "owner", "value": {"identifier": identifier}}]
 
         def landed(raw: Any) -> bool:
             owner = raw.get("owner") if isinstance(raw, Mapping) else None
-            return isinstance(owner, Mapping) and str(
-                owner.get("identifier", "")).casefold() == identifier.casefold()
+            return (
+                isinstance(owner, Mapping)
+                and str(owner.get("identifier", "")).casefold() == identifier.casefold()
+            )
 
         return await self._patch(ticket, operations, landed, f"owner set to {identifier}")
 
@@ -83,8 +90,10 @@ class CwWriter:
         """Set the PSA priority that ``priority_map`` names for ``tier``."""
         name = self.settings.priority_map.get(tier)
         if name is None:
-            return WriteResult(ok=False, detail=(
-                f"tier {tier} has no priority in connectors.{self.name}.priority_map"))
+            return WriteResult(
+                ok=False,
+                detail=(f"tier {tier} has no priority in connectors.{self.name}.priority_map"),
+            )
         priority_id = await self._priority_id(name)
         if priority_id is None:
             return WriteResult(ok=False, detail=f"no ConnectWise priority named {name!r}")
@@ -94,7 +103,8 @@ class CwWriter:
             priority = raw.get("priority") if isinstance(raw, Mapping) else None
             return isinstance(priority, Mapping) and (
                 priority.get("id") == priority_id
-                or str(priority.get("name", "")).casefold() == name.casefold())
+                or str(priority.get("name", "")).casefold() == name.casefold()
+            )
 
         return await self._patch(ticket, operations, landed, f"priority set to {name}")
 
@@ -109,22 +119,35 @@ class CwWriter:
             return WriteResult(ok=True, detail=f"tag {tag} already present")
         return await self._post_note(ticket, line, f"tag {tag} added")
 
-    async def _patch(self, ticket: Ticket, operations: list[dict[str, Any]],
-                     landed: Callable[[Any], bool], what: str) -> WriteResult:
+    async def _patch(
+        self,
+        ticket: Ticket,
+        operations: list[dict[str, Any]],
+        landed: Callable[[Any], bool],
+        what: str,
+    ) -> WriteResult:
         path = f"service/tickets/{ticket.id}"
         for attempt in (1, 2):
             try:
-                response = await self.http.send("PATCH", path, json=operations,
-                                                headers=self._headers)
+                response = await self.http.send(
+                    "PATCH", path, json=operations, headers=self._headers
+                )
             except AmbiguousWriteError:
                 current = await self.http.get_json(path, headers=self._headers)
                 if landed(current):
-                    return WriteResult(ok=True, detail="confirmed after ambiguous failure",
-                                       response=current if isinstance(current, Mapping) else {})
+                    return WriteResult(
+                        ok=True,
+                        detail="confirmed after ambiguous failure",
+                        response=current if isinstance(current, Mapping) else {},
+                    )
                 if attempt == 2:
                     raise
-                log.warning("connector %s: ticket %s: %s did not land; sending it again",
-                            self.name, ticket.id, what)
+                log.warning(
+                    "connector %s: ticket %s: %s did not land; sending it again",
+                    self.name,
+                    ticket.id,
+                    what,
+                )
                 continue
             except RequestRejectedError as exc:
                 return WriteResult(ok=False, detail=f"ConnectWise rejected {what}: {exc}")
@@ -133,8 +156,13 @@ class CwWriter:
 
     async def _post_note(self, ticket: Ticket, text: str, what: str) -> WriteResult:
         path = f"service/tickets/{ticket.id}/notes"
-        body = {"text": text, "detailDescriptionFlag": False, "internalAnalysisFlag": True,
-                "resolutionFlag": False, "processNotifications": False}
+        body = {
+            "text": text,
+            "detailDescriptionFlag": False,
+            "internalAnalysisFlag": True,
+            "resolutionFlag": False,
+            "processNotifications": False,
+        }
         for attempt in (1, 2):
             try:
                 response = await self.http.send("POST", path, json=body, headers=self._headers)
@@ -143,8 +171,11 @@ class CwWriter:
                     return WriteResult(ok=True, detail="confirmed after ambiguous failure")
                 if attempt == 2:
                     raise
-                log.warning("connector %s: ticket %s: note did not land; sending it again",
-                            self.name, ticket.id)
+                log.warning(
+                    "connector %s: ticket %s: note did not land; sending it again",
+                    self.name,
+                    ticket.id,
+                )
                 continue
             except RequestRejectedError as exc:
                 return WriteResult(ok=False, detail=f"ConnectWise rejected the note: {exc}")
@@ -152,11 +183,13 @@ class CwWriter:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _has_note(self, ticket_id: str, text: str) -> bool:
-        notes = await read_all_pages(self.http, f"service/tickets/{ticket_id}/notes",
-                                     {"orderBy": "id asc"}, self._headers)
+        notes = await read_all_pages(
+            self.http, f"service/tickets/{ticket_id}/notes", {"orderBy": "id asc"}, self._headers
+        )
         wanted = text.strip()
-        return any(isinstance(n, Mapping) and str(n.get("text") or "").strip() == wanted
-                   for n in notes)
+        return any(
+            isinstance(n, Mapping) and str(n.get("text") or "").strip() == wanted for n in notes
+        )
 
     async def _member_identifier(self, person: str) -> str | None:
         users = self.settings.users
@@ -171,11 +204,19 @@ class CwWriter:
             return self._members[person.casefold()]
         found = await self.http.get_json(
             "system/members",
-            params={"conditions": f"primaryEmail = {quote(person)}", "fields": "id,identifier",
-                    "pageSize": 1},
-            headers=self._headers)
-        if isinstance(found, list) and found and isinstance(found[0], Mapping) \
-                and found[0].get("identifier"):
+            params={
+                "conditions": f"primaryEmail = {quote(person)}",
+                "fields": "id,identifier",
+                "pageSize": 1,
+            },
+            headers=self._headers,
+        )
+        if (
+            isinstance(found, list)
+            and found
+            and isinstance(found[0], Mapping)
+            and found[0].get("identifier")
+        ):
             identifier = str(found[0]["identifier"])
             self._members[person.casefold()] = identifier
             return identifier
@@ -187,9 +228,14 @@ class CwWriter:
         found = await self.http.get_json(
             "service/priorities",
             params={"conditions": f"name = {quote(name)}", "fields": "id,name", "pageSize": 1},
-            headers=self._headers)
-        if isinstance(found, list) and found and isinstance(found[0], Mapping) \
-                and isinstance(found[0].get("id"), int):
+            headers=self._headers,
+        )
+        if (
+            isinstance(found, list)
+            and found
+            and isinstance(found[0], Mapping)
+            and isinstance(found[0].get("id"), int)
+        ):
             self._priority_ids[name] = found[0]["id"]
             return self._priority_ids[name]
         return None

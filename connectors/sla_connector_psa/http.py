@@ -103,8 +103,9 @@ class UnreachableError(RetriableConnectorError):
 class ServerError(RetriableConnectorError):
     """5xx, or a timeout while reading a response, that outlasted the retries."""
 
-    def __init__(self, message: str, *, url: str, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, url: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
@@ -171,8 +172,9 @@ def validate_base_url(url: str, setting: str) -> str:
     return url.strip().rstrip("/")
 
 
-def build_client(headers: Mapping[str, str] | None = None,
-                 timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+def build_client(
+    headers: Mapping[str, str] | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT
+) -> httpx.AsyncClient:
     """The production client for one connector: explicit timeouts, no redirects to follow."""
     return httpx.AsyncClient(headers=dict(headers or {}), timeout=timeout, follow_redirects=False)
 
@@ -238,10 +240,17 @@ class UnmappedReporter:
 class PsaHttp:
     """Budgeted, retrying requests against one PSA base URL."""
 
-    def __init__(self, *, name: str, base_url: str, client: httpx.AsyncClient,
-                 clock: Clock, requests_per_minute: int,
-                 sleep: Callable[[float], Awaitable[None]] | None = None,
-                 max_attempts: int = 5) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        base_url: str,
+        client: httpx.AsyncClient,
+        clock: Clock,
+        requests_per_minute: int,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_attempts: int = 5,
+    ) -> None:
         if requests_per_minute < 1:
             raise FatalConnectorError(
                 f"connectors.{name}.requests_per_minute: must be at least 1, "
@@ -273,9 +282,14 @@ class PsaHttp:
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    async def get(self, path: str, params: Mapping[str, Any] | None = None,
-                  headers: Mapping[str, str] | None = None, *,
-                  max_attempts: int | None = None) -> httpx.Response:
+    async def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        max_attempts: int | None = None,
+    ) -> httpx.Response:
         """A successful GET response, after retries; raises the mapped errors otherwise.
 
         ``max_attempts`` overrides the instance's attempts (``check()`` wants a quick verdict).
@@ -298,31 +312,43 @@ class PsaHttp:
 
         return await self._retrying(attempt, _RETRY_READ, max_attempts)
 
-    async def get_json(self, path: str, params: Mapping[str, Any] | None = None,
-                       headers: Mapping[str, str] | None = None, *,
-                       max_attempts: int | None = None) -> Any:
+    async def get_json(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        max_attempts: int | None = None,
+    ) -> Any:
         """The decoded JSON of a successful GET; malformed JSON raises a retriable error."""
-        response = await self.get(path, params=params, headers=headers,
-                                  max_attempts=max_attempts)
+        response = await self.get(path, params=params, headers=headers, max_attempts=max_attempts)
         return self._decode(response)
 
-    async def send(self, method: str, path: str, *, json: Any = None,
-                   params: Mapping[str, Any] | None = None,
-                   headers: Mapping[str, str] | None = None) -> httpx.Response:
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """A write: retried only when it provably did not land; else AmbiguousWriteError."""
         url = self.url(path)
         method = method.upper()
 
         async def attempt() -> httpx.Response:
             try:
-                response = await self._request(method, url, params=params, headers=headers,
-                                               json=json)
+                response = await self._request(
+                    method, url, params=params, headers=headers, json=json
+                )
             except _NOT_SENT as exc:
                 raise self._unreachable(url, exc) from exc
             except httpx.TransportError as exc:
                 raise AmbiguousWriteError(
                     f"{method} {url} failed after the request was sent ({exc!r}); "
-                    "re-read before retrying", url=url,
+                    "re-read before retrying",
+                    url=url,
                 ) from exc
             self._raise_for_status(method, url, response, ambiguous=True)
             return response
@@ -373,8 +399,15 @@ class PsaHttp:
             now = max(now, start)  # do not rely on a virtual clock advancing during sleep
         self._window.append(now)
 
-    async def _request(self, method: str, url: str, *, params: Mapping[str, Any] | None,
-                       headers: Mapping[str, str] | None, json: Any = None) -> httpx.Response:
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        json: Any = None,
+    ) -> httpx.Response:
         await self._throttle()
         self.requests_made += 1
         kwargs: dict[str, Any] = {}
@@ -386,8 +419,9 @@ class PsaHttp:
             kwargs["json"] = json
         return await self.client.request(method, url, **kwargs)
 
-    def _raise_for_status(self, method: str, url: str, response: httpx.Response, *,
-                          ambiguous: bool) -> None:
+    def _raise_for_status(
+        self, method: str, url: str, response: httpx.Response, *, ambiguous: bool
+    ) -> None:
         status = response.status_code
         if status < 400:
             return
@@ -395,35 +429,45 @@ class PsaHttp:
         if status == 401:
             raise CredentialsRejectedError(
                 f"credentials rejected by {self.name} ({where} -> 401); check the keys/token "
-                "and the *_env variables that hold them", url=url,
+                "and the *_env variables that hold them",
+                url=url,
             )
         if status == 403:
             raise PermissionDeniedError(
                 f"permission/scope missing for {self.name} ({where} -> 403); grant the API "
-                "account access to this endpoint", url=url,
+                "account access to this endpoint",
+                url=url,
             )
         if status == 404:
             raise NotFoundError(
-                f"not found: {where} -> 404; check base_url or that the object exists", url=url,
+                f"not found: {where} -> 404; check base_url or that the object exists",
+                url=url,
             )
         if status == 429:
             wait = _retry_after(response, self.clock.now().astimezone(UTC))
             raise RateLimitedError(
                 f"rate limited by {self.name} ({where} -> 429, retry after {wait}s)",
-                url=url, retry_after=wait,
+                url=url,
+                retry_after=wait,
             )
         if status >= 500:
             wait = _retry_after(response, self.clock.now().astimezone(UTC))
             if ambiguous and status != 503:
                 raise AmbiguousWriteError(
                     f"{where} -> {status} after the request was sent; re-read before retrying",
-                    url=url, status=status,
+                    url=url,
+                    status=status,
                 )
-            raise ServerError(f"{where} -> {status}: {_excerpt(response)}", url=url,
-                              status=status, retry_after=wait)
+            raise ServerError(
+                f"{where} -> {status}: {_excerpt(response)}",
+                url=url,
+                status=status,
+                retry_after=wait,
+            )
         body = _excerpt(response)
-        raise RequestRejectedError(f"{where} -> {status}: {body}", url=url, status=status,
-                                   body=body)
+        raise RequestRejectedError(
+            f"{where} -> {status}: {body}", url=url, status=status, body=body
+        )
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
@@ -432,9 +476,12 @@ class PsaHttp:
             return float(retry_after)
         return float(self._backoff(state))
 
-    async def _retrying(self, attempt: Callable[[], Awaitable[httpx.Response]],
-                        retry_on: tuple[type[Exception], ...],
-                        max_attempts: int | None = None) -> httpx.Response:
+    async def _retrying(
+        self,
+        attempt: Callable[[], Awaitable[httpx.Response]],
+        retry_on: tuple[type[Exception], ...],
+        max_attempts: int | None = None,
+    ) -> httpx.Response:
         def should_retry(state: RetryCallState) -> bool:
             if state.outcome is None or not state.outcome.failed:
                 return False
@@ -446,9 +493,13 @@ class PsaHttp:
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome is not None else None
-            log.warning("connector %s: attempt %d failed (%s); retrying in %.1fs", self.name,
-                        state.attempt_number, exc,
-                        state.next_action.sleep if state.next_action else 0.0)
+            log.warning(
+                "connector %s: attempt %d failed (%s); retrying in %.1fs",
+                self.name,
+                state.attempt_number,
+                exc,
+                state.next_action.sleep if state.next_action else 0.0,
+            )
 
         retrying = AsyncRetrying(
             sleep=self._sleep,

@@ -85,16 +85,26 @@ def _label(tag: str) -> str:
 class JiraServiceManagement:
     """The ``jira_sm`` connector (implements ``sla_connector.core.ports.Connector``)."""
 
-    def __init__(self, settings: JiraSettings, clock: Clock, *,
-                 client: httpx.AsyncClient | None = None,
-                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        settings: JiraSettings,
+        clock: Clock,
+        *,
+        client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
         self.name = settings.name
         self.settings = settings
         self.clock = clock
         self._own_client = client is None
-        self.http = PsaHttp(name=settings.name, base_url=settings.base_url,
-                            client=client or build_client(), clock=clock,
-                            requests_per_minute=settings.requests_per_minute, sleep=sleep)
+        self.http = PsaHttp(
+            name=settings.name,
+            base_url=settings.base_url,
+            client=client or build_client(),
+            clock=clock,
+            requests_per_minute=settings.requests_per_minute,
+            sleep=sleep,
+        )
         token = base64.b64encode(f"{settings.email}:{settings.token}".encode()).decode("ascii")
         self._headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
         self.unmapped = UnmappedReporter(settings.name)
@@ -131,8 +141,9 @@ class JiraServiceManagement:
             try:
                 return ZoneInfo(name)
             except (ZoneInfoNotFoundError, ValueError):
-                log.warning("connector %s: unknown profile time zone %r; using UTC",
-                            self.name, name)
+                log.warning(
+                    "connector %s: unknown profile time zone %r; using UTC", self.name, name
+                )
         return ZoneInfo("UTC")
 
     async def _client_field_id(self) -> str:
@@ -146,11 +157,18 @@ class JiraServiceManagement:
             self._client_field = self.settings.organization_field
         else:
             fields = await self._get("/rest/api/3/field")
-            found = [
-                f["id"] for f in fields if isinstance(f, Mapping) and isinstance(f.get("id"), str)
-                and isinstance(f.get("schema"), Mapping)
-                and f["schema"].get("custom") == ORGANIZATIONS_FIELD_TYPE
-            ] if isinstance(fields, list) else []
+            found = (
+                [
+                    f["id"]
+                    for f in fields
+                    if isinstance(f, Mapping)
+                    and isinstance(f.get("id"), str)
+                    and isinstance(f.get("schema"), Mapping)
+                    and f["schema"].get("custom") == ORGANIZATIONS_FIELD_TYPE
+                ]
+                if isinstance(fields, list)
+                else []
+            )
             if not found:
                 raise FatalConnectorError(
                     f"connectors.{self.name}.client_field: this site has no JSM Organizations "
@@ -188,16 +206,19 @@ class JiraServiceManagement:
         histories: list[Mapping[str, Any]] = []
         start = 0
         for _ in range(_MAX_SUBPAGES):
-            page = await self._get(_issue_path(key, "/changelog"),
-                                   {"startAt": start, "maxResults": 100})
+            page = await self._get(
+                _issue_path(key, "/changelog"), {"startAt": start, "maxResults": 100}
+            )
             values = page.get("values") if isinstance(page, Mapping) else None
             if not isinstance(values, list):
                 raise TicketError(f"issue {key}: changelog page without values")
             histories += [v for v in values if isinstance(v, Mapping)]
             start += len(values)
             total = page.get("total")
-            if not values or page.get("isLast") is True or (
-                isinstance(total, int) and start >= total
+            if (
+                not values
+                or page.get("isLast") is True
+                or (isinstance(total, int) and start >= total)
             ):
                 break
         return histories
@@ -238,18 +259,27 @@ class JiraServiceManagement:
             try:
                 cursor = JqlCursor.decode(since_cursor)
             except (ValueError, TypeError) as exc:
-                log.warning("connector %s: unreadable cursor (%s); doing a full read",
-                            self.name, exc)
+                log.warning(
+                    "connector %s: unreadable cursor (%s); doing a full read", self.name, exc
+                )
         ctx = await self._context()
-        jql = poll_jql(self.settings.projects, cursor, zone=await self._zone(),
-                       overlap=self.settings.overlap, now=self.clock.now().astimezone(UTC),
-                       full_read_lookback=self.settings.full_read_lookback)
+        jql = poll_jql(
+            self.settings.projects,
+            cursor,
+            zone=await self._zone(),
+            overlap=self.settings.overlap,
+            now=self.clock.now().astimezone(UTC),
+            full_read_lookback=self.settings.full_read_lookback,
+        )
         state = cursor or JqlCursor()
         token: str | None = None
         while True:
             params: dict[str, Any] = {
-                "jql": jql, "maxResults": self.settings.page_size, "fields": self._fields(ctx),
-                "expand": "changelog", "nextPageToken": token,
+                "jql": jql,
+                "maxResults": self.settings.page_size,
+                "fields": self._fields(ctx),
+                "expand": "changelog",
+                "nextPageToken": token,
             }
             data = await self._get(_SEARCH, params)
             if not isinstance(data, Mapping) or not isinstance(data.get("issues", []), list):
@@ -272,8 +302,7 @@ class JiraServiceManagement:
                     log.warning("connector %s: rejected issue %s: %s", self.name, key, exc)
                     rejected.append((key, str(exc)))
             state = state.advance(versions, self.settings.overlap)
-            yield PollPage(tickets=tuple(tickets), cursor=state.encode(),
-                           rejected=tuple(rejected))
+            yield PollPage(tickets=tuple(tickets), cursor=state.encode(), rejected=tuple(rejected))
             next_token = data.get("nextPageToken")
             if data.get("isLast") is True or not isinstance(next_token, str) or not next_token:
                 return
@@ -282,8 +311,9 @@ class JiraServiceManagement:
     async def fetch_ticket(self, ticket_id: str) -> Ticket:
         """One issue by key, with its full history."""
         ctx = await self._context()
-        issue = await self._get(_issue_path(ticket_id),
-                                {"fields": self._fields(ctx), "expand": "changelog"})
+        issue = await self._get(
+            _issue_path(ticket_id), {"fields": self._fields(ctx), "expand": "changelog"}
+        )
         return await self._normalize(issue, ctx)
 
     # -- writing ------------------------------------------------------------------------------
@@ -293,15 +323,15 @@ class JiraServiceManagement:
         fields = issue.get("fields") if isinstance(issue, Mapping) else None
         return fields.get(field) if isinstance(fields, Mapping) else None
 
-    async def _write(self, method: str, path: str, body: Any,
-                     landed: Callable[[], Awaitable[bool]], what: str) -> WriteResult:
+    async def _write(
+        self, method: str, path: str, body: Any, landed: Callable[[], Awaitable[bool]], what: str
+    ) -> WriteResult:
         """Send; after an ambiguous failure re-read, and write again only if it did not land."""
         for attempt in (1, 2):
             try:
                 response = await self._send(method, path, body)
             except AmbiguousWriteError as exc:
-                log.warning("connector %s: %s; re-reading to see whether it landed",
-                            self.name, exc)
+                log.warning("connector %s: %s; re-reading to see whether it landed", self.name, exc)
                 if await landed():
                     return WriteResult(ok=True, detail="confirmed after ambiguous failure")
                 if attempt == 2:
@@ -315,8 +345,9 @@ class JiraServiceManagement:
                 decoded = PsaHttp.decode(response)
             except MalformedResponseError:  # it landed; an unreadable echo must not resend
                 decoded = None
-            return WriteResult(ok=True, detail=what,
-                               response=decoded if isinstance(decoded, Mapping) else {})
+            return WriteResult(
+                ok=True, detail=what, response=decoded if isinstance(decoded, Mapping) else {}
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _account_for(self, person: str) -> str | None:
@@ -333,10 +364,20 @@ class JiraServiceManagement:
         if cached is not None:
             return cached
         found = await self._get("/rest/api/3/user/search", {"query": target})
-        users = [u for u in found if isinstance(u, Mapping) and isinstance(u.get("accountId"), str)
-                 and u.get("active") is not False] if isinstance(found, list) else []
-        exact = [u for u in users if str(u.get("emailAddress") or "").casefold()
-                 == target.casefold()]
+        users = (
+            [
+                u
+                for u in found
+                if isinstance(u, Mapping)
+                and isinstance(u.get("accountId"), str)
+                and u.get("active") is not False
+            ]
+            if isinstance(found, list)
+            else []
+        )
+        exact = [
+            u for u in users if str(u.get("emailAddress") or "").casefold() == target.casefold()
+        ]
         chosen = exact or (users if len(users) == 1 else [])  # e-mail hidden by privacy
         if len(chosen) != 1:
             return None
@@ -348,9 +389,13 @@ class JiraServiceManagement:
         """Assign to the person's Jira account (Jira cannot assign an issue to a group)."""
         account = await self._account_for(person_or_group)
         if account is None:
-            return WriteResult(ok=False, detail=(
-                f"no Jira account for {person_or_group!r}: map it in connectors.{self.name}"
-                ".users to an e-mail or accountId"))
+            return WriteResult(
+                ok=False,
+                detail=(
+                    f"no Jira account for {person_or_group!r}: map it in connectors.{self.name}"
+                    ".users to an e-mail or accountId"
+                ),
+            )
         if ticket.extra.get("assignee_account_id") == account:
             return WriteResult(ok=True, detail=f"already assigned to {account}")
 
@@ -358,37 +403,59 @@ class JiraServiceManagement:
             current = await self._current(ticket.id, "assignee")
             return isinstance(current, Mapping) and current.get("accountId") == account
 
-        return await self._write("PUT", _issue_path(ticket.id, "/assignee"),
-                                 {"accountId": account}, landed, f"assigned to {account}")
+        return await self._write(
+            "PUT",
+            _issue_path(ticket.id, "/assignee"),
+            {"accountId": account},
+            landed,
+            f"assigned to {account}",
+        )
 
     async def set_priority(self, ticket: Ticket, tier: str) -> WriteResult:
         """Set the Jira priority mapped from ``tier`` by ``priority_map``."""
         name = self.settings.priority_map.get(tier)
         if name is None:
-            return WriteResult(ok=False, detail=(
-                f"tier {tier!r} has no Jira priority in connectors.{self.name}.priority_map"))
+            return WriteResult(
+                ok=False,
+                detail=(
+                    f"tier {tier!r} has no Jira priority in connectors.{self.name}.priority_map"
+                ),
+            )
         if ticket.source_priority.casefold() == name.casefold():
             return WriteResult(ok=True, detail=f"priority already {name}")
 
         async def landed() -> bool:
             current = await self._current(ticket.id, "priority")
-            return isinstance(current, Mapping) and str(current.get("name", "")).casefold() \
-                == name.casefold()
+            return (
+                isinstance(current, Mapping)
+                and str(current.get("name", "")).casefold() == name.casefold()
+            )
 
-        return await self._write("PUT", _issue_path(ticket.id),
-                                 {"fields": {"priority": {"name": name}}}, landed,
-                                 f"priority set to {name}")
+        return await self._write(
+            "PUT",
+            _issue_path(ticket.id),
+            {"fields": {"priority": {"name": name}}},
+            landed,
+            f"priority set to {name}",
+        )
 
     async def add_internal_note(self, ticket: Ticket, text: str) -> WriteResult:
         """An internal (agent-only) JSM comment."""
 
         async def landed() -> bool:
             comments = await self._all_jsm_comments(ticket.id)
-            return any(c.get("public") is False and str(c.get("body", "")).strip() == text.strip()
-                       for c in comments)
+            return any(
+                c.get("public") is False and str(c.get("body", "")).strip() == text.strip()
+                for c in comments
+            )
 
-        return await self._write("POST", _request_path(ticket.id, "/comment"),
-                                 {"body": text, "public": False}, landed, "internal note added")
+        return await self._write(
+            "POST",
+            _request_path(ticket.id, "/comment"),
+            {"body": text, "public": False},
+            landed,
+            "internal note added",
+        )
 
     async def add_tag(self, ticket: Ticket, tag: str) -> WriteResult:
         """Add a label (``update.labels add`` keeps the others; ``fields.labels`` would not)."""
@@ -403,9 +470,13 @@ class JiraServiceManagement:
             current = await self._current(ticket.id, "labels")
             return isinstance(current, list) and label in current
 
-        return await self._write("PUT", _issue_path(ticket.id),
-                                 {"update": {"labels": [{"add": label}]}}, landed,
-                                 f"label {label} added")
+        return await self._write(
+            "PUT",
+            _issue_path(ticket.id),
+            {"update": {"labels": [{"add": label}]}},
+            landed,
+            f"label {label} added",
+        )
 
     # -- check ------------------------------------------------------------------------------
 
@@ -414,25 +485,45 @@ class JiraServiceManagement:
         try:
             me = await self._identity()
             desks = await self._get("/rest/servicedeskapi/servicedesk", {"limit": 100})
-            keys = {str(d.get("projectKey")) for d in desks.get("values", [])
-                    if isinstance(d, Mapping)} if isinstance(desks, Mapping) else set()
+            keys = (
+                {
+                    str(d.get("projectKey"))
+                    for d in desks.get("values", [])
+                    if isinstance(d, Mapping)
+                }
+                if isinstance(desks, Mapping)
+                else set()
+            )
             missing = [p for p in self.settings.projects if p not in keys]
             scope = ", ".join(jql_quote(p) for p in self.settings.projects)
-            counted = PsaHttp.decode(await self._send(
-                "POST", "/rest/api/3/search/approximate-count",
-                {"jql": f"project in ({scope}) AND statusCategory != Done"}))
+            counted = PsaHttp.decode(
+                await self._send(
+                    "POST",
+                    "/rest/api/3/search/approximate-count",
+                    {"jql": f"project in ({scope}) AND statusCategory != Done"},
+                )
+            )
             client_field = await self._client_field_id()
         except CredentialsRejectedError as exc:
-            return CheckResult(False, f"credentials rejected: check the e-mail and API token "
-                                      f"in connectors.{self.name}.email_env/token_env ({exc})")
+            return CheckResult(
+                False,
+                f"credentials rejected: check the e-mail and API token "
+                f"in connectors.{self.name}.email_env/token_env ({exc})",
+            )
         except PermissionDeniedError as exc:
-            return CheckResult(False, "permission missing: the account must be a Jira Service "
-                                      f"Management agent on {', '.join(self.settings.projects)} "
-                                      f"({exc})")
+            return CheckResult(
+                False,
+                "permission missing: the account must be a Jira Service "
+                f"Management agent on {', '.join(self.settings.projects)} "
+                f"({exc})",
+            )
         except NotFoundError as exc:
-            return CheckResult(False, f"wrong URL: {self.http.base_url} does not serve the Jira "
-                                      f"Cloud REST API; check connectors.{self.name}.base_url "
-                                      f"or site ({exc})")
+            return CheckResult(
+                False,
+                f"wrong URL: {self.http.base_url} does not serve the Jira "
+                f"Cloud REST API; check connectors.{self.name}.base_url "
+                f"or site ({exc})",
+            )
         except UnreachableError as exc:
             return CheckResult(False, f"unreachable: {exc}")
         except ConnectorError as exc:
@@ -446,10 +537,15 @@ class JiraServiceManagement:
         if isinstance(counted, Mapping) and isinstance(counted.get("count"), int):
             details["open_issues"] = counted["count"]
         if missing:
-            return CheckResult(False, (
-                f"projects {', '.join(missing)} are not service desks this account can see "
-                f"(visible: {', '.join(sorted(keys)) or 'none'}); fix connectors.{self.name}"
-                ".projects or the account's agent access"), details)
+            return CheckResult(
+                False,
+                (
+                    f"projects {', '.join(missing)} are not service desks this account can see "
+                    f"(visible: {', '.join(sorted(keys)) or 'none'}); fix connectors.{self.name}"
+                    ".projects or the account's agent access"
+                ),
+                details,
+            )
         summary = f"authenticated as {details['account']}; {len(self.settings.projects)} project(s)"
         if "open_issues" in details:
             summary += f", about {details['open_issues']} open issues"

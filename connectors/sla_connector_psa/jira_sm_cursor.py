@@ -103,8 +103,15 @@ def jql_wall_time(instant: datetime, zone: tzinfo) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def poll_jql(projects: Iterable[str], cursor: JqlCursor | None, *, zone: tzinfo,
-             overlap: timedelta, now: datetime, full_read_lookback: timedelta) -> str:
+def poll_jql(
+    projects: Iterable[str],
+    cursor: JqlCursor | None,
+    *,
+    zone: tzinfo,
+    overlap: timedelta,
+    now: datetime,
+    full_read_lookback: timedelta,
+) -> str:
     """The JQL of one poll: a window after the cursor, or the start-up full read.
 
     The full read (no cursor yet) takes every issue not in a done status category plus
@@ -115,6 +122,8 @@ def poll_jql(projects: Iterable[str], cursor: JqlCursor | None, *, zone: tzinfo,
     start = None if cursor is None else cursor.window_start(overlap)
     if start is None:
         since = jql_wall_time(now - full_read_lookback, zone)
-        return (f"{scope} AND (statusCategory != Done OR updated >= {jql_quote(since)}) "
-                "ORDER BY updated ASC")
+        return (
+            f"{scope} AND (statusCategory != Done OR updated >= {jql_quote(since)}) "
+            "ORDER BY updated ASC"
+        )
     return f"{scope} AND updated >= {jql_quote(jql_wall_time(start, zone))} ORDER BY updated ASC"

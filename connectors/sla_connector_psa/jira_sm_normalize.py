@@ -51,8 +51,18 @@ __all__ = [
 ]
 
 ISSUE_FIELDS: tuple[str, ...] = (
-    "summary", "description", "status", "priority", "assignee", "reporter", "created",
-    "updated", "resolutiondate", "labels", "comment", "project",
+    "summary",
+    "description",
+    "status",
+    "priority",
+    "assignee",
+    "reporter",
+    "created",
+    "updated",
+    "resolutiondate",
+    "labels",
+    "comment",
+    "project",
 )
 """Fields every search asks for (the enhanced search returns only ``id`` by default)."""
 
@@ -251,8 +261,7 @@ def _account(user: Any) -> tuple[str | None, str | None]:
         return None, None
     account = user.get("accountId")
     kind = user.get("accountType")
-    return (account if isinstance(account, str) else None,
-            kind if isinstance(kind, str) else None)
+    return (account if isinstance(account, str) else None, kind if isinstance(kind, str) else None)
 
 
 @dataclass(slots=True)
@@ -300,8 +309,10 @@ def _comment_events(comments: Iterable[_Comment], reporter_id: str | None) -> li
             events.append(Event(at=comment.at, type="comment", by="automation"))
         elif not comment.public:
             events.append(Event(at=comment.at, type="comment", by="agent"))
-        elif comment.outsider or comment.author_type == _CUSTOMER or (
-            comment.author_id is not None and comment.author_id in customers
+        elif (
+            comment.outsider
+            or comment.author_type == _CUSTOMER
+            or (comment.author_id is not None and comment.author_id in customers)
         ):
             events.append(Event(at=comment.at, type="public_reply", by="customer"))
         else:
@@ -309,8 +320,9 @@ def _comment_events(comments: Iterable[_Comment], reporter_id: str | None) -> li
     return events
 
 
-def _app_accounts(comments: Iterable[_Comment], histories: Iterable[Mapping[str, Any]],
-                  ctx: NormalizeContext) -> frozenset[str]:
+def _app_accounts(
+    comments: Iterable[_Comment], histories: Iterable[Mapping[str, Any]], ctx: NormalizeContext
+) -> frozenset[str]:
     """App account ids known for this issue: configured, well-known, or seen with a type."""
     found = {AUTOMATION_FOR_JIRA, *ctx.automation_accounts}
     found |= {c.author_id for c in comments if c.author_type == _APP and c.author_id}
@@ -321,13 +333,15 @@ def _app_accounts(comments: Iterable[_Comment], histories: Iterable[Mapping[str,
     return frozenset(found)
 
 
-def _changelog_events(histories: Iterable[Mapping[str, Any]], key: str,
-                      ctx: NormalizeContext) -> tuple[list[Event], str | None]:
+def _changelog_events(
+    histories: Iterable[Mapping[str, Any]], key: str, ctx: NormalizeContext
+) -> tuple[list[Event], str | None]:
     """Events from the histories, and the status the issue was born in (if it changed)."""
     dated: list[tuple[datetime, Mapping[str, Any]]] = []
     for history in histories:
-        at = parse_jira_time(history.get("created"),
-                             f"issue {key}: changelog {history.get('id')} created")
+        at = parse_jira_time(
+            history.get("created"), f"issue {key}: changelog {history.get('id')} created"
+        )
         dated.append((at, history))
     dated.sort(key=lambda pair: pair[0])
     events: list[Event] = []
@@ -360,9 +374,13 @@ def _changelog_events(histories: Iterable[Mapping[str, Any]], key: str,
     return events, born
 
 
-def issue_to_ticket(issue: Any, ctx: NormalizeContext, *,
-                    histories: Sequence[Mapping[str, Any]] | None = None,
-                    jsm_comments: Sequence[Mapping[str, Any]] | None = None) -> Ticket:
+def issue_to_ticket(
+    issue: Any,
+    ctx: NormalizeContext,
+    *,
+    histories: Sequence[Mapping[str, Any]] | None = None,
+    jsm_comments: Sequence[Mapping[str, Any]] | None = None,
+) -> Ticket:
     """The canonical ticket of one issue; raises ``TicketError`` when it cannot be read.
 
     ``histories`` replaces the embedded changelog (when it was truncated and fetched in
@@ -406,8 +424,9 @@ def issue_to_ticket(issue: Any, ctx: NormalizeContext, *,
     }
     resolved = fields.get("resolutiondate")
     if isinstance(resolved, str) and resolved:
-        extra["resolutiondate"] = parse_jira_time(resolved, f"issue {key}: resolutiondate"
-                                                  ).isoformat()
+        extra["resolutiondate"] = parse_jira_time(
+            resolved, f"issue {key}: resolutiondate"
+        ).isoformat()
     return Ticket(
         id=key,
         source=ctx.source,

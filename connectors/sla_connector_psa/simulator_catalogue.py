@@ -82,14 +82,38 @@ HUMAN_SCENARIOS: tuple[Scenario, ...] = (
 )
 
 MONITORING_SCENARIOS: tuple[Scenario, ...] = (
-    Scenario(CRITICAL, "[Alert] CRITICAL: host {host} unreachable", "Ping lost for 5 minutes.",
-             3.0, ("monitoring",), ("critical",)),
-    Scenario(CRITICAL, "[Alert] CRITICAL: backup job failed on {host}", "Job exited with {n}.",
-             2.0, ("monitoring",), ("critical",)),
-    Scenario(NORMAL, "[Alert] WARNING: disk {n}% full on {host}", "Threshold 85% crossed.",
-             4.0, ("monitoring",), ("warning",)),
-    Scenario(NORMAL, "[Alert] WARNING: certificate expiring on {host}", "Expires in 14 days.",
-             1.0, ("monitoring",), ("warning",)),
+    Scenario(
+        CRITICAL,
+        "[Alert] CRITICAL: host {host} unreachable",
+        "Ping lost for 5 minutes.",
+        3.0,
+        ("monitoring",),
+        ("critical",),
+    ),
+    Scenario(
+        CRITICAL,
+        "[Alert] CRITICAL: backup job failed on {host}",
+        "Job exited with {n}.",
+        2.0,
+        ("monitoring",),
+        ("critical",),
+    ),
+    Scenario(
+        NORMAL,
+        "[Alert] WARNING: disk {n}% full on {host}",
+        "Threshold 85% crossed.",
+        4.0,
+        ("monitoring",),
+        ("warning",),
+    ),
+    Scenario(
+        NORMAL,
+        "[Alert] WARNING: certificate expiring on {host}",
+        "Expires in 14 days.",
+        1.0,
+        ("monitoring",),
+        ("warning",),
+    ),
 )
 
 SITES = ("head office", "warehouse", "Leeds office", "Manchester branch", "data room")

@@ -264,8 +264,12 @@ def _statuses(settings: Mapping[str, Any], base: str) -> SimStatuses:
     paused = pick("paused", "paused_statuses", 2) or (defaults.pending, defaults.on_hold)
     resolved = pick("resolved", "resolved_statuses", 2) or (defaults.solved, defaults.closed)
     statuses = SimStatuses(
-        open=open_names[0], responded=responded[0], pending=paused[0], on_hold=paused[1],
-        solved=resolved[0], closed=resolved[1],
+        open=open_names[0],
+        responded=responded[0],
+        pending=paused[0],
+        on_hold=paused[1],
+        solved=resolved[0],
+        closed=resolved[1],
     )
     special = {statuses.responded, *statuses.paused_statuses, *statuses.resolved_statuses}
     if statuses.open.casefold() in {name.casefold() for name in special}:

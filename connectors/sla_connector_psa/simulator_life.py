@@ -46,12 +46,56 @@ LifeEvent = tuple[int, EventKind, str | None, str | None]  # (at, type, to, by)
 
 # Relative arrival rate of human-raised tickets per local hour, weekday and weekend.
 _WEEKDAY = (
-    0.12, 0.08, 0.08, 0.08, 0.1, 0.15, 0.3, 0.7, 1.6, 2.3, 2.2, 2.0,
-    1.5, 1.8, 2.0, 1.9, 1.6, 1.1, 0.6, 0.4, 0.3, 0.25, 0.2, 0.15,
+    0.12,
+    0.08,
+    0.08,
+    0.08,
+    0.1,
+    0.15,
+    0.3,
+    0.7,
+    1.6,
+    2.3,
+    2.2,
+    2.0,
+    1.5,
+    1.8,
+    2.0,
+    1.9,
+    1.6,
+    1.1,
+    0.6,
+    0.4,
+    0.3,
+    0.25,
+    0.2,
+    0.15,
 )
 _WEEKEND = (
-    0.08, 0.06, 0.05, 0.05, 0.05, 0.06, 0.08, 0.12, 0.18, 0.25, 0.3, 0.3,
-    0.28, 0.25, 0.25, 0.22, 0.2, 0.18, 0.15, 0.12, 0.12, 0.1, 0.1, 0.08,
+    0.08,
+    0.06,
+    0.05,
+    0.05,
+    0.05,
+    0.06,
+    0.08,
+    0.12,
+    0.18,
+    0.25,
+    0.3,
+    0.3,
+    0.28,
+    0.25,
+    0.25,
+    0.22,
+    0.2,
+    0.18,
+    0.15,
+    0.12,
+    0.12,
+    0.1,
+    0.1,
+    0.08,
 )
 _WEEK_SUM = 5 * sum(_WEEKDAY) + 2 * sum(_WEEKEND)
 _MONITORING_SHARE = 0.08
@@ -273,9 +317,7 @@ class _LifeWriter:
             events.append((noted, "comment", None, None))
         return responded
 
-    def _wait(
-        self, events: list[LifeEvent], at: int, work: int, nature: int
-    ) -> tuple[int, int]:
+    def _wait(self, events: list[LifeEvent], at: int, work: int, nature: int) -> tuple[int, int]:
         """Maybe a wait on the customer or an on-hold spell; returns (resume, work left)."""
         rng = self._rng
         pending = rng.random() < _P_PENDING[nature]

@@ -176,9 +176,7 @@ class SimulatorServer:
 
     # -- request handling ------------------------------------------------------------------
 
-    async def answer(
-        self, *, write: bool, operate: Callable[[], Awaitable[Any]]
-    ) -> Response:
+    async def answer(self, *, write: bool, operate: Callable[[], Awaitable[Any]]) -> Response:
         """Run ``operate`` (which may apply a write) under the fault plan."""
         fault = self.faults.draw(write=write) if self.faults is not None else None
         if fault == "rate_limited":
@@ -208,9 +206,7 @@ class SimulatorServer:
 
     async def changes(self, request: Request) -> Response:
         async def operate() -> Any:
-            ids, cursor = self.psa.changed_ids(
-                request.query_params.get("cursor"), self.clock.now()
-            )
+            ids, cursor = self.psa.changed_ids(request.query_params.get("cursor"), self.clock.now())
             return {"ids": ids, "cursor": cursor}
 
         return await self.answer(write=False, operate=operate)
@@ -264,8 +260,11 @@ class SimulatorServer:
     async def sim_now(self, _: Request) -> Response:
         faults = dict(self.faults.counts) if self.faults is not None else {}
         return JSONResponse(
-            {"now": format_instant(self.clock.now()), "writes": len(self.psa.writes),
-             "faults": faults}
+            {
+                "now": format_instant(self.clock.now()),
+                "writes": len(self.psa.writes),
+                "faults": faults,
+            }
         )
 
     async def sim_tickets(self, _: Request) -> Response:
@@ -338,7 +337,8 @@ def load_server(
     entries = data.get("connectors") or {}
     if connector is None:
         candidates = [
-            name for name, entry in entries.items()
+            name
+            for name, entry in entries.items()
             if isinstance(entry, Mapping) and entry.get("type") == "simulator_http"
         ]
         if not candidates:

@@ -163,7 +163,8 @@ class SimulatedPsa:
                     return since, min(seen, len(self._writes))
         _log.warning(
             "connector %s: cursor %r is not a simulator cursor; reading everything",
-            self.config.source, cursor,
+            self.config.source,
+            cursor,
         )
         return None
 

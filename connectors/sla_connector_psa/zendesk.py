@@ -99,22 +99,32 @@ def _int_or_none(value: Any) -> int | None:
 class ZendeskConnector:
     """One Zendesk Support instance behind the ``Connector`` protocol."""
 
-    def __init__(self, settings: ZendeskSettings, clock: Clock,
-                 client: httpx.AsyncClient | None = None,
-                 sleep: Callable[[float], Awaitable[None]] | None = None,
-                 max_attempts: int = 5) -> None:
+    def __init__(
+        self,
+        settings: ZendeskSettings,
+        clock: Clock,
+        client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_attempts: int = 5,
+    ) -> None:
         self.name = settings.name
         self.settings = settings
         self.clock = clock
         self._owns_client = client is None
         self._client = client if client is not None else build_client()
         self._sleep = sleep
-        common: dict[str, Any] = {"name": settings.name, "base_url": settings.base_url,
-                                  "client": self._client, "clock": clock, "sleep": sleep,
-                                  "max_attempts": max_attempts}
+        common: dict[str, Any] = {
+            "name": settings.name,
+            "base_url": settings.base_url,
+            "client": self._client,
+            "clock": clock,
+            "sleep": sleep,
+            "max_attempts": max_attempts,
+        }
         self.http = PsaHttp(requests_per_minute=settings.requests_per_minute, **common)
-        self.export_http = PsaHttp(requests_per_minute=settings.export_requests_per_minute,
-                                   **common)
+        self.export_http = PsaHttp(
+            requests_per_minute=settings.export_requests_per_minute, **common
+        )
         token = base64.b64encode(f"{settings.email}/token:{settings.token}".encode()).decode()
         self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
         self.unmapped = UnmappedReporter(settings.name)
@@ -165,8 +175,9 @@ class ZendeskConnector:
             seconds = 60.0
         self._resume_at = self.clock.now() + timedelta(seconds=max(seconds, 0.0))
 
-    async def get_json(self, path: str, params: Mapping[str, Any] | None = None, *,
-                       export: bool = False) -> Any:
+    async def get_json(
+        self, path: str, params: Mapping[str, Any] | None = None, *, export: bool = False
+    ) -> Any:
         """GET through the right budget, honouring the rate-limit headers of earlier answers."""
         await self._pause_if_exhausted()
         http = self.export_http if export else self.http
@@ -192,8 +203,11 @@ class ZendeskConnector:
                 if isinstance(user.get("email"), str):
                     self._emails[uid] = user["email"].lower()
         for org in page.get("organizations") or ():
-            if (isinstance(org, Mapping) and (oid := _int_or_none(org.get("id"))) is not None
-                    and isinstance(org.get("name"), str)):
+            if (
+                isinstance(org, Mapping)
+                and (oid := _int_or_none(org.get("id"))) is not None
+                and isinstance(org.get("name"), str)
+            ):
                 self._org_names[oid] = org["name"]
 
     async def self_user_id(self) -> int | None:
@@ -213,9 +227,10 @@ class ZendeskConnector:
     async def _load_roles(self, user_ids: Iterable[int]) -> None:
         missing = sorted({u for u in user_ids if u not in self._roles and u != SYSTEM_USER_ID})
         for start in range(0, len(missing), SHOW_MANY_LIMIT):
-            chunk = missing[start:start + SHOW_MANY_LIMIT]
-            data = await self.get_json("/api/v2/users/show_many",
-                                       {"ids": ",".join(str(u) for u in chunk)})
+            chunk = missing[start : start + SHOW_MANY_LIMIT]
+            data = await self.get_json(
+                "/api/v2/users/show_many", {"ids": ",".join(str(u) for u in chunk)}
+            )
             if isinstance(data, Mapping):
                 self.absorb(data)
             for uid in chunk:
@@ -226,10 +241,15 @@ class ZendeskConnector:
         automation = {int(v) for v in wanted if v.lstrip("-").isdigit()}
         automation.update(uid for uid, email in self._emails.items() if email in wanted)
         return NormalizeContext(
-            source=self.name, client_map=self.settings.client_map,
-            default_client=self.settings.default_client, priority_tiers=self._priority_tiers,
-            people=self._people, user_roles=self._roles, org_names=self._org_names,
-            automation_user_ids=frozenset(automation), self_user_id=self._self_id,
+            source=self.name,
+            client_map=self.settings.client_map,
+            default_client=self.settings.default_client,
+            priority_tiers=self._priority_tiers,
+            people=self._people,
+            user_roles=self._roles,
+            org_names=self._org_names,
+            automation_user_ids=frozenset(automation),
+            self_user_id=self._self_id,
             report=self.unmapped.report,
         )
 
@@ -244,12 +264,16 @@ class ZendeskConnector:
             if not isinstance(data, Mapping) or not isinstance(data.get("audits"), list):
                 raise TicketError(f"ticket {ticket_id}: audits: unexpected response")
             self.absorb(data)
-            audits.extend(parse_audit(raw, self.settings.automatic_channels)
-                          for raw in data["audits"])
+            audits.extend(
+                parse_audit(raw, self.settings.automatic_channels) for raw in data["audits"]
+            )
             next_page = data.get("next_page")
             links = data.get("links")
-            if not next_page and isinstance(links, Mapping) and (
-                    isinstance(data.get("meta"), Mapping) and data["meta"].get("has_more")):
+            if (
+                not next_page
+                and isinstance(links, Mapping)
+                and (isinstance(data.get("meta"), Mapping) and data["meta"].get("has_more"))
+            ):
                 next_page = links.get("next")
             if not isinstance(next_page, str) or not next_page or next_page in seen:
                 return audits
@@ -261,8 +285,9 @@ class ZendeskConnector:
         assert self._covered is not None
         while True:
             start = self._covered
-            data = await self.get_json(EVENTS_PATH, {"start_time": start,
-                                                     "include": "comment_events"}, export=True)
+            data = await self.get_json(
+                EVENTS_PATH, {"start_time": start, "include": "comment_events"}, export=True
+            )
             if not isinstance(data, Mapping):
                 raise RetriableConnectorError(
                     f"connector {self.name}: the ticket event export answered without an object"
@@ -273,8 +298,10 @@ class ZendeskConnector:
                     audit = parse_ticket_event(item, self.settings.automatic_channels)
                 except TicketError as exc:
                     log.warning("connector %s: skipped a ticket event: %s", self.name, exc)
-                    if isinstance(item, Mapping) and (
-                            tid := _int_or_none(item.get("ticket_id"))) is not None:
+                    if (
+                        isinstance(item, Mapping)
+                        and (tid := _int_or_none(item.get("ticket_id"))) is not None
+                    ):
                         self.history.forget(tid)  # its history now has a hole: re-read audits
                     continue
                 if audit is not None:
@@ -285,8 +312,9 @@ class ZendeskConnector:
             if data.get("end_of_stream") is not False or not items:
                 return
             if end_time is None or end_time <= start:
-                log.warning("connector %s: ticket event stream did not advance past %d",
-                            self.name, start)
+                log.warning(
+                    "connector %s: ticket event stream did not advance past %d", self.name, start
+                )
                 return
 
     def _stale(self, ticket_id: int, raw: Mapping[str, Any]) -> bool:
@@ -300,8 +328,9 @@ class ZendeskConnector:
             return False
         return updated > latest + _STALE_TOLERANCE
 
-    async def _histories(self, raws: Mapping[int, Mapping[str, Any]]
-                         ) -> tuple[dict[int, tuple[Audit, ...]], list[tuple[str, str]]]:
+    async def _histories(
+        self, raws: Mapping[int, Mapping[str, Any]]
+    ) -> tuple[dict[int, tuple[Audit, ...]], list[tuple[str, str]]]:
         found: dict[int, tuple[Audit, ...]] = {}
         rejected: list[tuple[str, str]] = []
         for tid, raw in raws.items():
@@ -316,8 +345,9 @@ class ZendeskConnector:
             found[tid] = history
         return found, rejected
 
-    async def _normalize(self, raw_tickets: list[Any]) -> tuple[list[Ticket],
-                                                                 list[tuple[str, str]]]:
+    async def _normalize(
+        self, raw_tickets: list[Any]
+    ) -> tuple[list[Ticket], list[tuple[str, str]]]:
         latest: dict[int, Mapping[str, Any]] = {}
         rejected: list[tuple[str, str]] = []
         for raw in raw_tickets:
@@ -346,8 +376,9 @@ class ZendeskConnector:
             log.warning("connector %s: ticket %s rejected: %s", self.name, ticket_id, reason)
         return tickets, rejected
 
-    async def _prepare_context(self, raws: Mapping[int, Mapping[str, Any]],
-                               histories: Mapping[int, tuple[Audit, ...]]) -> None:
+    async def _prepare_context(
+        self, raws: Mapping[int, Mapping[str, Any]], histories: Mapping[int, tuple[Audit, ...]]
+    ) -> None:
         """Look up what building these tickets needs: comment authors' roles, our own id."""
         authors: set[int] = set()
         human_priority_change = False
@@ -356,11 +387,15 @@ class ZendeskConnector:
             for audit in history:
                 creating = audit.creates  # its comment is the description, never a reply
                 for entry in audit.entries:
-                    if (entry.kind == "comment" and entry.public and not creating
-                            and entry.author_id is not None and entry.author_id != requester):
+                    if (
+                        entry.kind == "comment"
+                        and entry.public
+                        and not creating
+                        and entry.author_id is not None
+                        and entry.author_id != requester
+                    ):
                         authors.add(entry.author_id)
-                    if (entry.kind == "change" and entry.field == "priority"
-                            and not entry.automatic):
+                    if entry.kind == "change" and entry.field == "priority" and not entry.automatic:
                         human_priority_change = True
         await self._load_roles(authors)
         if human_priority_change:
@@ -415,13 +450,15 @@ class ZendeskConnector:
                 export=after if advanced else cursor.export,
                 start_time=None if (advanced or cursor.export) else cursor.start_time,
             )
-            yield PollPage(tickets=tuple(tickets), cursor=encode_cursor(cursor),
-                           rejected=tuple(rejected))
+            yield PollPage(
+                tickets=tuple(tickets), cursor=encode_cursor(cursor), rejected=tuple(rejected)
+            )
             if page.get("end_of_stream") is not False:
                 return
             if not advanced:
-                log.warning("connector %s: ticket export did not advance; stopping this poll",
-                            self.name)
+                log.warning(
+                    "connector %s: ticket export did not advance; stopping this poll", self.name
+                )
                 return
 
     def _behind(self, raw_tickets: list[Any]) -> bool:
@@ -497,25 +534,41 @@ class ZendeskConnector:
             data = await self.get_json("/api/v2/users/me")
             user = data.get("user") if isinstance(data, Mapping) else None
             if not isinstance(user, Mapping) or _int_or_none(user.get("id")) is None:
-                return CheckResult(False, (
-                    f"credentials rejected: Zendesk at {s.base_url} answered as an anonymous "
-                    f"user; check {s.email_env} and {s.token_env} and that API token access "
-                    "is enabled"))
+                return CheckResult(
+                    False,
+                    (
+                        f"credentials rejected: Zendesk at {s.base_url} answered as an anonymous "
+                        f"user; check {s.email_env} and {s.token_env} and that API token access "
+                        "is enabled"
+                    ),
+                )
             self._self_id = _int_or_none(user.get("id"))
             since = int((self.clock.now() - timedelta(days=1)).timestamp())
             page = await self.get_json(EXPORT_PATH, {"start_time": since}, export=True)
         except CredentialsRejectedError:
-            return CheckResult(False, (
-                f"credentials rejected (401) by {s.base_url}: check {s.email_env} and "
-                f"{s.token_env} (the API token must be active and token access enabled)"))
+            return CheckResult(
+                False,
+                (
+                    f"credentials rejected (401) by {s.base_url}: check {s.email_env} and "
+                    f"{s.token_env} (the API token must be active and token access enabled)"
+                ),
+            )
         except PermissionDeniedError as exc:
-            return CheckResult(False, (
-                f"permission missing (403) on {exc.url}: the incremental export needs a Zendesk "
-                f"admin; use an admin's email in {s.email_env}"))
+            return CheckResult(
+                False,
+                (
+                    f"permission missing (403) on {exc.url}: the incremental export needs a "
+                    f"Zendesk admin; use an admin's email in {s.email_env}"
+                ),
+            )
         except NotFoundError as exc:
-            return CheckResult(False, (
-                f"wrong URL (404) for {exc.url}: check subdomain/base_url of connector "
-                f"{self.name}"))
+            return CheckResult(
+                False,
+                (
+                    f"wrong URL (404) for {exc.url}: check subdomain/base_url of connector "
+                    f"{self.name}"
+                ),
+            )
         except UnreachableError as exc:
             return CheckResult(False, f"unreachable: {exc}")
         except ConnectorError as exc:
@@ -524,13 +577,17 @@ class ZendeskConnector:
         count = len(tickets) if isinstance(tickets, list) else 0
         role = str(user.get("role") or "unknown")
         account = str(user.get("email") or user.get("name") or user.get("id"))
-        summary = (f"authenticated as {account} ({role}); incremental export readable: "
-                   f"{count} ticket(s) changed in the last 24 h on the first page")
+        summary = (
+            f"authenticated as {account} ({role}); incremental export readable: "
+            f"{count} ticket(s) changed in the last 24 h on the first page"
+        )
         if role not in ("admin", "unknown"):
             summary += "; note: the incremental export normally requires an admin"
-        return CheckResult(True, summary, {"account": account, "role": role,
-                                           "tickets_first_page": count,
-                                           "base_url": s.base_url})
+        return CheckResult(
+            True,
+            summary,
+            {"account": account, "role": role, "tickets_first_page": count, "base_url": s.base_url},
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client if this connector created it."""

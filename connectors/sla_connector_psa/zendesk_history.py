@@ -50,7 +50,7 @@ def decode_cursor(text: str) -> ZendeskCursor:
     if not text.startswith(_PREFIX):
         raise ValueError(f"not a Zendesk cursor: {text[:40]!r}")
     try:
-        data = json.loads(text[len(_PREFIX):])
+        data = json.loads(text[len(_PREFIX) :])
     except ValueError:
         raise ValueError(f"not a Zendesk cursor: {text[:40]!r}") from None
     if not isinstance(data, dict):
@@ -122,7 +122,10 @@ class HistoryCache:
 
     def prune(self, before: datetime) -> None:
         """Drop tickets not updated since ``before``: a later change re-reads their audits."""
-        stale = [tid for tid, known in self._tickets.items()
-                 if not known.audits or max(a.at for a in known.audits.values()) < before]
+        stale = [
+            tid
+            for tid, known in self._tickets.items()
+            if not known.audits or max(a.at for a in known.audits.values()) < before
+        ]
         for tid in stale:
             del self._tickets[tid]

@@ -47,13 +47,26 @@ SYSTEM_USER_ID = -1
 _TRACKED_FIELDS = ("status", "priority", "assignee_id", "group_id")
 _AUTOMATIC_RELS = frozenset({"trigger", "automation"})
 _CHANNELS = {
-    "email": "email", "mail": "email",
-    "web": "portal", "web_form": "portal", "help_center": "portal", "mobile": "portal",
-    "mobile_sdk": "portal", "any_channel": "portal",
-    "chat": "chat", "web_widget": "chat", "native_messaging": "chat", "messaging": "chat",
+    "email": "email",
+    "mail": "email",
+    "web": "portal",
+    "web_form": "portal",
+    "help_center": "portal",
+    "mobile": "portal",
+    "mobile_sdk": "portal",
+    "any_channel": "portal",
+    "chat": "chat",
+    "web_widget": "chat",
+    "native_messaging": "chat",
+    "messaging": "chat",
     "chat_transcript": "chat",
-    "voice": "phone", "phone": "phone", "phone_call_inbound": "phone", "sms": "phone",
-    "api": "api", "rule": "api", "system": "api",
+    "voice": "phone",
+    "phone": "phone",
+    "phone_call_inbound": "phone",
+    "sms": "phone",
+    "api": "api",
+    "rule": "api",
+    "system": "api",
 }
 
 EntryKind = Literal["create", "change", "comment"]
@@ -152,21 +165,28 @@ def _is_automatic(via: Any, automatic_channels: frozenset[str]) -> bool:
     return False
 
 
-def _entry(raw: Mapping[str, Any], kind_name: str, audit_author: int | None, audit_via: Any,
-           automatic_channels: frozenset[str]) -> list[AuditEntry]:
+def _entry(
+    raw: Mapping[str, Any],
+    kind_name: str,
+    audit_author: int | None,
+    audit_via: Any,
+    automatic_channels: frozenset[str],
+) -> list[AuditEntry]:
     """The entries one audit event contributes (none for notifications and the like)."""
     via = raw.get("via") if raw.get("via") is not None else audit_via
     automatic = _is_automatic(via, automatic_channels)
     kind = kind_name.lower()
     if kind in ("comment", "voicecomment"):
         author = _optional_int(raw.get("author_id"))
-        return [AuditEntry(
-            kind="comment",
-            author_id=audit_author if author is None else author,
-            public=raw.get("public") is True,
-            automatic=automatic,
-            body=str(raw.get("body") or raw.get("plain_body") or ""),
-        )]
+        return [
+            AuditEntry(
+                kind="comment",
+                author_id=audit_author if author is None else author,
+                public=raw.get("public") is True,
+                automatic=automatic,
+                body=str(raw.get("body") or raw.get("plain_body") or ""),
+            )
+        ]
     if kind not in ("create", "change"):
         return []
     entry_kind: EntryKind = "create" if kind == "create" else "change"
@@ -179,8 +199,12 @@ def _entry(raw: Mapping[str, Any], kind_name: str, audit_author: int | None, aud
         pairs = [(name, raw[name]) for name in _TRACKED_FIELDS if name in raw]
         if not pairs and kind == "create":
             pairs = [("", None)]  # a Create on an untracked field still marks the creation
-    return [AuditEntry(kind=entry_kind, field=name, value=value, author_id=audit_author,
-                       automatic=automatic) for name, value in pairs]
+    return [
+        AuditEntry(
+            kind=entry_kind, field=name, value=value, author_id=audit_author, automatic=automatic
+        )
+        for name, value in pairs
+    ]
 
 
 def parse_audit(raw: Any, automatic_channels: frozenset[str] = frozenset({"rule"})) -> Audit:
@@ -198,14 +222,17 @@ def parse_audit(raw: Any, automatic_channels: frozenset[str] = frozenset({"rule"
     entries: list[AuditEntry] = []
     for item in events:
         if isinstance(item, Mapping):
-            entries.extend(_entry(item, str(item.get("type") or ""), author, raw.get("via"),
-                                  automatic_channels))
-    return Audit(id=audit_id, ticket_id=ticket_id, at=at, author_id=author,
-                 entries=tuple(entries))
+            entries.extend(
+                _entry(
+                    item, str(item.get("type") or ""), author, raw.get("via"), automatic_channels
+                )
+            )
+    return Audit(id=audit_id, ticket_id=ticket_id, at=at, author_id=author, entries=tuple(entries))
 
 
-def parse_ticket_event(raw: Any,
-                       automatic_channels: frozenset[str] = frozenset({"rule"})) -> Audit | None:
+def parse_ticket_event(
+    raw: Any, automatic_channels: frozenset[str] = frozenset({"rule"})
+) -> Audit | None:
     """An item of ``ticket_events[]``; None for items that carry no update (no child events)."""
     if not isinstance(raw, Mapping):
         raise TicketError(f"ticket event: expected an object, got {type(raw).__name__}")
@@ -228,8 +255,7 @@ def parse_ticket_event(raw: Any,
         if isinstance(child, Mapping):
             kind = str(child.get("event_type") or child.get("type") or "")
             entries.extend(_entry(child, kind, author, raw.get("via"), automatic_channels))
-    return Audit(id=audit_id, ticket_id=ticket_id, at=at, author_id=author,
-                 entries=tuple(entries))
+    return Audit(id=audit_id, ticket_id=ticket_id, at=at, author_id=author, entries=tuple(entries))
 
 
 def _client(raw: Mapping[str, Any], ctx: NormalizeContext) -> str:
@@ -254,12 +280,16 @@ def _reply_by(author: int | None, requester: int | None, ctx: NormalizeContext) 
 
 def _is_machine(entry: AuditEntry, ctx: NormalizeContext) -> bool:
     author = entry.author_id
-    return (entry.automatic or author == SYSTEM_USER_ID
-            or (author is not None and author in ctx.automation_user_ids))
+    return (
+        entry.automatic
+        or author == SYSTEM_USER_ID
+        or (author is not None and author in ctx.automation_user_ids)
+    )
 
 
-def _events(audits: Iterable[Audit], created: datetime, requester: int | None,
-            ctx: NormalizeContext) -> list[Event]:
+def _events(
+    audits: Iterable[Audit], created: datetime, requester: int | None, ctx: NormalizeContext
+) -> list[Event]:
     ordered = sorted({audit.id: audit for audit in audits}.values(), key=lambda a: (a.at, a.id))
     events: list[Event] = []
     for audit in ordered:
@@ -270,8 +300,13 @@ def _events(audits: Iterable[Audit], created: datetime, requester: int | None,
                 if creating:
                     continue  # the description, not a reply
                 if entry.public and not _is_machine(entry, ctx):
-                    events.append(Event(at=at, type="public_reply",
-                                        by=_reply_by(entry.author_id, requester, ctx)))
+                    events.append(
+                        Event(
+                            at=at,
+                            type="public_reply",
+                            by=_reply_by(entry.author_id, requester, ctx),
+                        )
+                    )
                 else:
                     events.append(Event(at=at, type="comment"))
                 continue
@@ -281,14 +316,18 @@ def _events(audits: Iterable[Audit], created: datetime, requester: int | None,
             if entry.field == "status":
                 status = str(value)
                 if entry.kind == "change" or status.lower() != "new":
-                    events.append(Event(at=created if entry.kind == "create" else at,
-                                        type="status", to=status))
+                    events.append(
+                        Event(
+                            at=created if entry.kind == "create" else at, type="status", to=status
+                        )
+                    )
             elif entry.field == "assignee_id":
                 person = ctx.people.get(str(value), str(value))
                 events.append(Event(at=at, type="assignee", to=person))
             elif entry.field == "priority" and entry.kind == "change":
                 if _is_machine(entry, ctx) or (
-                        ctx.self_user_id is not None and entry.author_id == ctx.self_user_id):
+                    ctx.self_user_id is not None and entry.author_id == ctx.self_user_id
+                ):
                     continue  # only a human choosing a priority sets the tier
                 tier = ctx.priority_tiers.get(str(value).lower())
                 if tier is None:

@@ -85,9 +85,12 @@ class WriteBack:
             data = await self._c.get_json("/api/v2/users/search", {"query": key})
             users = data.get("users") if isinstance(data, Mapping) else None
             for user in users if isinstance(users, list) else ():
-                if (isinstance(user, Mapping) and str(user.get("email") or "").lower() == key
-                        and user.get("role") in ("agent", "admin")
-                        and isinstance(user.get("id"), int)):
+                if (
+                    isinstance(user, Mapping)
+                    and str(user.get("email") or "").lower() == key
+                    and user.get("role") in ("agent", "admin")
+                    and isinstance(user.get("id"), int)
+                ):
                     self._by_email[key] = user["id"]
                     break
         return self._by_email.get(key)
@@ -105,8 +108,7 @@ class WriteBack:
             group_id = settings.groups.get(group, group)
             if group_id.isdigit():
                 return "group_id", int(group_id)
-            return (f"no Zendesk group id for {group!r}: map it in "
-                    f"connectors.{settings.name}.groups")
+            return f"no Zendesk group id for {group!r}: map it in connectors.{settings.name}.groups"
         mapped = settings.users.get(text, text).strip()
         if mapped.isdigit():
             return "assignee_id", int(mapped)
@@ -114,10 +116,14 @@ class WriteBack:
             user_id = await self._user_for_email(mapped)
             if user_id is not None:
                 return "assignee_id", user_id
-            return (f"no Zendesk agent with email {mapped!r} (for {target!r}); map the person "
-                    f"to a user id in connectors.{settings.name}.users")
-        return (f"no Zendesk user or group for {target!r}: map it in "
-                f"connectors.{settings.name}.users (person -> user id) or groups")
+            return (
+                f"no Zendesk agent with email {mapped!r} (for {target!r}); map the person "
+                f"to a user id in connectors.{settings.name}.users"
+            )
+        return (
+            f"no Zendesk user or group for {target!r}: map it in "
+            f"connectors.{settings.name}.users (person -> user id) or groups"
+        )
 
     async def plan(self, actions: Iterable[tuple[str, str]]) -> UpdatePlan:
         """Resolve an action set into one update (nothing is sent)."""
@@ -136,8 +142,10 @@ class WriteBack:
             elif name == "set_priority":
                 priority = settings.priority_map.get(argument)
                 if priority is None:
-                    problems.append(f"no Zendesk priority for tier {argument!r}: add it to "
-                                    f"connectors.{settings.name}.priority_map")
+                    problems.append(
+                        f"no Zendesk priority for tier {argument!r}: add it to "
+                        f"connectors.{settings.name}.priority_map"
+                    )
                 else:
                     fields["priority"] = priority
             elif name == "note":
@@ -169,18 +177,25 @@ class WriteBack:
             try:
                 data = await self._c.send("PUT", path, plan.body)
             except AmbiguousWriteError as exc:
-                log.warning("connector %s: ticket %s update ambiguous (%s); re-reading",
-                            self._c.name, ticket.id, exc)
+                log.warning(
+                    "connector %s: ticket %s update ambiguous (%s); re-reading",
+                    self._c.name,
+                    ticket.id,
+                    exc,
+                )
                 if await self._landed(ticket.id, plan, started):
-                    return WriteResult(True, "confirmed after ambiguous failure",
-                                       {"ticket_id": int(ticket.id)})
+                    return WriteResult(
+                        True, "confirmed after ambiguous failure", {"ticket_id": int(ticket.id)}
+                    )
                 if attempt == 2:
-                    return WriteResult(False, f"ticket {ticket.id}: update not confirmed after "
-                                              f"two ambiguous failures: {exc}")
+                    return WriteResult(
+                        False,
+                        f"ticket {ticket.id}: update not confirmed after "
+                        f"two ambiguous failures: {exc}",
+                    )
                 continue
             except RequestRejectedError as exc:
-                return WriteResult(False, f"ticket {ticket.id}: Zendesk rejected the update: "
-                                          f"{exc}")
+                return WriteResult(False, f"ticket {ticket.id}: Zendesk rejected the update: {exc}")
             return self._result(ticket, plan, data)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -208,8 +223,9 @@ class WriteBack:
         return True
 
     async def _note_present(self, ticket_id: str, note: str, started: datetime) -> bool:
-        data = await self._c.get_json(f"/api/v2/tickets/{ticket_id}/comments",
-                                      {"sort_order": "desc"})
+        data = await self._c.get_json(
+            f"/api/v2/tickets/{ticket_id}/comments", {"sort_order": "desc"}
+        )
         comments = data.get("comments") if isinstance(data, Mapping) else None
         for comment in comments if isinstance(comments, list) else ():
             if not isinstance(comment, Mapping) or comment.get("public") is not False:

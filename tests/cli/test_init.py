@@ -13,14 +13,24 @@ from sla_connector.cli import EXIT_CONFIG, build_parser, init, main
 from sla_connector.core.errors import ConfigError
 from sla_connector.settings import load_config
 
-SECRETS = ("ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "JIRA_EMAIL", "JIRA_API_TOKEN",
-           "CW_PUBLIC_KEY", "CW_PRIVATE_KEY", "CW_CLIENT_ID")
+SECRETS = (
+    "ZENDESK_EMAIL",
+    "ZENDESK_API_TOKEN",
+    "JIRA_EMAIL",
+    "JIRA_API_TOKEN",
+    "CW_PUBLIC_KEY",
+    "CW_PRIVATE_KEY",
+    "CW_CLIENT_ID",
+)
 
 
 def invoke(argv: Sequence[str]) -> int:
     """Run ``sla-connector init`` through ``main`` once it is wired, else through its module."""
-    choices = next(action.choices for action in build_parser()._actions
-                   if isinstance(action, argparse._SubParsersAction))
+    choices = next(
+        action.choices
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
     if "init" in choices:
         return main(["init", *argv])
     parser = argparse.ArgumentParser()
@@ -77,10 +87,12 @@ def no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("psa", "key", "url"),
-    [("zendesk", "zd", "https://mspco.zendesk.com"),
-     ("jira_sm", "jsm", "https://mspco.atlassian.net"),
-     ("connectwise", "cw", "https://api-eu.myconnectwise.net/v4_6_release/apis/3.0"),
-     ("simulator", "sim", None)],
+    [
+        ("zendesk", "zd", "https://mspco.zendesk.com"),
+        ("jira_sm", "jsm", "https://mspco.atlassian.net"),
+        ("connectwise", "cw", "https://api-eu.myconnectwise.net/v4_6_release/apis/3.0"),
+        ("simulator", "sim", None),
+    ],
 )
 def test_flags_only_writes_a_config_that_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, psa: str, key: str, url: str | None
@@ -98,13 +110,30 @@ def test_flags_only_writes_a_config_that_loads(
     assert [step.name for step in config.policy.ladder("P3")] == ["team-lead"]
 
 
-def test_flags_define_the_business_calendar(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flags_define_the_business_calendar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     no_terminal(monkeypatch)
     out = tmp_path / "config.yaml"
-    assert invoke(["--out", str(out), "--timezone", "America/New_York", "--days", "mon-sat",
-                   "--hours", "07:00-12:00, 13:00-19:00", "--country", "us",
-                   "--subdivision", "ny"]) == 0
+    assert (
+        invoke(
+            [
+                "--out",
+                str(out),
+                "--timezone",
+                "America/New_York",
+                "--days",
+                "mon-sat",
+                "--hours",
+                "07:00-12:00, 13:00-19:00",
+                "--country",
+                "us",
+                "--subdivision",
+                "ny",
+            ]
+        )
+        == 0
+    )
     office = load_config(out).calendars["office"]
     assert office.timezone == "America/New_York"
     assert dict(office.hours) == {"mon-sat": ("07:00-12:00", "13:00-19:00")}
@@ -145,8 +174,11 @@ def test_prints_the_environment_variables_not_yet_set(
     listed = printed.split("still to set:")[1].split("Still to edit")[0]
     assert "CW_PUBLIC_KEY" in listed and "CW_PRIVATE_KEY" in listed
     assert "CW_CLIENT_ID" not in listed
-    named = {value for key, value in load_config(out).connectors["cw"].options.items()
-             if key.endswith("_env")}
+    named = {
+        value
+        for key, value in load_config(out).connectors["cw"].options.items()
+        if key.endswith("_env")
+    }
     assert named == {"CW_PUBLIC_KEY", "CW_PRIVATE_KEY", "CW_CLIENT_ID"}
     assert "company_id" in printed  # the placeholder company id is on the to-do list
 
@@ -216,9 +248,14 @@ def test_an_invalid_flag_is_a_configuration_error_and_writes_nothing(
 ) -> None:
     no_terminal(monkeypatch)
     out = tmp_path / "config.yaml"
-    for argv in (["--timezone", "Mars/Olympus"], ["--days", "weekdays"],
-                 ["--hours", "9-5"], ["--country", "XX"], ["--country", "GB", "--subdivision",
-                 "ZZZ"], ["--psa", "zendesk", "--url", "http://zendesk.example"]):
+    for argv in (
+        ["--timezone", "Mars/Olympus"],
+        ["--days", "weekdays"],
+        ["--hours", "9-5"],
+        ["--country", "XX"],
+        ["--country", "GB", "--subdivision", "ZZZ"],
+        ["--psa", "zendesk", "--url", "http://zendesk.example"],
+    ):
         assert invoke(["--out", str(out), *argv]) == EXIT_CONFIG, argv
         assert not out.exists()
 

@@ -90,13 +90,15 @@ class PrismServer:
         errors: list[str] = []
         current = "?"
         in_request = False
-        for line in self.log_text()[self._offset:].splitlines():
+        for line in self.log_text()[self._offset :].splitlines():
             server = _SERVER.search(line)
             if server:
                 current = f"{server['method'].upper()} {server['path']}"
                 in_request = False
-                if "Request terminated with error" in server["rest"] and \
-                        "UNPROCESSABLE_ENTITY" not in server["rest"]:
+                if (
+                    "Request terminated with error" in server["rest"]
+                    and "UNPROCESSABLE_ENTITY" not in server["rest"]
+                ):
                     errors.append(f"{current}: {server['rest'].strip()}")
                 continue
             if "Request did not pass the validation rules" in line:
@@ -115,8 +117,9 @@ def _wait_until_listening(server: PrismServer, port: int, timeout: float) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"Prism exited with {server.process.returncode}:\n"
-                               f"{server.log_text()[-2000:]}")
+            raise RuntimeError(
+                f"Prism exited with {server.process.returncode}:\n{server.log_text()[-2000:]}"
+            )
         if "Prism is listening" in server.log_text():
             with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
@@ -125,8 +128,9 @@ def _wait_until_listening(server: PrismServer, port: int, timeout: float) -> Non
 
 
 @contextmanager
-def prism_server(spec: Path, *, dynamic: bool = False, seed: str = "1",
-                 timeout: float = START_TIMEOUT) -> Iterator[PrismServer]:
+def prism_server(
+    spec: Path, *, dynamic: bool = False, seed: str = "1", timeout: float = START_TIMEOUT
+) -> Iterator[PrismServer]:
     """Run ``prism mock`` on a free loopback port for the duration of the block."""
     binary = prism_binary()
     if binary is None:
@@ -140,10 +144,16 @@ def prism_server(spec: Path, *, dynamic: bool = False, seed: str = "1",
     with tempfile.TemporaryDirectory(prefix="prism-") as tmp:
         log_path = Path(tmp) / "prism.log"
         with log_path.open("wb") as log_file:
-            process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True)
-        server = PrismServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path,
-                             process=process)
+            process = subprocess.Popen(
+                command,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        server = PrismServer(
+            base_url=f"http://127.0.0.1:{port}", log_path=log_path, process=process
+        )
         try:
             _wait_until_listening(server, port, timeout)
             yield server
@@ -164,8 +174,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-def prism_fixture(spec_name: str, *, dynamic: bool = False,
-                  seed: str = "1") -> Callable[..., Any]:
+def prism_fixture(spec_name: str, *, dynamic: bool = False, seed: str = "1") -> Callable[..., Any]:
     """A module-scoped pytest fixture yielding a ``PrismServer`` for ``spec_name``."""
 
     @pytest.fixture(scope="module")

@@ -57,25 +57,46 @@ class VirtualSleep:
 def make_http(rpm: int = 600, max_attempts: int = 5) -> tuple[PsaHttp, VirtualSleep]:
     clock = FakeClock()
     sleep = VirtualSleep(clock)
-    http = PsaHttp(name="cw", base_url=BASE + "/", client=httpx.AsyncClient(), clock=clock,
-                   requests_per_minute=rpm, sleep=sleep, max_attempts=max_attempts)
+    http = PsaHttp(
+        name="cw",
+        base_url=BASE + "/",
+        client=httpx.AsyncClient(),
+        clock=clock,
+        requests_per_minute=rpm,
+        sleep=sleep,
+        max_attempts=max_attempts,
+    )
     return http, sleep
 
 
 # -- base URL policy -----------------------------------------------------------------------
 
+
 def test_validate_base_url_strips_trailing_slash() -> None:
-    assert validate_base_url("https://x.example/v4/apis/3.0/", "s") == "https://x.example/v4/apis/3.0"
+    assert (
+        validate_base_url("https://x.example/v4/apis/3.0/", "s") == "https://x.example/v4/apis/3.0"
+    )
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:4010", "http://localhost:80/x",
-                                 "http://[::1]:4010", "http://127.8.9.1"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:4010", "http://localhost:80/x", "http://[::1]:4010", "http://127.8.9.1"],
+)
 def test_validate_base_url_allows_plain_http_on_loopback(url: str) -> None:
     assert validate_base_url(url, "s") == url
 
 
-@pytest.mark.parametrize("url", ["http://psa.example", "http://10.0.0.1", "ftp://psa.example",
-                                 "psa.example", "", "https://x.example/?a=1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://psa.example",
+        "http://10.0.0.1",
+        "ftp://psa.example",
+        "psa.example",
+        "",
+        "https://x.example/?a=1",
+    ],
+)
 def test_validate_base_url_refuses_non_https_remote_and_names_setting(url: str) -> None:
     with pytest.raises(FatalConnectorError, match=r"connectors\.cw\.base_url"):
         validate_base_url(url, "connectors.cw.base_url")
@@ -91,10 +112,16 @@ def test_absolute_next_page_link_must_stay_on_origin() -> None:
 
 # -- reads ---------------------------------------------------------------------------------
 
+
 @respx.mock
 async def test_get_json_retries_5xx_then_returns_body() -> None:
-    route = respx.get(BASE + "/tickets").mock(side_effect=[
-        httpx.Response(502), httpx.Response(500), httpx.Response(200, json=[{"id": 1}])])
+    route = respx.get(BASE + "/tickets").mock(
+        side_effect=[
+            httpx.Response(502),
+            httpx.Response(500),
+            httpx.Response(200, json=[{"id": 1}]),
+        ]
+    )
     http, sleep = make_http()
     assert await http.get_json("tickets") == [{"id": 1}]
     assert route.call_count == 3
@@ -105,8 +132,12 @@ async def test_get_json_retries_5xx_then_returns_body() -> None:
 
 @respx.mock
 async def test_429_retry_after_seconds_is_slept_exactly() -> None:
-    respx.get(BASE + "/tickets").mock(side_effect=[
-        httpx.Response(429, headers={"Retry-After": "17"}), httpx.Response(200, json=[])])
+    respx.get(BASE + "/tickets").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "17"}),
+            httpx.Response(200, json=[]),
+        ]
+    )
     http, sleep = make_http()
     assert await http.get_json("tickets") == []
     assert sleep.waits == [17.0]
@@ -115,8 +146,12 @@ async def test_429_retry_after_seconds_is_slept_exactly() -> None:
 @respx.mock
 async def test_429_retry_after_http_date_is_converted_to_seconds() -> None:
     when = format_datetime(T0 + timedelta(seconds=42), usegmt=True)
-    respx.get(BASE + "/tickets").mock(side_effect=[
-        httpx.Response(429, headers={"Retry-After": when}), httpx.Response(200, json={})])
+    respx.get(BASE + "/tickets").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": when}),
+            httpx.Response(200, json={}),
+        ]
+    )
     http, sleep = make_http()
     await http.get_json("tickets")
     assert sleep.waits == [42.0]
@@ -125,8 +160,12 @@ async def test_429_retry_after_http_date_is_converted_to_seconds() -> None:
 @respx.mock
 async def test_jira_x_ratelimit_reset_is_honoured_without_retry_after() -> None:
     reset = (T0 + timedelta(seconds=30)).isoformat().replace("+00:00", "Z")
-    respx.get(BASE + "/search").mock(side_effect=[
-        httpx.Response(429, headers={"X-RateLimit-Reset": reset}), httpx.Response(200, json={})])
+    respx.get(BASE + "/search").mock(
+        side_effect=[
+            httpx.Response(429, headers={"X-RateLimit-Reset": reset}),
+            httpx.Response(200, json={}),
+        ]
+    )
     http, sleep = make_http()
     await http.get_json("search")
     assert sleep.waits == [30.0]
@@ -134,8 +173,12 @@ async def test_jira_x_ratelimit_reset_is_honoured_without_retry_after() -> None:
 
 @respx.mock
 async def test_503_with_retry_after_is_honoured() -> None:
-    respx.get(BASE + "/t").mock(side_effect=[
-        httpx.Response(503, headers={"Retry-After": "5"}), httpx.Response(200, json={})])
+    respx.get(BASE + "/t").mock(
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": "5"}),
+            httpx.Response(200, json={}),
+        ]
+    )
     http, sleep = make_http()
     await http.get_json("t")
     assert sleep.waits == [5.0]
@@ -143,8 +186,9 @@ async def test_503_with_retry_after_is_honoured() -> None:
 
 @respx.mock
 async def test_retry_after_beyond_cap_raises_without_sleeping() -> None:
-    respx.get(BASE + "/t").mock(return_value=httpx.Response(
-        429, headers={"Retry-After": str(int(MAX_RETRY_AFTER) + 1)}))
+    respx.get(BASE + "/t").mock(
+        return_value=httpx.Response(429, headers={"Retry-After": str(int(MAX_RETRY_AFTER) + 1)})
+    )
     http, sleep = make_http()
     with pytest.raises(RateLimitedError) as info:
         await http.get_json("t")
@@ -155,7 +199,8 @@ async def test_retry_after_beyond_cap_raises_without_sleeping() -> None:
 @respx.mock
 async def test_persistent_429_gives_up_after_max_attempts() -> None:
     route = respx.get(BASE + "/t").mock(
-        return_value=httpx.Response(429, headers={"Retry-After": "1"}))
+        return_value=httpx.Response(429, headers={"Retry-After": "1"})
+    )
     http, sleep = make_http(max_attempts=3)
     with pytest.raises(RateLimitedError):
         await http.get_json("t")
@@ -166,7 +211,8 @@ async def test_persistent_429_gives_up_after_max_attempts() -> None:
 @respx.mock
 async def test_read_timeout_on_get_is_retried() -> None:
     respx.get(BASE + "/t").mock(
-        side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json=1)])
+        side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json=1)]
+    )
     http, _ = make_http()
     assert await http.get_json("t") == 1
 
@@ -180,15 +226,19 @@ async def test_connect_error_retried_then_unreachable_names_host() -> None:
     assert route.call_count == 2
 
 
-@pytest.mark.parametrize(("status", "error", "text"), [
-    (401, CredentialsRejectedError, "credentials rejected"),
-    (403, PermissionDeniedError, "permission/scope missing"),
-    (404, NotFoundError, r"not found: GET https://psa\.example/api/t"),
-    (400, RequestRejectedError, "400: bad condition"),
-])
+@pytest.mark.parametrize(
+    ("status", "error", "text"),
+    [
+        (401, CredentialsRejectedError, "credentials rejected"),
+        (403, PermissionDeniedError, "permission/scope missing"),
+        (404, NotFoundError, r"not found: GET https://psa\.example/api/t"),
+        (400, RequestRejectedError, "400: bad condition"),
+    ],
+)
 @respx.mock
 async def test_client_errors_map_to_distinct_fatal_errors_without_retry(
-        status: int, error: type[FatalConnectorError], text: str) -> None:
+    status: int, error: type[FatalConnectorError], text: str
+) -> None:
     route = respx.get(BASE + "/t").mock(return_value=httpx.Response(status, text="bad condition"))
     http, sleep = make_http()
     with pytest.raises(error, match=text):
@@ -201,7 +251,9 @@ async def test_client_errors_map_to_distinct_fatal_errors_without_retry(
 async def test_malformed_json_raises_retriable_error_naming_url() -> None:
     respx.get(BASE + "/t").mock(return_value=httpx.Response(200, text="{not json"))
     http, _ = make_http()
-    with pytest.raises(MalformedResponseError, match=r"malformed JSON from https://psa\.example/api/t"):
+    with pytest.raises(
+        MalformedResponseError, match=r"malformed JSON from https://psa\.example/api/t"
+    ):
         await http.get_json("t")
     assert issubclass(MalformedResponseError, RetriableConnectorError)
 
@@ -218,6 +270,7 @@ async def test_params_with_none_values_are_dropped_and_headers_sent() -> None:
 
 
 # -- writes --------------------------------------------------------------------------------
+
 
 @respx.mock
 async def test_write_timeout_after_send_is_ambiguous_and_not_retried() -> None:
@@ -239,8 +292,9 @@ async def test_write_500_is_ambiguous_and_not_retried() -> None:
 
 @respx.mock
 async def test_write_connect_error_is_retried_because_nothing_was_sent() -> None:
-    route = respx.post(BASE + "/n").mock(side_effect=[httpx.ConnectError("down"),
-                                                      httpx.Response(201, json={"id": 9})])
+    route = respx.post(BASE + "/n").mock(
+        side_effect=[httpx.ConnectError("down"), httpx.Response(201, json={"id": 9})]
+    )
     http, _ = make_http()
     response = await http.send("POST", "n", json={"text": "x"})
     assert response.status_code == 201
@@ -251,8 +305,12 @@ async def test_write_connect_error_is_retried_because_nothing_was_sent() -> None
 @pytest.mark.parametrize("status", [429, 503])
 @respx.mock
 async def test_write_429_and_503_are_retried_honouring_retry_after(status: int) -> None:
-    route = respx.put(BASE + "/t").mock(side_effect=[
-        httpx.Response(status, headers={"Retry-After": "9"}), httpx.Response(200, json={})])
+    route = respx.put(BASE + "/t").mock(
+        side_effect=[
+            httpx.Response(status, headers={"Retry-After": "9"}),
+            httpx.Response(200, json={}),
+        ]
+    )
     http, sleep = make_http()
     await http.send("PUT", "t", json={"a": 1})
     assert route.call_count == 2
@@ -270,6 +328,7 @@ async def test_write_422_is_rejected_with_body_excerpt() -> None:
 
 
 # -- budget --------------------------------------------------------------------------------
+
 
 @respx.mock
 async def test_request_budget_waits_for_the_window_to_free_a_slot() -> None:
@@ -295,11 +354,17 @@ async def test_request_budget_does_not_wait_once_the_window_has_passed() -> None
 
 def test_budget_below_one_is_a_config_error_naming_the_key() -> None:
     with pytest.raises(FatalConnectorError, match=r"connectors\.cw\.requests_per_minute"):
-        PsaHttp(name="cw", base_url=BASE, client=httpx.AsyncClient(), clock=FakeClock(),
-                requests_per_minute=0)
+        PsaHttp(
+            name="cw",
+            base_url=BASE,
+            client=httpx.AsyncClient(),
+            clock=FakeClock(),
+            requests_per_minute=0,
+        )
 
 
 # -- unmapped values -----------------------------------------------------------------------
+
 
 def test_unmapped_reporter_logs_once_per_value(caplog: pytest.LogCaptureFixture) -> None:
     reporter = UnmappedReporter("cw")
@@ -308,8 +373,10 @@ def test_unmapped_reporter_logs_once_per_value(caplog: pytest.LogCaptureFixture)
             reporter.report("company", "INITECH")
         reporter.report("company", "HOOLI")
     messages = [r.getMessage() for r in caplog.records]
-    assert messages == ["unmapped company INITECH in connector cw",
-                        "unmapped company HOOLI in connector cw"]
+    assert messages == [
+        "unmapped company INITECH in connector cw",
+        "unmapped company HOOLI in connector cw",
+    ]
     assert reporter.seen == {("company", "INITECH"), ("company", "HOOLI")}
 
 

@@ -16,21 +16,32 @@ from hypothesis import strategies as st
 from sla_connector.core.calendars import BusinessCalendar
 
 CALENDARS = {
-    "london-gb": BusinessCalendar.from_config({
-        "timezone": "Europe/London",
-        "hours": {"mon-fri": ["08:00-18:00"], "sat": ["09:00-13:00"]},
-        "holidays": {"country": "GB", "subdivision": "ENG", "extra": ["2026-12-24"]},
-    }),
-    "new-york-us": BusinessCalendar.from_config({
-        "timezone": "America/New_York",
-        "hours": {"mon-fri": ["07:00-12:00", "12:30-19:00"], "sun": ["01:00-03:00"]},
-        "holidays": {"country": "US"},
-    }),
+    "london-gb": BusinessCalendar.from_config(
+        {
+            "timezone": "Europe/London",
+            "hours": {"mon-fri": ["08:00-18:00"], "sat": ["09:00-13:00"]},
+            "holidays": {"country": "GB", "subdivision": "ENG", "extra": ["2026-12-24"]},
+        }
+    ),
+    "new-york-us": BusinessCalendar.from_config(
+        {
+            "timezone": "America/New_York",
+            "hours": {"mon-fri": ["07:00-12:00", "12:30-19:00"], "sun": ["01:00-03:00"]},
+            "holidays": {"country": "US"},
+        }
+    ),
 }
-ZONES = [ZoneInfo(key) for key in (
-    "UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Pacific/Chatham",
-    "America/St_Johns",
-)]
+ZONES = [
+    ZoneInfo(key)
+    for key in (
+        "UTC",
+        "Europe/London",
+        "America/New_York",
+        "Asia/Kolkata",
+        "Pacific/Chatham",
+        "America/St_Johns",
+    )
+]
 FIRST = datetime(2025, 1, 1, tzinfo=UTC)
 SPAN_US = (datetime(2029, 1, 1, tzinfo=UTC) - FIRST) // timedelta(microseconds=1)
 MAX_DURATION_US = 30 * 86400 * 1_000_000
@@ -81,9 +92,13 @@ def test_add_is_monotonic_in_the_duration(
 
 @calendars
 @PROPERTY
-@given(points=st.lists(instants, min_size=3, max_size=3).map(sorted), pauses=st.lists(
-    st.tuples(instants, durations).map(lambda p: (p[0], p[0] + p[1])), max_size=3,
-))
+@given(
+    points=st.lists(instants, min_size=3, max_size=3).map(sorted),
+    pauses=st.lists(
+        st.tuples(instants, durations).map(lambda p: (p[0], p[0] + p[1])),
+        max_size=3,
+    ),
+)
 def test_elapsed_is_additive_over_a_split_point(
     name: str, points: list[datetime], pauses: list[tuple[datetime, datetime]]
 ) -> None:
@@ -97,9 +112,14 @@ def test_elapsed_is_additive_over_a_split_point(
 
 @calendars
 @PROPERTY
-@given(start=instants, duration=durations, pauses=st.lists(
-    st.tuples(instants, durations).map(lambda p: (p[0], p[0] + p[1])), max_size=4,
-))
+@given(
+    start=instants,
+    duration=durations,
+    pauses=st.lists(
+        st.tuples(instants, durations).map(lambda p: (p[0], p[0] + p[1])),
+        max_size=4,
+    ),
+)
 def test_pauses_never_add_time_and_their_order_does_not_matter(
     name: str, start: datetime, duration: timedelta, pauses: list[tuple[datetime, datetime]]
 ) -> None:
@@ -114,12 +134,21 @@ def test_pauses_never_add_time_and_their_order_does_not_matter(
 @calendars
 @PROPERTY
 @given(
-    start=instants, end=instants, duration=durations, days=st.integers(0, 12),
-    zone_a=st.sampled_from(ZONES), zone_b=st.sampled_from(ZONES),
+    start=instants,
+    end=instants,
+    duration=durations,
+    days=st.integers(0, 12),
+    zone_a=st.sampled_from(ZONES),
+    zone_b=st.sampled_from(ZONES),
 )
 def test_results_do_not_depend_on_the_input_time_zone(
-    name: str, start: datetime, end: datetime, duration: timedelta, days: int,
-    zone_a: ZoneInfo, zone_b: ZoneInfo,
+    name: str,
+    start: datetime,
+    end: datetime,
+    duration: timedelta,
+    days: int,
+    zone_a: ZoneInfo,
+    zone_b: ZoneInfo,
 ) -> None:
     calendar = CALENDARS[name]
     start_a, start_b = start.astimezone(zone_a), start.astimezone(zone_b)

@@ -150,9 +150,17 @@ def test_s04_us_thanksgiving_is_closed() -> None:
 
 
 def test_s04_extra_dates_close_and_removed_holidays_open() -> None:
-    calendar = cal(STD_LONDON | {"holidays": {
-        "country": "GB", "subdivision": "ENG", "extra": ["2026-11-03"], "remove": ["2026-12-28"],
-    }})
+    calendar = cal(
+        STD_LONDON
+        | {
+            "holidays": {
+                "country": "GB",
+                "subdivision": "ENG",
+                "extra": ["2026-11-03"],
+                "remove": ["2026-12-28"],
+            }
+        }
+    )
     assert not calendar.is_open(london(2026, 11, 3, 10, 0))
     assert calendar.is_open(london(2026, 11, 4, 10, 0))
     assert calendar.is_open(london(2026, 12, 28, 10, 0))
@@ -160,17 +168,31 @@ def test_s04_extra_dates_close_and_removed_holidays_open() -> None:
 
 
 def test_s04_removing_the_actual_date_keeps_the_observed_day_closed() -> None:
-    calendar = cal(UK_OFFICE | {"holidays": {
-        "country": "GB", "subdivision": "ENG", "remove": ["2026-12-26"],
-    }})
+    calendar = cal(
+        UK_OFFICE
+        | {
+            "holidays": {
+                "country": "GB",
+                "subdivision": "ENG",
+                "remove": ["2026-12-26"],
+            }
+        }
+    )
     assert calendar.is_open(london(2026, 12, 26, 10, 0))
     assert not calendar.is_open(london(2026, 12, 28, 10, 0))
 
 
 def test_s04_always_open_calendar_ignores_holidays() -> None:
-    calendar = cal({"always_open": True, "holidays": {
-        "country": "GB", "subdivision": "ENG", "extra": ["2026-12-24"],
-    }})
+    calendar = cal(
+        {
+            "always_open": True,
+            "holidays": {
+                "country": "GB",
+                "subdivision": "ENG",
+                "extra": ["2026-12-24"],
+            },
+        }
+    )
     assert calendar.is_open(utc("2026-12-25T10:00"))
     assert calendar.add(utc("2026-12-24T12:00"), hours(48)) == utc("2026-12-26T12:00")
     assert calendar.elapsed(utc("2026-12-24T12:00"), utc("2026-12-29T12:00")) == timedelta(days=5)
@@ -325,9 +347,15 @@ def test_3bd_landing_before_a_short_day_opens_takes_its_opening() -> None:
 
 
 def test_bd_landing_in_a_lunch_break_takes_the_next_opening_that_day() -> None:
-    calendar = cal({"timezone": "UTC", "hours": {
-        "mon-thu": ["09:00-12:00", "13:00-17:30"], "fri": ["09:00-12:30"],
-    }})
+    calendar = cal(
+        {
+            "timezone": "UTC",
+            "hours": {
+                "mon-thu": ["09:00-12:00", "13:00-17:30"],
+                "fri": ["09:00-12:30"],
+            },
+        }
+    )
     # Mon 12:15 is closed: moved to Mon 13:00, so 4bd lands Fri 13:00, after Friday's close.
     assert calendar.add_days(utc("2026-11-02T12:15"), 4) == utc("2026-11-06T12:30")
     # Mon 11:00 + 1bd is Tue 11:00; Tue 12:30 + 1bd (lunch on Wed) is Wed 13:00.
@@ -397,11 +425,16 @@ def test_s19_uses_the_calendar_local_date_not_utc() -> None:
 
 
 def test_intervals_of_a_day_are_unioned_across_entries_and_day_specs() -> None:
-    calendar = cal({"timezone": "UTC", "hours": {
-        "mon-fri": ["08:00-12:00"],
-        "mon": ["11:00-14:00", "16:00-17:00"],
-        "sat,sun": "10:00-11:00",
-    }})
+    calendar = cal(
+        {
+            "timezone": "UTC",
+            "hours": {
+                "mon-fri": ["08:00-12:00"],
+                "mon": ["11:00-14:00", "16:00-17:00"],
+                "sat,sun": "10:00-11:00",
+            },
+        }
+    )
     monday = utc("2026-11-02T00:00")
     assert calendar.elapsed(monday, monday + timedelta(days=1)) == hours(7)
     assert calendar.elapsed(monday + timedelta(days=1), monday + timedelta(days=2)) == hours(4)
@@ -447,15 +480,31 @@ def test_day_specs(spec: str, days: list[int]) -> None:
         ({"tz": "UTC", "hours": {"mon": ["09:00-10:00"]}}, "tz"),
         ({"hours": {"mon": ["09:00-10:00"]}, "holidays": {"country": "XX"}}, "holidays"),
         ({"hours": {"mon": ["09:00"]}, "holidays": {"extra": ["2026-13-01"]}}, "hours.mon[0]"),
-        ({"hours": {"mon": ["09:00-10:00"]}, "holidays": {"extra": ["2026-13-01"]}},
-         "holidays.extra[0]"),
-        ({"hours": {"mon": ["09:00-10:00"]}, "holidays": {"remove": ["x", "y"]}},
-         "holidays.remove[0]"),
+        (
+            {"hours": {"mon": ["09:00-10:00"]}, "holidays": {"extra": ["2026-13-01"]}},
+            "holidays.extra[0]",
+        ),
+        (
+            {"hours": {"mon": ["09:00-10:00"]}, "holidays": {"remove": ["x", "y"]}},
+            "holidays.remove[0]",
+        ),
     ],
     ids=[
-        "hour-25", "crosses-midnight", "empty-interval", "minute-60", "starts-at-24",
-        "unknown-day", "unknown-timezone", "never-open", "hours-missing", "hours-not-mapping",
-        "unknown-key", "unknown-country", "not-an-interval", "bad-extra-date", "bad-remove-date",
+        "hour-25",
+        "crosses-midnight",
+        "empty-interval",
+        "minute-60",
+        "starts-at-24",
+        "unknown-day",
+        "unknown-timezone",
+        "never-open",
+        "hours-missing",
+        "hours-not-mapping",
+        "unknown-key",
+        "unknown-country",
+        "not-an-interval",
+        "bad-extra-date",
+        "bad-remove-date",
     ],
 )
 def test_bad_calendar_config_names_the_relative_key_path(

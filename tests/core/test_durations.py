@@ -52,8 +52,13 @@ def test_malformed_durations_raise_with_a_hint(text: str) -> None:
 @pytest.mark.parametrize(
     ("value", "fraction"),
     [
-        ("75%", 0.75), ("0.75", 0.75), (0.75, 0.75), (75, 0.75),
-        ("100%", 1.0), (1, 1.0), ("12.5%", 0.125),
+        ("75%", 0.75),
+        ("0.75", 0.75),
+        (0.75, 0.75),
+        (75, 0.75),
+        ("100%", 1.0),
+        (1, 1.0),
+        ("12.5%", 0.125),
     ],
 )
 def test_percentages_accept_percent_fraction_and_whole_numbers(

@@ -61,7 +61,12 @@ class Setup:
 
     @classmethod
     def create(
-        cls, root: Path, *, speed: float, timeout: float = 2.0, poll: str = "2m",
+        cls,
+        root: Path,
+        *,
+        speed: float,
+        timeout: float = 2.0,
+        poll: str = "2m",
         retry_backoff: str = "30s",
     ) -> Setup:
         server_port, dashboard_port = free_port(), free_port()
@@ -94,8 +99,9 @@ class Setup:
         config = config_from_mapping(data)
         path = root / "config.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
-        return cls(root, path, root / "writes.jsonl", server_port, speed, anchor,
-                   config.policy, store_url)
+        return cls(
+            root, path, root / "writes.jsonl", server_port, speed, anchor, config.policy, store_url
+        )
 
     # -- time ---------------------------------------------------------------------------
 
@@ -117,16 +123,22 @@ class Setup:
     # -- the PSA ------------------------------------------------------------------------
 
     @contextmanager
-    def server(self, *, faults: float = 0.0, seed: int = 0, delay: float = 2.0
-               ) -> Iterator[subprocess.Popen[bytes]]:
+    def server(
+        self, *, faults: float = 0.0, seed: int = 0, delay: float = 2.0
+    ) -> Iterator[subprocess.Popen[bytes]]:
         command = [
-            sys.executable, "-m", "sla_connector_psa.simulator_server",
-            "--config", str(self.config_path), "--port", str(self.server_port),
-            "--write-log", str(self.write_log),
+            sys.executable,
+            "-m",
+            "sla_connector_psa.simulator_server",
+            "--config",
+            str(self.config_path),
+            "--port",
+            str(self.server_port),
+            "--write-log",
+            str(self.write_log),
         ]
         if faults:
-            command += ["--faults", str(faults), "--seed", str(seed),
-                        "--fault-delay", str(delay)]
+            command += ["--faults", str(faults), "--seed", str(seed), "--fault-delay", str(delay)]
         log = (self.root / "server.log").open("wb")
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.root)
         try:
@@ -174,7 +186,9 @@ class Setup:
         with log.open("wb") as sink:
             process = subprocess.Popen(
                 [CLI, "run", "-c", str(self.config_path)],
-                stdout=sink, stderr=subprocess.STDOUT, cwd=self.root,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         return Daemon(process, log)

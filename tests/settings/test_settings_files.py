@@ -20,12 +20,21 @@ REFERENCE = Path("/work/shared/docs/config-reference.yaml")
 
 # The seed policy of DESIGN section 1: targets, calendars and the one step of each ladder.
 SEED = {
-    "P1": ("Critical", timedelta(minutes=15), timedelta(hours=4), "always",
-           ("account_director", timedelta(minutes=30))),
-    "P2": ("High", timedelta(hours=1), timedelta(hours=8), None,
-           ("senior_engineer", timedelta(hours=2))),
-    "P3": ("Standard", timedelta(hours=4), BusinessDays(3), None,
-           ("team_lead", NEXT_BUSINESS_DAY)),
+    "P1": (
+        "Critical",
+        timedelta(minutes=15),
+        timedelta(hours=4),
+        "always",
+        ("account_director", timedelta(minutes=30)),
+    ),
+    "P2": (
+        "High",
+        timedelta(hours=1),
+        timedelta(hours=8),
+        None,
+        ("senior_engineer", timedelta(hours=2)),
+    ),
+    "P3": ("Standard", timedelta(hours=4), BusinessDays(3), None, ("team_lead", NEXT_BUSINESS_DAY)),
 }
 
 

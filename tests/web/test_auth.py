@@ -96,8 +96,11 @@ async def test_expired_session_cookie_is_refused() -> None:
 
     app = Starlette(
         routes=[Route("/", ok)],
-        middleware=[Middleware(TokenGuard, token=TOKEN, login_page=lambda t, f: "login",
-                               clock=lambda: now[0])],
+        middleware=[
+            Middleware(
+                TokenGuard, token=TOKEN, login_page=lambda t, f: "login", clock=lambda: now[0]
+            )
+        ],
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:

@@ -73,15 +73,21 @@ async def test_api_ticket_carries_the_explain_facts() -> None:
     assert (data["tier"], data["rule"], data["open"]) == ("P1", "outage", False)
     response, resolution = data["clocks"]
     assert (response["state"], response["breached_at"], response["target_seconds"]) == (
-        "breached", "2026-03-15T12:15:00Z", 900.0
+        "breached",
+        "2026-03-15T12:15:00Z",
+        900.0,
     )
     assert [entry["label"] for entry in response["timeline"]] == [
-        "started", "breached under P1", "stopped: first agent reply"
+        "started",
+        "breached under P1",
+        "stopped: first agent reply",
     ]
     assert resolution["used_text"] == "5h 00m"
     (step,) = data["steps"]
     assert (step["step"], step["to"], step["ledger_state"]) == (
-        "account-director", "dana@msp.example", "done"
+        "account-director",
+        "dana@msp.example",
+        "done",
     )
     assert [row["key"] for row in data["ledger"]] == ["zd:A2:account-director:1"]
 

@@ -33,8 +33,9 @@ async def test_adherence_gauges_match_the_overview_figures() -> None:
     ratio = "sla_adherence_ratio"
     assert _get(samples, ratio, **acme, clock="resolution", window="30d") == pytest.approx(2 / 3)
     assert _get(samples, ratio, **acme, clock="ticket", window="7d") == pytest.approx(1 / 3)
-    decided = _get(samples, "sla_clocks_decided", **acme, clock="response", window="7d",
-                   outcome="breached")
+    decided = _get(
+        samples, "sla_clocks_decided", **acme, clock="response", window="7d", outcome="breached"
+    )
     assert decided == 2
     # nothing decided: no ratio series (not a misleading 0), but the 0/0 counts are there
     key = {"client": "acme", "tier": "P3", "clock": "response", "window": "7d"}

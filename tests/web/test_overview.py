@@ -27,11 +27,19 @@ ACME_P1 = {
 }
 # globex: G1 (P2) met both clocks on Monday; G3 (P1) responded in time, now paused;
 # G2 was decided 40 days ago and counts nowhere.
-GLOBEX_P2 = {(kind, window): (1, 0) for kind in ("response", "resolution", "ticket")
-             for window in ("7d", "30d")}
-GLOBEX_P1 = {("response", "7d"): (1, 0), ("response", "30d"): (1, 0),
-             ("resolution", "7d"): (0, 0), ("resolution", "30d"): (0, 0),
-             ("ticket", "7d"): (0, 0), ("ticket", "30d"): (0, 0)}
+GLOBEX_P2 = {
+    (kind, window): (1, 0)
+    for kind in ("response", "resolution", "ticket")
+    for window in ("7d", "30d")
+}
+GLOBEX_P1 = {
+    ("response", "7d"): (1, 0),
+    ("response", "30d"): (1, 0),
+    ("resolution", "7d"): (0, 0),
+    ("resolution", "30d"): (0, 0),
+    ("ticket", "7d"): (0, 0),
+    ("ticket", "30d"): (0, 0),
+}
 
 
 def _line(data, client: str, tier: str):  # type: ignore[no-untyped-def]
@@ -43,7 +51,9 @@ async def test_api_overview_adherence_equals_hand_computation() -> None:
     async with client_for(app_for()) as http:
         data = (await http.get("/api/overview")).json()
     for client, tier, expected in (
-        ("acme", "P1", ACME_P1), ("globex", "P2", GLOBEX_P2), ("globex", "P1", GLOBEX_P1)
+        ("acme", "P1", ACME_P1),
+        ("globex", "P2", GLOBEX_P2),
+        ("globex", "P1", GLOBEX_P1),
     ):
         line = _line(data, client, tier)
         for (kind, window), (met, breached) in expected.items():
@@ -78,11 +88,15 @@ async def test_api_overview_lists_open_at_risk_breached_and_escalations() -> Non
     assert risk["url"] == "/tickets/zd/A4"
     (broken,) = data["breached_open"]
     assert (broken["id"], broken["clock"], broken["breached_at"]) == (
-        "A5", "response", "2026-03-18T11:15:00Z"
+        "A5",
+        "response",
+        "2026-03-18T11:15:00Z",
     )
     assert [t["id"] for t in data["open"]] == ["A5", "A4", "G3"]  # paused G3 has no due: last
     assert [(e["ticket_id"], e["state"], e["late"]) for e in data["escalations"]] == [
-        ("A5", "done", True), ("G9", "would_fire", False), ("G8", "failed", True),
+        ("A5", "done", True),
+        ("G9", "would_fire", False),
+        ("G8", "failed", True),
         ("A2", "done", False),
     ]
     acme = _line(data, "acme", "P1")
@@ -187,8 +201,14 @@ async def test_long_lists_are_capped_but_totals_count_everything() -> None:
     source = make_source()
     for number in range(120):
         created = ago(hours=3, minutes=20)
-        source.put(p1(f"R{number:03d}", "globex", created,
-                      (after(created, minutes=1), "public_reply", "agent")))
+        source.put(
+            p1(
+                f"R{number:03d}",
+                "globex",
+                created,
+                (after(created, minutes=1), "public_reply", "agent"),
+            )
+        )
     async with client_for(app_for(source)) as http:
         data = (await http.get("/api/overview")).json()
         page = (await http.get("/")).text

@@ -321,10 +321,14 @@ class BusinessCalendar:
             if low_us > start:
                 index = bisect_right(starts, low_us) - 1
                 if index >= 0:
-                    low = max(low, (
-                        cum[index] + low_us - starts[index]
-                        if low_us < ends[index] else cum_end[index]
-                    ))
+                    low = max(
+                        low,
+                        (
+                            cum[index] + low_us - starts[index]
+                            if low_us < ends[index]
+                            else cum_end[index]
+                        ),
+                    )
             high = stop
             if high_us < end:
                 index = bisect_right(starts, high_us) - 1
@@ -332,7 +336,8 @@ class BusinessCalendar:
                 if index >= 0:
                     high = (
                         cum[index] + high_us - starts[index]
-                        if high_us < ends[index] else cum_end[index]
+                        if high_us < ends[index]
+                        else cum_end[index]
                     )
             if high > low:
                 paused += high - low
@@ -473,9 +478,11 @@ class BusinessCalendar:
                 wall_midnight = (ordinal - _EPOCH_ORDINAL) * 86400
                 day_pieces: list[tuple[int, int]] = []
                 for start, end in windows:
-                    day_pieces.extend(self._wall_to_utc(
-                        wall_midnight + start, wall_midnight + end, seg_starts, seg_offsets
-                    ))
+                    day_pieces.extend(
+                        self._wall_to_utc(
+                            wall_midnight + start, wall_midnight + end, seg_starts, seg_offsets
+                        )
+                    )
                 if day_pieces:
                     pieces.extend(day_pieces)
                     day_bounds[ordinal] = (

@@ -42,9 +42,7 @@ def parse_duration(text: str, *, allow_business_days: bool = True) -> Duration:
         return BusinessDays(days)
     match = _CLOCK_RE.fullmatch(raw)
     if not match or not any(match.groups()):
-        raise ValueError(
-            f"{text!r} is not a duration; write e.g. 15m, 1h30m, 90s, 2d or 3bd"
-        )
+        raise ValueError(f"{text!r} is not a duration; write e.g. 15m, 1h30m, 90s, 2d or 3bd")
     seconds = sum(
         int(value) * _UNIT_SECONDS[unit]
         for value, unit in zip(match.groups(), "dhms", strict=True)

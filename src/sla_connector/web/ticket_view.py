@@ -191,8 +191,7 @@ def build_ticket(source: DashboardSource, source_name: str, ticket_id: str) -> T
         classified_tier=evaluation.classification.tier,
         floor_applied=evaluation.classification.floor_applied,
         tier_changes=[
-            TierChangeView(c.at.astimezone(UTC), c.tier, c.manual)
-            for c in evaluation.tier_changes
+            TierChangeView(c.at.astimezone(UTC), c.tier, c.manual) for c in evaluation.tier_changes
         ],
         unknown_priorities=list(evaluation.unknown_priorities),
         clocks=clocks,

@@ -35,8 +35,11 @@ SETTINGS: dict[str, Any] = {
     "responded_statuses": ["Acknowledged", "In Progress"],
     "paused_statuses": ["Waiting on Customer", "Scheduled"],
     "resolved_statuses": ["Resolved", "Closed"],
-    "priority_map": {"P1": "Priority 1 - Critical", "P2": "Priority 2 - High",
-                     "P3": "Priority 3 - Normal"},
+    "priority_map": {
+        "P1": "Priority 1 - Critical",
+        "P2": "Priority 2 - High",
+        "P3": "Priority 3 - Normal",
+    },
     "client_map": {"ACME": "acme", "GLOBEX": "globex"},
     "users": {"alex@msp.example": "asmith", "dana@msp.example": "dlee"},
     "automation_members": ["workflow"],
@@ -71,10 +74,17 @@ class VirtualSleep:
         self.clock.at += timedelta(seconds=seconds)
 
 
-def make_ticket(ticket_id: int, *, status: str = "In Progress", company: str = "ACME",
-                updated: datetime = T0, entered: datetime | None = None,
-                priority: str = "Priority 2 - High", responded: datetime | None = None,
-                owner: str = "asmith") -> dict[str, Any]:
+def make_ticket(
+    ticket_id: int,
+    *,
+    status: str = "In Progress",
+    company: str = "ACME",
+    updated: datetime = T0,
+    entered: datetime | None = None,
+    priority: str = "Priority 2 - High",
+    responded: datetime | None = None,
+    owner: str = "asmith",
+) -> dict[str, Any]:
     """A spec-shaped ``Ticket`` derived from ``ticket.json``."""
     raw: dict[str, Any] = copy.deepcopy(load("ticket.json"))
     raw["id"] = ticket_id
@@ -113,20 +123,24 @@ class FakeConnectWise:
             ("GET", r"/service/tickets/(\d+)/notes$", self._notes),
             ("POST", r"/service/tickets/(\d+)/notes$", self._post_note),
             ("GET", r"/system/audittrail$", self._audit),
-            ("GET", r"/service/priorities$", lambda r: httpx.Response(200, json=load(
-                "priorities.json"))),
-            ("GET", r"/system/members$", lambda r: httpx.Response(200, json=load(
-                "members.json"))),
-            ("GET", r"/service/boards$", lambda r: httpx.Response(200, json=load(
-                "boards.json"))),
+            (
+                "GET",
+                r"/service/priorities$",
+                lambda r: httpx.Response(200, json=load("priorities.json")),
+            ),
+            ("GET", r"/system/members$", lambda r: httpx.Response(200, json=load("members.json"))),
+            ("GET", r"/service/boards$", lambda r: httpx.Response(200, json=load("boards.json"))),
         ]
         for method, pattern, handler in routes:
-            self.router.route(method=method, host=httpx.URL(BASE).host,
-                              path__regex="^" + re.escape(httpx.URL(BASE).path) + pattern).mock(
-                side_effect=self._wrap(method + " " + pattern, handler))
+            self.router.route(
+                method=method,
+                host=httpx.URL(BASE).host,
+                path__regex="^" + re.escape(httpx.URL(BASE).path) + pattern,
+            ).mock(side_effect=self._wrap(method + " " + pattern, handler))
 
-    def add(self, raw: dict[str, Any], audit: list[Any] | None = None,
-            notes: list[Any] | None = None) -> None:
+    def add(
+        self, raw: dict[str, Any], audit: list[Any] | None = None, notes: list[Any] | None = None
+    ) -> None:
         self.tickets[raw["id"]] = raw
         self.audits[raw["id"]] = audit if audit is not None else []
         self.notes[raw["id"]] = notes if notes is not None else []
@@ -144,11 +158,14 @@ class FakeConnectWise:
     # -- handlers ------------------------------------------------------------------------
 
     def _wrap(self, name: str, handler: Handler) -> Callable[[httpx.Request], Any]:
-        short = {"GET /system/audittrail$": "audit", "PATCH /service/tickets/(\\d+)$": "PATCH",
-                 "POST /service/tickets/(\\d+)/notes$": "POST note",
-                 "GET /service/tickets$": "feed",
-                 "GET /service/tickets/(\\d+)/notes$": "notes",
-                 "GET /service/tickets/(\\d+)$": "ticket"}.get(name, name)
+        short = {
+            "GET /system/audittrail$": "audit",
+            "PATCH /service/tickets/(\\d+)$": "PATCH",
+            "POST /service/tickets/(\\d+)/notes$": "POST note",
+            "GET /service/tickets$": "feed",
+            "GET /service/tickets/(\\d+)/notes$": "notes",
+            "GET /service/tickets/(\\d+)$": "ticket",
+        }.get(name, name)
 
         def side_effect(request: httpx.Request) -> Any:
             self.requests.append(request)
@@ -174,7 +191,7 @@ class FakeConnectWise:
     def _page(items: list[Any], request: httpx.Request) -> list[Any]:
         page = int(request.url.params.get("page", "1"))
         size = int(request.url.params.get("pageSize", "25"))
-        return items[(page - 1) * size: page * size]
+        return items[(page - 1) * size : page * size]
 
     def _feed(self, request: httpx.Request) -> httpx.Response:
         conditions = request.url.params.get("conditions", "")
@@ -202,8 +219,7 @@ class FakeConnectWise:
         return httpx.Response(200, json=ticket)
 
     def _notes(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=self._page(self.notes.get(self._id(request), []),
-                                                   request))
+        return httpx.Response(200, json=self._page(self.notes.get(self._id(request), []), request))
 
     def _post_note(self, request: httpx.Request) -> httpx.Response:
         ticket_id = self._id(request)
@@ -217,8 +233,9 @@ class FakeConnectWise:
         return httpx.Response(200, json=self._page(entries, request))
 
 
-def make_connector(fake: FakeConnectWise, clock: FakeClock | None = None,
-                   **overrides: Any) -> tuple[ConnectWiseConnector, VirtualSleep]:
+def make_connector(
+    fake: FakeConnectWise, clock: FakeClock | None = None, **overrides: Any
+) -> tuple[ConnectWiseConnector, VirtualSleep]:
     clock = clock or FakeClock()
     sleep = VirtualSleep(clock)
     settings = parse_settings("cw", {**SETTINGS, **overrides}, environ=ENV)
@@ -226,8 +243,9 @@ def make_connector(fake: FakeConnectWise, clock: FakeClock | None = None,
     return connector, sleep
 
 
-async def poll(connector: ConnectWiseConnector, cursor: str | None) -> tuple[list[Any], str | None,
-                                                                              list[Any]]:
+async def poll(
+    connector: ConnectWiseConnector, cursor: str | None
+) -> tuple[list[Any], str | None, list[Any]]:
     """Run one ``fetch_changed``; return tickets, the final cursor and rejections."""
     tickets: list[Any] = []
     rejected: list[Any] = []

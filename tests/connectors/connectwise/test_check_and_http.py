@@ -28,22 +28,35 @@ async def test_check_reports_open_tickets_after_probing_every_needed_endpoint() 
     assert result.ok, result.summary
     assert result.summary == (
         "connected to https://api-na.myconnectwise.net/v4_6_release/apis/3.0 as company "
-        "mspco: 1 open tickets")
+        "mspco: 1 open tickets"
+    )
     assert result.details["boards"] == ["Service Desk"]
     paths = [r.url.path.split("/apis/3.0")[1] for r in fake.requests]
-    assert paths == ["/service/tickets", "/service/tickets/count", "/service/boards",
-                     "/system/audittrail", "/service/tickets/1001/notes"]
+    assert paths == [
+        "/service/tickets",
+        "/service/tickets/count",
+        "/service/boards",
+        "/system/audittrail",
+        "/service/tickets/1001/notes",
+    ]
 
 
-@pytest.mark.parametrize(("route", "outcome", "expected"), [
-    ("feed", httpx.Response(401), "credentials rejected (401)"),
-    ("feed", httpx.Response(404), "wrong URL: https://api-na.myconnectwise.net/v4_6_release"),
-    ("feed", httpx.ConnectError("Name or service not known"),
-     "host unreachable: cannot reach api-na.myconnectwise.net"),
-    ("audit", httpx.Response(403), "permission missing (403) on https://api-na"),
-])
+@pytest.mark.parametrize(
+    ("route", "outcome", "expected"),
+    [
+        ("feed", httpx.Response(401), "credentials rejected (401)"),
+        ("feed", httpx.Response(404), "wrong URL: https://api-na.myconnectwise.net/v4_6_release"),
+        (
+            "feed",
+            httpx.ConnectError("Name or service not known"),
+            "host unreachable: cannot reach api-na.myconnectwise.net",
+        ),
+        ("audit", httpx.Response(403), "permission missing (403) on https://api-na"),
+    ],
+)
 async def test_check_gives_a_distinct_actionable_verdict_per_failure(
-        route: str, outcome: object, expected: str) -> None:
+    route: str, outcome: object, expected: str
+) -> None:
     fake = ready()
     fake.script(route, outcome, outcome)
     connector, _ = make_connector(fake)
@@ -94,7 +107,8 @@ async def test_poll_retries_5xx_on_history_reads() -> None:
 
 
 async def test_create_reads_secrets_from_the_named_environment_variables(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     connector: Connector = create("cw", SETTINGS, FakeClock())  # mypy checks the protocol
@@ -116,5 +130,6 @@ def test_create_refuses_plain_http_to_a_remote_host(monkeypatch: pytest.MonkeyPa
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(FatalConnectorError, match="plain http"):
-        create("cw", {**SETTINGS, "base_url": "http://cw.example/v4_6_release/apis/3.0"},
-               FakeClock())
+        create(
+            "cw", {**SETTINGS, "base_url": "http://cw.example/v4_6_release/apis/3.0"}, FakeClock()
+        )

@@ -28,16 +28,16 @@ prism = prism_fixture("connectwise-with-writes.json")
 
 def connector_for(server: PrismServer, **overrides: Any) -> ConnectWiseConnector:
     clock = FakeClock()
-    settings = parse_settings("cw", {**SETTINGS, "base_url": server.base_url, **overrides},
-                              environ=ENV)
+    settings = parse_settings(
+        "cw", {**SETTINGS, "base_url": server.base_url, **overrides}, environ=ENV
+    )
     return ConnectWiseConnector(settings, clock, sleep=VirtualSleep(clock), max_attempts=2)
 
 
 async def test_prism_flags_a_request_without_client_id(prism: PrismServer) -> None:
     prism.mark()
     async with httpx.AsyncClient() as client:
-        response = await client.get(prism.base_url + "/service/tickets",
-                                    params={"pageSize": "abc"})
+        response = await client.get(prism.base_url + "/service/tickets", params={"pageSize": "abc"})
     assert response.status_code == 422
     errors = prism.request_errors()
     assert any("clientid" in e.lower() for e in errors), errors
@@ -54,13 +54,25 @@ async def test_check_poll_and_writes_pass_request_validation(prism: PrismServer)
             cursor = page.cursor
         async for _ in connector.fetch_changed(cursor):
             pass
-        row = Row(id="42", created_at=datetime(2026, 3, 2, tzinfo=UTC),
-                  last_updated="2026-03-02T10:00:00Z", summary="s", status="New",
-                  priority="", owner="", company="ACME", source="Email", board="Service Desk",
-                  date_responded=None, closed=False, raw={})
+        row = Row(
+            id="42",
+            created_at=datetime(2026, 3, 2, tzinfo=UTC),
+            last_updated="2026-03-02T10:00:00Z",
+            summary="s",
+            status="New",
+            priority="",
+            owner="",
+            company="ACME",
+            source="Email",
+            board="Service Desk",
+            date_responded=None,
+            closed=False,
+            raw={},
+        )
         await connector._read_history(row, None, force=True)
-        ticket = Ticket(id="42", source="cw", client="acme",
-                        created_at=datetime(2026, 3, 2, tzinfo=UTC))
+        ticket = Ticket(
+            id="42", source="cw", client="acme", created_at=datetime(2026, 3, 2, tzinfo=UTC)
+        )
         assert (await connector.assign(ticket, "alex@msp.example")).ok
         assert (await connector.assign(ticket, "terry@msp.example")).ok
         assert (await connector.set_priority(ticket, "P1")).ok
@@ -78,7 +90,8 @@ async def test_check_poll_and_writes_pass_request_validation(prism: PrismServer)
 
 
 def test_prism_binary_is_pinned_in_tools() -> None:
-    lock = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools", "prism",
-                        "package-lock.json")
+    lock = os.path.join(
+        os.path.dirname(__file__), "..", "..", "..", "tools", "prism", "package-lock.json"
+    )
     with open(lock, encoding="utf-8") as handle:
         assert '"node_modules/@stoplight/prism-cli"' in handle.read()

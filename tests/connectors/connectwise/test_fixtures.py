@@ -21,9 +21,14 @@ FIXTURE_SCHEMAS: dict[str, dict[str, Any]] = {
     "boards.json": {"type": "array", "items": {"$ref": "#/components/schemas/Board"}},
     "count.json": {"$ref": "#/components/schemas/Count"},
 }
-_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "boolean": (bool,),
-                                       "number": (int, float), "array": (list,),
-                                       "object": (dict,)}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "boolean": (bool,),
+    "number": (int, float),
+    "array": (list,),
+    "object": (dict,),
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +46,10 @@ def problems(spec: dict[str, Any], schema: dict[str, Any], value: Any, where: st
         return [] if schema.get("nullable") else [f"{where}: null but not nullable"]
     found: list[str] = []
     kind = schema.get("type")
-    if kind and not (isinstance(value, _TYPES[kind])
-                     and not (kind in ("integer", "number") and isinstance(value, bool))):
+    if kind and not (
+        isinstance(value, _TYPES[kind])
+        and not (kind in ("integer", "number") and isinstance(value, bool))
+    ):
         return [f"{where}: expected {kind}, got {type(value).__name__}"]
     if "enum" in schema and value not in schema["enum"]:
         found.append(f"{where}: {value!r} not in {schema['enum']}")

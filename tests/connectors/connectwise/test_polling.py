@@ -24,8 +24,14 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def fill(fake: FakeConnectWise, count: int, *, start: int = 1, updated: datetime = T0,
-         responded: bool = False) -> None:
+def fill(
+    fake: FakeConnectWise,
+    count: int,
+    *,
+    start: int = 1,
+    updated: datetime = T0,
+    responded: bool = False,
+) -> None:
     for i in range(start, start + count):
         when = updated + timedelta(seconds=i)
         fake.add(make_ticket(i, updated=when, responded=when if responded else None))
@@ -47,7 +53,8 @@ async def test_incremental_poll_pages_through_three_pages_with_board_and_date_co
     assert params["orderBy"] == "id asc"
     assert params["conditions"] == (
         'board/name in ("Service Desk") AND (closedFlag = false OR lastUpdated > '
-        "[2026-02-23T12:00:00Z])")
+        "[2026-02-23T12:00:00Z])"
+    )
     # intermediate pages do not advance the cursor; only the last one does
     assert pages[0].cursor is None and pages[1].cursor is None
     assert pages[2].cursor is not None
@@ -66,7 +73,8 @@ async def test_second_poll_uses_returned_cursor_with_overlap_and_skips_seen_rows
     assert tickets == []
     feed = fake.requests[0]
     assert feed.url.params["conditions"] == (
-        'board/name in ("Service Desk") AND lastUpdated > [2026-03-02T11:58:02Z]')
+        'board/name in ("Service Desk") AND lastUpdated > [2026-03-02T11:58:02Z]'
+    )
     assert json.loads(cursor2 or "")["since"] == json.loads(cursor)["since"]
 
 
@@ -106,8 +114,9 @@ async def test_audit_trail_becomes_status_priority_and_assignee_events() -> None
     ]
     # The pause interval the engine will see: Waiting on Customer from 10:02 to 10:30.
     statuses = [(e.at, e.to) for e in ticket.events if e.type == "status"]
-    pause = [(a, b) for (a, s), (b, _) in itertools.pairwise(statuses)
-             if s == "Waiting on Customer"]
+    pause = [
+        (a, b) for (a, s), (b, _) in itertools.pairwise(statuses) if s == "Waiting on Customer"
+    ]
     assert pause == [(at("2026-03-02T10:02:00Z"), at("2026-03-02T10:30:00Z"))]
     # and the canonical JSON round-trips through the core validator
     assert parse_ticket(ticket.to_json(), known_sources={"cw"}) == ticket
@@ -141,7 +150,8 @@ async def test_first_response_from_date_responded_needs_no_notes_request() -> No
 
 
 async def test_unmapped_company_is_lowercased_and_reported_once(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fake = FakeConnectWise()
     for i in (1, 2, 3):
         fake.add(make_ticket(i, company="INITECH"))
@@ -151,7 +161,8 @@ async def test_unmapped_company_is_lowercased_and_reported_once(
         tickets, _, _ = await poll(connector, None)
     assert {t.client for t in tickets} == {"initech"}
     assert [r.getMessage() for r in caplog.records if "unmapped" in r.getMessage()] == [
-        "unmapped company INITECH in connector cw"]
+        "unmapped company INITECH in connector cw"
+    ]
 
 
 async def test_ticket_born_waiting_gets_a_status_event_at_creation() -> None:
@@ -160,12 +171,12 @@ async def test_ticket_born_waiting_gets_a_status_event_at_creation() -> None:
     fake.feed = [5]
     connector, _ = make_connector(fake, first_response="date_responded")
     tickets, _, _ = await poll(connector, None)
-    assert tickets[0].events[0] == Event(tickets[0].created_at, "status",
-                                         to="Waiting on Customer")
+    assert tickets[0].events[0] == Event(tickets[0].created_at, "status", to="Waiting on Customer")
 
 
 async def test_malformed_rows_are_rejected_with_reasons_and_the_page_goes_on(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fake = FakeConnectWise()
     fill(fake, 4)
     fake.tickets[2]["_info"]["dateEntered"] = "yesterday"
@@ -185,8 +196,7 @@ async def test_malformed_rows_are_rejected_with_reasons_and_the_page_goes_on(
 async def test_malformed_audit_json_rejects_that_ticket_and_retries_it_next_poll() -> None:
     fake = FakeConnectWise()
     fill(fake, 3)
-    fake.script("audit", httpx.Response(200, json=[]),
-                httpx.Response(200, content=b"[{not json"))
+    fake.script("audit", httpx.Response(200, json=[]), httpx.Response(200, content=b"[{not json"))
     connector, _ = make_connector(fake)
     tickets, cursor, rejected = await poll(connector, None)
     assert [t.id for t in tickets] == ["1", "3"]
@@ -203,8 +213,9 @@ async def test_malformed_audit_json_rejects_that_ticket_and_retries_it_next_poll
 async def test_unchanged_poll_over_10000_open_tickets_costs_one_request() -> None:
     fake = FakeConnectWise()
     connector, _ = make_connector(fake)
-    cursor = json.dumps({"v": 1, "since": "2026-03-02T11:59:00Z",
-                         "full_at": "2026-03-02T11:00:00Z"})
+    cursor = json.dumps(
+        {"v": 1, "since": "2026-03-02T11:59:00Z", "full_at": "2026-03-02T11:00:00Z"}
+    )
     template = make_ticket(1, updated=T0 - timedelta(days=1))
     for i in range(1, 10_001):  # open tickets, none updated since the cursor
         fake.add({**template, "id": i})
@@ -230,9 +241,14 @@ async def test_changed_tickets_without_status_moves_cost_one_feed_page_per_100()
 
 
 def status_entry(old: str, new: str, when: datetime, by: str = "asmith") -> dict[str, str]:
-    return {"text": f'Status changed from "{old}" to "{new}"', "enteredDate": iso(when),
-            "enteredBy": by, "auditType": "Ticket", "auditSubType": "Status",
-            "auditSource": "Manage"}
+    return {
+        "text": f'Status changed from "{old}" to "{new}"',
+        "enteredDate": iso(when),
+        "enteredBy": by,
+        "auditType": "Ticket",
+        "auditSubType": "Status",
+        "auditSource": "Manage",
+    }
 
 
 async def test_changed_tickets_with_status_moves_cost_one_feed_page_per_100() -> None:
@@ -253,8 +269,9 @@ async def test_changed_tickets_with_status_moves_cost_one_feed_page_per_100() ->
     assert [r.url.params["page"] for r in fake.requests] == ["1", "2", "3"]
     assert fake.calls("GET", "/system/audittrail") == []
     first = tickets[0]
-    assert first.events[-1] == Event(paused_at + timedelta(seconds=1), "status",
-                                     to="Waiting on Customer")
+    assert first.events[-1] == Event(
+        paused_at + timedelta(seconds=1), "status", to="Waiting on Customer"
+    )
     for i in range(1, 251):  # ... and back to work
         fake.tickets[i]["status"]["name"] = "In Progress"
         fake.tickets[i]["_info"]["lastUpdated"] = iso(resumed_at + timedelta(seconds=i))
@@ -289,13 +306,15 @@ async def test_status_change_after_full_read_is_derived_from_the_feed_row() -> N
     tickets, _, _ = await poll(connector, cursor)
     assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["tickets"]
     assert [e for e in tickets[0].events if e.type == "status"][-1] == Event(
-        later, "status", to="Resolved")
+        later, "status", to="Resolved"
+    )
     # fetch_ticket (verify-before-fire) reads the exact audit trail
     fake.requests.clear()
     exact = await connector.fetch_ticket("2")
     assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["2", "audittrail"]
     assert [e for e in exact.events if e.type == "status"][-1] == Event(
-        later - timedelta(seconds=30), "status", to="Resolved", by="asmith")
+        later - timedelta(seconds=30), "status", to="Resolved", by="asmith"
+    )
 
 
 async def test_owner_and_priority_moves_are_derived_from_the_feed_but_not_our_own_write() -> None:
@@ -307,8 +326,9 @@ async def test_owner_and_priority_moves_are_derived_from_the_feed_but_not_our_ow
     assert (await connector.set_priority(ours, "P1")).ok
     later = T0 + timedelta(minutes=10)
     fake.tickets[1]["_info"]["lastUpdated"] = iso(later)  # our PATCH set Priority 1
-    fake.tickets[2].update(make_ticket(2, priority="Priority 3 - Normal", owner="dlee",
-                                       updated=later, responded=later))
+    fake.tickets[2].update(
+        make_ticket(2, priority="Priority 3 - Normal", owner="dlee", updated=later, responded=later)
+    )
     fake.feed = [1, 2]
     fake.requests.clear()
     tickets, _, _ = await poll(connector, cursor)
@@ -317,7 +337,9 @@ async def test_owner_and_priority_moves_are_derived_from_the_feed_but_not_our_ow
     assert [e for e in by_id["1"].events if e.type in ("priority", "assignee")] == []
     assert by_id["1"].source_priority == "Priority 1 - Critical"
     assert [e for e in by_id["2"].events if e.type in ("priority", "assignee")] == [
-        Event(later, "assignee", to="dlee"), Event(later, "priority", to="P3")]
+        Event(later, "assignee", to="dlee"),
+        Event(later, "priority", to="P3"),
+    ]
 
 
 async def test_notes_mode_reads_notes_only_at_full_reads_and_in_fetch_ticket() -> None:
@@ -327,9 +349,15 @@ async def test_notes_mode_reads_notes_only_at_full_reads_and_in_fetch_ticket() -
     _, cursor, _ = await poll(connector, None)
     assert len(fake.calls("GET", "/notes")) == 1
     later = T0 + timedelta(minutes=10)
-    reply = {**load("note_created.json"), "ticketId": 1, "text": "On it",
-             "detailDescriptionFlag": True, "internalAnalysisFlag": False,
-             "dateCreated": iso(later), "member": {"id": 3, "identifier": "asmith"}}
+    reply = {
+        **load("note_created.json"),
+        "ticketId": 1,
+        "text": "On it",
+        "detailDescriptionFlag": True,
+        "internalAnalysisFlag": False,
+        "dateCreated": iso(later),
+        "member": {"id": 3, "identifier": "asmith"},
+    }
     reply.pop("contact", None)
     fake.notes[1] = [reply]
     fake.tickets[1]["_info"]["lastUpdated"] = iso(later)
@@ -347,51 +375,69 @@ async def test_ticket_created_since_the_last_poll_costs_no_history_request() -> 
     connector, _ = make_connector(fake)
     _, cursor, _ = await poll(connector, None)
     later = T0 + timedelta(minutes=10)
-    fake.add(make_ticket(9, status="Acknowledged", updated=later, entered=later - timedelta(
-        minutes=5), responded=later), audit=[status_entry("New", "Acknowledged", later)])
+    fake.add(
+        make_ticket(
+            9,
+            status="Acknowledged",
+            updated=later,
+            entered=later - timedelta(minutes=5),
+            responded=later,
+        ),
+        audit=[status_entry("New", "Acknowledged", later)],
+    )
     fake.feed = [9]
     fake.requests.clear()
     tickets, _, _ = await poll(connector, cursor)
     assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["tickets"]
     # Its feed row is its whole past: the status is dated at lastUpdated, never earlier.
     assert [(e.at, e.to) for e in tickets[0].events if e.type == "status"] == [
-        (later, "Acknowledged")]
+        (later, "Acknowledged")
+    ]
 
 
 async def test_older_ticket_unknown_after_a_restart_gets_its_audit_trail_read() -> None:
     fake = FakeConnectWise()
     start = T0 - timedelta(hours=1)
-    fake.add(make_ticket(9, status="In Progress", updated=start, entered=start, responded=start),
-             audit=[status_entry("New", "In Progress", start)])
+    fake.add(
+        make_ticket(9, status="In Progress", updated=start, entered=start, responded=start),
+        audit=[status_entry("New", "In Progress", start)],
+    )
     fake.feed = [9]
     connector, _ = make_connector(fake)
     _, cursor, _ = await poll(connector, None)
     restarted, _ = make_connector(fake)  # a new process resuming from the saved cursor
     later = T0 + timedelta(minutes=10)
-    fake.tickets[9].update(make_ticket(9, status="Acknowledged", updated=later, entered=start,
-                                       responded=start))
+    fake.tickets[9].update(
+        make_ticket(9, status="Acknowledged", updated=later, entered=start, responded=start)
+    )
     fake.audits[9].append(status_entry("In Progress", "Acknowledged", later))
     fake.requests.clear()
     tickets, _, _ = await poll(restarted, cursor)
     assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["tickets", "audittrail"]
     assert [(e.to, e.by) for e in tickets[0].events if e.type == "status"][-1] == (
-        "Acknowledged", "asmith")
+        "Acknowledged",
+        "asmith",
+    )
 
 
 async def test_audit_trail_lagging_the_row_keeps_the_snapshot_instant_on_later_polls() -> None:
     fake = FakeConnectWise()
     start = T0 - timedelta(hours=1)
-    fake.add(make_ticket(1, status="Resolved", updated=start, responded=start),
-             audit=[status_entry("New", "In Progress", start - timedelta(minutes=30))])
+    fake.add(
+        make_ticket(1, status="Resolved", updated=start, responded=start),
+        audit=[status_entry("New", "In Progress", start - timedelta(minutes=30))],
+    )
     fake.feed = [1]
     connector, _ = make_connector(fake)
     tickets, cursor, _ = await poll(connector, None)
     assert [e for e in tickets[0].events if e.type == "status"][-1] == Event(
-        start, "status", to="Resolved")
+        start, "status", to="Resolved"
+    )
     fake.tickets[1]["_info"]["lastUpdated"] = iso(T0 + timedelta(minutes=10))  # a comment
     tickets, _, _ = await poll(connector, cursor)
     assert [e for e in tickets[0].events if e.type == "status"][-1] == Event(
-        start, "status", to="Resolved")
+        start, "status", to="Resolved"
+    )
 
 
 async def test_reconcile_interval_forces_a_full_read() -> None:
@@ -437,5 +483,4 @@ async def test_every_request_carries_auth_client_id_and_pinned_version() -> None
     for request in fake.requests:
         assert request.headers["Authorization"] == "Basic bXNwY28rcHViS0VZOnByaXZLRVk="
         assert request.headers["clientId"] == "guid-1234"
-        assert request.headers["Accept"] == (
-            "application/vnd.connectwise.com+json; version=2026.4")
+        assert request.headers["Accept"] == ("application/vnd.connectwise.com+json; version=2026.4")

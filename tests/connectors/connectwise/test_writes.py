@@ -89,9 +89,13 @@ async def test_internal_note_posts_internal_analysis_without_notifications() -> 
     (request,) = fake.requests
     assert request.method == "POST"
     assert request.url.path == "/v4_6_release/apis/3.0/service/tickets/1001/notes"
-    assert body(request) == {"text": "SLA breached; escalated.", "detailDescriptionFlag": False,
-                             "internalAnalysisFlag": True, "resolutionFlag": False,
-                             "processNotifications": False}
+    assert body(request) == {
+        "text": "SLA breached; escalated.",
+        "detailDescriptionFlag": False,
+        "internalAnalysisFlag": True,
+        "resolutionFlag": False,
+        "processNotifications": False,
+    }
     assert_write_headers(request)
 
 
@@ -158,8 +162,9 @@ async def test_two_ambiguous_failures_that_did_not_land_raise() -> None:
 
 async def test_write_rejected_by_validation_returns_a_failed_result() -> None:
     fake = setup()
-    fake.script("PATCH", httpx.Response(400, json={"code": "InvalidObject",
-                                                   "message": "owner not found"}))
+    fake.script(
+        "PATCH", httpx.Response(400, json={"code": "InvalidObject", "message": "owner not found"})
+    )
     connector, _ = make_connector(fake)
     result = await connector.assign(TICKET, "nobody")
     assert not result.ok

@@ -15,18 +15,18 @@ pytestmark = pytest.mark.anyio
 
 def healthy(router: respx.MockRouter) -> dict[str, respx.Route]:
     return {
-        "myself": router.get("/rest/api/3/myself").mock(
-            return_value=json_response("myself.json")),
+        "myself": router.get("/rest/api/3/myself").mock(return_value=json_response("myself.json")),
         "desks": router.get("/rest/servicedeskapi/servicedesk").mock(
-            return_value=json_response("servicedesks.json")),
+            return_value=json_response("servicedesks.json")
+        ),
         "field": router.get("/rest/api/3/field").mock(return_value=json_response("fields.json")),
         "count": router.post("/rest/api/3/search/approximate-count").mock(
-            return_value=json_response("approximate_count.json")),
+            return_value=json_response("approximate_count.json")
+        ),
     }
 
 
-async def test_check_reports_account_desks_and_open_count(clock: FakeClock,
-                                                          sleeps: Sleeps) -> None:
+async def test_check_reports_account_desks_and_open_count(clock: FakeClock, sleeps: Sleeps) -> None:
     adapter = make_adapter(clock, sleeps)
     async with respx.mock(base_url=BASE) as router:
         routes = healthy(router)
@@ -39,8 +39,13 @@ async def test_check_reports_account_desks_and_open_count(clock: FakeClock,
     assert body == {"jql": 'project in ("ITSD") AND statusCategory != Done'}
 
 
-async def verdict(clock: FakeClock, sleeps: Sleeps, route: str,
-                  answer: httpx.Response | Exception, **overrides: object) -> str:
+async def verdict(
+    clock: FakeClock,
+    sleeps: Sleeps,
+    route: str,
+    answer: httpx.Response | Exception,
+    **overrides: object,
+) -> str:
     """The summary of a failed check when ``route`` answers ``answer``."""
     adapter = make_adapter(clock, sleeps, **overrides)
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
@@ -54,8 +59,9 @@ async def verdict(clock: FakeClock, sleeps: Sleeps, route: str,
     return result.summary
 
 
-async def test_each_failure_gets_its_own_actionable_verdict(clock: FakeClock,
-                                                            sleeps: Sleeps) -> None:
+async def test_each_failure_gets_its_own_actionable_verdict(
+    clock: FakeClock, sleeps: Sleeps
+) -> None:
     wrong_credentials = await verdict(clock, sleeps, "myself", httpx.Response(401))
     wrong_url = await verdict(clock, sleeps, "myself", httpx.Response(404))
     unreachable = await verdict(clock, sleeps, "myself", httpx.ConnectError("refused"))
@@ -69,7 +75,9 @@ async def test_each_failure_gets_its_own_actionable_verdict(clock: FakeClock,
 
 
 async def test_project_that_is_not_a_visible_service_desk_fails_the_check(
-        clock: FakeClock, sleeps: Sleeps) -> None:
-    summary = await verdict(clock, sleeps, "myself", json_response("myself.json"),
-                            projects=["ITSD", "OPS"])
+    clock: FakeClock, sleeps: Sleeps
+) -> None:
+    summary = await verdict(
+        clock, sleeps, "myself", json_response("myself.json"), projects=["ITSD", "OPS"]
+    )
     assert summary.startswith("projects OPS are not service desks")

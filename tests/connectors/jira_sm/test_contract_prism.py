@@ -26,11 +26,13 @@ prism = prism_fixture("jira-combined.json", dynamic=True)
 
 
 def adapter_for(server: PrismServer, **overrides: object) -> JiraServiceManagement:
-    settings = parse_settings("jsm", {**SETTINGS, "base_url": server.base_url, **overrides},
-                              environ=ENV)
+    settings = parse_settings(
+        "jsm", {**SETTINGS, "base_url": server.base_url, **overrides}, environ=ENV
+    )
     clock = FakeClock(datetime(2026, 11, 2, 18, 0, tzinfo=UTC))
-    return JiraServiceManagement(settings, clock, client=httpx.AsyncClient(timeout=30),
-                                 sleep=Sleeps())
+    return JiraServiceManagement(
+        settings, clock, client=httpx.AsyncClient(timeout=30), sleep=Sleeps()
+    )
 
 
 async def test_check_poll_and_writes_pass_prism_request_validation(prism: PrismServer) -> None:
@@ -46,8 +48,12 @@ async def test_check_poll_and_writes_pass_prism_request_validation(prism: PrismS
     page = await anext(pages)
     await pages.aclose()  # one page is enough: Prism's random tokens never end
     assert page.cursor is not None
-    ticket = Ticket(id="ITSD-2", source="jsm", client="acme",
-                    created_at=datetime(2026, 11, 2, 10, 30, tzinfo=UTC))
+    ticket = Ticket(
+        id="ITSD-2",
+        source="jsm",
+        client="acme",
+        created_at=datetime(2026, 11, 2, 10, 30, tzinfo=UTC),
+    )
     assert (await poller.assign(ticket, "emma@msp.example")).ok
     await poller.assign(ticket, "sam@msp.example")  # e-mail lookup first
     assert (await poller.set_priority(ticket, "P1")).ok
@@ -56,11 +62,15 @@ async def test_check_poll_and_writes_pass_prism_request_validation(prism: PrismS
     await poller.aclose()
     assert prism.request_errors() == []
     log = prism.log_text()
-    for method, path in (("get", "/rest/api/3/myself"), ("get", "/rest/servicedeskapi/servicedesk"),
-                         ("post", "/rest/api/3/search/approximate-count"),
-                         ("get", "/rest/api/3/field"), ("get", "/rest/api/3/search/jql"),
-                         ("get", "/rest/api/3/user/search"),
-                         ("put", "/rest/api/3/issue/ITSD-2/assignee"),
-                         ("put", "/rest/api/3/issue/ITSD-2"),
-                         ("post", "/rest/servicedeskapi/request/ITSD-2/comment")):
+    for method, path in (
+        ("get", "/rest/api/3/myself"),
+        ("get", "/rest/servicedeskapi/servicedesk"),
+        ("post", "/rest/api/3/search/approximate-count"),
+        ("get", "/rest/api/3/field"),
+        ("get", "/rest/api/3/search/jql"),
+        ("get", "/rest/api/3/user/search"),
+        ("put", "/rest/api/3/issue/ITSD-2/assignee"),
+        ("put", "/rest/api/3/issue/ITSD-2"),
+        ("post", "/rest/servicedeskapi/request/ITSD-2/comment"),
+    ):
         assert f"[HTTP SERVER] {method} {path} " in log, f"{method} {path} was never requested"

@@ -66,17 +66,32 @@ def test_jql_time_in_a_repeated_hour_steps_back_so_nothing_is_skipped() -> None:
 
 def test_poll_jql_after_a_cursor_asks_from_the_window_start() -> None:
     cursor = JqlCursor().advance([("SD-1", utc("17:05:30"))], OVERLAP)
-    jql = poll_jql(["ITSD", "OPS"], cursor, zone=UTC, overlap=OVERLAP, now=utc("18:00:00"),
-                   full_read_lookback=timedelta(days=30))
-    assert jql == ('project in ("ITSD", "OPS") AND updated >= "2026-11-02 17:03" '
-                   "ORDER BY updated ASC")
+    jql = poll_jql(
+        ["ITSD", "OPS"],
+        cursor,
+        zone=UTC,
+        overlap=OVERLAP,
+        now=utc("18:00:00"),
+        full_read_lookback=timedelta(days=30),
+    )
+    assert jql == (
+        'project in ("ITSD", "OPS") AND updated >= "2026-11-02 17:03" ORDER BY updated ASC'
+    )
 
 
 def test_poll_jql_without_cursor_reads_open_issues_and_recent_ones() -> None:
-    jql = poll_jql(["ITSD"], None, zone=UTC, overlap=OVERLAP, now=utc("18:00:00"),
-                   full_read_lookback=timedelta(days=30))
-    assert jql == ('project in ("ITSD") AND (statusCategory != Done OR updated >= '
-                   '"2026-10-03 18:00") ORDER BY updated ASC')
+    jql = poll_jql(
+        ["ITSD"],
+        None,
+        zone=UTC,
+        overlap=OVERLAP,
+        now=utc("18:00:00"),
+        full_read_lookback=timedelta(days=30),
+    )
+    assert jql == (
+        'project in ("ITSD") AND (statusCategory != Done OR updated >= '
+        '"2026-10-03 18:00") ORDER BY updated ASC'
+    )
 
 
 def test_jql_strings_are_escaped() -> None:

@@ -9,8 +9,9 @@ import pytest
 from . import spec
 from .support import FIXTURES, load
 
-pytestmark = pytest.mark.skipif(not spec.COMBINED.exists(),
-                                reason=f"API specs not found at {spec.SPECS}")
+pytestmark = pytest.mark.skipif(
+    not spec.COMBINED.exists(), reason=f"API specs not found at {spec.SPECS}"
+)
 
 RESPONSES: dict[str, tuple[str, str, str]] = {
     "search_page1.json": ("/rest/api/3/search/jql", "get", "200"),
@@ -22,10 +23,12 @@ RESPONSES: dict[str, tuple[str, str, str]] = {
     "issue_ITSD-1.json": ("/rest/api/3/issue/{issueIdOrKey}", "get", "200"),
     "changelog_ITSD-3_start0.json": ("/rest/api/3/issue/{issueIdOrKey}/changelog", "get", "200"),
     "changelog_ITSD-3_start2.json": ("/rest/api/3/issue/{issueIdOrKey}/changelog", "get", "200"),
-    "jsm_comments_ITSD-4.json": ("/rest/servicedeskapi/request/{issueIdOrKey}/comment", "get",
-                                 "200"),
-    "comment_created.json": ("/rest/servicedeskapi/request/{issueIdOrKey}/comment", "post",
-                             "201"),
+    "jsm_comments_ITSD-4.json": (
+        "/rest/servicedeskapi/request/{issueIdOrKey}/comment",
+        "get",
+        "200",
+    ),
+    "comment_created.json": ("/rest/servicedeskapi/request/{issueIdOrKey}/comment", "post", "201"),
     "myself.json": ("/rest/api/3/myself", "get", "200"),
     "fields.json": ("/rest/api/3/field", "get", "200"),
     "user_search_sam.json": ("/rest/api/3/user/search", "get", "200"),
@@ -73,8 +76,11 @@ def test_issue_fields_match_their_schemas(where: str, issue: dict[str, Any]) -> 
         if fields.get(field) is not None
         for problem in spec.errors(fields[field], schema, f"{where}.{field}")
     ]
-    problems += [p for org in fields.get("customfield_10002") or []
-                 for p in spec.errors(org, "OrganizationDTO", f"{where}.organizations")]
+    problems += [
+        p
+        for org in fields.get("customfield_10002") or []
+        for p in spec.errors(org, "OrganizationDTO", f"{where}.organizations")
+    ]
     assert problems == []
 
 

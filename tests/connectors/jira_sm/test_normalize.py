@@ -82,8 +82,10 @@ def test_status_history_gives_pause_intervals_and_first_response() -> None:
     sets = StatusSets.of(paused=("Waiting for customer",), resolved=("Resolved",))
     response, cycles = build_runs(ticket, sets, "resume", to_us(at("18:00")))
     assert response.stop == to_us(at("09:20"))
-    assert cycles[0].running == [(to_us(at("09:14")), to_us(at("10:02"))),
-                                 (to_us(at("13:30")), to_us(at("16:45")))]
+    assert cycles[0].running == [
+        (to_us(at("09:14")), to_us(at("10:02"))),
+        (to_us(at("13:30")), to_us(at("16:45"))),
+    ]
     assert cycles[0].stop == to_us(at("16:45"))
 
 
@@ -101,8 +103,10 @@ def test_unmapped_organization_becomes_lowercased_name_and_is_reported() -> None
 
 def test_organization_mapping_ignores_case_and_takes_the_first_mapped_name() -> None:
     raw = issue("search_page1.json", "ITSD-2")
-    raw["fields"]["customfield_10002"] = [{"id": "2", "name": "Initech"},
-                                          {"id": "1", "name": "ACME CORP"}]
+    raw["fields"]["customfield_10002"] = [
+        {"id": "2", "name": "Initech"},
+        {"id": "1", "name": "ACME CORP"},
+    ]
     assert issue_to_ticket(raw, context()).client == "acme"
 
 
@@ -161,8 +165,9 @@ def test_public_comment_from_an_outside_email_is_a_customer_reply() -> None:
 def test_servicedesk_comments_replace_truncated_embedded_ones() -> None:
     raw = issue("search_page1.json", "ITSD-4")
     assert not comments_are_complete(raw)
-    ticket = issue_to_ticket(raw, context(),
-                             jsm_comments=load("jsm_comments_ITSD-4.json")["values"])
+    ticket = issue_to_ticket(
+        raw, context(), jsm_comments=load("jsm_comments_ITSD-4.json")["values"]
+    )
     assert [(e.at, e.type, e.by or e.to) for e in ticket.events] == [
         (at("12:00"), "status", "Waiting for support"),
         (at("12:05"), "public_reply", "customer"),  # the reporter
@@ -188,8 +193,10 @@ def test_full_changelog_replaces_truncated_expansion() -> None:
     assert not changelog_is_complete(raw)
     truncated = issue_to_ticket(raw, context())
     assert truncated.events[0].to == "Waiting for customer"  # wrong without the full history
-    full = (load("changelog_ITSD-3_start0.json")["values"]
-            + load("changelog_ITSD-3_start2.json")["values"])
+    full = (
+        load("changelog_ITSD-3_start0.json")["values"]
+        + load("changelog_ITSD-3_start2.json")["values"]
+    )
     ticket = issue_to_ticket(raw, context(), histories=full)
     assert [(e.at, e.to) for e in ticket.events if e.type == "status"] == [
         (at("11:00"), "Waiting for support"),
@@ -199,14 +206,17 @@ def test_full_changelog_replaces_truncated_expansion() -> None:
     ]
 
 
-@pytest.mark.parametrize(("mutate", "reason"), [
-    (lambda i: i["fields"].pop("created"), "fields.created: missing"),
-    (lambda i: i.pop("key"), "key missing"),
-    (lambda i: i["fields"].update(created="2026-11-02T09:00:00.000"), "no UTC offset"),
-    (lambda i: i["fields"].update(created="yesterday"), "is not a timestamp"),
-    (lambda i: i["fields"].update(status=None), "fields.status missing"),
-    (lambda i: i.update(fields="oops"), "fields missing or not an object"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda i: i["fields"].pop("created"), "fields.created: missing"),
+        (lambda i: i.pop("key"), "key missing"),
+        (lambda i: i["fields"].update(created="2026-11-02T09:00:00.000"), "no UTC offset"),
+        (lambda i: i["fields"].update(created="yesterday"), "is not a timestamp"),
+        (lambda i: i["fields"].update(status=None), "fields.status missing"),
+        (lambda i: i.update(fields="oops"), "fields missing or not an object"),
+    ],
+)
 def test_unreadable_issue_is_rejected_with_the_reason(mutate: Any, reason: str) -> None:
     raw = issue("search_page1.json", "ITSD-2")
     mutate(raw)
@@ -215,11 +225,17 @@ def test_unreadable_issue_is_rejected_with_the_reason(mutate: Any, reason: str) 
 
 
 def test_adf_description_flattens_to_text_and_strings_pass_through() -> None:
-    doc = {"type": "doc", "version": 1, "content": [
-        {"type": "paragraph", "content": [{"type": "text", "text": "VPN "},
-                                          {"type": "text", "text": "down"}]},
-        {"type": "paragraph", "content": [{"type": "text", "text": "since 9"}]},
-    ]}
+    doc = {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [{"type": "text", "text": "VPN "}, {"type": "text", "text": "down"}],
+            },
+            {"type": "paragraph", "content": [{"type": "text", "text": "since 9"}]},
+        ],
+    }
     assert adf_to_text(doc) == "VPN down\nsince 9"
     assert adf_to_text("plain") == "plain"
     assert adf_to_text(None) == ""

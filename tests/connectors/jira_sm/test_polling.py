@@ -30,8 +30,11 @@ from .support import (
 pytestmark = pytest.mark.anyio
 
 SEARCH = "/rest/api/3/search/jql"
-PAGES = {None: "search_page1.json", "CAEaAggD": "search_page2.json",
-         "CAEaAggG": "search_page3.json"}
+PAGES = {
+    None: "search_page1.json",
+    "CAEaAggD": "search_page2.json",
+    "CAEaAggG": "search_page3.json",
+}
 
 
 def at(hm: str) -> datetime:
@@ -49,18 +52,21 @@ def mock_site(router: respx.MockRouter, search: Any) -> respx.Route:
     router.get("/rest/api/3/field").mock(return_value=json_response("fields.json"))
     router.get("/rest/api/3/issue/ITSD-3/changelog").mock(side_effect=changelog_pages)
     router.get("/rest/servicedeskapi/request/ITSD-4/comment").mock(
-        return_value=json_response("jsm_comments_ITSD-4.json"))
+        return_value=json_response("jsm_comments_ITSD-4.json")
+    )
     return router.get(SEARCH).mock(side_effect=search)
 
 
-async def test_full_read_pages_through_three_search_pages(clock: FakeClock,
-                                                          sleeps: Sleeps) -> None:
+async def test_full_read_pages_through_three_search_pages(clock: FakeClock, sleeps: Sleeps) -> None:
     adapter = make_adapter(clock, sleeps)
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
         search = mock_site(router, search_pages(PAGES))
         pages = await collect(adapter.fetch_changed(None))
     assert [[t.id for t in p.tickets] for p in pages] == [
-        ["ITSD-2", "ITSD-4"], ["ITSD-3", "ITSD-1"], ["ITSD-5"]]
+        ["ITSD-2", "ITSD-4"],
+        ["ITSD-3", "ITSD-1"],
+        ["ITSD-5"],
+    ]
     assert all(p.cursor for p in pages) and not any(p.rejected for p in pages)
     tokens = [call.request.url.params.get("nextPageToken") for call in search.calls]
     assert tokens == [None, "CAEaAggD", "CAEaAggG"]
@@ -69,7 +75,8 @@ async def test_full_read_pages_through_three_search_pages(clock: FakeClock,
     params = first.url.params
     assert params["expand"] == "changelog" and params["maxResults"] == "100"
     assert {"status", "priority", "comment", "created", "updated", "customfield_10002"} <= set(
-        params.get_list("fields"))
+        params.get_list("fields")
+    )
     assert params["jql"].startswith('project in ("ITSD") AND (statusCategory != Done OR ')
     # myself + field discovery + 3 pages + 2 changelog pages (ITSD-3) + 1 comment page (ITSD-4)
     assert adapter.http.requests_made == 8
@@ -77,21 +84,28 @@ async def test_full_read_pages_through_three_search_pages(clock: FakeClock,
 
 
 async def test_truncated_history_is_fetched_in_full_for_that_issue_only(
-        clock: FakeClock, sleeps: Sleeps) -> None:
+    clock: FakeClock, sleeps: Sleeps
+) -> None:
     adapter = make_adapter(clock, sleeps)
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
         mock_site(router, search_pages(PAGES))
         pages = await collect(adapter.fetch_changed(None))
     tickets = {t.id: t for p in pages for t in p.tickets}
     assert [(e.at, e.to) for e in tickets["ITSD-3"].events if e.type == "status"] == [
-        (at("11:00"), "Waiting for support"), (at("11:30"), "Waiting for customer"),
-        (at("12:00"), "In Progress"), (at("14:00:30"), "Resolved")]
+        (at("11:00"), "Waiting for support"),
+        (at("11:30"), "Waiting for customer"),
+        (at("12:00"), "In Progress"),
+        (at("14:00:30"), "Resolved"),
+    ]
     assert [(e.at, e.by) for e in tickets["ITSD-4"].events if e.type == "public_reply"] == [
-        (at("12:05"), "customer"), (at("12:40"), "agent")]
+        (at("12:05"), "customer"),
+        (at("12:40"), "agent"),
+    ]
 
 
-async def test_first_response_and_pause_history_arrive_in_the_feed(clock: FakeClock,
-                                                                   sleeps: Sleeps) -> None:
+async def test_first_response_and_pause_history_arrive_in_the_feed(
+    clock: FakeClock, sleeps: Sleeps
+) -> None:
     adapter = make_adapter(clock, sleeps)
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
         mock_site(router, search_pages(PAGES))
@@ -101,11 +115,13 @@ async def test_first_response_and_pause_history_arrive_in_the_feed(clock: FakeCl
     assert first_agent.at == at("09:20")  # not the 09:17 automatic acknowledgement
     assert [e for e in ticket.events if e.type == "status"][1:3] == [
         Event(at("10:02"), "status", to="Waiting for customer"),
-        Event(at("13:30"), "status", to="In Progress")]
+        Event(at("13:30"), "status", to="In Progress"),
+    ]
 
 
 async def test_unmapped_organization_is_reported_once_for_many_tickets(
-        clock: FakeClock, sleeps: Sleeps, caplog: pytest.LogCaptureFixture) -> None:
+    clock: FakeClock, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+) -> None:
     adapter = make_adapter(clock, sleeps)
     caplog.set_level(logging.WARNING)
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
@@ -117,7 +133,8 @@ async def test_unmapped_organization_is_reported_once_for_many_tickets(
 
 
 async def test_second_poll_uses_the_cursor_window_and_skips_seen_versions(
-        clock: FakeClock, sleeps: Sleeps) -> None:
+    clock: FakeClock, sleeps: Sleeps
+) -> None:
     adapter = make_adapter(clock, sleeps)
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
         mock_site(router, search_pages(PAGES))
@@ -129,19 +146,22 @@ async def test_second_poll_uses_the_cursor_window_and_skips_seen_versions(
         second = await collect(adapter.fetch_changed(cursor))
     # newest update 17:05:30 UTC -> window from 17:03 UTC, written in the profile zone
     assert search.calls[0].request.url.params["jql"] == (
-        'project in ("ITSD") AND updated >= "2026-11-03 04:03" ORDER BY updated ASC')
+        'project in ("ITSD") AND updated >= "2026-11-03 04:03" ORDER BY updated ASC'
+    )
     assert adapter.http.requests_made - before == 1
     (page,) = second
     assert [t.id for t in page.tickets] == ["ITSD-2"]  # ITSD-5 was already delivered
     assert list(page.tickets[0].events) == [
         Event(at("10:30"), "status", to="Waiting for customer"),
         Event(at("17:06"), "public_reply", by="customer"),
-        Event(at("17:06:10"), "status", to="Waiting for support")]
+        Event(at("17:06:10"), "status", to="Waiting for support"),
+    ]
     assert JqlCursor.decode(page.cursor or "").updated == at("17:06:10")
 
 
-async def test_unreadable_cursor_falls_back_to_a_full_read(clock: FakeClock,
-                                                           sleeps: Sleeps) -> None:
+async def test_unreadable_cursor_falls_back_to_a_full_read(
+    clock: FakeClock, sleeps: Sleeps
+) -> None:
     adapter = make_adapter(clock, sleeps)
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
         search = mock_site(router, json_response("search_empty.json"))
@@ -151,7 +171,8 @@ async def test_unreadable_cursor_falls_back_to_a_full_read(clock: FakeClock,
 
 
 async def test_malformed_issues_are_rejected_and_the_rest_processed(
-        clock: FakeClock, sleeps: Sleeps, caplog: pytest.LogCaptureFixture) -> None:
+    clock: FakeClock, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+) -> None:
     adapter = make_adapter(clock, sleeps)
     caplog.set_level(logging.WARNING)
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
@@ -169,12 +190,17 @@ async def test_malformed_issues_are_rejected_and_the_rest_processed(
 
 
 async def test_malformed_json_page_raises_retriable_and_yields_nothing(
-        clock: FakeClock, sleeps: Sleeps) -> None:
+    clock: FakeClock, sleeps: Sleeps
+) -> None:
     adapter = make_adapter(clock, sleeps)
     pages = []
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        mock_site(router, httpx.Response(200, content=b'{"issues": [',
-                                         headers={"Content-Type": "application/json"}))
+        mock_site(
+            router,
+            httpx.Response(
+                200, content=b'{"issues": [', headers={"Content-Type": "application/json"}
+            ),
+        )
         with pytest.raises(RetriableConnectorError, match="malformed JSON"):
             async for page in adapter.fetch_changed(None):
                 pages.append(page)
@@ -183,9 +209,14 @@ async def test_malformed_json_page_raises_retriable_and_yields_nothing(
 
 async def test_429_waits_the_retry_after_then_succeeds(clock: FakeClock, sleeps: Sleeps) -> None:
     adapter = make_adapter(clock, sleeps)
-    answers = iter([httpx.Response(429, headers={"Retry-After": "7",
-                                                 "RateLimit-Reason": "jira-burst-based"}),
-                    json_response("search_empty.json")])
+    answers = iter(
+        [
+            httpx.Response(
+                429, headers={"Retry-After": "7", "RateLimit-Reason": "jira-burst-based"}
+            ),
+            json_response("search_empty.json"),
+        ]
+    )
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
         search = mock_site(router, lambda request: next(answers))
         pages = await collect(adapter.fetch_changed(None))
@@ -195,8 +226,7 @@ async def test_429_waits_the_retry_after_then_succeeds(clock: FakeClock, sleeps:
 
 async def test_5xx_is_retried_with_backoff(clock: FakeClock, sleeps: Sleeps) -> None:
     adapter = make_adapter(clock, sleeps)
-    answers = iter([httpx.Response(502), httpx.Response(503),
-                    json_response("search_page3.json")])
+    answers = iter([httpx.Response(502), httpx.Response(503), json_response("search_page3.json")])
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
         search = mock_site(router, lambda request: next(answers))
         pages = await collect(adapter.fetch_changed(None))
@@ -204,13 +234,15 @@ async def test_5xx_is_retried_with_backoff(clock: FakeClock, sleeps: Sleeps) -> 
     assert [t.id for t in pages[0].tickets] == ["ITSD-5"]
 
 
-async def test_fetch_ticket_reads_one_issue_with_its_changelog(clock: FakeClock,
-                                                               sleeps: Sleeps) -> None:
+async def test_fetch_ticket_reads_one_issue_with_its_changelog(
+    clock: FakeClock, sleeps: Sleeps
+) -> None:
     adapter = make_adapter(clock, sleeps)
     async with respx.mock(base_url=BASE, assert_all_called=False) as router:
         mock_site(router, json_response("search_empty.json"))
         route = router.get("/rest/api/3/issue/ITSD-1").mock(
-            return_value=json_response("issue_ITSD-1.json"))
+            return_value=json_response("issue_ITSD-1.json")
+        )
         ticket = await adapter.fetch_ticket("ITSD-1")
     assert route.calls[0].request.url.params["expand"] == "changelog"
     assert ticket.id == "ITSD-1" and ticket.client == "acme"
@@ -238,13 +270,21 @@ class FakeJira:
             self.updated[key] = start + timedelta(minutes=offset)
 
     def issue(self, key: str) -> dict[str, Any]:
-        return {"id": key.split("-")[1], "key": key, "fields": {
-            "summary": "printer", "status": {"name": "Waiting for support", "id": "10001"},
-            "priority": {"name": "Medium", "id": "3"}, "created": jira_time(OLD),
-            "updated": jira_time(self.updated[key]), "labels": [],
-            "comment": {"comments": [], "maxResults": 0, "total": 0, "startAt": 0},
-            "customfield_10002": [{"id": "1", "name": "Acme Corp"}]},
-            "changelog": {"startAt": 0, "maxResults": 0, "total": 0, "histories": []}}
+        return {
+            "id": key.split("-")[1],
+            "key": key,
+            "fields": {
+                "summary": "printer",
+                "status": {"name": "Waiting for support", "id": "10001"},
+                "priority": {"name": "Medium", "id": "3"},
+                "created": jira_time(OLD),
+                "updated": jira_time(self.updated[key]),
+                "labels": [],
+                "comment": {"comments": [], "maxResults": 0, "total": 0, "startAt": 0},
+                "customfield_10002": [{"id": "1", "name": "Acme Corp"}],
+            },
+            "changelog": {"startAt": 0, "maxResults": 0, "total": 0, "histories": []},
+        }
 
     def search(self, request: httpx.Request) -> httpx.Response:
         params = request.url.params
@@ -254,16 +294,19 @@ class FakeJira:
         hits = sorted((u, k) for k, u in self.updated.items() if u >= since)
         offset = int(params.get("nextPageToken") or 0)
         size = int(params["maxResults"])
-        chunk = hits[offset:offset + size]
-        body: dict[str, Any] = {"issues": [self.issue(k) for _, k in chunk],
-                                "isLast": offset + size >= len(hits)}
+        chunk = hits[offset : offset + size]
+        body: dict[str, Any] = {
+            "issues": [self.issue(k) for _, k in chunk],
+            "isLast": offset + size >= len(hits),
+        }
         if not body["isLast"]:
             body["nextPageToken"] = str(offset + size)
         return httpx.Response(200, json=body)
 
 
-async def test_idle_poll_over_10000_open_issues_costs_one_request(clock: FakeClock,
-                                                                  sleeps: Sleeps) -> None:
+async def test_idle_poll_over_10000_open_issues_costs_one_request(
+    clock: FakeClock, sleeps: Sleeps
+) -> None:
     jira = FakeJira(10_000)
     jira.touch(["ITSD-1"], at("09:00"))
     adapter = make_adapter(clock, sleeps)

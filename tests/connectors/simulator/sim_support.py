@@ -32,8 +32,12 @@ class VirtualClock:
 
 def make(clock: VirtualClock, **settings: Any) -> SimulatorConnector:
     """A simulator named ``sim`` starting at START (seed 7, 400/day unless overridden)."""
-    base: dict[str, Any] = {"type": "simulator", "seed": 7, "tickets_per_day": 400,
-                            "start": START.isoformat()}
+    base: dict[str, Any] = {
+        "type": "simulator",
+        "seed": 7,
+        "tickets_per_day": 400,
+        "start": START.isoformat(),
+    }
     return create("sim", {**base, **settings}, clock)
 
 

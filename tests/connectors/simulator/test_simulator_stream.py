@@ -92,8 +92,11 @@ def test_month_spreads_over_the_default_clients(month: list[Ticket]) -> None:
 
 def test_month_holds_every_tier_signal_rules_can_match(month: list[Ticket]) -> None:
     subjects = Counter(t.subject for t in month)
-    for subject in ("Email server down for all staff", "VPN slow for remote users",
-                    "Printer jam on floor 2"):
+    for subject in (
+        "Email server down for all staff",
+        "VPN slow for remote users",
+        "Printer jam on floor 2",
+    ):
         assert subjects[subject] > 10, subject
     alerts = [t for t in month if t.channel == "monitoring" and t.source_priority == "critical"]
     assert 0.01 < len(alerts) / len(month) < 0.1
@@ -106,7 +109,7 @@ def test_month_has_pauses_resolutions_reopens_and_manual_priorities(month: list[
     for ticket in pended:  # every wait on the customer ends back in open (or is still running)
         history = statuses(ticket)
         index = history.index("pending")
-        assert history[index + 1:index + 2] in ([], ["open"])
+        assert history[index + 1 : index + 2] in ([], ["open"])
     assert any("on-hold" in statuses(t) for t in month)
     early = [t for t in month if t.created_at < START + timedelta(days=25)]
     resolved = [t for t in early if {"solved", "closed"} & set(statuses(t))]
@@ -158,8 +161,11 @@ def test_clients_follow_client_map_and_their_own_time_zone() -> None:
     new_york = ZoneInfo("America/New_York")
 
     def share_in_hours(client: str, zone: ZoneInfo) -> float:
-        mine = [t.created_at.astimezone(zone) for t in tickets
-                if t.client == client and t.channel != "monitoring"]
+        mine = [
+            t.created_at.astimezone(zone)
+            for t in tickets
+            if t.client == client and t.channel != "monitoring"
+        ]
         return sum(1 for at in mine if at.weekday() < 5 and 8 <= at.hour < 18) / len(mine)
 
     assert share_in_hours("acme", new_york) > share_in_hours("acme", LONDON) + 0.1
@@ -233,4 +239,3 @@ def test_working_hours_add_starts_counting_at_the_next_opening() -> None:
     saturday = datetime(2026, 11, 7, 14, 30, tzinfo=LONDON)
     result = datetime.fromtimestamp(hours.add(int(saturday.timestamp()), 0), LONDON)
     assert result == datetime(2026, 11, 9, 8, 0, tzinfo=LONDON)
-

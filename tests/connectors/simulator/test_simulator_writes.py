@@ -37,8 +37,13 @@ def test_write_backs_are_recorded_with_ticket_action_payload_and_virtual_time() 
     assert [(w.seq, w.ticket_id, w.action, dict(w.payload), w.at) for w in connector.writes] == [
         (1, ticket.id, "assign", {"to": "dana@msp.example"}, clock.now()),
         (2, ticket.id, "set_priority", {"tier": "P1"}, clock.now()),
-        (3, ticket.id, "add_internal_note", {"text": "Escalated: response breached [sla:p1]"},
-         clock.now()),
+        (
+            3,
+            ticket.id,
+            "add_internal_note",
+            {"text": "Escalated: response breached [sla:p1]"},
+            clock.now(),
+        ),
         (4, ticket.id, "add_tag", {"tag": "sla-breach"}, clock.now()),
     ]
 

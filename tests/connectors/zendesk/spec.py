@@ -23,8 +23,9 @@ class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  
     """PyYAML reads ``- change: =`` as the YAML 1.1 value tag; keep it a string."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:value",
-                        lambda loader, node: loader.construct_scalar(node))
+_Loader.add_constructor(
+    "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node)
+)
 
 
 @functools.cache
@@ -50,8 +51,12 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
-    "integer": (int,), "number": (int, float),
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
 }
 
 

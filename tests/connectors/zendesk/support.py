@@ -34,8 +34,11 @@ SETTINGS: dict[str, Any] = {
     "resolved_statuses": ["solved", "closed"],
     "client_map": {"Globex": "globex", "Acme Corp": "acme"},
     "priority_map": {"P1": "urgent", "P2": "high", "P3": "normal", "P4": "low"},
-    "users": {"alex@msp.example": "9001", "dana@msp.example": "9002",
-              "sam@msp.example": "sam@msp.example"},
+    "users": {
+        "alex@msp.example": "9001",
+        "dana@msp.example": "9002",
+        "sam@msp.example": "sam@msp.example",
+    },
     "groups": {"Service Desk": "360001"},
     "automation_users": ["bot@msp.example"],
 }
@@ -68,14 +71,16 @@ class VirtualSleep:
         self.clock.current += timedelta(seconds=seconds)
 
 
-def make_connector(clock: FakeClock | None = None, *, max_attempts: int = 5,
-                   **overrides: Any) -> tuple[ZendeskConnector, VirtualSleep]:
+def make_connector(
+    clock: FakeClock | None = None, *, max_attempts: int = 5, **overrides: Any
+) -> tuple[ZendeskConnector, VirtualSleep]:
     """The adapter with the test settings, an injected client and a virtual sleep."""
     clock = clock or FakeClock()
     sleep = VirtualSleep(clock)
     settings = parse_settings("zd", {**SETTINGS, **overrides}, environ=ENV)
-    connector = ZendeskConnector(settings, clock, client=httpx.AsyncClient(), sleep=sleep,
-                                 max_attempts=max_attempts)
+    connector = ZendeskConnector(
+        settings, clock, client=httpx.AsyncClient(), sleep=sleep, max_attempts=max_attempts
+    )
     return connector, sleep
 
 
@@ -96,8 +101,11 @@ def export_handler(pages: dict[str, Any]) -> Handler:
 
     def handle(request: httpx.Request) -> httpx.Response:
         params = request.url.params
-        key = f"cursor={params['cursor']}" if "cursor" in params else \
-            f"start_time={params.get('start_time')}"
+        key = (
+            f"cursor={params['cursor']}"
+            if "cursor" in params
+            else f"start_time={params.get('start_time')}"
+        )
         if key not in pages:
             return httpx.Response(500, json={"error": f"unexpected export request {key}"})
         return json_response(pages[key])

@@ -17,12 +17,13 @@ async def test_working_connection_reports_account_role_and_first_page() -> None:
     connector, _ = make_connector()
     with respx.mock(base_url=BASE) as router:
         router.get(ME).mock(return_value=json_response(load("users_me.json")))
-        export = router.get(EXPORT_PATH).mock(
-            return_value=json_response(load("export_page1.json")))
+        export = router.get(EXPORT_PATH).mock(return_value=json_response(load("export_page1.json")))
         result = await connector.check()
     assert result.ok
-    assert result.summary == ("authenticated as sla@msp.example (admin); incremental export "
-                              "readable: 2 ticket(s) changed in the last 24 h on the first page")
+    assert result.summary == (
+        "authenticated as sla@msp.example (admin); incremental export "
+        "readable: 2 ticket(s) changed in the last 24 h on the first page"
+    )
     assert export.calls.last.request.url.params["start_time"] == "1793556000"
     assert result.details["tickets_first_page"] == 2
 
@@ -37,15 +38,23 @@ async def verdict(router_setup: object) -> str:
 
 
 async def test_wrong_credentials() -> None:
-    summary = await verdict(lambda r: r.get(ME).mock(return_value=httpx.Response(
-        401, json={"error": "Couldn't authenticate you"})))
+    summary = await verdict(
+        lambda r: r.get(ME).mock(
+            return_value=httpx.Response(401, json={"error": "Couldn't authenticate you"})
+        )
+    )
     assert summary.startswith("credentials rejected (401)")
     assert "ZENDESK_EMAIL" in summary and "ZENDESK_API_TOKEN" in summary
 
 
 async def test_anonymous_answer_means_credentials_were_not_accepted() -> None:
-    summary = await verdict(lambda r: r.get(ME).mock(return_value=json_response(
-        {"user": {"id": None, "name": "Anonymous user", "role": "end-user"}})))
+    summary = await verdict(
+        lambda r: r.get(ME).mock(
+            return_value=json_response(
+                {"user": {"id": None, "name": "Anonymous user", "role": "end-user"}}
+            )
+        )
+    )
     assert summary.startswith("credentials rejected: Zendesk at https://mspco.zendesk.com")
 
 
@@ -56,16 +65,21 @@ async def test_wrong_url() -> None:
 
 
 async def test_unreachable_host() -> None:
-    summary = await verdict(lambda r: r.get(ME).mock(
-        side_effect=httpx.ConnectError("Name or service not known")))
+    summary = await verdict(
+        lambda r: r.get(ME).mock(side_effect=httpx.ConnectError("Name or service not known"))
+    )
     assert summary.startswith("unreachable: cannot reach mspco.zendesk.com")
 
 
 async def test_missing_admin_permission_for_the_export() -> None:
     def setup(router: respx.MockRouter) -> None:
         router.get(ME).mock(return_value=json_response(load("users_me.json")))
-        router.get(EXPORT_PATH).mock(return_value=httpx.Response(403, json={
-            "error": "Forbidden", "description": "You do not have access to this page."}))
+        router.get(EXPORT_PATH).mock(
+            return_value=httpx.Response(
+                403,
+                json={"error": "Forbidden", "description": "You do not have access to this page."},
+            )
+        )
 
     summary = await verdict(setup)
     assert summary.startswith("permission missing (403)")

@@ -23,8 +23,13 @@ prism = prism_fixture("zendesk.yaml")
 def adapter(base_url: str) -> ZendeskConnector:
     clock = FakeClock()
     settings = parse_settings("zd", {**SETTINGS, "base_url": base_url}, environ=ENV)
-    return ZendeskConnector(settings, clock, client=httpx.AsyncClient(timeout=30),
-                            sleep=VirtualSleep(clock), max_attempts=1)
+    return ZendeskConnector(
+        settings,
+        clock,
+        client=httpx.AsyncClient(timeout=30),
+        sleep=VirtualSleep(clock),
+        max_attempts=1,
+    )
 
 
 async def test_check_poll_and_write_pass_request_validation(prism: PrismServer) -> None:
@@ -34,8 +39,15 @@ async def test_check_poll_and_write_pass_request_validation(prism: PrismServer) 
         verdict = await connector.check()
         pages = await poll(connector, None)
         ticket = pages[0].tickets[0]
-        written = await connector.apply(ticket, [("reassign", "9001"), ("set_priority", "P1"),
-                                                 ("note", "SLA breach"), ("tag", "sla_breach")])
+        written = await connector.apply(
+            ticket,
+            [
+                ("reassign", "9001"),
+                ("set_priority", "P1"),
+                ("note", "SLA breach"),
+                ("tag", "sla_breach"),
+            ],
+        )
         again = await poll(connector, pages[-1].cursor)
     finally:
         await connector.aclose()

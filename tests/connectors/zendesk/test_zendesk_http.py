@@ -20,9 +20,12 @@ CURSOR = encode_cursor(ZendeskCursor(events=1793637900, export="MTc5MzYzNzkwMC4w
 async def test_429_waits_the_retry_after_seconds_then_reads_the_page() -> None:
     connector, sleep = make_connector()
     with respx.mock(base_url=BASE) as router:
-        export = router.get(EXPORT_PATH).mock(side_effect=[
-            httpx.Response(429, headers={"Retry-After": "42"}),
-            json_response(load("export_empty.json"))])
+        export = router.get(EXPORT_PATH).mock(
+            side_effect=[
+                httpx.Response(429, headers={"Retry-After": "42"}),
+                json_response(load("export_empty.json")),
+            ]
+        )
         (page,) = await poll(connector, CURSOR)
     assert export.call_count == 2
     assert sleep.waits == [42.0]
@@ -32,9 +35,13 @@ async def test_429_waits_the_retry_after_seconds_then_reads_the_page() -> None:
 async def test_5xx_is_retried_with_backoff() -> None:
     connector, sleep = make_connector()
     with respx.mock(base_url=BASE) as router:
-        export = router.get(EXPORT_PATH).mock(side_effect=[
-            httpx.Response(503), httpx.Response(500),
-            json_response(load("export_empty.json"))])
+        export = router.get(EXPORT_PATH).mock(
+            side_effect=[
+                httpx.Response(503),
+                httpx.Response(500),
+                json_response(load("export_empty.json")),
+            ]
+        )
         await poll(connector, CURSOR)
     assert export.call_count == 3
     assert len(sleep.waits) == 2 and all(0 < wait <= 60 for wait in sleep.waits)
@@ -54,8 +61,11 @@ async def test_exhausted_rate_limit_header_delays_the_next_request() -> None:
     page = load("export_empty.json") | {"tickets": load("export_page3.json")["tickets"]}
     events = load("ticket_events_2.json") | {"end_of_stream": True}
     with respx.mock(base_url=BASE) as router:
-        router.get(EXPORT_PATH).mock(return_value=httpx.Response(
-            200, json=page, headers={"ratelimit-remaining": "0", "ratelimit-reset": "17"}))
+        router.get(EXPORT_PATH).mock(
+            return_value=httpx.Response(
+                200, json=page, headers={"ratelimit-remaining": "0", "ratelimit-reset": "17"}
+            )
+        )
         router.get(EVENTS_PATH).mock(return_value=json_response(events))
         await poll(connector, CURSOR)
     assert sleep.waits == [17.0]

@@ -22,8 +22,16 @@ from sla_connector.core.ticket import Event
 
 from .support import load
 
-ROLES = {7001: "end-user", 7002: "end-user", 7003: "end-user", 9001: "agent", 9002: "admin",
-         9003: "agent", 9100: "admin", 9200: "agent"}
+ROLES = {
+    7001: "end-user",
+    7002: "end-user",
+    7003: "end-user",
+    9001: "agent",
+    9002: "admin",
+    9003: "agent",
+    9100: "admin",
+    9200: "agent",
+}
 ORGS = {501: "Globex", 502: "Acme Corp", 503: "Initech"}
 
 
@@ -33,18 +41,24 @@ def at(text: str) -> datetime:
 
 def context(**overrides: Any) -> NormalizeContext:
     values: dict[str, Any] = {
-        "source": "zd", "client_map": {"Globex": "globex", "Acme Corp": "acme"},
+        "source": "zd",
+        "client_map": {"Globex": "globex", "Acme Corp": "acme"},
         "priority_tiers": {"urgent": "P1", "high": "P2", "normal": "P3", "low": "P4"},
-        "people": {"9001": "alex@msp.example"}, "user_roles": ROLES, "org_names": ORGS,
-        "automation_user_ids": frozenset({9200}), "self_user_id": 9100,
+        "people": {"9001": "alex@msp.example"},
+        "user_roles": ROLES,
+        "org_names": ORGS,
+        "automation_user_ids": frozenset({9200}),
+        "self_user_id": 9100,
     }
     values.update(overrides)
     return NormalizeContext(**values)
 
 
 def stream(ticket_id: int) -> list[Audit]:
-    items = load("ticket_events_1.json")["ticket_events"] + \
-        load("ticket_events_2.json")["ticket_events"]
+    items = (
+        load("ticket_events_1.json")["ticket_events"]
+        + load("ticket_events_2.json")["ticket_events"]
+    )
     audits = [parse_ticket_event(item) for item in items]
     return [a for a in audits if a is not None and a.ticket_id == ticket_id]
 
@@ -73,8 +87,12 @@ def test_stream_history_becomes_the_design_event_sequence() -> None:
         Event(at("16:45:00"), "public_reply", by="agent"),
         Event(at("16:45:00"), "status", to="solved"),
     )
-    assert (ticket.id, ticket.source, ticket.client, ticket.channel) == ("101", "zd", "globex",
-                                                                       "email")
+    assert (ticket.id, ticket.source, ticket.client, ticket.channel) == (
+        "101",
+        "zd",
+        "globex",
+        "email",
+    )
     assert (ticket.status, ticket.source_priority) == ("solved", "urgent")
     assert ticket.extra["assignee_id"] == 9001
     assert ticket.extra["tags"] == ["email", "outage"]
@@ -86,8 +104,10 @@ def test_status_history_gives_pause_intervals_and_first_response() -> None:
     response, cycles = build_runs(ticket, sets, "resume", to_us(at("18:00:00")))
     assert response.stop == to_us(at("09:20:00"))  # the agent's reply, not the 09:00:30 trigger
     assert len(cycles) == 1
-    assert cycles[0].running == [(to_us(at("09:00:00")), to_us(at("10:02:00"))),
-                                 (to_us(at("13:30:00")), to_us(at("16:45:00")))]
+    assert cycles[0].running == [
+        (to_us(at("09:00:00")), to_us(at("10:02:00"))),
+        (to_us(at("13:30:00")), to_us(at("16:45:00"))),
+    ]
     assert cycles[0].stop == to_us(at("16:45:00"))
 
 
@@ -96,12 +116,17 @@ def test_audits_and_event_stream_describe_an_update_identically() -> None:
     from_stream = next(a for a in stream(102) if a.id == 2003)
     assert from_audits == from_stream
     assert [(e.kind, e.field, e.value, e.public) for e in from_audits.entries] == [
-        ("comment", "", None, True), ("change", "status", "open", False)]
+        ("comment", "", None, True),
+        ("change", "status", "open", False),
+    ]
 
 
 def test_ticket_created_by_an_agent_is_born_open_and_its_description_is_no_reply() -> None:
-    audits = [parse_audit(raw) for name in ("audits_102_page1.json", "audits_102_page2.json")
-              for raw in load(name)["audits"]]
+    audits = [
+        parse_audit(raw)
+        for name in ("audits_102_page1.json", "audits_102_page2.json")
+        for raw in load(name)["audits"]
+    ]
     ticket = build_ticket(ticket_raw(102), audits, context())
     created = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
     assert ticket.events == (
@@ -122,20 +147,23 @@ def test_ticket_born_pending_gets_a_status_event_at_created_at() -> None:
 
 def test_automation_user_comment_is_not_an_agent_reply() -> None:
     ticket = build_ticket(ticket_raw(103), stream(103), context())
-    assert [(e.at, e.type, e.by) for e in ticket.events if e.type in ("public_reply", "comment")] \
-        == [(at("12:10:00"), "comment", None), (at("12:20:00"), "public_reply", "agent")]
+    assert [
+        (e.at, e.type, e.by) for e in ticket.events if e.type in ("public_reply", "comment")
+    ] == [(at("12:10:00"), "comment", None), (at("12:20:00"), "public_reply", "agent")]
 
 
 def test_same_bot_without_automation_config_would_count_as_agent() -> None:
-    ticket = build_ticket(ticket_raw(103), stream(103),
-                          context(automation_user_ids=frozenset()))
+    ticket = build_ticket(ticket_raw(103), stream(103), context(automation_user_ids=frozenset()))
     replies = [e.at for e in ticket.events if e.type == "public_reply"]
     assert replies == [at("12:10:00"), at("12:20:00")]
 
 
 def test_unknown_author_role_is_not_taken_for_an_agent() -> None:
-    ticket = build_ticket(ticket_raw(103), stream(103),
-                          context(user_roles={k: v for k, v in ROLES.items() if k != 9003}))
+    ticket = build_ticket(
+        ticket_raw(103),
+        stream(103),
+        context(user_roles={k: v for k, v in ROLES.items() if k != 9003}),
+    )
     assert [e.by for e in ticket.events if e.type == "public_reply"] == ["customer"]
 
 
@@ -167,13 +195,16 @@ def test_ticket_without_organization_gets_the_default_client() -> None:
     assert build_ticket(raw, stream(105), context(default_client="internal")).client == "internal"
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"created_at": None}, "created_at: missing"),
-    ({"created_at": "2026-11-02T12:40:00"}, "no UTC offset"),
-    ({"created_at": "yesterday"}, "not an RFC 3339 time"),
-    ({"id": "abc"}, "expected an integer id"),
-    ({"status": None}, "status: missing"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"created_at": None}, "created_at: missing"),
+        ({"created_at": "2026-11-02T12:40:00"}, "no UTC offset"),
+        ({"created_at": "yesterday"}, "not an RFC 3339 time"),
+        ({"id": "abc"}, "expected an integer id"),
+        ({"status": None}, "status: missing"),
+    ],
+)
 def test_malformed_ticket_is_rejected_with_a_reason(change: dict[str, Any], message: str) -> None:
     with pytest.raises(TicketError, match=message):
         build_ticket(ticket_raw(105) | change, stream(105), context())
@@ -193,6 +224,16 @@ def test_malformed_audit_is_a_ticket_error() -> None:
 
 def test_stream_item_without_child_events_is_ignored() -> None:
     # The spec's own example of this endpoint is a metric-event-shaped record.
-    assert parse_ticket_event({"id": 926256957613, "instance_id": 1, "metric": "agent_work_time",
-                               "ticket_id": 155, "time": "2020-10-26T12:53:12Z",
-                               "type": "measure"}) is None
+    assert (
+        parse_ticket_event(
+            {
+                "id": 926256957613,
+                "instance_id": 1,
+                "metric": "agent_work_time",
+                "ticket_id": 155,
+                "time": "2020-10-26T12:53:12Z",
+                "type": "measure",
+            }
+        )
+        is None
+    )

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.anyio
 
 
 def test_entry_point_builds_the_adapter_from_the_config_mapping(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     factory = load_connector_factory("zendesk", "zd")
@@ -32,19 +33,24 @@ def test_entry_point_builds_the_adapter_from_the_config_mapping(
 
 
 def test_unset_secret_names_the_variable() -> None:
-    with pytest.raises(FatalConnectorError,
-                       match=r"connectors\.zd\.token_env: environment variable "
-                             r"ZENDESK_API_TOKEN is not set"):
+    with pytest.raises(
+        FatalConnectorError,
+        match=r"connectors\.zd\.token_env: environment variable "
+        r"ZENDESK_API_TOKEN is not set",
+    ):
         parse_settings("zd", SETTINGS, environ={"ZENDESK_EMAIL": "a@b.example"})
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"subdomain": None}, "set subdomain"),
-    ({"subdomain": "msp co"}, "is not a subdomain"),
-    ({"priority_map": {"P1": "critical"}}, r"priority_map\.P1: 'critical' is not a Zendesk"),
-    ({"requests_per_minute": 0}, "requests_per_minute: expected a positive integer"),
-    ({"full_read_lookback": "3bd"}, "full_read_lookback"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"subdomain": None}, "set subdomain"),
+        ({"subdomain": "msp co"}, "is not a subdomain"),
+        ({"priority_map": {"P1": "critical"}}, r"priority_map\.P1: 'critical' is not a Zendesk"),
+        ({"requests_per_minute": 0}, "requests_per_minute: expected a positive integer"),
+        ({"full_read_lookback": "3bd"}, "full_read_lookback"),
+    ],
+)
 def test_invalid_settings_name_the_key(change: dict[str, Any], message: str) -> None:
     with pytest.raises(FatalConnectorError, match=message):
         parse_settings("zd", {**SETTINGS, **change}, environ=ENV)
@@ -54,8 +60,7 @@ def test_base_url_overrides_the_subdomain_and_plain_http_is_loopback_only() -> N
     local = parse_settings("zd", {**SETTINGS, "base_url": "http://127.0.0.1:4010"}, environ=ENV)
     connector = ZendeskConnector(local, FakeClock())
     assert connector.http.base_url == "http://127.0.0.1:4010"
-    remote = parse_settings("zd", {**SETTINGS, "base_url": "http://zendesk.example"},
-                            environ=ENV)
+    remote = parse_settings("zd", {**SETTINGS, "base_url": "http://zendesk.example"}, environ=ENV)
     with pytest.raises(FatalConnectorError, match="plain http"):
         ZendeskConnector(remote, FakeClock())
 
