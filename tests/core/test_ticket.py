@@ -35,6 +35,15 @@ def test_parse_round_trips_and_keeps_unknown_fields_in_extra() -> None:
     assert ticket.to_json()["events"][1]["at"] == "2026-11-02T10:02:00Z"
 
 
+def test_tags_and_notes_are_canonical_fields_that_round_trip() -> None:
+    ticket = parse_ticket(_data(tags=["vip", "sla-p1-c1"], notes=["[sla-connector k]"]), {"zd"})
+    assert ticket.tags == ("vip", "sla-p1-c1")
+    assert ticket.notes == ("[sla-connector k]",)
+    assert "tags" not in ticket.extra
+    assert parse_ticket(ticket.to_json(), {"zd"}) == ticket
+    assert "tags" not in parse_ticket(_data(), {"zd"}).to_json()
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -54,6 +63,8 @@ def test_parse_round_trips_and_keeps_unknown_fields_in_extra() -> None:
         ({"events": [{"at": "2026-11-02T10:00:00Z", "type": "teleport"}]}, "is not one of"),
         ({"created_at": "yesterday"}, "not an RFC 3339 time"),
         ({"id": None}, "id: missing"),
+        ({"tags": "vip"}, "tags: expected a list of strings"),
+        ({"notes": [{"text": "x"}]}, "notes: expected a list of strings"),
     ],
 )
 def test_s24_bad_input_is_rejected_with_a_reason(overrides: dict[str, Any], message: str) -> None:

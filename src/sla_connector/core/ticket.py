@@ -32,6 +32,8 @@ _TICKET_FIELDS = frozenset(
         "status",
         "created_at",
         "events",
+        "tags",
+        "notes",
         "extra",
     }
 )
@@ -49,7 +51,13 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """A PSA ticket normalised to the engine's shape; events are in time order."""
+    """A PSA ticket normalised to the engine's shape; events are in time order.
+
+    ``tags`` are the PSA's tags (Zendesk tags, Jira labels, the simulator's tags) as they
+    are now, and ``notes`` the texts of its internal notes as far as the connector reads
+    them: the runtime finds a step's marker there, and contracts read exclusion tags. Keys
+    a connector keeps for itself go in ``extra``; the runtime never reads ``extra``.
+    """
 
     id: str
     source: str
@@ -61,6 +69,8 @@ class Ticket:
     source_priority: str = ""
     status: str = ""
     events: tuple[Event, ...] = ()
+    tags: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -85,6 +95,10 @@ class Ticket:
             "created_at": format_instant(self.created_at),
             "events": events,
         }
+        if self.tags:
+            data["tags"] = list(self.tags)
+        if self.notes:
+            data["notes"] = list(self.notes)
         if self.extra:
             data["extra"] = dict(self.extra)
         return data
@@ -157,6 +171,16 @@ def _text(data: Mapping[str, Any], key: str) -> str:
     raise TicketError(f"{key}: expected a string, got {type(value).__name__}")
 
 
+def _texts(data: Mapping[str, Any], key: str, ticket_id: str) -> tuple[str, ...]:
+    """An optional list of strings (``tags``, ``notes``); anything else is rejected."""
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TicketError(f"ticket {ticket_id}: {key}: expected a list of strings")
+    return tuple(value)
+
+
 def parse_ticket(data: Any, known_sources: Collection[str] | None = None) -> Ticket:
     """Validate one canonical ticket object; ``known_sources`` restricts ``source``."""
     if not isinstance(data, Mapping):
@@ -209,5 +233,7 @@ def parse_ticket(data: Any, known_sources: Collection[str] | None = None) -> Tic
         source_priority=_text(data, "source_priority"),
         status=_text(data, "status"),
         events=tuple(events),
+        tags=_texts(data, "tags", ticket_id),
+        notes=_texts(data, "notes", ticket_id),
         extra=extra,
     )

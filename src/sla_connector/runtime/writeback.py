@@ -48,10 +48,13 @@ def marker_tag(step: str, cycle: int) -> str:
 def has_marker(ticket: Ticket, key: str, tag: str) -> bool:
     """Whether the ticket shows an earlier write of this step (a tag or a note with the key).
 
-    Tags are ``extra["tags"]`` (Zendesk, the simulator) or ``extra["labels"]`` (Jira);
-    notes are ``extra["notes"]``. A connector whose tickets carry neither offers
+    Tags are ``Ticket.tags`` and notes ``Ticket.notes``; the older ``extra["tags"]``,
+    ``extra["labels"]`` and ``extra["notes"]`` are still read until every connector fills
+    the canonical fields. A connector whose tickets carry neither offers
     ``find_note`` instead (see ``marker_written``).
     """
+    if tag in ticket.tags or any(marker_text(key) in note for note in ticket.notes):
+        return True
     for field_name in ("tags", "labels"):
         tags = ticket.extra.get(field_name) or ()
         if isinstance(tags, Iterable) and tag in {str(t) for t in tags}:
