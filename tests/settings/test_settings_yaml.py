@@ -106,3 +106,51 @@ def test_python_tags_are_refused() -> None:
 
 def test_empty_document_is_none() -> None:
     assert parse_yaml("# only a comment\n") is None
+
+
+BOMB = textwrap.dedent(
+    """\
+    a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]
+    b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+    c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+    d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+    e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+    f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+    g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+    h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+    connectors: {zd: {type: zendesk, vendor: *h}}
+    """
+)
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB, encoding="utf-8")
+    with pytest.raises(ConfigError, match="aliases expand to more than 100000 values"):
+        load_config(path)
+
+
+def test_small_aliases_still_work() -> None:
+    assert parse_yaml("a: &x [1, 2]\nb: *x\n") == {"a": [1, 2], "b": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 2000 + "]" * 2000,
+        "a:\n"
+        + "".join("  " * depth + f"k{depth}:\n" for depth in range(1, 60))
+        + "  " * 60
+        + "v: 1\n",
+    ],
+)
+def test_deep_nesting_is_one_clear_error(text: str) -> None:
+    with pytest.raises(ConfigError, match="nesting too deep"):
+        parse_yaml(text, "deep.yaml")
+
+
+def test_an_oversized_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_text("# padding\n" * 200_000, encoding="utf-8")
+    with pytest.raises(ConfigError, match="a configuration is at most"):
+        load_config(path)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sla_connector.core.errors import ConfigError
 from sla_connector.settings.app import AppConfig
 from sla_connector.settings.errors import config_error_from_validation
-from sla_connector.settings.yaml_loader import parse_yaml
+from sla_connector.settings.yaml_loader import MAX_CONFIG_BYTES, parse_yaml
 
 __all__ = ["config_from_mapping", "load_config"]
 
@@ -27,6 +27,11 @@ def load_config(path: str | os.PathLike[str]) -> AppConfig:
     """Read, validate and build the configuration at ``path``."""
     file = Path(path)
     try:
+        size = file.stat().st_size
+        if size > MAX_CONFIG_BYTES and file.is_file():
+            raise ConfigError(
+                "", f"{file}: {size} bytes; a configuration is at most {MAX_CONFIG_BYTES}"
+            )
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("", f"{file}: no such file") from None

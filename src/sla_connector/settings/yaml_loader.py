@@ -6,6 +6,11 @@ PyYAML follows YAML 1.1, where a bare ``on:`` key is the boolean ``True`` (SEMAN
 1.2: only ``true``/``false`` are booleans, there are no base-60 numbers, and ``0123``
 stays the text it is (often a PSA id). Duplicate keys, which PyYAML silently collapses to
 the last one, are an error naming their key path.
+
+A configuration is small, so anything that is not small is refused before it can cost
+memory or time: a file over ``MAX_CONFIG_BYTES``, nesting deeper than ``MAX_DEPTH``, or
+aliases that would expand to more than ``MAX_VALUES`` values (a "billion laughs" bomb of
+a few hundred bytes otherwise becomes billions of values once pydantic walks it).
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ import yaml
 from sla_connector.core.errors import ConfigError
 from sla_connector.settings.paths import format_path
 
-__all__ = ["ConfigLoader", "parse_yaml"]
+__all__ = ["MAX_CONFIG_BYTES", "MAX_DEPTH", "MAX_VALUES", "ConfigLoader", "parse_yaml"]
+
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_DEPTH = 40
+MAX_VALUES = 100_000
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -60,12 +69,22 @@ ConfigLoader.add_implicit_resolver(
 
 
 def parse_yaml(text: str, source: str = "<config>") -> Any:
-    """The document in ``text``; syntax errors and duplicate keys raise ``ConfigError``."""
+    """The document in ``text``; syntax errors, duplicate keys and bombs raise ``ConfigError``."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            "", f"{source}: {len(text)} characters; a configuration is at most {MAX_CONFIG_BYTES}"
+        )
     loader = ConfigLoader(text)
     try:
-        node = loader.get_single_node()
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise ConfigError(
+                "", f"{source}: nesting too deep (at most {MAX_DEPTH} levels)"
+            ) from None
         if node is None:
             return None
+        _check_size(node, source)
         _reject_duplicates(node, (), set())
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
@@ -77,6 +96,44 @@ def parse_yaml(text: str, source: str = "<config>") -> Any:
         raise ConfigError("", f"{source}: invalid YAML: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _check_size(root: yaml.Node, source: str) -> None:
+    """Refuse a document nested deeper than ``MAX_DEPTH`` or expanding past ``MAX_VALUES``.
+
+    The count expands aliases (an alias counts as many values as the node it names), with a
+    memo per node, so the check itself is linear in the composed document.
+    """
+    expanded: dict[int, int] = {}
+
+    def count(node: yaml.Node, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise ConfigError(
+                "",
+                f"{source}, line {node.start_mark.line + 1}: nesting too deep "
+                f"(at most {MAX_DEPTH} levels)",
+            )
+        known = expanded.get(id(node))
+        if known is not None:
+            return known
+        expanded[id(node)] = 1  # a node that contains itself counts once (no recursion)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                total += count(key_node, depth + 1) + count(value_node, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += count(item, depth + 1)
+        if total > MAX_VALUES:
+            raise ConfigError(
+                "",
+                f"{source}, line {node.start_mark.line + 1}: aliases expand to more than "
+                f"{MAX_VALUES} values; write the values out instead of nesting aliases",
+            )
+        expanded[id(node)] = total
+        return total
+
+    count(root, 0)
 
 
 def _reject_duplicates(node: yaml.Node, path: tuple[str | int, ...], seen: set[int]) -> None:
