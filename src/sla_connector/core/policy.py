@@ -17,6 +17,7 @@ from typing import Literal
 from sla_connector.core.calendars import BusinessCalendar
 from sla_connector.core.durations import Duration
 from sla_connector.core.errors import ConfigError
+from sla_connector.core.patterns import Pattern, compile_pattern
 
 __all__ = [
     "ESCALATION_ACTIONS",
@@ -103,7 +104,7 @@ class Rule:
     client_tier: tuple[str, ...] = ()
     keyword_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
     unless_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-    regex_res: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
+    regex_res: tuple[Pattern, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def build(
@@ -119,15 +120,14 @@ class Rule:
         source_priority: tuple[str, ...] = (),
         client_tier: tuple[str, ...] = (),
     ) -> Rule:
-        """Compile the rule's patterns; a bad regex raises ``ConfigError`` naming its index."""
-        compiled: list[re.Pattern[str]] = []
-        for index, pattern in enumerate(regex):
-            try:
-                compiled.append(re.compile(pattern, re.IGNORECASE))
-            except re.error as exc:
-                raise ConfigError(
-                    f"regex[{index}]", f"{pattern!r} does not compile: {exc}"
-                ) from exc
+        """Compile the rule's patterns; a bad regex raises ``ConfigError`` naming its index.
+
+        User regexes go to RE2 (``core.patterns``); keywords stay on ``re``: they are
+        escaped literals joined by ``\\s+``, which cannot backtrack badly.
+        """
+        compiled = [
+            compile_pattern(pattern, f"regex[{index}]") for index, pattern in enumerate(regex)
+        ]
 
         def alternation(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
             usable = [_phrase_pattern(p) for p in phrases if p.strip()]

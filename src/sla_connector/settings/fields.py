@@ -30,6 +30,7 @@ from pydantic import (
 
 from sla_connector.core.calendars import parse_day_spec, parse_interval
 from sla_connector.core.durations import BusinessDays, Duration, parse_duration, parse_percent
+from sla_connector.core.patterns import pattern_problem
 from sla_connector.core.policy import NEXT_BUSINESS_DAY
 
 __all__ = [
@@ -268,15 +269,14 @@ DaySpec = Annotated[str, AfterValidator(_day_spec)]
 
 
 def _regex(value: str) -> str:
-    try:
-        re.compile(value, re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"{value!r} does not compile: {exc}") from None
+    problem = pattern_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
 RegexText = Annotated[str, AfterValidator(_regex)]
-"""A Python regular expression that compiles."""
+"""A regular expression that RE2, the linear-time engine classification uses, compiles."""
 
 
 def _time_of_day(value: Any) -> time:

@@ -141,7 +141,8 @@ TEXT: dict[str, tuple[str, str | None]] = {
     ),
     "classification.rules[].unless": ("Any match vetoes this rule.", '["not down", "test"]'),
     "classification.rules[].regex": (
-        "Python regular expressions searched case-insensitively in `fields`.",
+        "RE2 regular expressions (linear time; no backreferences or lookaround) "
+        "searched case-insensitively in `fields`.",
         '["\\\\b(slow|degraded)\\\\b"]',
     ),
     "classification.rules[].fields": ("Where keywords, unless and regex look.", "[subject]"),
