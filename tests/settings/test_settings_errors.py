@@ -119,6 +119,17 @@ SET_CASES: list[tuple[tuple[Any, ...], Any, str, str]] = [
     (("tiers", "P3", "resolution"), "3x", "tiers.P3.resolution", "'3x' is not a duration"),
     (("tiers", "P1", "response"), "0m", "tiers.P1.response", "longer than zero"),
     (("tiers", "P1", "severity"), "high", "tiers.P1.severity", "expected a whole number"),
+    # Issue 11, finding 9: out-of-range numbers and durations are one line, never a traceback.
+    (("tiers", "P3", "resolution"), "99999999bd", "tiers.P3.resolution", "longer than ten years"),
+    (("tiers", "P1", "response"), "99999999999999999999h", "tiers.P1.response", "ten years"),
+    (("tiers", "P1", "resolution"), "3700d", "tiers.P1.resolution", "longer than ten years"),
+    (("tiers", "P1", "severity"), 10**40, "tiers.P1.severity", "less than or equal to 1000"),
+    (
+        ("classification", "rules", 2, "regex"),
+        ["(a)\\1"],
+        "classification.rules[2].regex[0]",
+        "no backreferences",
+    ),
     (
         ("calendars", "uk-office", "timezone"),
         "Mars/Olympus",
@@ -394,3 +405,27 @@ def test_format_config_error_accepts_a_raw_validation_error() -> None:
     with pytest.raises(ValidationError) as caught:
         AppConfig.model_validate(data)
     assert format_config_error(caught.value).startswith("tiers.P3.resolution: '3x'")
+
+
+def test_a_typo_keeps_its_did_you_mean_hint_over_the_missing_key() -> None:
+    data = base()
+    data["tiers"]["P1"]["reponse"] = data["tiers"]["P1"].pop("response")
+    error = rejected(data)
+    assert error.path == "tiers.P1.reponse"
+    assert "did you mean 'response'?" in str(error)
+
+
+@pytest.mark.parametrize("speed", [float("inf"), float("nan"), 10**7, "9" * 5000])
+def test_an_impossible_clock_speed_is_one_line(speed: Any) -> None:
+    data = base()
+    data["runtime"] = {
+        "clock": {"start": "2026-11-02T00:00:00Z", "anchor": "2026-11-02T00:00:00Z", "speed": speed}
+    }
+    assert rejected(data).path == "runtime.clock.speed"
+
+
+def test_a_five_thousand_digit_number_in_the_file_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(BASE.replace("severity: 1,", f"severity: {'9' * 5000},"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 8: a number of 5000 characters"):
+        load_config(path)

@@ -6,11 +6,23 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-__all__ = ["BusinessDays", "Duration", "format_seconds", "parse_duration", "parse_percent"]
+__all__ = [
+    "MAX_BUSINESS_DAYS",
+    "MAX_DAYS",
+    "BusinessDays",
+    "Duration",
+    "format_seconds",
+    "parse_duration",
+    "parse_percent",
+]
 
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _CLOCK_RE = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _BD_RE = re.compile(r"(\d+)bd")
+MAX_DAYS = 3660
+"""No SLA length exceeds ten years; a longer one is a typo and would overflow date maths."""
+MAX_BUSINESS_DAYS = 2610  # ten years of five-day weeks
+_MAX_DIGITS = 12  # a number with more digits cannot be a real duration part
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +48,8 @@ def parse_duration(text: str, *, allow_business_days: bool = True) -> Duration:
     if bd:
         if not allow_business_days:
             raise ValueError(f"{text!r}: business days are not allowed here")
+        if len(bd.group(1)) > _MAX_DIGITS or int(bd.group(1)) > MAX_BUSINESS_DAYS:
+            raise ValueError(f"{text!r} is longer than ten years (at most {MAX_BUSINESS_DAYS}bd)")
         days = int(bd.group(1))
         if days <= 0:
             raise ValueError(f"{text!r}: business days must be at least 1")
@@ -43,11 +57,15 @@ def parse_duration(text: str, *, allow_business_days: bool = True) -> Duration:
     match = _CLOCK_RE.fullmatch(raw)
     if not match or not any(match.groups()):
         raise ValueError(f"{text!r} is not a duration; write e.g. 15m, 1h30m, 90s, 2d or 3bd")
+    if any(value and len(value) > _MAX_DIGITS for value in match.groups()):
+        raise ValueError(f"{text!r} is longer than ten years (at most {MAX_DAYS}d)")
     seconds = sum(
         int(value) * _UNIT_SECONDS[unit]
         for value, unit in zip(match.groups(), "dhms", strict=True)
         if value
     )
+    if seconds > MAX_DAYS * 86400:
+        raise ValueError(f"{text!r} is longer than ten years (at most {MAX_DAYS}d)")
     return timedelta(seconds=seconds)
 
 

@@ -2,7 +2,8 @@
 
 An operator reads ``tiers.P3.resolution: '3x' is not a duration; write e.g. 15m, 1h30m,
 90s, 2d or 3bd`` — no pydantic class names, URLs or "Value error," prefixes. Only the
-first problem is reported in full; the count of the others follows it.
+first problem is reported in full (an unknown key with a "did you mean" hint first, since a
+typo also makes the intended key "missing"); the count of the others follows it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def config_error_from_validation(exc: ValidationError, root: type[BaseModel]) ->
     problems = [_describe(error, root) for error in exc.errors()]
     if not problems:
         return ConfigError("", "invalid configuration")
+    # A typo ("reponse:") shows as a missing key plus an unknown one; the hint is the news.
+    problems.sort(key=lambda item: "did you mean" not in item[1])
     path, problem = problems[0]
     others = len(problems) - 1
     if others:

@@ -105,7 +105,7 @@ class TierConfig(Frozen):
     """An SLA tier; severity 1 is the most severe."""
 
     name: Text | None = None
-    severity: int
+    severity: int = Field(ge=1, le=1000)
     response: Target
     resolution: Target
     calendar: Text
@@ -115,7 +115,7 @@ class TierOverrideConfig(Frozen):
     """A client's change to any tier field; unset fields keep the policy's value."""
 
     name: Text | None = None
-    severity: int | None = None
+    severity: int | None = Field(default=None, ge=1, le=1000)
     response: Target | None = None
     resolution: Target | None = None
     calendar: Text | None = None

@@ -67,7 +67,7 @@ class ConnectorConfig(Frozen):
     priority_map: FrozenMap[str, Text] = Field(default_factory=dict)
     client_map: FrozenMap[str, Text] = Field(default_factory=dict)
     users: FrozenMap[str, Text] = Field(default_factory=dict)
-    requests_per_minute: int | None = Field(default=None, gt=0)
+    requests_per_minute: int | None = Field(default=None, gt=0, le=100_000)
     reconcile_interval: Interval = timedelta(hours=1)
 
     @model_validator(mode="after")
@@ -212,7 +212,7 @@ class VirtualClockConfig(Frozen):
 
     start: datetime
     anchor: datetime
-    speed: float = Field(gt=0)
+    speed: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _aware(self) -> VirtualClockConfig:
@@ -229,7 +229,7 @@ class RuntimeConfig(Frozen):
     dry_run: bool = False
     horizon: Interval = timedelta(days=90)
     backfill: Interval = timedelta(hours=1)
-    max_attempts: int = Field(default=20, ge=1)
+    max_attempts: int = Field(default=20, ge=1, le=1000)
     retry_backoff: Interval = timedelta(seconds=30)
     owner: Text | None = None
     clock: VirtualClockConfig | None = None

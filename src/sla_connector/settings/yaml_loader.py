@@ -28,6 +28,7 @@ __all__ = ["MAX_CONFIG_BYTES", "MAX_DEPTH", "MAX_VALUES", "ConfigLoader", "parse
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_DEPTH = 40
 MAX_VALUES = 100_000
+MAX_NUMBER_DIGITS = 30
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -112,6 +113,16 @@ def _check_size(root: yaml.Node, source: str) -> None:
                 "",
                 f"{source}, line {node.start_mark.line + 1}: nesting too deep "
                 f"(at most {MAX_DEPTH} levels)",
+            )
+        if (
+            isinstance(node, yaml.ScalarNode)
+            and node.tag in (_INT_TAG, _FLOAT_TAG)
+            and len(node.value) > MAX_NUMBER_DIGITS
+        ):
+            raise ConfigError(
+                "",
+                f"{source}, line {node.start_mark.line + 1}: a number of {len(node.value)} "
+                f"characters; numbers in a configuration have at most {MAX_NUMBER_DIGITS}",
             )
         known = expanded.get(id(node))
         if known is not None:
