@@ -110,8 +110,14 @@ def format_instant(instant: datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Ticket times outside [EARLIEST, LATEST) are data errors (and year 9999 at -05:00 has no
+UTC form at all)."""
+
+
 def parse_instant(value: Any, what: str) -> datetime:
-    """An RFC 3339 time with an offset; naive or malformed input raises ``TicketError``."""
+    """An RFC 3339 time with an offset; naive, malformed or absurd input raises ``TicketError``."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
@@ -123,14 +129,16 @@ def parse_instant(value: Any, what: str) -> datetime:
         raise TicketError(f"{what}: expected an RFC 3339 time, got {type(value).__name__}")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise TicketError(f"{what}: {value!r} has no UTC offset (naive times are not accepted)")
+    if not EARLIEST <= parsed < LATEST:
+        raise TicketError(f"{what}: {value!r} is outside the years 1970-2199")
     return parsed
 
 
 def _fast_instant(value: Any) -> datetime:
     """The common case of ``parse_instant``: a string with an offset; else ValueError."""
     parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError("naive")
+    if parsed.tzinfo is None or not EARLIEST <= parsed < LATEST:
+        raise ValueError("naive or out of range")
     return parsed
 
 
@@ -141,9 +149,19 @@ def _checked_event(ticket_id: str, index: int, raw: Any) -> tuple[Any, datetime,
         raise TicketError(f"{where}: expected an object")
     at = parse_instant(raw.get("at"), f"{where}.at")
     kind = raw.get("type")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         raise TicketError(f"{where}.type: {kind!r} is not one of {sorted(EVENT_TYPES)}")
-    return kind, at, raw.get("to"), raw.get("by")
+    return kind, at, _event_text(raw, "to", where), _event_text(raw, "by", where)
+
+
+def _event_text(raw: Mapping[str, Any], key: str, where: str) -> str | None:
+    """``to`` / ``by``: text (a number is taken as its text, e.g. a status id), or absent."""
+    value = raw.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise TicketError(f"{where}.{key}: expected a string, got {type(value).__name__}")
 
 
 def _event_problem(ticket_id: str, index: int, raw: Mapping[str, Any], created: datetime) -> None:
@@ -208,17 +226,18 @@ def parse_ticket(data: Any, known_sources: Collection[str] | None = None) -> Tic
             at = _fast_instant(raw["at"])
             to = raw.get("to")
             by = raw.get("by")
+            if type(kind) is not str or not (to is None or type(to) is str):
+                raise TypeError("not the common shape")
+            if not (by is None or type(by) is str):
+                raise TypeError("not the common shape")
         except (KeyError, TypeError, AttributeError, ValueError):
             kind, at, to, by = _checked_event(ticket_id, index, raw)
         if at < previous or kind not in EVENT_TYPES:
             _event_problem(ticket_id, index, raw, created)
-        if to is None:
-            if kind in ("status", "priority"):
-                _event_problem(ticket_id, index, raw, created)
-        elif not isinstance(to, str):
-            to = str(to)
+        if to is None and kind in ("status", "priority"):
+            _event_problem(ticket_id, index, raw, created)
         previous = at
-        events.append(Event(at, kind, to, None if by is None else str(by)))
+        events.append(Event(at, kind, to, by))
     extra = {key: value for key, value in data.items() if key not in _TICKET_FIELDS}
     if isinstance(data.get("extra"), Mapping):
         extra = {**data["extra"], **extra}
