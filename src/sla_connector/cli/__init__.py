@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from sla_connector import __version__
 from sla_connector.cli import audit, check, demo, explain, init, report, run, verify_log
 from sla_connector.core.errors import ConfigError, SlaConnectorError
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
             "prove adherence."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"sla-connector {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (run, demo, check, audit, explain, report, verify_log, init):
         module.register(commands)
