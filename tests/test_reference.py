@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from pydantic import TypeAdapter
-from sla_connector_psa import connectwise_model, jira_sm_settings, zendesk_settings
+from sla_connector_psa import jira_sm_settings, zendesk_settings
+from sla_connector_psa.connectwise import settings as connectwise_settings
 from sla_connector_psa.simulator_config import SimulatorConfig
 from sla_connector_psa.simulator_http import SimulatorHttpSettings
 
@@ -50,7 +51,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "simulator_http": {"base_url": "http://127.0.0.1:9"},
 }
 PARSE: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], Any]] = {
-    "connectwise": lambda s, env: connectwise_model.parse_settings("c", s, env),
+    "connectwise": lambda s, env: connectwise_settings.parse_settings("c", s, env),
     "jira_sm": lambda s, env: jira_sm_settings.parse_settings("c", s, env),
     "zendesk": lambda s, env: zendesk_settings.parse_settings("c", s, env),
     "simulator": lambda s, env: SimulatorConfig.from_settings(

@@ -1,26 +1,17 @@
-"""Pure ConnectWise mapping: settings, condition literals, cursor, audit text, notes."""
+"""Pure ConnectWise mapping: audit text, notes, channels."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sla_connector_psa.connectwise_model import (
-    Cursor,
-    auth_headers,
-    channel_of,
-    classify_notes,
-    parse_audit,
-    parse_settings,
-    quote,
-    when,
-)
+from sla_connector_psa.connectwise.normalize import channel_of, classify_notes, parse_audit
 
-from sla_connector.core.errors import ConfigError, TicketError
+from sla_connector.core.errors import TicketError
 from sla_connector.core.ticket import Event
 
-from .support import ENV, SETTINGS, load
+from .support import load
 
 T = datetime(2026, 3, 2, 9, 14, tzinfo=UTC)
 
@@ -34,52 +25,6 @@ def entry(text: str, minute: int = 20, subtype: str = "", by: str = "asmith") ->
         "auditSubType": subtype,
         "auditSource": "Manage",
     }
-
-
-def test_settings_defaults_and_auth_header() -> None:
-    settings = parse_settings("cw", SETTINGS, environ=ENV)
-    assert settings.page_size == 100
-    assert settings.reconcile_interval == timedelta(hours=24)
-    assert settings.tier_of("priority 1 - critical") == "P1"
-    assert auth_headers(settings) == {
-        "Authorization": "Basic bXNwY28rcHViS0VZOnByaXZLRVk=",  # mspco+pubKEY:privKEY
-        "clientId": "guid-1234",
-        "Accept": "application/vnd.connectwise.com+json; version=2026.4",
-    }
-
-
-@pytest.mark.parametrize(
-    ("key", "value", "path"),
-    [
-        ("page_size", 5000, "connectors.cw.page_size"),
-        ("boards", "Service Desk", "connectors.cw.boards"),
-        ("first_response", "emails", "connectors.cw.first_response"),
-        ("overlap", "soon", "connectors.cw.overlap"),
-        ("base_url", None, "connectors.cw.base_url"),
-        ("public_key_env", None, "connectors.cw.public_key_env"),
-    ],
-)
-def test_bad_settings_name_the_key(key: str, value: Any, path: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_settings("cw", {**SETTINGS, key: value}, environ=ENV)
-    assert info.value.path == path
-
-
-def test_reconcile_interval_can_be_switched_off() -> None:
-    settings = parse_settings("cw", {**SETTINGS, "reconcile_interval": "never"}, environ=ENV)
-    assert settings.reconcile_interval is None
-
-
-def test_condition_literals_bracket_dates_and_escape_quotes() -> None:
-    assert when(datetime(2026, 3, 2, 9, 0, 0, 500, tzinfo=UTC)) == "[2026-03-02T09:00:00Z]"
-    assert quote('Desk "A"') == '"Desk \\"A\\""'
-
-
-def test_cursor_round_trips_and_rejects_foreign_text() -> None:
-    cursor = Cursor(since=T, seen={"7": "2026-03-02T09:14:00Z"}, full_at=T, retry={"9": 2})
-    assert Cursor.decode(cursor.encode()) == cursor
-    with pytest.raises(ValueError, match="not a ConnectWise cursor"):
-        Cursor.decode('{"v": 2}')
 
 
 @pytest.mark.parametrize(

@@ -1,48 +1,32 @@
 """ConnectWise write-back: owner and priority by JSON-Patch, internal notes, tags as notes.
 
-Split from ``connectwise`` (which documents the choices); the connector delegates to
-``CwWriter``. Every write that fails ambiguously (the request was sent, no answer came) is
-checked by re-reading the ticket or its notes before it is sent a second time.
+Owner: ``PATCH /service/tickets/{id}`` replacing ``owner`` with a member identifier (config
+``users``, else looked up by ``primaryEmail``); priority: the same PATCH with the id of the
+priority ``priority_map`` names. Notes: ``POST /service/tickets/{id}/notes`` with
+``internalAnalysisFlag: true`` and ``processNotifications: false``. ConnectWise tickets have no
+tags: a tag is written as an internal note ``[sla-connector] tag: <tag>``, once (the notes are
+read first). Every write that fails ambiguously is settled by ``writes.send_once``: the
+ticket or its notes are re-read before anything is sent a second time.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
 
-from sla_connector.core.errors import RetriableConnectorError
+from sla_connector.core.errors import ConnectorError, RetriableConnectorError
 from sla_connector.core.ports import WriteResult
 from sla_connector.core.ticket import Ticket
-from sla_connector_psa.connectwise_model import CwSettings, quote
-from sla_connector_psa.http import AmbiguousWriteError, PsaHttp, RequestRejectedError
+from sla_connector_psa.connectwise.cursor import quote
+from sla_connector_psa.connectwise.history import HistoryReader
+from sla_connector_psa.connectwise.normalize import TAG_PREFIX
+from sla_connector_psa.connectwise.settings import CwSettings
+from sla_connector_psa.http import PsaHttp
+from sla_connector_psa.writes import send_once
 
-__all__ = ["HISTORY_PAGE", "TAG_PREFIX", "CwWriter", "read_all_pages"]
-
-log = logging.getLogger("sla_connector_psa.connectwise")
-
-TAG_PREFIX = "[sla-connector] tag: "
-HISTORY_PAGE = 1000
-
-
-async def read_all_pages(
-    http: PsaHttp, path: str, params: Mapping[str, Any], headers: Mapping[str, str]
-) -> list[Any]:
-    """Every element of a paged list endpoint (``page``/``pageSize``, 1000 a page)."""
-    items: list[Any] = []
-    page = 1
-    while True:
-        batch = await http.get_json(
-            path, params={**params, "page": page, "pageSize": HISTORY_PAGE}, headers=headers
-        )
-        if not isinstance(batch, list):
-            raise RetriableConnectorError(f"{path}: expected a list, got {type(batch).__name__}")
-        items.extend(batch)
-        if len(batch) < HISTORY_PAGE:
-            return items
-        page += 1
+__all__ = ["CwWriter"]
 
 
 def _body(response: httpx.Response) -> Mapping[str, Any]:
@@ -56,11 +40,18 @@ def _body(response: httpx.Response) -> Mapping[str, Any]:
 class CwWriter:
     """The four write-back actions of one ConnectWise connector."""
 
-    def __init__(self, settings: CwSettings, http: PsaHttp, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        settings: CwSettings,
+        http: PsaHttp,
+        headers: Mapping[str, str],
+        history: HistoryReader,
+    ) -> None:
         self.name = settings.name
         self.settings = settings
         self.http = http
         self._headers = dict(headers)
+        self._history = history
         self._priority_ids: dict[str, int] = {}
         self._members: dict[str, str] = {}
 
@@ -127,32 +118,18 @@ class CwWriter:
         what: str,
     ) -> WriteResult:
         path = f"service/tickets/{ticket.id}"
-        for attempt in (1, 2):
-            try:
-                response = await self.http.send(
-                    "PATCH", path, json=operations, headers=self._headers
-                )
-            except AmbiguousWriteError:
-                current = await self.http.get_json(path, headers=self._headers)
-                if landed(current):
-                    return WriteResult(
-                        ok=True,
-                        detail="confirmed after ambiguous failure",
-                        response=current if isinstance(current, Mapping) else {},
-                    )
-                if attempt == 2:
-                    raise
-                log.warning(
-                    "connector %s: ticket %s: %s did not land; sending it again",
-                    self.name,
-                    ticket.id,
-                    what,
-                )
-                continue
-            except RequestRejectedError as exc:
-                return WriteResult(ok=False, detail=f"ConnectWise rejected {what}: {exc}")
+
+        async def send() -> WriteResult:
+            response = await self.http.send("PATCH", path, json=operations, headers=self._headers)
             return WriteResult(ok=True, detail=what, response=_body(response))
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        async def reread() -> Mapping[str, Any] | None:
+            current = await self.http.get_json(path, headers=self._headers)
+            if not landed(current):
+                return None
+            return current if isinstance(current, Mapping) else {}
+
+        return await self._send_once(ticket, send, reread, what)
 
     async def _post_note(self, ticket: Ticket, text: str, what: str) -> WriteResult:
         path = f"service/tickets/{ticket.id}/notes"
@@ -163,29 +140,31 @@ class CwWriter:
             "resolutionFlag": False,
             "processNotifications": False,
         }
-        for attempt in (1, 2):
-            try:
-                response = await self.http.send("POST", path, json=body, headers=self._headers)
-            except AmbiguousWriteError:
-                if await self._has_note(ticket.id, text):
-                    return WriteResult(ok=True, detail="confirmed after ambiguous failure")
-                if attempt == 2:
-                    raise
-                log.warning(
-                    "connector %s: ticket %s: note did not land; sending it again",
-                    self.name,
-                    ticket.id,
-                )
-                continue
-            except RequestRejectedError as exc:
-                return WriteResult(ok=False, detail=f"ConnectWise rejected the note: {exc}")
+
+        async def send() -> WriteResult:
+            response = await self.http.send("POST", path, json=body, headers=self._headers)
             return WriteResult(ok=True, detail=what, response=_body(response))
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        async def reread() -> Mapping[str, Any] | None:
+            return {} if await self._has_note(ticket.id, text) else None
+
+        return await self._send_once(ticket, send, reread, "the note")
+
+    async def _send_once(
+        self,
+        ticket: Ticket,
+        send: Callable[[], Awaitable[WriteResult]],
+        reread: Callable[[], Awaitable[Mapping[str, Any] | None]],
+        what: str,
+    ) -> WriteResult:
+        def refused(exc: ConnectorError) -> WriteResult:
+            return WriteResult(ok=False, detail=f"ConnectWise rejected {what}: {exc}")
+
+        where = f"connector {self.name}: ticket {ticket.id}: {what}"
+        return await send_once(send, reread, refused, where=where)
 
     async def _has_note(self, ticket_id: str, text: str) -> bool:
-        notes = await read_all_pages(
-            self.http, f"service/tickets/{ticket_id}/notes", {"orderBy": "id asc"}, self._headers
-        )
+        notes = await self._history.notes(ticket_id)
         wanted = text.strip()
         return any(
             isinstance(n, Mapping) and str(n.get("text") or "").strip() == wanted for n in notes

@@ -44,6 +44,9 @@ because technicians never see it; a custom field because it needs tenant set-up.
 
 After an ambiguous write failure the ticket (or its notes) is re-read: a change that landed is
 confirmed, one that provably did not is sent once more.
+
+Modules: ``settings`` (keys, declared and read), ``cursor``, ``normalize`` (JSON -> ticket,
+pure), ``history`` (exact reads and their cache), ``write``, and this one, which polls.
 """
 
 from __future__ import annotations
@@ -56,60 +59,26 @@ from typing import Any
 
 import httpx
 
-from sla_connector.core.errors import (
-    ConnectorError,
-    RetriableConnectorError,
-    TicketError,
-)
+from sla_connector.core.errors import RetriableConnectorError, TicketError
 from sla_connector.core.ports import CheckResult, Clock, PollPage, WriteResult
-from sla_connector.core.ticket import Event, Ticket
-from sla_connector_psa.connectwise_model import (
-    Change,
-    Cursor,
-    CwSettings,
-    Row,
-    auth_headers,
-    channel_of,
-    classify_notes,
-    cw_time,
-    parse_audit,
-    parse_row,
-    parse_settings,
-    quote,
-    when,
-)
-from sla_connector_psa.connectwise_write import TAG_PREFIX, CwWriter, read_all_pages
-from sla_connector_psa.http import (
-    CredentialsRejectedError,
-    NotFoundError,
-    PermissionDeniedError,
-    PsaHttp,
-    UnmappedReporter,
-    UnreachableError,
-    build_client,
-)
+from sla_connector.core.ticket import Ticket
+from sla_connector_psa.checks import CheckAdvice, verdict
+from sla_connector_psa.connectwise.cursor import Cursor, quote, when
+from sla_connector_psa.connectwise.history import HistoryReader
+from sla_connector_psa.connectwise.normalize import History, Row, cw_time, parse_row, ticket_of
+from sla_connector_psa.connectwise.settings import CwSettings, auth_headers, parse_settings
+from sla_connector_psa.connectwise.write import CwWriter
+from sla_connector_psa.http import NotFoundError, PsaHttp, UnmappedReporter, build_client
 
-__all__ = ["TAG_PREFIX", "ConnectWiseConnector", "create"]
+__all__ = ["ConnectWiseConnector", "build"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("sla_connector_psa.connectwise")
 
-MARKER = "[sla-connector]"
 TICKET_FIELDS = (
     "id,summary,board,status,priority,owner,company,source,dateResponded,closedFlag,_info"
 )
 MAX_RETRIES = 5
 CHECK_ATTEMPTS = 2
-
-
-@dataclass(slots=True)
-class _History:
-    """What this process already read about one ticket's past."""
-
-    status: str
-    priority: str
-    owner: str
-    changes: list[Change] = field(default_factory=list)
-    notes: list[Event] = field(default_factory=list)
 
 
 class ConnectWiseConnector:
@@ -139,9 +108,8 @@ class ConnectWiseConnector:
         )
         self._headers = auth_headers(settings)
         self.unmapped = UnmappedReporter(settings.name)
-        self._history: dict[str, _History] = {}
-        self._own_priority: dict[str, str] = {}  # ticket id -> priority name we wrote
-        self._writer = CwWriter(settings, self.http, self._headers)
+        self.history = HistoryReader(settings, self.http, self._headers)
+        self._writer = CwWriter(settings, self.http, self._headers, self.history)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -157,7 +125,7 @@ class ConnectWiseConnector:
         )
         state = _PollState(old=cursor, full=full)
         if full:
-            self._history.clear()
+            self.history.clear()
         elif cursor.retry:
             ids = sorted(cursor.retry, key=int)
             for start in range(0, len(ids), 100):
@@ -185,16 +153,16 @@ class ConnectWiseConnector:
             raise TicketError(f"ticket {ticket_id!r}: ConnectWise ticket ids are integers")
         raw = await self.http.get_json(f"service/tickets/{ticket_id}", headers=self._headers)
         row = parse_row(raw)
-        history = await self._read_history(row, self._history.get(row.id), force=True)
-        return self._ticket(row, history)
+        return self._ticket(row, await self.history.read(row, force=True))
 
     async def find_note(self, ticket_id: str, text: str) -> bool:
         """Whether a note of the ticket contains ``text``: the runtime's crash reconciliation
-        looks for its escalation marker here, since ConnectWise tickets carry no tags."""
-        notes = await read_all_pages(
-            self.http, f"service/tickets/{ticket_id}/notes", {"orderBy": "id asc"}, self._headers
-        )
+        looks for its escalation marker here when the ticket's notes were not read."""
+        notes = await self.history.notes(ticket_id)
         return any(isinstance(n, dict) and text in str(n.get("text") or "") for n in notes)
+
+    def _ticket(self, row: Row, history: History) -> Ticket:
+        return ticket_of(row, history, self.settings, self.unmapped.report)
 
     def _load_cursor(self, text: str | None) -> Cursor:
         if text is None:
@@ -255,9 +223,7 @@ class ConnectWiseConnector:
             if not force and state.old.seen.get(row.id) == row.last_updated:
                 continue  # re-read inside the overlap window, already delivered
             try:
-                history = await self._read_history(
-                    row, self._history.get(row.id), force=force, born_after=state.old.since
-                )
+                history = await self.history.read(row, force=force, born_after=state.old.since)
             except (RetriableConnectorError, NotFoundError, TicketError) as exc:
                 if isinstance(exc, RetriableConnectorError):
                     state.failed.add(row.id)
@@ -300,149 +266,7 @@ class ConnectWiseConnector:
         full_at = now if state.full else state.old.full_at
         return Cursor(since=since, seen=seen, full_at=full_at, retry=retry)
 
-    # -- history ---------------------------------------------------------------------------
-
-    def _wants_notes(self, row: Row) -> bool:
-        mode = self.settings.first_response
-        if mode == "date_responded":
-            return False
-        return not (mode == "both" and row.date_responded is not None)
-
-    async def _read_history(
-        self, row: Row, cached: _History | None, *, force: bool, born_after: datetime | None = None
-    ) -> _History:
-        """Exact history (audit trail, notes) when uncached or forced, else from the feed.
-
-        A ticket created after ``born_after`` (the previous poll's edge) has no past this
-        process could have missed: its feed row is its history, at no extra request.
-        """
-        if cached is None and not force and born_after is not None and row.created_at > born_after:
-            cached = _History(status="", priority=row.priority, owner="")
-        if cached is not None and not force:
-            history = self._history_from_feed(row, cached)
-        else:
-            history = await self._read_exact(row, cached)
-        self._history[row.id] = history
-        return history
-
-    async def _read_exact(self, row: Row, cached: _History | None) -> _History:
-        history = _History(
-            status=row.status,
-            priority=row.priority,
-            owner=row.owner,
-            notes=list(cached.notes) if cached else [],
-        )
-        where = f"ticket {row.id}"
-        entries = await read_all_pages(
-            self.http, "system/audittrail", {"type": "Ticket", "id": int(row.id)}, self._headers
-        )
-        history.changes, skipped = parse_audit(entries, where)
-        for reason in skipped:
-            log.warning("connector %s: %s (entry skipped)", self.name, reason)
-        statuses = [c for c in history.changes if c.field == "status"]
-        if statuses and row.status and statuses[-1].new != row.status:
-            # The audit trail lags or its wording was not recognised: trust the snapshot, and
-            # keep that instant so later feed-derived polls do not move it.
-            at = max(cw_time(row.last_updated, "lastUpdated"), row.created_at)
-            history.changes.append(Change(at, "status", statuses[-1].new, row.status, ""))
-        if self._wants_notes(row):
-            notes = await read_all_pages(
-                self.http, f"service/tickets/{row.id}/notes", {"orderBy": "id asc"}, self._headers
-            )
-            history.notes, skipped = classify_notes(
-                notes, row.created_at, self.settings.automation_members, MARKER, where
-            )
-            for reason in skipped:
-                log.warning("connector %s: %s (note skipped)", self.name, reason)
-        self._own_priority.pop(row.id, None)
-        return history
-
-    def _history_from_feed(self, row: Row, cached: _History) -> _History:
-        """The cached history plus the moves the feed row shows, dated at ``lastUpdated``."""
-        at = max(cw_time(row.last_updated, "lastUpdated"), row.created_at)
-        changes = list(cached.changes)
-        if row.status and row.status != cached.status:
-            changes.append(Change(at, "status", cached.status or None, row.status, ""))
-        if row.owner and row.owner != cached.owner:
-            changes.append(Change(at, "owner", cached.owner or None, row.owner, ""))
-        if row.priority and row.priority.casefold() != cached.priority.casefold():
-            ours = self._own_priority.pop(row.id, None)
-            if ours is None or ours.casefold() != row.priority.casefold():
-                changes.append(Change(at, "priority", cached.priority or None, row.priority, ""))
-        return _History(
-            status=row.status,
-            priority=row.priority,
-            owner=row.owner,
-            changes=changes,
-            notes=list(cached.notes),
-        )
-
-    def _client_key(self, company: str) -> str:
-        mapped = self.settings.client_map.get(company)
-        if mapped is not None:
-            return mapped
-        self.unmapped.report("company", company)
-        return company.lower()
-
-    def _ticket(self, row: Row, history: _History) -> Ticket:
-        created = row.created_at
-        events: list[Event] = []
-        statuses = [c for c in history.changes if c.field == "status"]
-        born = (statuses[0].old if statuses else None) or (None if statuses else row.status)
-        if born:
-            events.append(Event(at=created, type="status", to=born))
-        for change in history.changes:
-            at = max(change.at, created)
-            if change.field == "status":
-                events.append(Event(at=at, type="status", to=change.new, by=change.by or None))
-            elif change.field == "owner":
-                events.append(Event(at=at, type="assignee", to=change.new, by=change.by or None))
-            elif change.by.casefold() not in self.settings.automation_members:
-                tier = self.settings.tier_of(change.new)
-                if tier is None:
-                    self.unmapped.report("priority", change.new)
-                else:
-                    events.append(Event(at=at, type="priority", to=tier, by=change.by or None))
-        last_status = statuses[-1].new if statuses else born
-        if row.status and last_status != row.status:
-            # The audit trail lags or its wording was not recognised: trust the snapshot.
-            at = max(cw_time(row.last_updated, "lastUpdated"), created)
-            events.append(Event(at=at, type="status", to=row.status))
-        events.extend(
-            e if e.at >= created else Event(at=created, type=e.type, to=e.to, by=e.by)
-            for e in history.notes
-        )
-        if row.date_responded is not None and self.settings.first_response != "notes":
-            events.append(
-                Event(at=max(row.date_responded, created), type="public_reply", by="agent")
-            )
-        events.sort(key=lambda event: event.at)
-        if row.priority and self.settings.tier_of(row.priority) is None:
-            self.unmapped.report("priority", row.priority)
-        extra: dict[str, Any] = {
-            "board": row.board,
-            "company": row.company,
-            "owner": row.owner,
-            "last_updated": row.last_updated,
-            "closed": row.closed,
-        }
-        for key in ("isInSla", "respondByGoalUTC", "resolutionGoalUTC", "slaStatus"):
-            if row.raw.get(key) is not None:
-                extra[key] = row.raw[key]
-        return Ticket(
-            id=row.id,
-            source=self.name,
-            client=self._client_key(row.company),
-            created_at=created,
-            subject=row.summary,
-            channel=channel_of(row.source, self.settings.channel_map),
-            source_priority=row.priority,
-            status=row.status,
-            events=tuple(events),
-            extra=extra,
-        )
-
-    # -- writing (connectwise_write) --------------------------------------------------------
+    # -- writing (write.py) -------------------------------------------------------------------
 
     async def assign(self, ticket: Ticket, person_or_group: str) -> WriteResult:
         """Make ``person_or_group`` (mapped through ``users``) the ticket's owner."""
@@ -454,7 +278,7 @@ class ConnectWiseConnector:
         result = await self._writer.set_priority(ticket, tier)
         name = self.settings.priority_map.get(tier)
         if result.ok and name is not None:
-            self._own_priority[ticket.id] = name
+            self.history.wrote_priority(ticket.id, name)
         return result
 
     async def add_internal_note(self, ticket: Ticket, text: str) -> WriteResult:
@@ -469,38 +293,24 @@ class ConnectWiseConnector:
 
     async def check(self) -> CheckResult:
         """Authenticate, read one page and probe the endpoints the daemon needs."""
-        base = self.settings.base_url
         keys = " / ".join(self.settings.key_vars) or "the key variables"
-        try:
-            return await self._check()
-        except CredentialsRejectedError:
-            return CheckResult(
-                ok=False,
-                summary=(
-                    f"credentials rejected (401) by {base}: check company_id "
-                    f"{self.settings.company_id!r} and the values of {keys}"
-                ),
-            )
-        except PermissionDeniedError as exc:
-            return CheckResult(
-                ok=False,
-                summary=(
-                    f"permission missing (403) on {exc.url}: the API member's security role "
-                    "must allow reading service tickets, their notes and the audit trail"
-                ),
-            )
-        except NotFoundError as exc:
-            return CheckResult(
-                ok=False,
-                summary=(
-                    f"wrong URL: {exc.url} answered 404; base_url should look like "
-                    "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
-                ),
-            )
-        except UnreachableError as exc:
-            return CheckResult(ok=False, summary=f"host unreachable: {exc}")
-        except ConnectorError as exc:
-            return CheckResult(ok=False, summary=f"ConnectWise check failed: {exc}")
+        advice = CheckAdvice(
+            credentials=lambda exc: (
+                f"credentials rejected (401) by {self.settings.base_url}: check company_id "
+                f"{self.settings.company_id!r} and the values of {keys}"
+            ),
+            permission=lambda exc: (
+                f"permission missing (403) on {exc.url}: the API member's security role "
+                "must allow reading service tickets, their notes and the audit trail"
+            ),
+            wrong_url=lambda exc: (
+                f"wrong URL: {exc.url} answered 404; base_url should look like "
+                "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
+            ),
+            unreachable="host unreachable",
+            failed="ConnectWise check failed",
+        )
+        return await verdict(self._check, advice)
 
     async def _check(self) -> CheckResult:
         attempts = CHECK_ATTEMPTS
@@ -601,6 +411,6 @@ class _PollState:
         self.rows[row.id] = row.last_updated
 
 
-def create(name: str, settings: Mapping[str, Any], clock: Clock) -> ConnectWiseConnector:
-    """Entry point of ``sla_connector.connectors``: build from ``connectors.<name>``."""
+def build(name: str, settings: Mapping[str, Any], clock: Clock) -> ConnectWiseConnector:
+    """The factory behind the entry point: build from the ``connectors.<name>`` mapping."""
     return ConnectWiseConnector(parse_settings(name, settings), clock)

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from sla_connector_psa.connectwise import ConnectWiseConnector
-from sla_connector_psa.connectwise_model import Row, parse_settings
+from sla_connector_psa.connectwise.normalize import Row
+from sla_connector_psa.connectwise.settings import parse_settings
 
 from sla_connector.core.ticket import Ticket
 from tests.connectors.prism import PrismServer, prism_fixture
@@ -69,7 +70,7 @@ async def test_check_poll_and_writes_pass_request_validation(prism: PrismServer)
             closed=False,
             raw={},
         )
-        await connector._read_history(row, None, force=True)
+        await connector.history.read(row, force=True)
         ticket = Ticket(
             id="42", source="cw", client="acme", created_at=datetime(2026, 3, 2, tzinfo=UTC)
         )
