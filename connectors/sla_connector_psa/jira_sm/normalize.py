@@ -10,6 +10,7 @@ Sources of each canonical event (DESIGN section 3):
 - ``priority``: changelog ``priority`` items mapped back through ``priority_map`` (PSA
   priority name -> tier key). Only human changes count: changes by the integration's own
   account (our escalations) and by app accounts (automation rules) are skipped.
+- tags: the issue's ``labels`` (Jira's tags; the runtime finds a step's marker tag there).
 - ``assignee``: changelog ``assignee`` items (the person from ``users`` when the account id
   is mapped there, else the account id).
 - ``public_reply`` / ``comment``: the issue's comments. A comment is *public* when its
@@ -419,7 +420,6 @@ def issue_to_ticket(
         "updated": updated.isoformat(),
         "assignee_account_id": assignee_id,
         "reporter_account_id": reporter_id,
-        "labels": [str(label) for label in labels] if isinstance(labels, list) else [],
         "organizations": client_names,
     }
     resolved = fields.get("resolutiondate")
@@ -438,5 +438,6 @@ def issue_to_ticket(
         source_priority=_name(fields.get("priority")),
         status=status,
         events=tuple(events),
+        tags=tuple(str(label) for label in labels) if isinstance(labels, list) else (),
         extra=extra,
     )

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 NOTE = "SLA breach: escalated to the Account Director."
 
 
-def ticket(**extra: Any) -> Ticket:
+def ticket(tags: tuple[str, ...] = (), **extra: Any) -> Ticket:
     return Ticket(
         id="ITSD-2",
         source="jsm",
@@ -28,7 +28,8 @@ def ticket(**extra: Any) -> Ticket:
         created_at=datetime(2026, 11, 2, 10, 30, tzinfo=UTC),
         source_priority="Medium",
         status="Waiting for customer",
-        extra={"assignee_account_id": SAM_ID, "labels": [], **extra},
+        tags=tags,
+        extra={"assignee_account_id": SAM_ID, **extra},
     )
 
 
@@ -160,7 +161,7 @@ async def test_tag_adds_a_label_without_replacing_the_others(
     adapter = make_adapter(clock, sleeps)
     async with respx.mock(base_url=BASE) as router:
         put = router.put("/rest/api/3/issue/ITSD-2").mock(return_value=httpx.Response(204))
-        result = await adapter.add_tag(ticket(labels=["email"]), "sla breached")
+        result = await adapter.add_tag(ticket(tags=("email",)), "sla breached")
     assert result.ok
     assert sent(put) == (
         "PUT",
@@ -242,3 +243,14 @@ async def test_twice_ambiguous_write_that_did_not_land_raises_retriable(
         with pytest.raises(RetriableConnectorError, match="re-read"):
             await adapter.add_tag(ticket(), "sla_breached")
     assert put.call_count == 2
+
+
+async def test_tag_already_among_the_ticket_tags_is_not_sent_again(
+    clock: FakeClock, sleeps: Sleeps
+) -> None:
+    adapter = make_adapter(clock, sleeps)
+    async with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        put = router.put("/rest/api/3/issue/ITSD-2").mock(return_value=httpx.Response(204))
+        result = await adapter.add_tag(ticket(tags=("email", "sla_breached")), "sla breached")
+    assert result.ok and "already present" in result.detail
+    assert put.call_count == 0

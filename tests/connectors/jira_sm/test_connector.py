@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import respx
-from sla_connector_psa.jira_sm_cursor import JqlCursor
+from sla_connector_psa.jira_sm.cursor import JqlCursor
 
 from sla_connector.core.errors import RetriableConnectorError
 from sla_connector.core.ticket import Event

@@ -6,50 +6,42 @@ the ``comment`` field listed, so status, priority and reply history arrive in th
 feed itself: an idle poll costs one request, a busy one a page per 100 changed issues.
 Only when an issue's embedded changelog or comment list is truncated does the adapter page
 ``/rest/api/3/issue/{key}/changelog`` or ``/rest/servicedeskapi/request/{key}/comment`` for
-that issue. The window overlaps and versions are de-duplicated (``jira_sm_cursor``). The
+that issue (``history``). The window overlaps and versions are de-duplicated (``cursor``). The
 API user's profile (``/rest/api/3/myself``, read once) gives the time zone JQL dates are
 read in and the account whose own changes are not "human" priority changes.
 
 Writing. Assignee by account id (``PUT /issue/{key}/assignee``; e-mails resolved through
 ``/rest/api/3/user/search`` and cached), priority and labels through ``PUT /issue/{key}``,
-internal notes through the servicedeskapi (``public: false``). After an ambiguous failure
-the adapter re-reads the issue and writes again only when the change provably did not land.
+internal notes through the servicedeskapi (``public: false``); see ``write``. After an
+ambiguous failure the adapter re-reads the issue and writes again only when the change
+provably did not land.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from sla_connector.core.errors import (
-    ConnectorError,
-    FatalConnectorError,
-    TicketError,
-)
+from sla_connector.core.errors import FatalConnectorError, TicketError
 from sla_connector.core.ports import CheckResult, Clock, PollPage, WriteResult
 from sla_connector.core.ticket import Ticket
+from sla_connector_psa.checks import CheckAdvice, verdict
 from sla_connector_psa.http import (
-    AmbiguousWriteError,
-    CredentialsRejectedError,
     MalformedResponseError,
     NotFoundError,
-    PermissionDeniedError,
     PsaHttp,
-    RequestRejectedError,
     UnmappedReporter,
-    UnreachableError,
     build_client,
 )
-from sla_connector_psa.jira_sm_cursor import JqlCursor, jql_quote, poll_jql
-from sla_connector_psa.jira_sm_normalize import (
+from sla_connector_psa.jira_sm.cursor import JqlCursor, jql_quote, poll_jql
+from sla_connector_psa.jira_sm.history import all_histories, all_jsm_comments, issue_path
+from sla_connector_psa.jira_sm.normalize import (
     ISSUE_FIELDS,
     NormalizeContext,
     changelog_is_complete,
@@ -58,28 +50,15 @@ from sla_connector_psa.jira_sm_normalize import (
     issue_to_ticket,
     issue_updated,
 )
-from sla_connector_psa.jira_sm_settings import JiraSettings, parse_settings
+from sla_connector_psa.jira_sm.settings import JiraSettings, parse_settings
+from sla_connector_psa.jira_sm.write import JiraWriter
 
-__all__ = ["JiraServiceManagement", "create"]
+__all__ = ["JiraServiceManagement", "build"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("sla_connector_psa.jira_sm")
 
 ORGANIZATIONS_FIELD_TYPE = "com.atlassian.servicedesk:sd-customer-organizations"
-_MAX_SUBPAGES = 200  # changelog / comment pages per issue: a runaway-paging guard
 _SEARCH = "/rest/api/3/search/jql"
-
-
-def _issue_path(key: str, suffix: str = "") -> str:
-    return f"/rest/api/3/issue/{quote(key, safe='')}{suffix}"
-
-
-def _request_path(key: str, suffix: str = "") -> str:
-    return f"/rest/servicedeskapi/request/{quote(key, safe='')}{suffix}"
-
-
-def _label(tag: str) -> str:
-    """Jira labels cannot hold whitespace; ``sla breached`` becomes ``sla_breached``."""
-    return re.sub(r"\s+", "_", tag.strip())
 
 
 class JiraServiceManagement:
@@ -110,7 +89,7 @@ class JiraServiceManagement:
         self.unmapped = UnmappedReporter(settings.name)
         self._myself: Mapping[str, Any] | None = None
         self._client_field: str | None = None
-        self._accounts: dict[str, str] = {}
+        self._writer = JiraWriter(settings, self._get, self._send)
 
     # -- identity and field discovery -------------------------------------------------------
 
@@ -201,43 +180,6 @@ class JiraServiceManagement:
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def _all_histories(self, key: str) -> list[Mapping[str, Any]]:
-        """Every changelog of one issue, oldest first, paging ``startAt``."""
-        histories: list[Mapping[str, Any]] = []
-        start = 0
-        for _ in range(_MAX_SUBPAGES):
-            page = await self._get(
-                _issue_path(key, "/changelog"), {"startAt": start, "maxResults": 100}
-            )
-            values = page.get("values") if isinstance(page, Mapping) else None
-            if not isinstance(values, list):
-                raise TicketError(f"issue {key}: changelog page without values")
-            histories += [v for v in values if isinstance(v, Mapping)]
-            start += len(values)
-            total = page.get("total")
-            if (
-                not values
-                or page.get("isLast") is True
-                or (isinstance(total, int) and start >= total)
-            ):
-                break
-        return histories
-
-    async def _all_jsm_comments(self, key: str) -> list[Mapping[str, Any]]:
-        """Every servicedeskapi comment (public and internal) of one request."""
-        comments: list[Mapping[str, Any]] = []
-        start = 0
-        for _ in range(_MAX_SUBPAGES):
-            page = await self._get(_request_path(key, "/comment"), {"start": start, "limit": 100})
-            values = page.get("values") if isinstance(page, Mapping) else None
-            if not isinstance(values, list):
-                raise TicketError(f"request {key}: comment page without values")
-            comments += [v for v in values if isinstance(v, Mapping)]
-            start += len(values)
-            if not values or page.get("isLastPage") is not False:
-                break
-        return comments
-
     async def _normalize(self, issue: Any, ctx: NormalizeContext) -> Ticket:
         """One issue -> ticket, fetching its full history only where the feed truncated it."""
         key = issue_key(issue)
@@ -245,9 +187,9 @@ class JiraServiceManagement:
         if key is not None and isinstance(issue, Mapping):
             try:
                 if not changelog_is_complete(issue):
-                    histories = await self._all_histories(key)
+                    histories = await all_histories(self._get, key)
                 if not comments_are_complete(issue):
-                    jsm_comments = await self._all_jsm_comments(key)
+                    jsm_comments = await all_jsm_comments(self._get, key)
             except NotFoundError as exc:  # deleted or moved since the search
                 raise TicketError(f"issue {key}: {exc}") from exc
         return issue_to_ticket(issue, ctx, histories=histories, jsm_comments=jsm_comments)
@@ -312,222 +254,68 @@ class JiraServiceManagement:
         """One issue by key, with its full history."""
         ctx = await self._context()
         issue = await self._get(
-            _issue_path(ticket_id), {"fields": self._fields(ctx), "expand": "changelog"}
+            issue_path(ticket_id), {"fields": self._fields(ctx), "expand": "changelog"}
         )
         return await self._normalize(issue, ctx)
 
-    # -- writing ------------------------------------------------------------------------------
-
-    async def _current(self, key: str, field: str) -> Any:
-        issue = await self._get(_issue_path(key), {"fields": [field]})
-        fields = issue.get("fields") if isinstance(issue, Mapping) else None
-        return fields.get(field) if isinstance(fields, Mapping) else None
-
-    async def _write(
-        self, method: str, path: str, body: Any, landed: Callable[[], Awaitable[bool]], what: str
-    ) -> WriteResult:
-        """Send; after an ambiguous failure re-read, and write again only if it did not land."""
-        for attempt in (1, 2):
-            try:
-                response = await self._send(method, path, body)
-            except AmbiguousWriteError as exc:
-                log.warning("connector %s: %s; re-reading to see whether it landed", self.name, exc)
-                if await landed():
-                    return WriteResult(ok=True, detail="confirmed after ambiguous failure")
-                if attempt == 2:
-                    raise
-                continue
-            except RequestRejectedError as exc:
-                return WriteResult(ok=False, detail=f"{what} rejected: {exc}")
-            except NotFoundError as exc:  # this issue is gone; the connector itself is fine
-                return WriteResult(ok=False, detail=f"{what} failed, issue not found: {exc}")
-            try:
-                decoded = PsaHttp.decode(response)
-            except MalformedResponseError:  # it landed; an unreadable echo must not resend
-                decoded = None
-            return WriteResult(
-                ok=True, detail=what, response=decoded if isinstance(decoded, Mapping) else {}
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _account_for(self, person: str) -> str | None:
-        """A Jira account id for a person: ``users`` (email or id), else the person's email."""
-        folded = {k.casefold(): v for k, v in self.settings.users.items()}
-        target = self.settings.users.get(person) or folded.get(person.casefold())
-        if target is None:
-            target = person if "@" in person else None
-        if target is None:
-            return None
-        if "@" not in target:
-            return target
-        cached = self._accounts.get(target.casefold())
-        if cached is not None:
-            return cached
-        found = await self._get("/rest/api/3/user/search", {"query": target})
-        users = (
-            [
-                u
-                for u in found
-                if isinstance(u, Mapping)
-                and isinstance(u.get("accountId"), str)
-                and u.get("active") is not False
-            ]
-            if isinstance(found, list)
-            else []
-        )
-        exact = [
-            u for u in users if str(u.get("emailAddress") or "").casefold() == target.casefold()
-        ]
-        chosen = exact or (users if len(users) == 1 else [])  # e-mail hidden by privacy
-        if len(chosen) != 1:
-            return None
-        account = str(chosen[0]["accountId"])
-        self._accounts[target.casefold()] = account
-        return account
+    # -- writing (write.py) -------------------------------------------------------------------
 
     async def assign(self, ticket: Ticket, person_or_group: str) -> WriteResult:
         """Assign to the person's Jira account (Jira cannot assign an issue to a group)."""
-        account = await self._account_for(person_or_group)
-        if account is None:
-            return WriteResult(
-                ok=False,
-                detail=(
-                    f"no Jira account for {person_or_group!r}: map it in connectors.{self.name}"
-                    ".users to an e-mail or accountId"
-                ),
-            )
-        if ticket.extra.get("assignee_account_id") == account:
-            return WriteResult(ok=True, detail=f"already assigned to {account}")
-
-        async def landed() -> bool:
-            current = await self._current(ticket.id, "assignee")
-            return isinstance(current, Mapping) and current.get("accountId") == account
-
-        return await self._write(
-            "PUT",
-            _issue_path(ticket.id, "/assignee"),
-            {"accountId": account},
-            landed,
-            f"assigned to {account}",
-        )
+        return await self._writer.assign(ticket, person_or_group)
 
     async def set_priority(self, ticket: Ticket, tier: str) -> WriteResult:
         """Set the Jira priority mapped from ``tier`` by ``priority_map``."""
-        name = self.settings.priority_map.get(tier)
-        if name is None:
-            return WriteResult(
-                ok=False,
-                detail=(
-                    f"tier {tier!r} has no Jira priority in connectors.{self.name}.priority_map"
-                ),
-            )
-        if ticket.source_priority.casefold() == name.casefold():
-            return WriteResult(ok=True, detail=f"priority already {name}")
-
-        async def landed() -> bool:
-            current = await self._current(ticket.id, "priority")
-            return (
-                isinstance(current, Mapping)
-                and str(current.get("name", "")).casefold() == name.casefold()
-            )
-
-        return await self._write(
-            "PUT",
-            _issue_path(ticket.id),
-            {"fields": {"priority": {"name": name}}},
-            landed,
-            f"priority set to {name}",
-        )
+        return await self._writer.set_priority(ticket, tier)
 
     async def add_internal_note(self, ticket: Ticket, text: str) -> WriteResult:
         """An internal (agent-only) JSM comment."""
-
-        async def landed() -> bool:
-            comments = await self._all_jsm_comments(ticket.id)
-            return any(
-                c.get("public") is False and str(c.get("body", "")).strip() == text.strip()
-                for c in comments
-            )
-
-        return await self._write(
-            "POST",
-            _request_path(ticket.id, "/comment"),
-            {"body": text, "public": False},
-            landed,
-            "internal note added",
-        )
+        return await self._writer.add_internal_note(ticket, text)
 
     async def add_tag(self, ticket: Ticket, tag: str) -> WriteResult:
         """Add a label (``update.labels add`` keeps the others; ``fields.labels`` would not)."""
-        label = _label(tag)
-        if not label:
-            return WriteResult(ok=False, detail="empty tag")
-        labels = ticket.extra.get("labels")
-        if isinstance(labels, list) and label in labels:
-            return WriteResult(ok=True, detail=f"label {label} already present")
-
-        async def landed() -> bool:
-            current = await self._current(ticket.id, "labels")
-            return isinstance(current, list) and label in current
-
-        return await self._write(
-            "PUT",
-            _issue_path(ticket.id),
-            {"update": {"labels": [{"add": label}]}},
-            landed,
-            f"label {label} added",
-        )
+        return await self._writer.add_tag(ticket, tag)
 
     # -- check ------------------------------------------------------------------------------
 
     async def check(self) -> CheckResult:
         """Authenticate, confirm JSM agent access to the projects, count open issues."""
-        try:
-            me = await self._identity()
-            desks = await self._get("/rest/servicedeskapi/servicedesk", {"limit": 100})
-            keys = (
-                {
-                    str(d.get("projectKey"))
-                    for d in desks.get("values", [])
-                    if isinstance(d, Mapping)
-                }
-                if isinstance(desks, Mapping)
-                else set()
-            )
-            missing = [p for p in self.settings.projects if p not in keys]
-            scope = ", ".join(jql_quote(p) for p in self.settings.projects)
-            counted = PsaHttp.decode(
-                await self._send(
-                    "POST",
-                    "/rest/api/3/search/approximate-count",
-                    {"jql": f"project in ({scope}) AND statusCategory != Done"},
-                )
-            )
-            client_field = await self._client_field_id()
-        except CredentialsRejectedError as exc:
-            return CheckResult(
-                False,
+        projects = ", ".join(self.settings.projects)
+        advice = CheckAdvice(
+            credentials=lambda exc: (
                 f"credentials rejected: check the e-mail and API token "
-                f"in connectors.{self.name}.email_env/token_env ({exc})",
-            )
-        except PermissionDeniedError as exc:
-            return CheckResult(
-                False,
+                f"in connectors.{self.name}.email_env/token_env ({exc})"
+            ),
+            permission=lambda exc: (
                 "permission missing: the account must be a Jira Service "
-                f"Management agent on {', '.join(self.settings.projects)} "
-                f"({exc})",
-            )
-        except NotFoundError as exc:
-            return CheckResult(
-                False,
+                f"Management agent on {projects} ({exc})"
+            ),
+            wrong_url=lambda exc: (
                 f"wrong URL: {self.http.base_url} does not serve the Jira "
                 f"Cloud REST API; check connectors.{self.name}.base_url "
-                f"or site ({exc})",
+                f"or site ({exc})"
+            ),
+        )
+        return await verdict(self._check, advice)
+
+    async def _check(self) -> CheckResult:
+        me = await self._identity()
+        desks = await self._get("/rest/servicedeskapi/servicedesk", {"limit": 100})
+        keys = (
+            {str(d.get("projectKey")) for d in desks.get("values", []) if isinstance(d, Mapping)}
+            if isinstance(desks, Mapping)
+            else set()
+        )
+        missing = [p for p in self.settings.projects if p not in keys]
+        scope = ", ".join(jql_quote(p) for p in self.settings.projects)
+        counted = PsaHttp.decode(
+            await self._send(
+                "POST",
+                "/rest/api/3/search/approximate-count",
+                {"jql": f"project in ({scope}) AND statusCategory != Done"},
             )
-        except UnreachableError as exc:
-            return CheckResult(False, f"unreachable: {exc}")
-        except ConnectorError as exc:
-            return CheckResult(False, f"check failed: {exc}")
+        )
+        client_field = await self._client_field_id()
         details: dict[str, Any] = {
             "account": me.get("displayName") or me.get("accountId"),
             "account_id": me.get("accountId"),
@@ -557,6 +345,6 @@ class JiraServiceManagement:
             await self.http.client.aclose()
 
 
-def create(name: str, settings: Mapping[str, Any], clock: Clock) -> JiraServiceManagement:
-    """Entry point of ``sla_connector.connectors`` (``type: jira_sm``)."""
+def build(name: str, settings: Mapping[str, Any], clock: Clock) -> JiraServiceManagement:
+    """The factory behind the entry point (``type: jira_sm``)."""
     return JiraServiceManagement(parse_settings(name, settings), clock)

@@ -1,8 +1,10 @@
-"""The Jira Service Management connector's settings, read from its raw config mapping.
+"""Jira Service Management settings: the keys of a ``type: jira_sm`` entry, declared and read.
 
-``create`` hands the ``connectors.<name>`` mapping of the YAML here; every problem is a
-``FatalConnectorError`` naming the key path, and secrets are read from the environment
-variables the ``*_env`` keys name (DESIGN section 9: the YAML never holds a secret).
+``DECLARATION`` is the one description of the vendor keys (the configuration reference and
+``sla-connector init`` are generated from it). ``create`` hands the ``connectors.<name>``
+mapping of the YAML to ``parse_settings``; every problem is a ``FatalConnectorError`` naming
+the key path, and secrets are read from the environment variables the ``*_env`` keys name
+(DESIGN section 9: the YAML never holds a secret).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sla_connector.core.errors import FatalConnectorError
+from sla_connector.core.plugins import ConnectorSettings, SettingKey, Starter, StarterLine
 from sla_connector_psa.options import duration as _duration
 from sla_connector_psa.options import key_path as _path
 from sla_connector_psa.options import optional_str as _optional_str
@@ -24,13 +27,128 @@ from sla_connector_psa.options import secret as _secret
 from sla_connector_psa.options import str_list as _str_list
 from sla_connector_psa.options import str_map as _str_map
 
-__all__ = ["DEFAULT_REQUESTS_PER_MINUTE", "JiraSettings", "parse_settings"]
+__all__ = ["DECLARATION", "DEFAULT_REQUESTS_PER_MINUTE", "JiraSettings", "parse_settings"]
 
 DEFAULT_REQUESTS_PER_MINUTE = 100
 """Jira Cloud publishes no per-minute figure for API-token traffic (burst limits per second
 per endpoint apply); 100/min stays far below them and leaves room for other integrations."""
 
 _SITE_RE = re.compile(r"[a-z0-9][a-z0-9-]*", re.IGNORECASE)
+
+DECLARATION = ConnectorSettings(
+    type="jira_sm",
+    page="jira_sm",
+    keys=(
+        SettingKey(
+            "site",
+            "text",
+            "none",
+            "`<site>` of `https://<site>.atlassian.net`, instead of `base_url`.",
+            "mspco",
+        ),
+        SettingKey(
+            "email_env",
+            "environment variable name",
+            "required",
+            "Variable holding the Atlassian account's email.",
+            "JIRA_EMAIL",
+        ),
+        SettingKey(
+            "token_env",
+            "environment variable name",
+            "required",
+            "Variable holding its API token.",
+            "JIRA_API_TOKEN",
+        ),
+        SettingKey(
+            "projects", "list of text", "required", "Service desk project keys to poll.", "[ITSD]"
+        ),
+        SettingKey(
+            "client_field",
+            "text",
+            "`organization`",
+            "Where the client is: `organization` (JSM Organizations), `project`, or a field id.",
+            "customfield_10050",
+        ),
+        SettingKey(
+            "organization_field",
+            "text",
+            "none (discovered)",
+            "Field id of Organizations, when discovery through `/rest/api/3/field` is not wanted.",
+            "customfield_10002",
+        ),
+        SettingKey(
+            "default_client",
+            "text",
+            '`""`',
+            "Client of issues without an organization.",
+            "internal",
+        ),
+        SettingKey(
+            "channel_field",
+            "text",
+            "none",
+            "Field id whose value is the channel.",
+            "customfield_10010",
+        ),
+        SettingKey(
+            "automation_accounts",
+            "list of text",
+            "`[]`",
+            "More app account ids whose comments are automatic (Automation for Jira is known).",
+            '["557058:abc"]',
+        ),
+        SettingKey("page_size", "whole number (≤ 5000)", "`100`", "Issues per search page.", "50"),
+        SettingKey(
+            "poll_overlap",
+            "duration (≥ 1m)",
+            "`2m`",
+            "Each poll re-reads this far behind the newest `updated` seen (de-duplicated).",
+            "5m",
+        ),
+        SettingKey(
+            "full_read_lookback",
+            "duration",
+            "`30d`",
+            "A full read takes issues not Done plus those updated this far back.",
+            "7d",
+        ),
+        SettingKey(
+            "jql_timezone",
+            "IANA time zone",
+            "the API user's profile zone",
+            "Zone JQL dates are written in.",
+            "Europe/London",
+        ),
+    ),
+    starter=Starter(
+        entry="jsm",
+        url="https://your-site.atlassian.net",
+        url_hint="https://<site>.atlassian.net",
+        bare_host=".atlassian.net",
+        lines=(
+            StarterLine(
+                "email_env",
+                "JIRA_EMAIL",
+                "the Atlassian account (a JSM agent on the projects)",
+                needs="email of the Atlassian account the connector uses",
+            ),
+            StarterLine(
+                "token_env",
+                "JIRA_API_TOKEN",
+                needs="an API token of that account (id.atlassian.com > Security)",
+            ),
+            StarterLine("projects", "[ITSD]", "your service desk project keys"),
+            StarterLine("client_field", "organization", "the client is the JSM organization"),
+            StarterLine("paused_statuses", '["Waiting for customer"]'),
+            StarterLine("resolved_statuses", '["Resolved", "Closed", "Done"]'),
+            StarterLine("priority_map", "{P1: Highest, P2: High, P3: Medium}"),
+            StarterLine("client_map", "{}", "organization name -> client key"),
+            StarterLine("users", "{}", "person (roles) -> email or Atlassian account id"),
+        ),
+        todo=("set connectors.jsm.projects to your service desk project keys",),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)

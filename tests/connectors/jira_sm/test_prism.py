@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from sla_connector_psa.jira_sm import JiraServiceManagement
-from sla_connector_psa.jira_sm_settings import parse_settings
+from sla_connector_psa.jira_sm.settings import parse_settings
 
 from sla_connector.core.ticket import Ticket
 from tests.connectors.prism import PrismServer, prism_fixture
