@@ -5,7 +5,7 @@ on a full read, then the persisted ``after_cursor``; ``include=users,organizatio
 roles and organization names come with the page) says which tickets changed. Only when some
 did, ``GET /api/v2/incremental/ticket_events?include=comment_events`` is read from where the
 last read stopped: one page holds 1,000 updates of *all* changed tickets, against one audits
-read per ticket. Histories are kept per ticket (``zendesk_history``); a ticket whose earlier
+read per ticket. Histories are kept per ticket (``history``); a ticket whose earlier
 history this process never saw (after a restart, or created before a full read's window)
 costs one ``GET /api/v2/tickets/{id}/audits`` once. Both incremental endpoints share
 Zendesk's 10 requests/min limit, so they get their own request budget.
@@ -16,7 +16,8 @@ Write-back: one ``PUT /api/v2/tickets/{id}`` per action set (``apply``), carryin
 re-read (the ticket, and for a note its latest comments) before it is sent again, once.
 
 Paths follow the published OpenAPI document (no ``.json`` suffix), which the real API also
-serves.
+serves. Modules: ``settings``, ``cursor``, ``history``, ``normalize`` (pure JSON -> ticket),
+``write`` (the update plan and its sending), and this one, which polls and checks.
 """
 
 from __future__ import annotations
@@ -31,30 +32,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from sla_connector.core.errors import (
-    ConnectorError,
-    FatalConnectorError,
-    RetriableConnectorError,
-    TicketError,
-)
+from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError, TicketError
 from sla_connector.core.ports import CheckResult, Clock, PollPage, WriteResult
 from sla_connector.core.ticket import Ticket, parse_instant
-from sla_connector_psa.http import (
-    CredentialsRejectedError,
-    NotFoundError,
-    PermissionDeniedError,
-    PsaHttp,
-    UnmappedReporter,
-    UnreachableError,
-    build_client,
-)
-from sla_connector_psa.zendesk_history import (
-    HistoryCache,
-    ZendeskCursor,
-    decode_cursor,
-    encode_cursor,
-)
-from sla_connector_psa.zendesk_normalize import (
+from sla_connector_psa.checks import CheckAdvice, verdict
+from sla_connector_psa.http import PsaHttp, UnmappedReporter, build_client
+from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encode_cursor
+from sla_connector_psa.zendesk.history import HistoryCache
+from sla_connector_psa.zendesk.normalize import (
     SYSTEM_USER_ID,
     Audit,
     NormalizeContext,
@@ -64,12 +49,12 @@ from sla_connector_psa.zendesk_normalize import (
     ticket_id_of,
     validate_ticket,
 )
-from sla_connector_psa.zendesk_settings import ZendeskSettings, parse_settings
-from sla_connector_psa.zendesk_write import UpdatePlan, WriteBack
+from sla_connector_psa.zendesk.settings import ZendeskSettings, parse_settings
+from sla_connector_psa.zendesk.write import UpdatePlan, WriteBack
 
-__all__ = ["EVENTS_PATH", "EXPORT_PATH", "ZendeskConnector", "create"]
+__all__ = ["EVENTS_PATH", "EXPORT_PATH", "ZendeskConnector", "build"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("sla_connector_psa.zendesk")
 
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor"
 EVENTS_PATH = "/api/v2/incremental/ticket_events"
@@ -530,49 +515,38 @@ class ZendeskConnector:
     async def check(self) -> CheckResult:
         """Authenticate, then read one export page; each failure says what to fix."""
         s = self.settings
-        try:
-            data = await self.get_json("/api/v2/users/me")
-            user = data.get("user") if isinstance(data, Mapping) else None
-            if not isinstance(user, Mapping) or _int_or_none(user.get("id")) is None:
-                return CheckResult(
-                    False,
-                    (
-                        f"credentials rejected: Zendesk at {s.base_url} answered as an anonymous "
-                        f"user; check {s.email_env} and {s.token_env} and that API token access "
-                        "is enabled"
-                    ),
-                )
-            self._self_id = _int_or_none(user.get("id"))
-            since = int((self.clock.now() - timedelta(days=1)).timestamp())
-            page = await self.get_json(EXPORT_PATH, {"start_time": since}, export=True)
-        except CredentialsRejectedError:
+        advice = CheckAdvice(
+            credentials=lambda exc: (
+                f"credentials rejected (401) by {s.base_url}: check {s.email_env} and "
+                f"{s.token_env} (the API token must be active and token access enabled)"
+            ),
+            permission=lambda exc: (
+                f"permission missing (403) on {exc.url}: the incremental export needs a "
+                f"Zendesk admin; use an admin's email in {s.email_env}"
+            ),
+            wrong_url=lambda exc: (
+                f"wrong URL (404) for {exc.url}: check subdomain/base_url of connector {self.name}"
+            ),
+            failed="Zendesk check failed",
+        )
+        return await verdict(self._check, advice)
+
+    async def _check(self) -> CheckResult:
+        s = self.settings
+        data = await self.get_json("/api/v2/users/me")
+        user = data.get("user") if isinstance(data, Mapping) else None
+        if not isinstance(user, Mapping) or _int_or_none(user.get("id")) is None:
             return CheckResult(
                 False,
                 (
-                    f"credentials rejected (401) by {s.base_url}: check {s.email_env} and "
-                    f"{s.token_env} (the API token must be active and token access enabled)"
+                    f"credentials rejected: Zendesk at {s.base_url} answered as an anonymous "
+                    f"user; check {s.email_env} and {s.token_env} and that API token access "
+                    "is enabled"
                 ),
             )
-        except PermissionDeniedError as exc:
-            return CheckResult(
-                False,
-                (
-                    f"permission missing (403) on {exc.url}: the incremental export needs a "
-                    f"Zendesk admin; use an admin's email in {s.email_env}"
-                ),
-            )
-        except NotFoundError as exc:
-            return CheckResult(
-                False,
-                (
-                    f"wrong URL (404) for {exc.url}: check subdomain/base_url of connector "
-                    f"{self.name}"
-                ),
-            )
-        except UnreachableError as exc:
-            return CheckResult(False, f"unreachable: {exc}")
-        except ConnectorError as exc:
-            return CheckResult(False, f"Zendesk check failed: {exc}")
+        self._self_id = _int_or_none(user.get("id"))
+        since = int((self.clock.now() - timedelta(days=1)).timestamp())
+        page = await self.get_json(EXPORT_PATH, {"start_time": since}, export=True)
         tickets = page.get("tickets") if isinstance(page, Mapping) else None
         count = len(tickets) if isinstance(tickets, list) else 0
         role = str(user.get("role") or "unknown")
@@ -595,6 +569,6 @@ class ZendeskConnector:
             await self._client.aclose()
 
 
-def create(name: str, settings: Mapping[str, Any], clock: Clock) -> ZendeskConnector:
-    """Entry point of ``sla_connector.connectors``: build the adapter from its config mapping."""
+def build(name: str, settings: Mapping[str, Any], clock: Clock) -> ZendeskConnector:
+    """The factory behind the entry point: build the adapter from its config mapping."""
     return ZendeskConnector(parse_settings(name, settings), clock)

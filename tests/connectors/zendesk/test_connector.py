@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 from sla_connector_psa.zendesk import EVENTS_PATH, EXPORT_PATH
-from sla_connector_psa.zendesk_history import ZendeskCursor, decode_cursor, encode_cursor
+from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encode_cursor
 
 from sla_connector.core.errors import RetriableConnectorError
 

@@ -1,8 +1,10 @@
-"""The Zendesk Support connector's settings, read from its raw config mapping.
+"""Zendesk Support settings: the keys of a ``type: zendesk`` entry, declared and read.
 
-``create`` hands the ``connectors.<name>`` mapping of the YAML here; every problem is a
-``FatalConnectorError`` naming the key path, and secrets are read from the environment
-variables that ``email_env`` and ``token_env`` name (DESIGN section 9).
+``DECLARATION`` is the one description of the vendor keys (the configuration reference and
+``sla-connector init`` are generated from it). ``create`` hands the ``connectors.<name>``
+mapping of the YAML to ``parse_settings``; every problem is a ``FatalConnectorError`` naming
+the key path, and secrets are read from the environment variables that ``email_env`` and
+``token_env`` name (DESIGN section 9).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from sla_connector.core.errors import FatalConnectorError
+from sla_connector.core.plugins import ConnectorSettings, SettingKey, Starter, StarterLine
 from sla_connector_psa.options import duration as _duration
 from sla_connector_psa.options import key_path as _path
 from sla_connector_psa.options import optional_str as _optional_str
@@ -24,6 +27,7 @@ from sla_connector_psa.options import str_list as _str_list
 from sla_connector_psa.options import str_map as _str_map
 
 __all__ = [
+    "DECLARATION",
     "DEFAULT_EXPORT_REQUESTS_PER_MINUTE",
     "DEFAULT_REQUESTS_PER_MINUTE",
     "ZENDESK_PRIORITIES",
@@ -39,6 +43,100 @@ DEFAULT_EXPORT_REQUESTS_PER_MINUTE = 8
 
 ZENDESK_PRIORITIES = ("low", "normal", "high", "urgent")
 _SUBDOMAIN_RE = re.compile(r"[a-z0-9][a-z0-9-]*", re.IGNORECASE)
+
+DECLARATION = ConnectorSettings(
+    type="zendesk",
+    page="zendesk",
+    keys=(
+        SettingKey(
+            "subdomain",
+            "text",
+            "none",
+            "`<subdomain>` of `<subdomain>.zendesk.com`, instead of `base_url`.",
+            "mspco",
+        ),
+        SettingKey(
+            "email_env",
+            "environment variable name",
+            "required",
+            "Variable holding the API user's email.",
+            "ZENDESK_EMAIL",
+        ),
+        SettingKey(
+            "token_env",
+            "environment variable name",
+            "required",
+            "Variable holding an API token.",
+            "ZENDESK_API_TOKEN",
+        ),
+        SettingKey(
+            "default_client",
+            "text",
+            '`""`',
+            "Client of tickets without an organization.",
+            "internal",
+        ),
+        SettingKey(
+            "groups",
+            "mapping: name → group id",
+            "`{}`",
+            "Groups a step may assign to (`to: group:NAME`).",
+            '{"Tier 2": "360001234567"}',
+        ),
+        SettingKey(
+            "automation_users",
+            "list of text",
+            "`[]`",
+            "User ids or emails whose comments are automatic, never replies.",
+            "[alerts@msp.example]",
+        ),
+        SettingKey(
+            "automatic_channels",
+            "list of text",
+            "`[rule]`",
+            "`via` channels whose comments and changes are automatic.",
+            "[rule, api]",
+        ),
+        SettingKey(
+            "export_requests_per_minute",
+            "whole number",
+            f"`{DEFAULT_EXPORT_REQUESTS_PER_MINUTE}`",
+            "Budget of the incremental export endpoints (Zendesk allows 10/min).",
+            "5",
+        ),
+        SettingKey(
+            "full_read_lookback",
+            "duration",
+            "`30d`",
+            "A full read exports tickets updated this far back.",
+            "7d",
+        ),
+    ),
+    starter=Starter(
+        entry="zd",
+        url="https://your-subdomain.zendesk.com",
+        url_hint="https://<subdomain>.zendesk.com",
+        bare_host=".zendesk.com",
+        lines=(
+            StarterLine(
+                "email_env",
+                "ZENDESK_EMAIL",
+                "the API user's email (an admin: the export needs one)",
+                needs="email of the Zendesk API user (an admin)",
+            ),
+            StarterLine(
+                "token_env",
+                "ZENDESK_API_TOKEN",
+                needs="a Zendesk API token (Admin Center > Apps and integrations > APIs)",
+            ),
+            StarterLine("paused_statuses", "[pending, hold]"),
+            StarterLine("resolved_statuses", "[solved, closed]"),
+            StarterLine("priority_map", "{P1: urgent, P2: high, P3: normal}"),
+            StarterLine("client_map", "{}", "Zendesk organization name -> client key"),
+            StarterLine("users", "{}", "person (roles) -> Zendesk user id or agent email"),
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)

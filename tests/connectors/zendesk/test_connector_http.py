@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 from sla_connector_psa.zendesk import EVENTS_PATH, EXPORT_PATH
-from sla_connector_psa.zendesk_history import ZendeskCursor, encode_cursor
+from sla_connector_psa.zendesk.cursor import ZendeskCursor, encode_cursor
 
 from sla_connector.core.errors import RetriableConnectorError
 

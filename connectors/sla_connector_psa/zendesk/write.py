@@ -17,23 +17,21 @@ Otherwise it is sent once more.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sla_connector.core.errors import TicketError
+from sla_connector.core.errors import ConnectorError, TicketError
 from sla_connector.core.ports import WriteResult
 from sla_connector.core.ticket import Ticket, parse_instant
-from sla_connector_psa.http import AmbiguousWriteError, RequestRejectedError
+from sla_connector_psa.http import AmbiguousWriteError
+from sla_connector_psa.writes import send_once
 
 if TYPE_CHECKING:
-    from sla_connector_psa.zendesk import ZendeskConnector
+    from sla_connector_psa.zendesk.connector import ZendeskConnector
 
 __all__ = ["ACTIONS", "UpdatePlan", "WriteBack"]
-
-log = logging.getLogger(__name__)
 
 ACTIONS = ("reassign", "set_priority", "note", "tag")
 _NOTE_CLOCK_SKEW = timedelta(minutes=5)  # our clock vs Zendesk's when matching a note
@@ -173,31 +171,25 @@ class WriteBack:
             return WriteResult(False, f"ticket {ticket.id!r} is not a Zendesk ticket id")
         path = f"/api/v2/tickets/{ticket.id}"
         started = self._c.clock.now()
-        for attempt in (1, 2):
-            try:
-                data = await self._c.send("PUT", path, plan.body)
-            except AmbiguousWriteError as exc:
-                log.warning(
-                    "connector %s: ticket %s update ambiguous (%s); re-reading",
-                    self._c.name,
-                    ticket.id,
-                    exc,
-                )
-                if await self._landed(ticket.id, plan, started):
-                    return WriteResult(
-                        True, "confirmed after ambiguous failure", {"ticket_id": int(ticket.id)}
-                    )
-                if attempt == 2:
-                    return WriteResult(
-                        False,
-                        f"ticket {ticket.id}: update not confirmed after "
-                        f"two ambiguous failures: {exc}",
-                    )
-                continue
-            except RequestRejectedError as exc:
-                return WriteResult(False, f"ticket {ticket.id}: Zendesk rejected the update: {exc}")
-            return self._result(ticket, plan, data)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        async def send() -> WriteResult:
+            return self._result(ticket, plan, await self._c.send("PUT", path, plan.body))
+
+        async def reread() -> Mapping[str, Any] | None:
+            landed = await self._landed(ticket.id, plan, started)
+            return {"ticket_id": int(ticket.id)} if landed else None
+
+        def refused(exc: ConnectorError) -> WriteResult:
+            return WriteResult(False, f"ticket {ticket.id}: Zendesk rejected the update: {exc}")
+
+        where = f"connector {self._c.name}: ticket {ticket.id} update"
+        try:
+            return await send_once(send, reread, refused, where=where)
+        except AmbiguousWriteError as exc:
+            return WriteResult(
+                False,
+                f"ticket {ticket.id}: update not confirmed after two ambiguous failures: {exc}",
+            )
 
     def _result(self, ticket: Ticket, plan: UpdatePlan, data: Any) -> WriteResult:
         audit = data.get("audit") if isinstance(data, Mapping) else None

@@ -14,7 +14,8 @@ into a ``Ticket`` whose events the clocks read:
   (its description, in the creating audit) is never a reply;
 - ``priority`` only for human changes (not triggers, not this connector's own writes),
   mapped back to a tier through ``priority_map``;
-- ``assignee`` (to: the configured person for that user id, else the id) and ``comment``.
+- ``assignee`` (to: the configured person for that user id, else the id) and ``comment``;
+- the ticket's ``tags`` as the canonical tags (where the runtime finds a step's marker tag).
 
 No I/O here: everything is tested on plain dicts.
 """
@@ -371,7 +372,6 @@ def build_ticket(raw: Any, audits: Iterable[Audit], ctx: NormalizeContext) -> Ti
         "group_id": _optional_int(raw.get("group_id")),
         "organization_id": _optional_int(raw.get("organization_id")),
         "requester_id": requester,
-        "tags": [str(tag) for tag in tags] if isinstance(tags, list) else [],
         "updated_at": raw.get("updated_at"),
     }
     return Ticket(
@@ -385,5 +385,6 @@ def build_ticket(raw: Any, audits: Iterable[Audit], ctx: NormalizeContext) -> Ti
         source_priority=_text(raw, "priority"),
         status=status,
         events=tuple(_events(audits, created, requester, ctx)),
+        tags=tuple(str(tag) for tag in tags) if isinstance(tags, list) else (),
         extra=extra,
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sla_connector_psa.zendesk_normalize import (
+from sla_connector_psa.zendesk.normalize import (
     Audit,
     NormalizeContext,
     build_ticket,
@@ -95,7 +95,8 @@ def test_stream_history_becomes_the_design_event_sequence() -> None:
     )
     assert (ticket.status, ticket.source_priority) == ("solved", "urgent")
     assert ticket.extra["assignee_id"] == 9001
-    assert ticket.extra["tags"] == ["email", "outage"]
+    assert ticket.tags == ("email", "outage")  # the canonical tags
+    assert "tags" not in ticket.extra
 
 
 def test_status_history_gives_pause_intervals_and_first_response() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from sla_connector_psa.zendesk import ZendeskConnector, create
-from sla_connector_psa.zendesk_settings import parse_settings
+from sla_connector_psa.zendesk.settings import parse_settings
 
 from sla_connector.core.errors import FatalConnectorError
 from sla_connector.core.ports import Connector

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from sla_connector_psa.zendesk import ZendeskConnector
-from sla_connector_psa.zendesk_settings import parse_settings
+from sla_connector_psa.zendesk.settings import parse_settings
 
 from sla_connector.core.ticket import Ticket
 from tests.connectors.prism import PrismServer, prism_fixture
