@@ -15,8 +15,7 @@ import yaml
 from pydantic import TypeAdapter
 from sla_connector_psa.connectwise import settings as connectwise_settings
 from sla_connector_psa.jira_sm import settings as jira_sm_settings
-from sla_connector_psa.simulator_config import SimulatorConfig
-from sla_connector_psa.simulator_http import SimulatorHttpSettings
+from sla_connector_psa.simulator import SimulatorConfig, SimulatorHttpSettings
 from sla_connector_psa.zendesk import settings as zendesk_settings
 
 from sla_connector.registry import available_connectors

@@ -2,7 +2,7 @@
 
 It holds the generated tickets, an hourly index of the instants at which each ticket
 changes, and the write-backs it accepted. Every method takes the present as an argument,
-so the embedded adapter (``simulator.py``) and an HTTP front end can both serve it from
+so the embedded adapter (``connector``) and an HTTP front end can both serve it from
 their own clock. Days are generated lazily, the first time the present reaches them.
 
 Change feed: a cursor ``sim1:<seconds>:<writes>`` says "every generated change at or
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sla_connector.core.ticket import Event, Ticket, format_instant
-from sla_connector_psa.simulator_config import MAX_TICKETS_PER_DAY, SimulatorConfig
-from sla_connector_psa.simulator_life import DAY, HOUR, Life, WorkingHours, generate_day
+from sla_connector.core.ticket import Event, Ticket
+from sla_connector_psa.simulator.life import DAY, HOUR, Life, WorkingHours, generate_day
+from sla_connector_psa.simulator.settings import MAX_TICKETS_PER_DAY, SimulatorConfig
 
 __all__ = ["CURSOR_PREFIX", "SimWrite", "SimulatedPsa", "UnknownTicketError"]
 
@@ -199,13 +199,6 @@ class SimulatedPsa:
                 status = event.to
                 break
         life = ticket.life
-        extra: dict[str, Any] = {
-            "company": ticket.company,
-            "tags": [*life.tags, *(tag for at, tag in ticket.tags if at <= now)],
-            "notes": [
-                {"at": format_instant(at), "text": text} for at, text in ticket.notes if at <= now
-            ],
-        }
         return Ticket(
             id=ticket.id,
             source=self.config.source,
@@ -217,7 +210,9 @@ class SimulatedPsa:
             source_priority=life.source_priority,
             status=status,
             events=events,
-            extra=extra,
+            tags=(*life.tags, *(tag for at, tag in ticket.tags if at <= now)),
+            notes=tuple(text for at, text in ticket.notes if at <= now),
+            extra={"company": ticket.company},
         )
 
     def counts(self, now: datetime) -> dict[str, int]:
@@ -262,13 +257,13 @@ class SimulatedPsa:
         return self._record(ticket, "set_priority", {"tier": tier}, now)
 
     def add_internal_note(self, ticket_id: str, text: str, now: datetime) -> SimWrite:
-        """Add a private note; it shows in ``extra["notes"]``."""
+        """Add a private note; it shows in the ticket's ``notes``."""
         ticket = self._find(ticket_id, now)
         ticket.notes.append((now, text))
         return self._record(ticket, "add_internal_note", {"text": text}, now)
 
     def add_tag(self, ticket_id: str, tag: str, now: datetime) -> SimWrite:
-        """Tag the ticket (a tag it already has is not repeated); see ``extra["tags"]``."""
+        """Tag the ticket (a tag it already has is not repeated); see the ticket's ``tags``."""
         ticket = self._find(ticket_id, now)
         if tag not in ticket.life.tags and all(tag != known for _, known in ticket.tags):
             ticket.tags.append((now, tag))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sla_connector_psa.simulator import create
-from sla_connector_psa.simulator_life import WorkingHours
+from sla_connector_psa.simulator.life import WorkingHours
 
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.ports import Connector

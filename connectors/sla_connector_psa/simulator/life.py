@@ -23,7 +23,7 @@ from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sla_connector_psa.simulator_catalogue import (
+from sla_connector_psa.simulator.catalogue import (
     CRITICAL,
     HIGH,
     HOSTS,
@@ -33,7 +33,7 @@ from sla_connector_psa.simulator_catalogue import (
     SITES,
     Scenario,
 )
-from sla_connector_psa.simulator_config import SimulatorConfig
+from sla_connector_psa.simulator.settings import SimulatorConfig
 
 __all__ = ["DAY", "Life", "LifeEvent", "WorkingHours", "generate_day"]
 

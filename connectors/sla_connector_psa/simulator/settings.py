@@ -1,4 +1,8 @@
-"""Settings of the embedded simulator PSA, read from its ``connectors.<name>`` mapping.
+"""Settings of the simulator PSA (``type: simulator``, and its HTTP client ``simulator_http``).
+
+``DECLARATION`` and ``HTTP_DECLARATION`` are the one description of each type's vendor keys
+(the configuration reference and ``sla-connector init`` are generated from them);
+``SimulatorConfig`` and ``SimulatorHttpSettings`` read a ``connectors.<name>`` mapping.
 
 Keys (all optional except ``type: simulator``, which the runtime consumes):
 
@@ -31,17 +35,21 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sla_connector.core.errors import ConfigError
+from sla_connector.core.errors import ConfigError, FatalConnectorError
+from sla_connector.core.plugins import ConnectorSettings, SettingKey, Starter, StarterLine
 
 __all__ = [
+    "DECLARATION",
     "DEFAULT_AGENTS",
     "DEFAULT_CLIENTS",
     "DEFAULT_TIERS",
     "DEFAULT_TIMEZONE",
+    "HTTP_DECLARATION",
     "MAX_TICKETS_PER_DAY",
     "SimClient",
     "SimStatuses",
     "SimulatorConfig",
+    "SimulatorHttpSettings",
 ]
 
 _log = logging.getLogger(__name__)
@@ -57,8 +65,94 @@ DEFAULT_AGENTS = (
     "jo@msp.example",
 )
 _DEFAULT_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
-# Ticket ids number the tickets of one UTC day below this bound (see simulator_state).
+# Ticket ids number the tickets of one UTC day below this bound (see ``state``).
 MAX_TICKETS_PER_DAY = 20_000
+
+DECLARATION = ConnectorSettings(
+    type="simulator",
+    page="simulator",
+    keys=(
+        SettingKey(
+            "seed",
+            "whole number or text",
+            "`1`",
+            "With the other keys, fixes the whole ticket stream.",
+            "7",
+        ),
+        SettingKey(
+            "tickets_per_day",
+            f"number (≤ {MAX_TICKETS_PER_DAY})",
+            "`400`",
+            "Average arrivals per day over a week.",
+            "400",
+        ),
+        SettingKey(
+            "start",
+            "RFC 3339 time",
+            "the clock's present",
+            "First instant the PSA holds tickets for; set it to keep tickets across restarts.",
+            '"2026-11-02T00:00:00Z"',
+        ),
+        SettingKey(
+            "clients",
+            "list, or mapping: company → {timezone, weight}",
+            "`client_map` keys, else acme, globex, initech",
+            "Simulated companies.",
+            "{ACME: {timezone: America/New_York, weight: 3}}",
+        ),
+        SettingKey(
+            "timezone",
+            "IANA time zone",
+            f"`{DEFAULT_TIMEZONE}`",
+            "The MSP's zone (agents work Mon-Fri 08:00-18:00) and the default zone of arrivals.",
+            DEFAULT_TIMEZONE,
+        ),
+        SettingKey(
+            "statuses",
+            "mapping: open, responded, paused, resolved",
+            "open, acknowledged, [pending, on-hold], [solved, closed]",
+            "Status names the PSA uses; missing ones fall back on the `*_statuses` keys.",
+            "{paused: [waiting, on_hold]}",
+        ),
+        SettingKey(
+            "tiers",
+            "list of text",
+            "`priority_map` keys, else P1, P2, P3",
+            "Tiers manual priority changes name, most severe first.",
+            "[P1, P2, P3]",
+        ),
+        SettingKey(
+            "agents",
+            "list of text",
+            "five `@msp.example` people",
+            "Who tickets get assigned to.",
+            "[kim@msp.example]",
+        ),
+        SettingKey("page_size", "whole number", "`100`", "Tickets per poll page.", "100"),
+    ),
+    starter=Starter(
+        entry="sim",
+        type_comment="the embedded PSA: no account, no network",
+        lines=(
+            StarterLine("seed", "7"),
+            StarterLine("tickets_per_day", "400"),
+            StarterLine("responded_statuses", "[acknowledged]"),
+            StarterLine("paused_statuses", "[pending, on-hold]"),
+            StarterLine("resolved_statuses", "[solved, closed]"),
+        ),
+    ),
+)
+
+HTTP_DECLARATION = ConnectorSettings(
+    type="simulator_http",
+    page="simulator",
+    keys=(
+        SettingKey("timeout", "number (seconds)", "`10`", "Read timeout.", "10"),
+        SettingKey("connect_timeout", "number (seconds)", "`5`", "Connect timeout.", "5"),
+        SettingKey("max_attempts", "whole number", "`5`", "Attempts per request.", "5"),
+        SettingKey("page_size", "whole number", "`100`", "Tickets per bulk read.", "100"),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,3 +378,43 @@ def _tiers(settings: Mapping[str, Any], base: str) -> tuple[str, ...]:
     if "tiers" in settings:
         return _names(settings["tiers"], f"{base}.tiers")
     return DEFAULT_TIERS
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorHttpSettings:
+    """The client's knobs, validated from the raw ``connectors.<name>`` mapping."""
+
+    name: str
+    base_url: str
+    timeout: float = 10.0
+    connect_timeout: float = 5.0
+    max_attempts: int = 5
+    requests_per_minute: int = 6000
+    page_size: int = 100
+
+    @classmethod
+    def from_settings(cls, name: str, settings: Mapping[str, Any]) -> SimulatorHttpSettings:
+        base = f"connectors.{name}"
+        url = settings.get("base_url")
+        if not isinstance(url, str) or not url:
+            raise FatalConnectorError(f"{base}.base_url: the simulator server's URL is required")
+
+        def number(key: str, default: float, *, integer: bool = False) -> Any:
+            value = settings.get(key)
+            if value is None:
+                return default
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise FatalConnectorError(f"{base}.{key}: expected a positive number")
+            if integer and not isinstance(value, int):
+                raise FatalConnectorError(f"{base}.{key}: expected a positive integer")
+            return value
+
+        return cls(
+            name=name,
+            base_url=url,
+            timeout=float(number("timeout", 10.0)),
+            connect_timeout=float(number("connect_timeout", 5.0)),
+            max_attempts=number("max_attempts", 5, integer=True),
+            requests_per_minute=number("requests_per_minute", 6000, integer=True),
+            page_size=number("page_size", 100, integer=True),
+        )

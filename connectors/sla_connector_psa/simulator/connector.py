@@ -1,9 +1,9 @@
 """The embedded simulator PSA (``type: simulator``): the demo's and the daemon tests' PSA.
 
-``SimulatorConnector`` adapts a ``SimulatedPsa`` (simulator_state.py) to the ``Connector``
+``SimulatorConnector`` adapts a ``SimulatedPsa`` (``state``) to the ``Connector``
 port, reading the present from the injected ``Clock`` so it runs in accelerated virtual
-time. The ticket stream is a pure function of the settings (simulator_config.py) and the
-virtual time (simulator_life.py); polling more or less often never changes it. Write-backs
+time. The ticket stream is a pure function of the settings (``settings``) and the
+virtual time (``life``); polling more or less often never changes it. Write-backs
 are always accepted, recorded in ``writes`` and shown on the ticket.
 
 ``fetch_changed`` yields pages of ``page_size`` tickets. Only the last page carries the new
@@ -19,22 +19,33 @@ from typing import Any
 from sla_connector.core.errors import FatalConnectorError
 from sla_connector.core.ports import CheckResult, Clock, PollPage, WriteResult
 from sla_connector.core.ticket import Ticket
-from sla_connector_psa.simulator_config import SimClient, SimStatuses, SimulatorConfig
-from sla_connector_psa.simulator_state import SimulatedPsa, SimWrite, UnknownTicketError
+from sla_connector_psa.simulator.settings import SimulatorConfig
+from sla_connector_psa.simulator.state import SimulatedPsa, SimWrite, UnknownTicketError
 
-__all__ = [
-    "SimClient",
-    "SimStatuses",
-    "SimWrite",
-    "SimulatedPsa",
-    "SimulatorConfig",
-    "SimulatorConnector",
-    "UnknownTicketError",
-    "create",
-]
+__all__ = ["SimulatorConnector", "WritesByName", "build"]
 
 
-class SimulatorConnector:
+class WritesByName:
+    """The port's four writes as one ``write(ticket, action, value)``, action named as the
+    method is (``assign``, ``set_priority``, ``add_internal_note``, ``add_tag``)."""
+
+    async def write(self, ticket: Ticket, action: str, value: str) -> WriteResult:
+        raise NotImplementedError
+
+    async def assign(self, ticket: Ticket, person_or_group: str) -> WriteResult:
+        return await self.write(ticket, "assign", person_or_group)
+
+    async def set_priority(self, ticket: Ticket, tier: str) -> WriteResult:
+        return await self.write(ticket, "set_priority", tier)
+
+    async def add_internal_note(self, ticket: Ticket, text: str) -> WriteResult:
+        return await self.write(ticket, "add_internal_note", text)
+
+    async def add_tag(self, ticket: Ticket, tag: str) -> WriteResult:
+        return await self.write(ticket, "add_tag", tag)
+
+
+class SimulatorConnector(WritesByName):
     """The ``Connector`` over an in-memory ``SimulatedPsa`` driven by the injected clock."""
 
     def __init__(self, name: str, psa: SimulatedPsa, clock: Clock) -> None:
@@ -75,7 +86,8 @@ class SimulatorConnector:
         except UnknownTicketError as error:
             raise FatalConnectorError(str(error)) from None
 
-    async def _write(self, ticket: Ticket, action: str, value: str) -> WriteResult:
+    async def write(self, ticket: Ticket, action: str, value: str) -> WriteResult:
+        """Apply one write-back to the simulated PSA at the present; always accepted."""
         self._open()
         now = self._clock.now()
         try:
@@ -94,18 +106,6 @@ class SimulatorConnector:
             detail=f"{action} recorded as write {write.seq}",
             response={"seq": write.seq, "ticket_id": write.ticket_id, **write.payload},
         )
-
-    async def assign(self, ticket: Ticket, person_or_group: str) -> WriteResult:
-        return await self._write(ticket, "assign", person_or_group)
-
-    async def set_priority(self, ticket: Ticket, tier: str) -> WriteResult:
-        return await self._write(ticket, "set_priority", tier)
-
-    async def add_internal_note(self, ticket: Ticket, text: str) -> WriteResult:
-        return await self._write(ticket, "add_internal_note", text)
-
-    async def add_tag(self, ticket: Ticket, tag: str) -> WriteResult:
-        return await self._write(ticket, "add_tag", tag)
 
     async def check(self) -> CheckResult:
         """Always reachable; reports the ticket counts at the present."""
@@ -132,7 +132,7 @@ class SimulatorConnector:
         self._closed = True
 
 
-def create(name: str, settings: Mapping[str, Any], clock: Clock) -> SimulatorConnector:
-    """Entry point ``simulator``: build the connector from its raw config mapping."""
+def build(name: str, settings: Mapping[str, Any], clock: Clock) -> SimulatorConnector:
+    """The factory behind the entry point ``simulator``: build from the raw config mapping."""
     config = SimulatorConfig.from_settings(name, settings, default_start=clock.now())
     return SimulatorConnector(name=name, psa=SimulatedPsa(config), clock=clock)

@@ -53,17 +53,16 @@ def test_write_backs_show_on_fetch_ticket() -> None:
     connector = make(clock)
     ticket = open_ticket(connector)
     before = asyncio.run(connector.fetch_ticket(ticket.id))
-    assert before.extra["tags"] == [] and before.extra["notes"] == []
+    assert before.tags == () and before.notes == ()
     clock.advance(timedelta(seconds=5))
     asyncio.run(write_all(connector, ticket))
     after = asyncio.run(connector.fetch_ticket(ticket.id))
     now = clock.now()
     assert Event(at=now, type="assignee", to="dana@msp.example") in after.events
     assert Event(at=now, type="priority", to="P1") in after.events
-    assert after.extra["tags"] == ["sla-breach"]
-    assert after.extra["notes"] == [
-        {"at": "2026-11-02T10:00:05Z", "text": "Escalated: response breached [sla:p1]"}
-    ]
+    assert after.tags == ("sla-breach",)  # the canonical fields, not extra
+    assert after.notes == ("Escalated: response breached [sla:p1]",)
+    assert "tags" not in after.extra and "notes" not in after.extra
     assert parse_ticket(after.to_json()) == after
 
 
@@ -87,7 +86,7 @@ def test_repeated_tag_is_recorded_but_not_duplicated_on_the_ticket() -> None:
     asyncio.run(connector.add_tag(ticket, "sla-breach"))
     asyncio.run(connector.add_tag(ticket, "sla-breach"))
     assert [w.action for w in connector.writes] == ["add_tag", "add_tag"]
-    assert asyncio.run(connector.fetch_ticket(ticket.id)).extra["tags"] == ["sla-breach"]
+    assert asyncio.run(connector.fetch_ticket(ticket.id)).tags == ("sla-breach",)
 
 
 def test_next_poll_returns_a_written_ticket_once() -> None:
@@ -98,7 +97,7 @@ def test_next_poll_returns_a_written_ticket_once() -> None:
     asyncio.run(connector.add_internal_note(ticket, "checked"))
     changed, cursor = poll_tickets(connector, cursor)  # same virtual instant
     assert [t.id for t in changed] == [ticket.id]
-    assert changed[0].extra["notes"][0]["text"] == "checked"
+    assert changed[0].notes == ("checked",)
     assert poll_tickets(connector, cursor)[0] == []
 
 
