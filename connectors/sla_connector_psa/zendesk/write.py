@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sla_connector.core.errors import ConnectorError, TicketError
-from sla_connector.core.ports import WriteResult
+from sla_connector.core.ports import WRITE_ACTIONS, WriteResult
 from sla_connector.core.ticket import Ticket, parse_instant
 from sla_connector_psa.http import AmbiguousWriteError
 from sla_connector_psa.writes import send_once
@@ -31,9 +31,8 @@ from sla_connector_psa.writes import send_once
 if TYPE_CHECKING:
     from sla_connector_psa.zendesk.connector import ZendeskConnector
 
-__all__ = ["ACTIONS", "UpdatePlan", "WriteBack"]
+__all__ = ["UpdatePlan", "WriteBack"]
 
-ACTIONS = ("reassign", "set_priority", "note", "tag")
 _NOTE_CLOCK_SKEW = timedelta(minutes=5)  # our clock vs Zendesk's when matching a note
 
 
@@ -153,7 +152,8 @@ class WriteBack:
                 if tag and tag not in tags:
                     tags.append(tag)
             else:
-                problems.append(f"unknown write-back action {name!r} (one of {', '.join(ACTIONS)})")
+                known = ", ".join(WRITE_ACTIONS)
+                problems.append(f"unknown write-back action {name!r} (one of {known})")
         if tags:
             fields["additional_tags"] = tags
         note = "\n\n".join(notes) if notes else None
