@@ -68,7 +68,7 @@ from sla_connector_psa.connectwise.history import HistoryReader
 from sla_connector_psa.connectwise.normalize import History, Row, cw_time, parse_row, ticket_of
 from sla_connector_psa.connectwise.settings import CwSettings, auth_headers, parse_settings
 from sla_connector_psa.connectwise.write import CwWriter
-from sla_connector_psa.http import NotFoundError, PsaHttp, UnmappedReporter, build_client
+from sla_connector_psa.http import NotFoundError, PsaHttp, UnmappedReporter
 
 __all__ = ["ConnectWiseConnector", "build"]
 
@@ -96,15 +96,8 @@ class ConnectWiseConnector:
         self.name = settings.name
         self.settings = settings
         self.clock = clock
-        self._owns_client = client is None
-        self.http = PsaHttp(
-            name=settings.name,
-            base_url=settings.base_url,
-            client=client or build_client(),
-            clock=clock,
-            requests_per_minute=settings.requests_per_minute,
-            sleep=sleep,
-            max_attempts=max_attempts,
+        self.http = PsaHttp.of(
+            settings, clock, client=client, sleep=sleep, max_attempts=max_attempts
         )
         self._headers = auth_headers(settings)
         self.unmapped = UnmappedReporter(settings.name)
@@ -389,8 +382,7 @@ class ConnectWiseConnector:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this connector created it."""
-        if self._owns_client:
-            await self.http.client.aclose()
+        await self.http.aclose()
 
 
 @dataclass(slots=True)

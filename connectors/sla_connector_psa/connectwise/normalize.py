@@ -21,6 +21,7 @@ from typing import Any, Literal
 from sla_connector.core.errors import TicketError
 from sla_connector.core.ticket import Event, Ticket
 from sla_connector_psa.connectwise.settings import CwSettings
+from sla_connector_psa.values import aware_time
 
 __all__ = [
     "INITIAL_NOTE_WINDOW",
@@ -62,15 +63,7 @@ _RAW_KEPT = ("isInSla", "respondByGoalUTC", "resolutionGoalUTC", "slaStatus")
 
 def cw_time(value: Any, what: str) -> datetime:
     """A ConnectWise timestamp (ISO 8601 UTC with ``Z``); anything else raises TicketError."""
-    if not isinstance(value, str) or not value:
-        raise TicketError(f"{what}: missing")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise TicketError(f"{what}: {value!r} is not an ISO 8601 time") from None
-    if parsed.utcoffset() is None:
-        raise TicketError(f"{what}: {value!r} has no UTC offset")
-    return parsed
+    return aware_time(value, what)
 
 
 # -- ticket rows ---------------------------------------------------------------------------

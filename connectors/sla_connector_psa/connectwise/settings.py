@@ -19,6 +19,7 @@ from sla_connector.core.durations import parse_duration
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.plugins import ConnectorSettings, SettingKey, Starter, StarterLine
 from sla_connector_psa.options import secret
+from sla_connector_psa.values import tier_of
 
 __all__ = [
     "DECLARATION",
@@ -177,11 +178,7 @@ class CwSettings:
 
     def tier_of(self, priority_name: str) -> str | None:
         """The tier whose PSA priority is ``priority_name`` (case-insensitive), if any."""
-        folded = priority_name.casefold()
-        for tier, name in self.priority_map.items():
-            if name.casefold() == folded:
-                return tier
-        return None
+        return tier_of(self.priority_map, priority_name)
 
 
 def _str_map(name: str, key: str, value: Any) -> dict[str, str]:

@@ -37,7 +37,6 @@ from sla_connector_psa.http import (
     NotFoundError,
     PsaHttp,
     UnmappedReporter,
-    build_client,
 )
 from sla_connector_psa.jira_sm.cursor import JqlCursor, jql_quote, poll_jql
 from sla_connector_psa.jira_sm.history import all_histories, all_jsm_comments, issue_path
@@ -75,15 +74,7 @@ class JiraServiceManagement:
         self.name = settings.name
         self.settings = settings
         self.clock = clock
-        self._own_client = client is None
-        self.http = PsaHttp(
-            name=settings.name,
-            base_url=settings.base_url,
-            client=client or build_client(),
-            clock=clock,
-            requests_per_minute=settings.requests_per_minute,
-            sleep=sleep,
-        )
+        self.http = PsaHttp.of(settings, clock, client=client, sleep=sleep)
         token = base64.b64encode(f"{settings.email}:{settings.token}".encode()).decode("ascii")
         self._headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
         self.unmapped = UnmappedReporter(settings.name)
@@ -341,8 +332,7 @@ class JiraServiceManagement:
 
     async def aclose(self) -> None:
         """Close the HTTP client when this adapter built it."""
-        if self._own_client:
-            await self.http.client.aclose()
+        await self.http.aclose()
 
 
 def build(name: str, settings: Mapping[str, Any], clock: Clock) -> JiraServiceManagement:

@@ -37,6 +37,7 @@ from typing import Any
 
 from sla_connector.core.errors import TicketError
 from sla_connector.core.ticket import Event, Ticket
+from sla_connector_psa.values import aware_time, tier_of
 
 __all__ = [
     "ISSUE_FIELDS",
@@ -90,11 +91,7 @@ class NormalizeContext:
 
     def tier_of(self, priority_name: str) -> str | None:
         """The tier whose mapped PSA priority is ``priority_name`` (case-insensitive)."""
-        wanted = priority_name.casefold()
-        for tier, name in self.priority_map.items():
-            if name.casefold() == wanted:
-                return tier
-        return None
+        return tier_of(self.priority_map, priority_name)
 
     def client_of(self, names: Sequence[str]) -> str:
         """Client key of the first mapped name; unmapped -> the first name lowercased."""
@@ -120,15 +117,7 @@ class NormalizeContext:
 
 def parse_jira_time(value: Any, what: str) -> datetime:
     """A Jira timestamp (``2026-11-02T09:14:00.000+0000``) as an aware UTC datetime."""
-    if not isinstance(value, str) or not value:
-        raise TicketError(f"{what}: missing")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise TicketError(f"{what}: {value!r} is not a timestamp") from None
-    if parsed.tzinfo is None:
-        raise TicketError(f"{what}: {value!r} has no UTC offset")
-    return parsed.astimezone(UTC)
+    return aware_time(value, what, "a timestamp").astimezone(UTC)
 
 
 def _jsm_time(value: Any, what: str) -> datetime:

@@ -37,7 +37,6 @@ from sla_connector_psa.http import (
     AmbiguousWriteError,
     MalformedResponseError,
     PsaHttp,
-    build_client,
 )
 from sla_connector_psa.simulator.connector import WritesByName
 from sla_connector_psa.simulator.settings import SimulatorHttpSettings
@@ -88,18 +87,13 @@ class SimulatorHttpConnector(WritesByName):
     ) -> None:
         self.name = settings.name
         self.settings = settings
-        self._owns_client = client is None
-        self._client = client or build_client(
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
-        )
-        self.http = PsaHttp(
-            name=settings.name,
-            base_url=settings.base_url,
-            client=self._client,
-            clock=clock,
-            requests_per_minute=settings.requests_per_minute,
+        self.http = PsaHttp.of(
+            settings,
+            clock,
+            client=client,
             sleep=sleep or scaled_sleep(clock),
             max_attempts=settings.max_attempts,
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
         )
 
     async def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -202,8 +196,7 @@ class SimulatorHttpConnector(WritesByName):
         )
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        await self.http.aclose()
 
 
 def build(name: str, settings: Mapping[str, Any], clock: Clock) -> SimulatorHttpConnector:

@@ -36,7 +36,8 @@ from sla_connector.core.errors import FatalConnectorError, RetriableConnectorErr
 from sla_connector.core.ports import CheckResult, Clock, PollPage, WriteResult
 from sla_connector.core.ticket import Ticket, parse_instant
 from sla_connector_psa.checks import CheckAdvice, verdict
-from sla_connector_psa.http import PsaHttp, UnmappedReporter, build_client
+from sla_connector_psa.http import PsaHttp, UnmappedReporter
+from sla_connector_psa.values import optional_int
 from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encode_cursor
 from sla_connector_psa.zendesk.history import HistoryCache
 from sla_connector_psa.zendesk.normalize import (
@@ -71,16 +72,6 @@ def _relative(url: str) -> tuple[str, dict[str, str]]:
     return parts.path, dict(parse_qsl(parts.query))
 
 
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
 class ZendeskConnector:
     """One Zendesk Support instance behind the ``Connector`` protocol."""
 
@@ -95,20 +86,17 @@ class ZendeskConnector:
         self.name = settings.name
         self.settings = settings
         self.clock = clock
-        self._owns_client = client is None
-        self._client = client if client is not None else build_client()
         self._sleep = sleep
-        common: dict[str, Any] = {
-            "name": settings.name,
-            "base_url": settings.base_url,
-            "client": self._client,
-            "clock": clock,
-            "sleep": sleep,
-            "max_attempts": max_attempts,
-        }
-        self.http = PsaHttp(requests_per_minute=settings.requests_per_minute, **common)
-        self.export_http = PsaHttp(
-            requests_per_minute=settings.export_requests_per_minute, **common
+        self.http = PsaHttp.of(
+            settings, clock, client=client, sleep=sleep, max_attempts=max_attempts
+        )
+        self.export_http = PsaHttp.of(
+            settings,
+            clock,
+            client=self.http.client,
+            sleep=sleep,
+            max_attempts=max_attempts,
+            requests_per_minute=settings.export_requests_per_minute,
         )
         token = base64.b64encode(f"{settings.email}/token:{settings.token}".encode()).decode()
         self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
@@ -146,7 +134,7 @@ class ZendeskConnector:
     def note_rate_limit(self, response: httpx.Response) -> None:
         """Remember to wait before the next request when the account's allowance is used up."""
         for header in _REMAINING_HEADERS:
-            remaining = _int_or_none(response.headers.get(header))
+            remaining = optional_int(response.headers.get(header))
             if remaining is not None:
                 break
         else:
@@ -182,7 +170,7 @@ class ZendeskConnector:
     def absorb(self, page: Mapping[str, Any]) -> None:
         """Remember user roles/emails and organization names from a response's sideloads."""
         for user in page.get("users") or ():
-            if isinstance(user, Mapping) and (uid := _int_or_none(user.get("id"))) is not None:
+            if isinstance(user, Mapping) and (uid := optional_int(user.get("id"))) is not None:
                 if isinstance(user.get("role"), str):
                     self._roles[uid] = user["role"]
                 if isinstance(user.get("email"), str):
@@ -190,7 +178,7 @@ class ZendeskConnector:
         for org in page.get("organizations") or ():
             if (
                 isinstance(org, Mapping)
-                and (oid := _int_or_none(org.get("id"))) is not None
+                and (oid := optional_int(org.get("id"))) is not None
                 and isinstance(org.get("name"), str)
             ):
                 self._org_names[oid] = org["name"]
@@ -201,7 +189,7 @@ class ZendeskConnector:
             data = await self.get_json("/api/v2/users/me")
             user = data.get("user") if isinstance(data, Mapping) else None
             if isinstance(user, Mapping):
-                self._self_id = _int_or_none(user.get("id"))
+                self._self_id = optional_int(user.get("id"))
         return self._self_id
 
     def learn_self_id(self, user_id: int | None) -> None:
@@ -285,13 +273,13 @@ class ZendeskConnector:
                     log.warning("connector %s: skipped a ticket event: %s", self.name, exc)
                     if (
                         isinstance(item, Mapping)
-                        and (tid := _int_or_none(item.get("ticket_id"))) is not None
+                        and (tid := optional_int(item.get("ticket_id"))) is not None
                     ):
                         self.history.forget(tid)  # its history now has a hole: re-read audits
                     continue
                 if audit is not None:
                     self.history.add_stream(audit)
-            end_time = _int_or_none(data.get("end_time"))
+            end_time = optional_int(data.get("end_time"))
             if end_time is not None and end_time > start:
                 self._covered = end_time
             if data.get("end_of_stream") is not False or not items:
@@ -337,7 +325,7 @@ class ZendeskConnector:
         rejected: list[tuple[str, str]] = []
         for raw in raw_tickets:
             if isinstance(raw, Mapping) and raw.get("status") == "deleted":
-                if (deleted := _int_or_none(raw.get("id"))) is not None:
+                if (deleted := optional_int(raw.get("id"))) is not None:
                     self.history.forget(deleted)
                     latest.pop(deleted, None)
                 continue
@@ -368,7 +356,7 @@ class ZendeskConnector:
         authors: set[int] = set()
         human_priority_change = False
         for tid, history in histories.items():
-            requester = _int_or_none(raws[tid].get("requester_id"))
+            requester = optional_int(raws[tid].get("requester_id"))
             for audit in history:
                 creating = audit.creates  # its comment is the description, never a reply
                 for entry in audit.entries:
@@ -462,7 +450,7 @@ class ZendeskConnector:
 
     async def read_ticket(self, ticket_id: int | str) -> Mapping[str, Any]:
         """The current ticket object (sideloads absorbed)."""
-        tid = _int_or_none(ticket_id)
+        tid = optional_int(ticket_id)
         if tid is None:
             raise FatalConnectorError(f"connector {self.name}: {ticket_id!r} is not a ticket id")
         data = await self.get_json(f"/api/v2/tickets/{tid}", {"include": EXPORT_INCLUDE})
@@ -475,7 +463,7 @@ class ZendeskConnector:
     async def fetch_ticket(self, ticket_id: str) -> Ticket:
         """One ticket, its history from the cache or its audits."""
         raw = await self.read_ticket(ticket_id)
-        tid = _int_or_none(raw.get("id"))
+        tid = optional_int(raw.get("id"))
         if tid is None:
             raise TicketError(f"ticket {ticket_id}: answer without a numeric id")
         histories, rejected = await self._histories({tid: raw})
@@ -535,7 +523,7 @@ class ZendeskConnector:
         s = self.settings
         data = await self.get_json("/api/v2/users/me")
         user = data.get("user") if isinstance(data, Mapping) else None
-        if not isinstance(user, Mapping) or _int_or_none(user.get("id")) is None:
+        if not isinstance(user, Mapping) or optional_int(user.get("id")) is None:
             return CheckResult(
                 False,
                 (
@@ -544,7 +532,7 @@ class ZendeskConnector:
                     "is enabled"
                 ),
             )
-        self._self_id = _int_or_none(user.get("id"))
+        self._self_id = optional_int(user.get("id"))
         since = int((self.clock.now() - timedelta(days=1)).timestamp())
         page = await self.get_json(EXPORT_PATH, {"start_time": since}, export=True)
         tickets = page.get("tickets") if isinstance(page, Mapping) else None
@@ -565,8 +553,7 @@ class ZendeskConnector:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this connector created it."""
-        if self._owns_client:
-            await self._client.aclose()
+        await self.http.aclose()
 
 
 def build(name: str, settings: Mapping[str, Any], clock: Clock) -> ZendeskConnector:

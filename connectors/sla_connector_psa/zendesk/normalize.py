@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from sla_connector.core.errors import TicketError
 from sla_connector.core.ticket import Event, Ticket, parse_instant
+from sla_connector_psa.values import optional_int
 
 __all__ = [
     "SYSTEM_USER_ID",
@@ -119,29 +120,16 @@ class NormalizeContext:
 
 
 def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool):
+    number = optional_int(value)
+    if number is None:
         raise TicketError(f"{what}: expected an integer id, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise TicketError(f"{what}: expected an integer id, got {value!r}")
-
-
-def _optional_int(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
+    return number
 
 
 def ticket_id_of(raw: Any) -> str:
     """The ticket id for a rejection message, or ``?`` when even that is unreadable."""
     if isinstance(raw, Mapping):
-        value = _optional_int(raw.get("id"))
+        value = optional_int(raw.get("id"))
         if value is not None:
             return str(value)
     return "?"
@@ -178,7 +166,7 @@ def _entry(
     automatic = _is_automatic(via, automatic_channels)
     kind = kind_name.lower()
     if kind in ("comment", "voicecomment"):
-        author = _optional_int(raw.get("author_id"))
+        author = optional_int(raw.get("author_id"))
         return [
             AuditEntry(
                 kind="comment",
@@ -216,7 +204,7 @@ def parse_audit(raw: Any, automatic_channels: frozenset[str] = frozenset({"rule"
     where = f"audit {audit_id}"
     ticket_id = _int(raw.get("ticket_id"), f"{where}: ticket_id")
     at = parse_instant(raw.get("created_at"), f"{where}: created_at")
-    author = _optional_int(raw.get("author_id"))
+    author = optional_int(raw.get("author_id"))
     events = raw.get("events") or []
     if not isinstance(events, list):
         raise TicketError(f"{where}: events: expected a list")
@@ -250,7 +238,7 @@ def parse_ticket_event(
         if isinstance(stamp, bool) or not isinstance(stamp, int | float):
             raise TicketError(f"{where}: neither created_at nor timestamp")
         at = datetime.fromtimestamp(stamp, tz=UTC)
-    author = _optional_int(raw.get("updater_id"))
+    author = optional_int(raw.get("updater_id"))
     entries: list[AuditEntry] = []
     for child in children:
         if isinstance(child, Mapping):
@@ -260,7 +248,7 @@ def parse_ticket_event(
 
 
 def _client(raw: Mapping[str, Any], ctx: NormalizeContext) -> str:
-    org_id = _optional_int(raw.get("organization_id"))
+    org_id = optional_int(raw.get("organization_id"))
     if org_id is None:
         return ctx.default_client
     name = ctx.org_names.get(org_id)
@@ -363,14 +351,14 @@ def build_ticket(raw: Any, audits: Iterable[Audit], ctx: NormalizeContext) -> Ti
     """The canonical ticket for one Zendesk ticket object and its audits."""
     ticket_id, created, status = validate_ticket(raw)
     assert isinstance(raw, Mapping)  # checked by validate_ticket
-    requester = _optional_int(raw.get("requester_id"))
+    requester = optional_int(raw.get("requester_id"))
     via = raw.get("via")
     channel = _via_channel(via)
     tags = raw.get("tags")
     extra: dict[str, Any] = {
-        "assignee_id": _optional_int(raw.get("assignee_id")),
-        "group_id": _optional_int(raw.get("group_id")),
-        "organization_id": _optional_int(raw.get("organization_id")),
+        "assignee_id": optional_int(raw.get("assignee_id")),
+        "group_id": optional_int(raw.get("group_id")),
+        "organization_id": optional_int(raw.get("organization_id")),
         "requester_id": requester,
         "updated_at": raw.get("updated_at"),
     }

@@ -68,4 +68,4 @@ def test_base_url_overrides_the_subdomain_and_plain_http_is_loopback_only() -> N
 async def test_adapter_closes_only_a_client_it_created() -> None:
     connector = ZendeskConnector(parse_settings("zd", SETTINGS, environ=ENV), FakeClock())
     await connector.aclose()
-    assert connector._client.is_closed
+    assert connector.http.client.is_closed
