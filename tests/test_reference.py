@@ -12,21 +12,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from pydantic import TypeAdapter
-from sla_connector_psa import connectwise_model, jira_sm_settings, zendesk_settings
-from sla_connector_psa.simulator_config import SimulatorConfig
-from sla_connector_psa.simulator_http import SimulatorHttpSettings
+from pydantic import BaseModel, Field, TypeAdapter
+from sla_connector_psa.connectwise import settings as connectwise_settings
+from sla_connector_psa.jira_sm import settings as jira_sm_settings
+from sla_connector_psa.simulator import SimulatorConfig, SimulatorHttpSettings
+from sla_connector_psa.zendesk import settings as zendesk_settings
 
-from sla_connector.registry import available_connectors
-from sla_connector.settings import config_from_mapping, load_config, parse_yaml
+from sla_connector.core.plugins import SettingKey
+from sla_connector.registry import available_connectors, connector_declarations
+from sla_connector.settings import config_from_mapping, load_config, parse_yaml, reference
 from sla_connector.settings.fields import duration_text
-from sla_connector.settings.reference import (
-    VENDOR_KEYS,
-    Entry,
-    model_entries,
-    render,
-    vendor_entries,
-)
+from sla_connector.settings.reference import Entry, model_entries, render, vendor_entries
 from sla_connector.settings.services import ConnectorConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +30,8 @@ REFERENCE = ROOT / "docs" / "configuration.md"
 EXAMPLE = ROOT / "config.example.yaml"
 COMMON = set(ConnectorConfig.model_fields)
 ENV = {"VAR_A": "a", "VAR_B": "b", "VAR_C": "c"}
+DECLARED = connector_declarations()
+VENDOR_KEYS: dict[str, tuple[SettingKey, ...]] = {kind: d.keys for kind, d in DECLARED.items()}
 
 # The smallest entry each connector accepts, and how it parses one.
 MINIMAL: dict[str, dict[str, Any]] = {
@@ -50,7 +48,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "simulator_http": {"base_url": "http://127.0.0.1:9"},
 }
 PARSE: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], Any]] = {
-    "connectwise": lambda s, env: connectwise_model.parse_settings("c", s, env),
+    "connectwise": lambda s, env: connectwise_settings.parse_settings("c", s, env),
     "jira_sm": lambda s, env: jira_sm_settings.parse_settings("c", s, env),
     "zendesk": lambda s, env: zendesk_settings.parse_settings("c", s, env),
     "simulator": lambda s, env: SimulatorConfig.from_settings(
@@ -141,7 +139,7 @@ def test_every_model_key_has_a_type_default_and_description() -> None:
 
 def test_every_key_of_the_example_config_is_in_the_reference() -> None:
     document = parse_yaml(EXAMPLE.read_text(encoding="utf-8"), str(EXAMPLE))
-    entries = model_entries() + [e for kind in VENDOR_KEYS for e in vendor_entries(kind)]
+    entries = model_entries() + [e for d in DECLARED.values() for e in vendor_entries(d)]
     text = REFERENCE.read_text(encoding="utf-8")
     paths = list(_paths(document))
     assert "connectors.cw.company_id" in paths and "escalations.P1[].note" in paths
@@ -182,8 +180,20 @@ def test_model_key_examples_are_valid_values(entry: Entry) -> None:
     TypeAdapter(entry.annotation).validate_python(parse_yaml(entry.example))
 
 
-def test_every_registered_connector_type_has_its_vendor_keys_listed() -> None:
-    assert set(available_connectors()) == set(VENDOR_KEYS)
+def test_every_registered_connector_type_declares_its_vendor_keys() -> None:
+    assert set(available_connectors()) == set(DECLARED)
+    assert all(declaration.type == kind for kind, declaration in DECLARED.items())
+
+
+def test_a_model_field_without_a_description_stops_the_generator() -> None:
+    """The words live on the models (``Field(description=...)``): a new key needs them."""
+
+    class Section(BaseModel):
+        described: int = Field(default=1, description="Has words.", examples=["2"])
+        bare: int = 1
+
+    with pytest.raises(LookupError, match=r"x\.bare: no description"):
+        list(reference._walk(Section, "x"))
 
 
 @pytest.mark.parametrize("kind", sorted(VENDOR_KEYS))
@@ -236,7 +246,7 @@ def test_documented_vendor_defaults_are_the_connectors_defaults(kind: str) -> No
 
 @pytest.mark.parametrize("kind", sorted(VENDOR_KEYS))
 def test_connector_page_describes_every_vendor_key(kind: str) -> None:
-    page = "simulator" if kind.startswith("simulator") else kind
+    page = DECLARED[kind].page
     text = (ROOT / "docs" / "connectors" / f"{page}.md").read_text(encoding="utf-8")
     for key in VENDOR_KEYS[kind]:
         assert f"`{key.key}`" in text, f"docs/connectors/{page}.md does not mention {key.key}"

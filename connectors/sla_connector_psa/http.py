@@ -8,7 +8,9 @@ failure after sending raises ``AmbiguousWriteError`` so the adapter re-reads the
 of writing twice. HTTP answers that need an operator map to distinct ``FatalConnectorError``
 subclasses (credentials, permission, not found), which is what ``check()`` verdicts build on.
 A per-connector request budget (requests per minute) is kept on the injected clock, and all
-waiting goes through an injectable ``sleep`` so tests run in virtual time.
+waiting goes through an injectable ``sleep`` so tests run in virtual time. A ``PsaHttp``
+given no client builds the production one and closes it in ``aclose``; an injected client
+belongs to whoever injected it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -34,6 +36,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "AmbiguousWriteError",
     "CredentialsRejectedError",
+    "Endpoint",
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -220,6 +223,17 @@ def _excerpt(response: httpx.Response) -> str:
     return text[:_BODY_EXCERPT]
 
 
+class Endpoint(Protocol):
+    """What ``PsaHttp.of`` reads from a connector's settings."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def requests_per_minute(self) -> int: ...
+
+
 class UnmappedReporter:
     """Logs an unmapped PSA value once per (kind, value), not once per ticket."""
 
@@ -245,11 +259,12 @@ class PsaHttp:
         *,
         name: str,
         base_url: str,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | None,
         clock: Clock,
         requests_per_minute: int,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         max_attempts: int = 5,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         if requests_per_minute < 1:
             raise FatalConnectorError(
@@ -261,7 +276,8 @@ class PsaHttp:
         self.name = name
         self.base_url = validate_base_url(base_url, f"connectors.{name}.base_url")
         self._origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
-        self.client = client
+        self.owns_client = client is None
+        self.client = build_client(timeout=timeout) if client is None else client
         self.clock = clock
         self.requests_per_minute = requests_per_minute
         self.max_attempts = max_attempts
@@ -269,6 +285,36 @@ class PsaHttp:
         self._window: deque[datetime] = deque()
         self._backoff = wait_exponential_jitter(initial=1, max=60, jitter=1)
         self.requests_made = 0
+
+    @classmethod
+    def of(
+        cls,
+        settings: Endpoint,
+        clock: Clock,
+        *,
+        client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_attempts: int = 5,
+        requests_per_minute: int | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> PsaHttp:
+        """The HTTP layer of one connector from its settings (``requests_per_minute`` for a
+        second budget on the same client); without ``client`` it builds and owns one."""
+        return cls(
+            name=settings.name,
+            base_url=settings.base_url,
+            client=client,
+            clock=clock,
+            requests_per_minute=requests_per_minute or settings.requests_per_minute,
+            sleep=sleep,
+            max_attempts=max_attempts,
+            timeout=timeout,
+        )
+
+    async def aclose(self) -> None:
+        """Close the client if this layer built it; an injected one is its owner's."""
+        if self.owns_client:
+            await self.client.aclose()
 
     # -- public API -----------------------------------------------------------------------
 

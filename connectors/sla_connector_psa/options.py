@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from sla_connector.core.durations import parse_duration
-from sla_connector.core.errors import FatalConnectorError
+from sla_connector.core.errors import ConfigError, FatalConnectorError
+from sla_connector.core.secrets import resolve_secret
 
 __all__ = ["duration", "key_path", "optional_str", "positive_int", "secret", "str_list", "str_map"]
 
@@ -81,23 +81,18 @@ def secret(
 ) -> tuple[str, str]:
     """(variable, value) of a ``*_env`` key; the secret itself never comes from the YAML.
 
-    As everywhere in the product, ``VARIABLE_FILE`` naming a file (a mounted container or
-    Kubernetes secret) is read when ``VARIABLE`` itself is unset.
+    Resolved by ``core.secrets`` like every secret of the product: ``VARIABLE``, else the file
+    ``VARIABLE_FILE`` names (a mounted container or Kubernetes secret).
     """
     variable = settings.get(key)
     if not isinstance(variable, str) or not variable:
         raise FatalConnectorError(
             f"{key_path(name, key)}: name the environment variable that holds this secret"
         )
-    value = environ.get(variable, "")
-    file_name = environ.get(f"{variable}_FILE", "")
-    if not value and file_name:
-        try:
-            value = Path(file_name).read_text().strip()
-        except OSError as exc:
-            raise FatalConnectorError(
-                f"{key_path(name, key)}: cannot read {variable}_FILE ({file_name}): {exc.strerror}"
-            ) from None
+    try:
+        value = resolve_secret(variable, environ)
+    except ConfigError as exc:
+        raise FatalConnectorError(f"{key_path(name, key)}: {exc.problem}") from None
     if not value:
         raise FatalConnectorError(
             f"{key_path(name, key)}: environment variable {variable} is not set "

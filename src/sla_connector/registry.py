@@ -4,7 +4,8 @@ Adapters register a ``ConnectorFactory`` in the entry-point group ``sla_connecto
 (the built-ins in this project's pyproject.toml, exactly as a third party's package would).
 Names are listed from installed metadata without importing anything; a factory's module is
 imported only when a configuration asks for that ``type``, so a broken or slow optional
-adapter costs nothing unless it is used.
+adapter costs nothing unless it is used. Only the configuration reference and ``init`` load
+them all, to read the settings each one declares (``core.plugins.ConnectorPlugin``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import cast
 
 from sla_connector.core.errors import ConfigError
+from sla_connector.core.plugins import ConnectorPlugin, ConnectorSettings
 from sla_connector.core.ports import ConnectorFactory
 
-__all__ = ["ENTRY_POINT_GROUP", "available_connectors", "load_connector_factory"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "available_connectors",
+    "connector_declarations",
+    "load_connector_factory",
+]
 
 ENTRY_POINT_GROUP = "sla_connector.connectors"
 
@@ -52,3 +59,17 @@ def load_connector_factory(type_name: str, name: str = "<name>") -> ConnectorFac
     if not callable(factory):
         raise ConfigError(path, f"connector {type_name!r} ({entry.value}) is not callable")
     return cast(ConnectorFactory, factory)
+
+
+def connector_declarations() -> dict[str, ConnectorSettings]:
+    """The settings declaration of every registered connector that ships one, by type name.
+
+    Imports every connector (the configuration reference and ``init`` need them all); a
+    factory registered without a declaration is left out: it is undocumented, not broken.
+    """
+    found: dict[str, ConnectorSettings] = {}
+    for type_name in available_connectors():
+        factory = load_connector_factory(type_name)
+        if isinstance(factory, ConnectorPlugin):
+            found[type_name] = factory.declaration
+    return found

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import pytest
 
 from sla_connector.cli import EXIT_CONFIG, build_parser, init, main
 from sla_connector.core.errors import ConfigError
+from sla_connector.core.plugins import ConnectorSettings, SettingKey, Starter, StarterLine
+from sla_connector.registry import connector_declarations
 from sla_connector.settings import load_config
 
 SECRETS = (
@@ -269,3 +273,56 @@ def test_never_writes_a_file_the_loader_rejects(
     out = tmp_path / "config.yaml"
     assert invoke(["--out", str(out)]) == EXIT_CONFIG
     assert not out.exists()
+
+
+def test_the_offered_psas_are_the_connectors_that_declare_a_starter() -> None:
+    declared = connector_declarations()
+    assert list(init.starters()) == [
+        name for name, declaration in declared.items() if declaration.starter is not None
+    ]
+    assert "simulator_http" in declared and "simulator_http" not in init.starters()
+
+
+def test_a_third_party_connector_with_a_starter_is_offered_and_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    halo = ConnectorSettings(
+        type="halopsa",
+        page="halopsa",
+        keys=(SettingKey("token_env", "environment variable name", "required", "Token.", "T"),),
+        starter=Starter(
+            entry="halo",
+            url="https://your-msp.halopsa.com",
+            url_hint="https://<msp>.halopsa.com",
+            bare_host=".halopsa.com",
+            lines=(StarterLine("token_env", "HALO_TOKEN", needs="a HaloPSA API token"),),
+            todo=("set connectors.halo.token_env",),
+        ),
+    )
+    monkeypatch.setattr(init, "connector_declarations", lambda: {"halopsa": halo})
+    init.starters.cache_clear()
+    try:
+        no_terminal(monkeypatch)
+        out = tmp_path / "config.yaml"
+        assert invoke(["--out", str(out), "--psa", "halopsa", "--url", "mspco"]) == 0
+    finally:
+        init.starters.cache_clear()
+    entry = load_config(out).connectors["halo"]
+    assert (entry.type, entry.base_url) == ("halopsa", "https://mspco.halopsa.com")
+    assert entry.options["token_env"] == "HALO_TOKEN"
+    printed = capsys.readouterr().out
+    assert "HALO_TOKEN" in printed and "a HaloPSA API token" in printed
+    assert "set connectors.halo.token_env" in printed
+
+
+def test_building_the_parser_imports_no_connector() -> None:
+    """Every command builds the parser; only ``init`` itself loads the connectors."""
+    probe = (
+        "import sys; from sla_connector.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in sys.modules if m.startswith('sla_connector_psa')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

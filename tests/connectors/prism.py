@@ -11,7 +11,8 @@ Usage in a vendor's contract test::
         assert prism.request_errors() == []
 
 Prism is installed by ``npm ci --prefix tools/prism`` (``make prism``); the spec files live in
-``../shared/api-specs`` next to the repository. When node, Prism or the spec is missing the
+``../shared/api-specs`` next to the repository (``SLA_API_SPECS`` names another folder, e.g. for
+a git worktree that does not sit beside it). When node, Prism or the spec is missing the
 test is skipped with the reason. ``request_errors()`` lists every request Prism refused: a
 request-validation error (wrong parameter type, missing required header, a body that breaks the
 schema), or a path / method the spec does not define. Response-side findings are ignored: they
@@ -35,10 +36,10 @@ from typing import Any
 
 import pytest
 
-__all__ = ["PrismServer", "prism_binary", "prism_fixture", "prism_server", "spec_path"]
+__all__ = ["SPECS", "PrismServer", "prism_binary", "prism_fixture", "prism_server", "spec_path"]
 
 REPO = Path(__file__).resolve().parents[2]
-SPECS = REPO.parent / "shared" / "api-specs"
+SPECS = Path(os.environ.get("SLA_API_SPECS") or REPO.parent / "shared" / "api-specs")
 PRISM_BIN = REPO / "tools" / "prism" / "node_modules" / ".bin" / "prism"
 START_TIMEOUT = 120.0  # seconds; the 2.8 MB Jira spec takes longest to load
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -27,6 +27,7 @@ from sla_connector_psa.http import (
 from sla_connector_psa.options import secret
 
 from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError
+from sla_connector.core.secrets import resolve_secret
 
 pytestmark = pytest.mark.anyio
 
@@ -392,3 +393,18 @@ def test_connector_secrets_can_come_from_a_variable_file(tmp_path: Path) -> None
     assert secret("zd", settings, "token_env", {"ZD_TOKEN": "direct"})[1] == "direct"
     with pytest.raises(FatalConnectorError, match="ZD_TOKEN is not set"):
         secret("zd", settings, "token_env", {})
+
+
+def test_connector_and_settings_secrets_follow_one_rule(tmp_path: Path) -> None:
+    """The connectors resolve ``NAME`` / ``NAME_FILE`` exactly as the settings do."""
+    token = tmp_path / "token"
+    token.write_text(" spaced s3cret \r\n")
+    environ = {"ZD_TOKEN_FILE": str(token)}
+    expected = resolve_secret("ZD_TOKEN", environ)
+    assert expected == " spaced s3cret "  # only the line ending goes
+    assert secret("zd", {"token_env": "ZD_TOKEN"}, "token_env", environ)[1] == expected
+    missing = {"ZD_TOKEN_FILE": str(tmp_path / "absent")}
+    with pytest.raises(
+        FatalConnectorError, match=r"connectors\.zd\.token_env: ZD_TOKEN_FILE names"
+    ):
+        secret("zd", {"token_env": "ZD_TOKEN"}, "token_env", missing)

@@ -48,7 +48,7 @@ class ScriptedPsa:
     def _ticket(self) -> Ticket:
         now = self.clock.now()
         seen = [e for e in self.events if datetime.fromisoformat(e["at"]) <= now]
-        notes = [{"text": value} for action, value in self.writes if action == "note"]
+        notes = [value for action, value in self.writes if action == "note"]
         return parse_ticket(
             {
                 "id": "1",
@@ -57,7 +57,7 @@ class ScriptedPsa:
                 "subject": "VPN slow",
                 "created_at": START.isoformat(),
                 "events": seen,
-                "extra": {"notes": notes},
+                "notes": notes,
             }
         )
 

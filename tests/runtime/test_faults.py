@@ -18,16 +18,19 @@ from pathlib import Path
 import httpx
 import pytest
 from sla_connector_psa.http import AmbiguousWriteError, RateLimitedError, ServerError
-from sla_connector_psa.simulator_config import SimulatorConfig
-from sla_connector_psa.simulator_http import SimulatorHttpConnector, SimulatorHttpSettings
-from sla_connector_psa.simulator_server import (
+from sla_connector_psa.simulator import (
+    SimulatedPsa,
+    SimulatorConfig,
+    SimulatorHttpConnector,
+    SimulatorHttpSettings,
+)
+from sla_connector_psa.simulator.server import (
     READ_FAULTS,
     WRITE_FAULTS,
     FaultPlan,
     SimulatorServer,
     build_app,
 )
-from sla_connector_psa.simulator_state import SimulatedPsa
 
 from sla_connector.runtime.writeback import has_marker, marker_text
 from tests.runtime.crash_support import (
@@ -112,7 +115,7 @@ async def test_written_note_and_tag_show_on_the_reread_ticket_and_in_the_write_l
         await connector.add_tag(ticket, "sla-team-lead-c1")
         reread = await connector.fetch_ticket(ticket.id)
     assert has_marker(reread, key, "no-such-tag")
-    assert "sla-team-lead-c1" in reread.extra["tags"]
+    assert "sla-team-lead-c1" in reread.tags
     assert any(e.type == "assignee" and e.to == "terry@msp.example" for e in reread.events)
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [line["action"] for line in lines] == ["assign", "add_internal_note", "add_tag"]
@@ -129,8 +132,7 @@ async def test_restarted_server_replays_its_write_log(tmp_path: Path) -> None:
     with log.open("a") as torn:
         torn.write('{"seq": 2, "ticket_')  # a crash mid-line must not stop the replay
     second = SimulatorServer(psa(), clock, write_log=log)
-    notes = second.psa.ticket(ticket_id, NOON).extra["notes"]
-    assert [note["text"] for note in notes] == ["[sla-connector k]"]
+    assert second.psa.ticket(ticket_id, NOON).notes == ("[sla-connector k]",)
     assert len(second.psa.writes) == 1
     second.close()
 

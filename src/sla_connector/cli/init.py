@@ -3,7 +3,10 @@
 On a terminal it asks for what the flags did not give (the PSA, its URL, the time zone,
 support days and hours, the country and region for public holidays); without a terminal,
 or with ``--non-interactive``, it takes the defaults. The file holds the seed tiers and
-ladders of ``config.example.yaml`` and one connector of the chosen PSA; it is validated
+ladders of ``config.example.yaml`` and one connector of the chosen PSA: the PSAs offered,
+their URL question, entry, secrets and to-do list come from the starter each connector
+declares (``core.plugins.Starter``), so an installed third-party connector with a starter
+is offered too. The file is validated
 with the settings loader before it is written, so ``init`` never leaves an invalid file,
 and it never replaces an existing file without ``--force``. It ends by listing the
 environment variables still to set and what is left to edit.
@@ -12,9 +15,10 @@ environment variables still to set and what is left to edit.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -26,10 +30,12 @@ from pydantic import ValidationError
 
 from sla_connector.core.calendars import parse_day_spec, parse_interval
 from sla_connector.core.errors import ConfigError
+from sla_connector.core.plugins import ConnectorSettings, Starter
+from sla_connector.registry import connector_declarations
 from sla_connector.settings import config_error_from_validation, config_from_mapping, parse_yaml
 from sla_connector.settings.models import HolidaysConfig
 
-__all__ = ["PSAS", "Answers", "register", "render_config", "run"]
+__all__ = ["Answers", "register", "render_config", "run", "starters"]
 
 EXIT_REFUSED = 1
 DEFAULT_TIMEZONE = "Europe/London"
@@ -37,101 +43,35 @@ DEFAULT_DAYS = "mon-fri"
 DEFAULT_HOURS = "08:00-18:00"
 
 
-@dataclass(frozen=True, slots=True)
-class _Psa:
-    """What a starter needs to know about one PSA: its connector entry and its secrets."""
-
-    key: str
-    url: str | None  # default URL; None: the PSA takes no URL (simulator)
-    url_hint: str
-    block: str
-    secrets: tuple[tuple[str, str], ...]  # (environment variable, what to put in it)
-    todo: tuple[str, ...]
+@functools.cache
+def starters() -> Mapping[str, ConnectorSettings]:
+    """The connector types that declare a starter entry, by type name (loads them all)."""
+    return {
+        name: declaration
+        for name, declaration in connector_declarations().items()
+        if declaration.starter is not None
+    }
 
 
-PSAS: Mapping[str, _Psa] = {
-    "zendesk": _Psa(
-        "zd",
-        "https://your-subdomain.zendesk.com",
-        "https://<subdomain>.zendesk.com",
-        """    type: zendesk
-    base_url: $url
-    email_env: ZENDESK_EMAIL          # the API user's email (an admin: the export needs one)
-    token_env: ZENDESK_API_TOKEN
-    paused_statuses: [pending, hold]
-    resolved_statuses: [solved, closed]
-    priority_map: {P1: urgent, P2: high, P3: normal}
-    client_map: {}                    # Zendesk organization name -> client key
-    users: {}                         # person (roles) -> Zendesk user id or agent email""",
-        (
-            ("ZENDESK_EMAIL", "email of the Zendesk API user (an admin)"),
-            (
-                "ZENDESK_API_TOKEN",
-                "a Zendesk API token (Admin Center > Apps and integrations > APIs)",
-            ),
-        ),
-        (),
-    ),
-    "jira_sm": _Psa(
-        "jsm",
-        "https://your-site.atlassian.net",
-        "https://<site>.atlassian.net",
-        """    type: jira_sm
-    base_url: $url
-    email_env: JIRA_EMAIL             # the Atlassian account (a JSM agent on the projects)
-    token_env: JIRA_API_TOKEN
-    projects: [ITSD]                  # your service desk project keys
-    client_field: organization        # the client is the JSM organization
-    paused_statuses: ["Waiting for customer"]
-    resolved_statuses: ["Resolved", "Closed", "Done"]
-    priority_map: {P1: Highest, P2: High, P3: Medium}
-    client_map: {}                    # organization name -> client key
-    users: {}                         # person (roles) -> email or Atlassian account id""",
-        (
-            ("JIRA_EMAIL", "email of the Atlassian account the connector uses"),
-            ("JIRA_API_TOKEN", "an API token of that account (id.atlassian.com > Security)"),
-        ),
-        ("set connectors.jsm.projects to your service desk project keys",),
-    ),
-    "connectwise": _Psa(
-        "cw",
-        "https://api-na.myconnectwise.net/v4_6_release/apis/3.0",
-        "https://api-<region>.myconnectwise.net/v4_6_release/apis/3.0",
-        """    type: connectwise
-    base_url: $url
-    company_id: CHANGE-ME             # the company id you log in with
-    public_key_env: CW_PUBLIC_KEY
-    private_key_env: CW_PRIVATE_KEY
-    client_id_env: CW_CLIENT_ID
-    boards: ["Service Desk"]
-    responded_statuses: ["Acknowledged", "In Progress"]
-    paused_statuses: ["Waiting on Customer", "Scheduled"]
-    resolved_statuses: ["Resolved", "Closed"]
-    priority_map: {P1: "Priority 1 - Critical", P2: "Priority 2 - High",
-                   P3: "Priority 3 - Normal"}
-    client_map: {}                    # company identifier -> client key
-    users: {}                         # person (roles) -> member identifier""",
-        (
-            ("CW_PUBLIC_KEY", "the API member's public key"),
-            ("CW_PRIVATE_KEY", "the API member's private key"),
-            ("CW_CLIENT_ID", "your integration's clientId (developer.connectwise.com)"),
-        ),
-        ("set connectors.cw.company_id, boards and the status names of your boards",),
-    ),
-    "simulator": _Psa(
-        "sim",
-        None,
-        "",
-        """    type: simulator                   # the embedded PSA: no account, no network
-    seed: 7
-    tickets_per_day: 400
-    responded_statuses: [acknowledged]
-    paused_statuses: [pending, on-hold]
-    resolved_statuses: [solved, closed]""",
-        (),
-        (),
-    ),
-}
+def _starter(psa: str) -> Starter:
+    starter = starters()[psa].starter
+    assert starter is not None  # starters() keeps only declarations with one
+    return starter
+
+
+class _Offered(Sequence[str]):
+    """``--psa`` choices, read from the connectors only when argparse needs them, so
+    building the parser (every command does) imports no connector."""
+
+    def __getitem__(self, index: Any) -> Any:
+        return list(starters())[index]
+
+    def __len__(self) -> int:
+        return len(starters())
+
+    def __contains__(self, value: object) -> bool:
+        return value in starters()
+
 
 _TEMPLATE = Template(r"""# Starter configuration written by `sla-connector init`. Every key is
 # described in docs/configuration.md; config.example.yaml is a fuller, commented policy.
@@ -237,7 +177,12 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--out", default="config.yaml", metavar="FILE", help="file to write (default config.yaml)"
     )
-    parser.add_argument("--psa", choices=tuple(PSAS), help="the PSA (default simulator)")
+    parser.add_argument(
+        "--psa",
+        choices=_Offered(),
+        metavar="PSA",  # a metavar keeps argparse from listing (importing) them up front
+        help="the PSA: %(choices)s (default simulator)",
+    )
     parser.add_argument(
         "--url",
         metavar="U",
@@ -306,8 +251,9 @@ def gather(args: argparse.Namespace, ask: Ask | None) -> Answers:
     """The answers from flags, then (with ``ask``) from the terminal, else the defaults."""
     if ask is not None:
         print("A few questions; Enter keeps the [default].")
-    psa = _answer(args.psa, "PSA (" + ", ".join(PSAS) + ")", "simulator", _psa, ask, flag="--psa")
-    spec = PSAS[psa]
+    offered = ", ".join(starters())
+    psa = _answer(args.psa, f"PSA ({offered})", "simulator", _psa, ask, flag="--psa")
+    spec = _starter(psa)
     url = None
     if spec.url is not None:
         url = _answer(
@@ -379,16 +325,17 @@ def _answer(
 
 def _psa(text: str) -> str:
     name = text.strip().lower()
-    if name not in PSAS:
-        raise ValueError(f"{text!r} is not one of {', '.join(PSAS)}")
+    if name not in starters():
+        raise ValueError(f"{text!r} is not one of {', '.join(starters())}")
     return name
 
 
 def _url(psa: str, text: str) -> str:
     url = text.strip().rstrip("/")
     if "://" not in url:
-        if psa in ("zendesk", "jira_sm") and "." not in url:
-            url += ".zendesk.com" if psa == "zendesk" else ".atlassian.net"
+        bare_host = _starter(psa).bare_host
+        if bare_host and "." not in url:
+            url += bare_host  # a bare Zendesk subdomain or Atlassian site name
         url = "https://" + url
     parts = urlsplit(url)
     local = parts.hostname in ("localhost", "127.0.0.1", "::1")
@@ -450,9 +397,24 @@ def _subdivision(country: str, text: str) -> str:
     return code
 
 
+def _line(key: str, value: str, comment: str = "") -> str:
+    text = f"    {key}: {value}"
+    return f"{text.ljust(37)} # {comment}" if comment else text
+
+
+def _entry(psa: str, url: str | None) -> str:
+    """The connector entry of the starter file, from the connector's declared starter."""
+    spec = _starter(psa)
+    lines = [_line("type", psa, spec.type_comment)]
+    if spec.url is not None:
+        lines.append(_line("base_url", url or ""))
+    lines += [_line(line.key, line.value, line.comment) for line in spec.lines]
+    return "\n".join(lines)
+
+
 def render_config(answers: Answers) -> str:
     """The starter file's YAML text for ``answers`` (not validated here)."""
-    spec = PSAS[answers.psa]
+    spec = _starter(answers.psa)
     holidays = "    # holidays: {country: GB, subdivision: ENG}   # public holidays close it"
     if answers.country:
         region = f', subdivision: "{answers.subdivision}"' if answers.subdivision else ""
@@ -464,8 +426,8 @@ def render_config(answers: Answers) -> str:
         days=answers.days,
         hours=", ".join(f'"{interval}"' for interval in answers.hours),
         holidays=holidays,
-        key=spec.key,
-        connector=Template(spec.block).substitute(url=answers.url or ""),
+        key=spec.entry,
+        connector=_entry(answers.psa, answers.url),
         dry_run="true" if real else "false",
         dry_run_note=note,
     )
@@ -487,9 +449,9 @@ def _write(out: Path, text: str, *, force: bool) -> None:
 
 
 def _report(out: Path, answers: Answers) -> None:
-    spec = PSAS[answers.psa]
+    spec = _starter(answers.psa)
     print(
-        f"Wrote {out}: {answers.psa} connector '{spec.key}', support {answers.days} "
+        f"Wrote {out}: {answers.psa} connector '{spec.entry}', support {answers.days} "
         f"{','.join(answers.hours)} {answers.timezone}"
         + (
             f", holidays {'-'.join(filter(None, (answers.country, answers.subdivision)))}"
@@ -508,12 +470,12 @@ def _report(out: Path, answers: Answers) -> None:
         print("Every environment variable it names is set.")
     todo = list(spec.todo)
     if spec.url is not None and answers.url == spec.url and "your-" in spec.url:
-        todo.insert(0, f"set connectors.{spec.key}.base_url to your {answers.psa} URL")
+        todo.insert(0, f"set connectors.{spec.entry}.base_url to your {answers.psa} URL")
     if spec.url is not None:
         todo += [
-            f"map your PSA's companies to client keys in connectors.{spec.key}.client_map and "
+            f"map your PSA's companies to client keys in connectors.{spec.entry}.client_map and "
             "add their contracts under clients:",
-            f"put your people in roles: and map them in connectors.{spec.key}.users",
+            f"put your people in roles: and map them in connectors.{spec.entry}.users",
             "runtime.dry_run is true (shadow mode): after a trial run, set it to false",
         ]
     if todo:

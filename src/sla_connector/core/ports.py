@@ -2,12 +2,15 @@
 
 Connectors implement ``Connector`` and register a ``ConnectorFactory`` in the entry-point
 group ``sla_connector.connectors``; built-in connectors register the same way a third
-party's would.
+party's would. What a connector may do beyond the port is declared here too, as
+``runtime_checkable`` protocols the runtime checks once when it builds the connector:
+``StepWriter`` (a whole escalation step in one request) and ``NoteFinder`` (search the
+PSA's notes for a step's marker when the ticket's ``notes`` cannot show it).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -15,15 +18,21 @@ from typing import Any, Protocol, runtime_checkable
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
+    "WRITE_ACTIONS",
     "CheckResult",
     "Clock",
     "Connector",
     "ConnectorFactory",
     "LedgerEntry",
+    "NoteFinder",
     "PollPage",
     "ReportRunEntry",
+    "StepWriter",
     "WriteResult",
 ]
+
+WRITE_ACTIONS = ("reassign", "set_priority", "note", "tag")
+"""The write-back actions of a step, as ``StepWriter.apply`` receives them."""
 
 
 class LedgerEntry(Protocol):
@@ -137,6 +146,28 @@ class Connector(Protocol):
     async def check(self) -> CheckResult: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class StepWriter(Protocol):
+    """Optional: writes all of a step's actions in one request (atomic where the PSA is).
+
+    ``actions`` are ``(action, value)`` pairs in order, the action one of ``WRITE_ACTIONS``;
+    the one ``WriteResult`` stands for all of them.
+    """
+
+    async def apply(self, ticket: Ticket, actions: Sequence[tuple[str, str]]) -> WriteResult: ...
+
+
+@runtime_checkable
+class NoteFinder(Protocol):
+    """Optional: whether a note of the ticket contains ``text``, read from the PSA itself.
+
+    For a PSA whose tickets do not carry their notes (``Ticket.notes`` is what the connector
+    happened to read); the runtime looks there for a step's marker after a crash.
+    """
+
+    async def find_note(self, ticket_id: str, text: str) -> bool: ...
 
 
 class ConnectorFactory(Protocol):

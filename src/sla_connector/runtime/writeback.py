@@ -2,12 +2,14 @@
 
 Every escalation note carries ``[sla-connector <key>]`` and every escalation adds the tag
 ``sla-<step>-c<cycle>``; after a crash the runtime re-reads the ticket and looks for either
-before deciding whether to write again (exactly once, DESIGN section 6).
+before deciding whether to write again (exactly once, DESIGN section 6). What a connector
+can do beyond the port (``core.ports.StepWriter``, ``NoteFinder``) is found once, when it is
+built, by ``capabilities``; ``marker_written`` and ``write_actions`` take that answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +18,14 @@ from jinja2.sandbox import SandboxedEnvironment
 from sla_connector.core.calendars import from_us
 from sla_connector.core.durations import format_seconds
 from sla_connector.core.escalation import StepPlan
-from sla_connector.core.ports import Connector, WriteResult
+from sla_connector.core.ports import Connector, NoteFinder, StepWriter, WriteResult
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
     "DEFAULT_NOTE",
+    "Capabilities",
     "Writeback",
+    "capabilities",
     "has_marker",
     "marker_tag",
     "marker_text",
@@ -46,25 +50,33 @@ def marker_tag(step: str, cycle: int) -> str:
 
 
 def has_marker(ticket: Ticket, key: str, tag: str) -> bool:
-    """Whether the ticket shows an earlier write of this step (a tag or a note with the key).
-
-    Tags are ``Ticket.tags`` and notes ``Ticket.notes``; the older ``extra["tags"]``,
-    ``extra["labels"]`` and ``extra["notes"]`` are still read until every connector fills
-    the canonical fields. A connector whose tickets carry neither offers
-    ``find_note`` instead (see ``marker_written``).
-    """
-    if tag in ticket.tags or any(marker_text(key) in note for note in ticket.notes):
-        return True
-    for field_name in ("tags", "labels"):
-        tags = ticket.extra.get(field_name) or ()
-        if isinstance(tags, Iterable) and tag in {str(t) for t in tags}:
-            return True
+    """Whether the ticket shows an earlier write of this step: the marker tag among its
+    ``tags``, or ``[sla-connector <key>]`` in one of its ``notes`` (canonical fields every
+    connector fills as far as its PSA shows them; see ``NoteFinder`` for the rest)."""
     marker = marker_text(key)
-    for note in ticket.extra.get("notes") or ():
-        text = note.get("text", "") if isinstance(note, Mapping) else str(note)
-        if marker in str(text):
-            return True
-    return False
+    return tag in ticket.tags or any(marker in note for note in ticket.notes)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What one connector offers beyond the port, found once by ``capabilities``."""
+
+    step_writer: StepWriter | None = None
+    note_finder: NoteFinder | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """``apply`` and ``find_note`` where offered (for start-up logs and ``check``)."""
+        offered = (("apply", self.step_writer), ("find_note", self.note_finder))
+        return tuple(name for name, found in offered if found is not None)
+
+
+def capabilities(connector: Connector) -> Capabilities:
+    """Check the optional protocols once, when the runtime builds the connector."""
+    return Capabilities(
+        step_writer=connector if isinstance(connector, StepWriter) else None,
+        note_finder=connector if isinstance(connector, NoteFinder) else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,21 +120,34 @@ def plan_writes(plan: StepPlan, ticket: Ticket, lateness_us: int) -> Writeback:
     return Writeback(tuple(actions), "notify" in step.actions, note)
 
 
-async def marker_written(connector: Connector, ticket: Ticket, key: str, tag: str) -> bool:
-    """``has_marker``, or the connector's own note search when it has one."""
+async def marker_written(
+    connector: Connector, ticket: Ticket, key: str, tag: str, can: Capabilities | None = None
+) -> bool:
+    """``has_marker``, or the connector's own note search when it has one.
+
+    ``can`` is what ``capabilities(connector)`` found at start-up; without it the check is
+    made here.
+    """
     if has_marker(ticket, key, tag):
         return True
-    find_note = getattr(connector, "find_note", None)
-    return bool(find_note is not None and await find_note(ticket.id, marker_text(key)))
+    finder = (can or capabilities(connector)).note_finder
+    return finder is not None and await finder.find_note(ticket.id, marker_text(key))
 
 
 async def write_actions(
-    connector: Connector, ticket: Ticket, actions: Sequence[tuple[str, str]]
+    connector: Connector,
+    ticket: Ticket,
+    actions: Sequence[tuple[str, str]],
+    can: Capabilities | None = None,
 ) -> list[WriteResult]:
-    """Apply the writes: in one request where the connector can, else one call each."""
-    apply = getattr(connector, "apply", None)
-    if apply is not None:
-        return [await apply(ticket, list(actions))]
+    """Apply the writes: in one request where the connector can, else one call each.
+
+    ``can`` is what ``capabilities(connector)`` found at start-up; without it the check is
+    made here.
+    """
+    writer = (can or capabilities(connector)).step_writer
+    if writer is not None:
+        return [await writer.apply(ticket, list(actions))]
     results: list[WriteResult] = []
     for action, value in actions:
         if action == "reassign":

@@ -44,19 +44,89 @@ class AppConfig(BaseSettings):
 
     model_config = SettingsConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
-    calendars: FrozenMap[str, CalendarConfig] = Field(min_length=1)
-    tiers: FrozenMap[str, TierConfig] = Field(min_length=1)
-    clocks: ClocksConfig = Field(default_factory=ClocksConfig)
-    classification: ClassificationConfig = Field(default_factory=ClassificationConfig)
-    clients: FrozenMap[str, ClientConfig] = Field(default_factory=dict)
-    roles: FrozenMap[str, Text] = Field(default_factory=dict)
-    escalations: FrozenMap[str, tuple[EscalationStepConfig, ...]] = Field(default_factory=dict)
-    connectors: FrozenMap[str, ConnectorConfig] = Field(default_factory=dict)
-    store: StoreConfig = Field(default_factory=StoreConfig)
-    reports: ReportsConfig = Field(default_factory=ReportsConfig)
-    notify: NotifyConfig = Field(default_factory=NotifyConfig)
-    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
-    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    calendars: FrozenMap[str, CalendarConfig] = Field(
+        min_length=1,
+        description=(
+            "Business calendars: when the service desk is open. Tiers measure their targets in "
+            "business time of a calendar named here."
+        ),
+    )
+    tiers: FrozenMap[str, TierConfig] = Field(
+        min_length=1,
+        description=(
+            "SLA tiers, any number. Classification picks the most severe tier that matches; a "
+            "ticket's targets are its tier's."
+        ),
+    )
+    clocks: ClocksConfig = Field(
+        default_factory=ClocksConfig,
+        description="Clock options (see [semantics.md](semantics.md)).",
+    )
+    classification: ClassificationConfig = Field(
+        default_factory=ClassificationConfig,
+        description=(
+            "How a ticket gets its tier: every matching rule is a candidate, the most severe tier"
+            " wins, ties go to the rule listed first."
+        ),
+    )
+    clients: FrozenMap[str, ClientConfig] = Field(
+        default_factory=dict,
+        description=(
+            "Contracts by client key (connectors map PSA companies to these keys). A client not "
+            "listed gets the global defaults."
+        ),
+    )
+    roles: FrozenMap[str, Text] = Field(
+        default_factory=dict,
+        description=(
+            "Role → person for every client. A step's `to` is looked up here (after the client's "
+            "roles); a connector maps the person to a PSA user (`users`)."
+        ),
+        examples=["{team_lead: terry@msp.example}"],
+    )
+    escalations: FrozenMap[str, tuple[EscalationStepConfig, ...]] = Field(
+        default_factory=dict,
+        description=(
+            "One ladder per tier. A step fires once per ticket and resolution cycle, at its due "
+            "instant, whether the ticket is paused or not; a step due after the ticket was "
+            "resolved does not fire."
+        ),
+    )
+    connectors: FrozenMap[str, ConnectorConfig] = Field(
+        default_factory=dict,
+        description=(
+            "One entry per PSA instance; the key is the `source` of its tickets. The keys below "
+            "are common to all connectors; vendor keys follow."
+        ),
+    )
+    store: StoreConfig = Field(
+        default_factory=StoreConfig,
+        description=(
+            "Where state lives (cursors, clocks, the escalation ledger, the evidence log). The "
+            "schema migrates itself when a process opens the store."
+        ),
+    )
+    reports: ReportsConfig = Field(
+        default_factory=ReportsConfig,
+        description=(
+            "Weekly (previous Monday-Sunday) and monthly (previous month) adherence reports and "
+            "who receives them."
+        ),
+    )
+    notify: NotifyConfig = Field(
+        default_factory=NotifyConfig,
+        description="Delivery channels for reports and escalation notices.",
+    )
+    dashboard: DashboardConfig = Field(
+        default_factory=DashboardConfig,
+        description=(
+            "The dashboard, JSON API, `/metrics`, `/healthz` and `/readyz` served by `run`."
+        ),
+    )
+    runtime: RuntimeConfig = Field(
+        default_factory=RuntimeConfig,
+        description="How the daemon behaves.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -48,10 +48,26 @@ __all__ = [
 class HolidaysConfig(Frozen):
     """Closed days: public holidays of a country (``holidays`` package) plus and minus dates."""
 
-    country: str | None = None
-    subdivision: str | None = None
-    extra: tuple[date, ...] = ()
-    remove: tuple[date, ...] = ()
+    country: str | None = Field(
+        default=None,
+        description="Country code of the `holidays` package (observed days included).",
+        examples=["GB"],
+    )
+    subdivision: str | None = Field(
+        default=None,
+        description="Region of the country (needs `country`).",
+        examples=["ENG"],
+    )
+    extra: tuple[date, ...] = Field(
+        default=(),
+        description="More closed dates.",
+        examples=['["2026-12-24"]'],
+    )
+    remove: tuple[date, ...] = Field(
+        default=(),
+        description="Public holidays the desk works anyway.",
+        examples=['["2026-08-31"]'],
+    )
 
     @model_validator(mode="after")
     def _known_country(self) -> HolidaysConfig:
@@ -69,10 +85,34 @@ class HolidaysConfig(Frozen):
 class CalendarConfig(Frozen):
     """A business calendar: time zone, weekly local opening hours, holidays; or 24x7."""
 
-    timezone: TimeZoneName | None = None
-    hours: FrozenMap[DaySpec, ListOf[OpenInterval]] = Field(default_factory=dict)
-    holidays: HolidaysConfig = Field(default_factory=HolidaysConfig)
-    always_open: bool = False
+    timezone: TimeZoneName | None = Field(
+        default=None,
+        description=(
+            "IANA time zone of `hours` and `holidays`; required unless `always_open` (then UTC)."
+        ),
+        examples=["Europe/London"],
+    )
+    hours: FrozenMap[DaySpec, ListOf[OpenInterval]] = Field(
+        default_factory=dict,
+        description=(
+            "Weekly opening intervals in local wall-clock time, by day (`mon`..`sun`, ranges "
+            "`mon-fri`, lists `sat,sun`, `daily`). Intervals of a day are unioned, may end at "
+            "`24:00` and may not cross midnight. Required unless `always_open`."
+        ),
+        examples=['{mon-fri: ["08:00-18:00"], sat: ["09:00-13:00"]}'],
+    )
+    holidays: HolidaysConfig = Field(
+        default_factory=HolidaysConfig,
+        description=(
+            "Closed local dates: public holidays plus `extra` minus `remove`. A holiday closes "
+            "the whole date."
+        ),
+    )
+    always_open: bool = Field(
+        default=False,
+        description=("24x7: business time is elapsed time; holidays ignored; `hours` not allowed."),
+        examples=["true"],
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> CalendarConfig:
@@ -104,44 +144,135 @@ class CalendarConfig(Frozen):
 class TierConfig(Frozen):
     """An SLA tier; severity 1 is the most severe."""
 
-    name: Text | None = None
-    severity: int = Field(ge=1, le=1000)
-    response: Target
-    resolution: Target
-    calendar: Text
+    name: Text | None = Field(
+        default=None,
+        description="Display name (default: the key).",
+        examples=["Critical"],
+    )
+    severity: int = Field(
+        ge=1,
+        le=1000,
+        description=(
+            "1 is the most severe; ties between matching rules go to the rule listed first."
+        ),
+        examples=["1"],
+    )
+    response: Target = Field(
+        description="Response target, business time of the tier's calendar.",
+        examples=["15m"],
+    )
+    resolution: Target = Field(
+        description=(
+            "Resolution target; `3bd` is three business days (the same local time N open days "
+            "later)."
+        ),
+        examples=["4h"],
+    )
+    calendar: Text = Field(
+        description="Name of a calendar in `calendars`.",
+        examples=["uk-office"],
+    )
 
 
 class TierOverrideConfig(Frozen):
     """A client's change to any tier field; unset fields keep the policy's value."""
 
-    name: Text | None = None
-    severity: int | None = Field(default=None, ge=1, le=1000)
-    response: Target | None = None
-    resolution: Target | None = None
-    calendar: Text | None = None
+    name: Text | None = Field(
+        default=None,
+        description="Display name for this client.",
+        examples=["Urgent"],
+    )
+    severity: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="Severity for this client.",
+        examples=["1"],
+    )
+    response: Target | None = Field(
+        default=None,
+        description="Response target for this client.",
+        examples=["10m"],
+    )
+    resolution: Target | None = Field(
+        default=None,
+        description="Resolution target for this client.",
+        examples=["2h"],
+    )
+    calendar: Text | None = Field(
+        default=None,
+        description="Calendar for this tier and client.",
+        examples=["always"],
+    )
 
 
 class ClocksConfig(Frozen):
     """Clock options: what a reopen does to the resolution clock (DESIGN section 4)."""
 
-    reopen: Literal["resume", "new_cycle"] = "resume"
+    reopen: Literal["resume", "new_cycle"] = Field(
+        default="resume",
+        description=(
+            "`resume`: a reopen resumes the resolution clock, the time spent resolved counting "
+            "like a pause; `new_cycle`: a new cycle with the full target starts at the reopen."
+        ),
+        examples=["new_cycle"],
+    )
 
 
 class RuleConfig(Frozen):
     """A classification rule: every condition given must hold; within a list, any entry."""
 
-    name: Text
-    tier: Text
-    keywords: TextList = ()
-    unless: TextList = ()
-    regex: ListOf[RegexText] = ()
-    fields: ListOf[Literal["subject", "description"]] = (
-        "subject",
-        "description",
+    name: Text = Field(
+        description="Unique name, shown by `explain` and `audit`.",
+        examples=["outage"],
     )
-    channel: TextList = ()
-    source_priority: TextList = ()
-    client_tier: TextList = ()
+    tier: Text = Field(
+        description="Tier this rule gives.",
+        examples=["P1"],
+    )
+    keywords: TextList = Field(
+        default=(),
+        description=("Words or phrases matched case-insensitively on word boundaries in `fields`."),
+        examples=['["down", "all users"]'],
+    )
+    unless: TextList = Field(
+        default=(),
+        description="Any match vetoes this rule.",
+        examples=['["not down", "test"]'],
+    )
+    regex: ListOf[RegexText] = Field(
+        default=(),
+        description=(
+            "RE2 regular expressions (linear time; no backreferences or lookaround) "
+            "searched case-insensitively in `fields`."
+        ),
+        examples=['["\\\\b(slow|degraded)\\\\b"]'],
+    )
+    fields: ListOf[Literal["subject", "description"]] = Field(
+        default=(
+            "subject",
+            "description",
+        ),
+        description="Where keywords, unless and regex look.",
+        examples=["[subject]"],
+    )
+    channel: TextList = Field(
+        default=(),
+        description=(
+            "Ticket channel: email, phone, portal, chat, monitoring, api (case-insensitive)."
+        ),
+        examples=["[monitoring]"],
+    )
+    source_priority: TextList = Field(
+        default=(),
+        description="The PSA's own priority value (case-insensitive).",
+        examples=["[critical, urgent]"],
+    )
+    client_tier: TextList = Field(
+        default=(),
+        description="The client's contract tier (`clients.<client>.tier`).",
+        examples=["[enterprise]"],
+    )
 
     @model_validator(mode="after")
     def _has_fields(self) -> RuleConfig:
@@ -153,9 +284,29 @@ class RuleConfig(Frozen):
 class ClassificationConfig(Frozen):
     """Rules, the fallback tier and whether a human's priority choice wins."""
 
-    default_tier: Text | None = None
-    respect_manual_priority: bool = True
-    rules: tuple[RuleConfig, ...] = ()
+    default_tier: Text | None = Field(
+        default=None,
+        description=(
+            "Tier when no rule matches (a client's `default_tier` wins); if omitted, the least "
+            "severe tier."
+        ),
+        examples=["P3"],
+    )
+    respect_manual_priority: bool = Field(
+        default=True,
+        description=(
+            "A priority a person sets in the PSA (mapped back through `priority_map`) sets the "
+            "tier from that instant, over rules and floor."
+        ),
+        examples=["false"],
+    )
+    rules: tuple[RuleConfig, ...] = Field(
+        default=(),
+        description=(
+            "Rules; within a rule every condition given must hold, within one list any entry may "
+            "match."
+        ),
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> ClassificationConfig:
@@ -174,14 +325,45 @@ class ClassificationConfig(Frozen):
 class ClientConfig(Frozen):
     """A client's contract: its tier label, floor, promised adherence, overrides, roles."""
 
-    name: Text | None = None
-    tier: Text | None = None
-    floor: Text | None = None
-    default_tier: Text | None = None
-    target_adherence: Percent | None = None
-    calendar: Text | None = None
-    tiers: FrozenMap[str, TierOverrideConfig] = Field(default_factory=dict)
-    roles: FrozenMap[str, Text] = Field(default_factory=dict)
+    name: Text | None = Field(
+        default=None,
+        description="Display name in the dashboard and reports.",
+        examples=["ACME Corporation"],
+    )
+    tier: Text | None = Field(
+        default=None,
+        description="Contract tier label, matched by rules' `client_tier`.",
+        examples=["enterprise"],
+    )
+    floor: Text | None = Field(
+        default=None,
+        description="Least severe tier this client's tickets can get.",
+        examples=["P2"],
+    )
+    default_tier: Text | None = Field(
+        default=None,
+        description="This client's tier when no rule matches.",
+        examples=["P3"],
+    )
+    target_adherence: Percent | None = Field(
+        default=None,
+        description="Adherence the contract promises, shown against the measured figure.",
+        examples=["98%"],
+    )
+    calendar: Text | None = Field(
+        default=None,
+        description="Replaces the calendar of every tier that is not `always_open`.",
+        examples=["us-east"],
+    )
+    tiers: FrozenMap[str, TierOverrideConfig] = Field(
+        default_factory=dict,
+        description="Per-client changes to tiers; unset keys keep the tier's value.",
+    )
+    roles: FrozenMap[str, Text] = Field(
+        default_factory=dict,
+        description="Role → person for this client, before the top-level (`roles`, `to`).",
+        examples=["{account_director: alex@msp.example}"],
+    )
 
 
 def _rename_bool_on(data: Any) -> Any:
@@ -198,15 +380,68 @@ def _rename_bool_on(data: Any) -> Any:
 class EscalationStepConfig(Frozen):
     """One rung of a tier's ladder (DESIGN section 6)."""
 
-    name: Text
-    on: str
-    to: Text
-    actions: ListOf[str]
-    after: StepAfter | None = None
-    at: Percent | None = None
-    note: str | None = None
-    tag: Text | None = None
-    priority: Text | None = None
+    name: Text = Field(
+        description=(
+            "Unique across all ladders: with source, ticket and cycle it is the firing's "
+            "idempotency key."
+        ),
+        examples=["account-director"],
+    )
+    on: str = Field(
+        description=(
+            "`response_breach`, `resolution_breach`, `breach` (whichever comes first), "
+            "`response_at_risk`, `resolution_at_risk`."
+        ),
+        examples=["breach"],
+    )
+    to: Text = Field(
+        description=("A role (resolved through the client's `roles`, then `roles`) or a person."),
+        examples=["account_director"],
+    )
+    actions: ListOf[str] = Field(
+        description=(
+            "Any of `reassign`, `set_priority`, `note`, `tag`, `notify`. Every firing also adds "
+            "the marker tag `sla-<step>-c<cycle>`."
+        ),
+        examples=["[reassign, note, notify]"],
+    )
+    after: StepAfter | None = Field(
+        default=None,
+        description=(
+            "Breach steps: delay after the trigger in business time of the tier's calendar, or "
+            "`next_business_day` (first open instant on a later local date); omitted: at the "
+            "trigger."
+        ),
+        examples=["30m"],
+    )
+    at: Percent | None = Field(
+        default=None,
+        description=(
+            "At-risk steps (required there): due when elapsed reaches this share of the target."
+        ),
+        examples=["75%"],
+    )
+    note: str | None = Field(
+        default=None,
+        description=(
+            "Jinja2 template of the internal note (needs the `note` action); variables: ticket, "
+            "step, tier, reason, recipient, due_at, late, lateness, key, cycle."
+        ),
+        examples=['"SLA breach on {{ ticket.id }}: {{ recipient }}"'],
+    )
+    tag: Text | None = Field(
+        default=None,
+        description="Tag to add (needs the `tag` action).",
+        examples=["sla-escalated"],
+    )
+    priority: Text | None = Field(
+        default=None,
+        description=(
+            "Tier to set (needs `set_priority`; default: the tier in force), written through "
+            "`priority_map`."
+        ),
+        examples=["P1"],
+    )
 
     @model_validator(mode="before")
     @classmethod

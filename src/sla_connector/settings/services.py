@@ -58,17 +58,73 @@ class ConnectorConfig(Frozen):
 
     model_config = ConfigDict(extra="allow")
 
-    type: Text
-    base_url: str | None = None
-    poll_interval: Interval = timedelta(seconds=60)
-    responded_statuses: TextList = ()
-    paused_statuses: TextList = ()
-    resolved_statuses: TextList = ()
-    priority_map: FrozenMap[str, Text] = Field(default_factory=dict)
-    client_map: FrozenMap[str, Text] = Field(default_factory=dict)
-    users: FrozenMap[str, Text] = Field(default_factory=dict)
-    requests_per_minute: int | None = Field(default=None, gt=0, le=100_000)
-    reconcile_interval: Interval = timedelta(hours=1)
+    type: Text = Field(
+        description="Connector name in the entry-point group `sla_connector.connectors`.",
+        examples=["zendesk"],
+    )
+    base_url: str | None = Field(
+        default=None,
+        description=(
+            "API root; `https://` (plain `http://` only for loopback). Required by connectwise "
+            "and simulator_http."
+        ),
+        examples=["https://mspco.atlassian.net"],
+    )
+    poll_interval: Interval = Field(
+        default=timedelta(seconds=60),
+        description="How often the leading replica asks this PSA what changed.",
+        examples=["30s"],
+    )
+    responded_statuses: TextList = Field(
+        default=(),
+        description="Statuses that stop the response clock (case-insensitive).",
+        examples=['["In Progress"]'],
+    )
+    paused_statuses: TextList = Field(
+        default=(),
+        description="Statuses that pause the resolution clock.",
+        examples=["[pending, hold]"],
+    )
+    resolved_statuses: TextList = Field(
+        default=(),
+        description="Statuses that stop the resolution clock; not also paused.",
+        examples=["[solved, closed]"],
+    )
+    priority_map: FrozenMap[str, Text] = Field(
+        default_factory=dict,
+        description=(
+            "Tier → PSA priority: what `set_priority` writes, and how a person's priority change "
+            "is read as a tier."
+        ),
+        examples=["{P1: urgent, P2: high}"],
+    )
+    client_map: FrozenMap[str, Text] = Field(
+        default_factory=dict,
+        description=(
+            "PSA company / organization → client key; an unmapped name becomes the lowercased "
+            "name (logged once)."
+        ),
+        examples=['{"Acme Corp": acme}'],
+    )
+    users: FrozenMap[str, Text] = Field(
+        default_factory=dict,
+        description="Person → PSA user for `reassign` (see the connector page for the form).",
+        examples=["{dana@msp.example: dlee}"],
+    )
+    requests_per_minute: int | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        description="Request budget in any 60 s window (default: the connector's own).",
+        examples=["120"],
+    )
+    reconcile_interval: Interval = Field(
+        default=timedelta(hours=1),
+        description=(
+            "How often a poll is a full read (open tickets and recent ones) instead of incremental."
+        ),
+        examples=["6h"],
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ConnectorConfig:
@@ -112,8 +168,22 @@ class ConnectorConfig(Frozen):
 class StoreConfig(Frozen):
     """Where state lives: SQLite by default, PostgreSQL for high availability."""
 
-    url: Text = "sqlite:///sla-connector.db"
-    url_env: EnvVarName | None = None
+    url: Text = Field(
+        default="sqlite:///sla-connector.db",
+        description=(
+            "`sqlite:///FILE` (one process) or `postgresql+psycopg://USER@HOST/DB` (several "
+            "replicas; install the `postgres` extra)."
+        ),
+        examples=["sqlite:////var/lib/sla-connector/state.db"],
+    )
+    url_env: EnvVarName | None = Field(
+        default=None,
+        description=(
+            "Variable holding the whole URL (with its password); used when set, else `url`. "
+            "`VARIABLE_FILE` works too."
+        ),
+        examples=["SLA_STORE_URL"],
+    )
 
     @model_validator(mode="after")
     def _scheme(self) -> StoreConfig:
@@ -130,24 +200,54 @@ class StoreConfig(Frozen):
 class WeeklySchedule(Frozen):
     """When the weekly report (previous Monday-Sunday) is sent, in the reports' time zone."""
 
-    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
-    at: TimeOfDay = time(8, 0)
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon",
+        description="Day of the week.",
+        examples=["mon"],
+    )
+    at: TimeOfDay = Field(
+        default=time(8, 0),
+        description="Local time.",
+        examples=['"08:00"'],
+    )
 
 
 class MonthlySchedule(Frozen):
     """When the monthly report (previous calendar month) is sent; days 1-28 exist every month."""
 
-    day: int = Field(default=1, ge=1, le=28)
-    at: TimeOfDay = time(8, 0)
+    day: int = Field(
+        default=1,
+        ge=1,
+        le=28,
+        description="Day of the month.",
+        examples=["1"],
+    )
+    at: TimeOfDay = Field(
+        default=time(8, 0),
+        description="Local time.",
+        examples=['"07:30"'],
+    )
 
 
 class RecipientConfig(Frozen):
     """Who receives a report: email addresses, a Slack incoming webhook and a Microsoft Teams
     webhook (Workflows or incoming webhook), each webhook URL by variable name."""
 
-    email: TextList = ()
-    slack_webhook_env: EnvVarName | None = None
-    teams_webhook_env: EnvVarName | None = None
+    email: TextList = Field(
+        default=(),
+        description="Addresses (sent through `notify.smtp`).",
+        examples=["[it@acme.example]"],
+    )
+    slack_webhook_env: EnvVarName | None = Field(
+        default=None,
+        description="Variable holding a Slack incoming webhook URL.",
+        examples=["ACME_SLACK_WEBHOOK"],
+    )
+    teams_webhook_env: EnvVarName | None = Field(
+        default=None,
+        description="Variable holding a Microsoft Teams webhook URL.",
+        examples=["ACME_TEAMS_WEBHOOK"],
+    )
 
     @model_validator(mode="after")
     def _addresses(self) -> RecipientConfig:
@@ -160,22 +260,63 @@ class RecipientConfig(Frozen):
 class ReportsConfig(Frozen):
     """Report schedule, time zone and recipients (keyed by client key, or ``internal``)."""
 
-    timezone: TimeZoneName = "UTC"
-    weekly: WeeklySchedule = Field(default_factory=WeeklySchedule)
-    monthly: MonthlySchedule = Field(default_factory=MonthlySchedule)
-    recipients: FrozenMap[str, RecipientConfig] = Field(default_factory=dict)
+    timezone: TimeZoneName = Field(
+        default="UTC",
+        description="Time zone of the schedule, the periods and displayed times.",
+        examples=["Europe/London"],
+    )
+    weekly: WeeklySchedule = Field(
+        default_factory=WeeklySchedule,
+        description="When the weekly report is sent.",
+    )
+    monthly: MonthlySchedule = Field(
+        default_factory=MonthlySchedule,
+        description="When the monthly report is sent.",
+    )
+    recipients: FrozenMap[str, RecipientConfig] = Field(
+        default_factory=dict,
+        description=(
+            "By client key (that client's report) or `internal` (the MSP's report of every client)."
+        ),
+    )
 
 
 class SmtpConfig(Frozen):
     """The mail server that delivers reports and email notifications."""
 
-    host: Text
-    port: Port = 587
-    starttls: bool = True
-    ssl: bool = False
-    username_env: EnvVarName | None = None
-    password_env: EnvVarName | None = None
-    sender: Text
+    host: Text = Field(
+        description="SMTP host.",
+        examples=["smtp.msp.example"],
+    )
+    port: Port = Field(
+        default=587,
+        description="SMTP port.",
+        examples=["465"],
+    )
+    starttls: bool = Field(
+        default=True,
+        description="STARTTLS on a plain connection (port 587).",
+        examples=["true"],
+    )
+    ssl: bool = Field(
+        default=False,
+        description="Implicit TLS (port 465); not with `starttls`.",
+        examples=["false"],
+    )
+    username_env: EnvVarName | None = Field(
+        default=None,
+        description="Variable holding the SMTP user name.",
+        examples=["SMTP_USER"],
+    )
+    password_env: EnvVarName | None = Field(
+        default=None,
+        description="Variable holding the SMTP password.",
+        examples=["SMTP_PASSWORD"],
+    )
+    sender: Text = Field(
+        description="From address.",
+        examples=['"SLA Reports <sla@msp.example>"'],
+    )
 
     @model_validator(mode="after")
     def _tls(self) -> SmtpConfig:
@@ -189,30 +330,70 @@ class SmtpConfig(Frozen):
 class SlackConfig(Frozen):
     """The default Slack incoming webhook for notifications."""
 
-    webhook_env: EnvVarName
+    webhook_env: EnvVarName = Field(
+        description=(
+            "Variable holding the webhook URL (read from the environment only, not `_FILE`)."
+        ),
+        examples=["MSP_SLACK_WEBHOOK"],
+    )
 
 
 class NotifyConfig(Frozen):
     """Delivery channels for escalation notices and reports."""
 
-    smtp: SmtpConfig | None = None
-    slack: SlackConfig | None = None
+    smtp: SmtpConfig | None = Field(
+        default=None,
+        description="Mail server for report email.",
+    )
+    slack: SlackConfig | None = Field(
+        default=None,
+        description=(
+            "Slack webhook for the `notify` action; without it notices go to the log only."
+        ),
+    )
 
 
 class DashboardConfig(Frozen):
     """The web dashboard, JSON API and /metrics."""
 
-    bind: Text = "127.0.0.1"
-    port: Port = 8321
-    token_env: EnvVarName | None = None
+    bind: Text = Field(
+        default="127.0.0.1",
+        description="Listen address; bind `0.0.0.0` only with a token or behind a proxy.",
+        examples=["0.0.0.0"],
+    )
+    port: Port = Field(
+        default=8321,
+        description="TCP port.",
+        examples=["8321"],
+    )
+    token_env: EnvVarName | None = Field(
+        default=None,
+        description=(
+            "Variable holding a bearer token; when set, every request (health included) needs it."
+            " `VARIABLE_FILE` works too."
+        ),
+        examples=["DASHBOARD_TOKEN"],
+    )
 
 
 class VirtualClockConfig(Frozen):
     """Accelerated virtual time for demos and soak tests: start + (wall - anchor) x speed."""
 
-    start: datetime
-    anchor: datetime
-    speed: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
+    start: datetime = Field(
+        description="Virtual time at `anchor`.",
+        examples=['"2026-11-02T00:00:00Z"'],
+    )
+    anchor: datetime = Field(
+        description="Wall-clock instant virtual time starts from.",
+        examples=['"2026-11-01T12:00:00Z"'],
+    )
+    speed: float = Field(
+        gt=0,
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="Virtual seconds per real second.",
+        examples=["1440"],
+    )
 
     @model_validator(mode="after")
     def _aware(self) -> VirtualClockConfig:
@@ -226,10 +407,52 @@ class VirtualClockConfig(Frozen):
 class RuntimeConfig(Frozen):
     """Daemon behaviour."""
 
-    dry_run: bool = False
-    horizon: Interval = timedelta(days=90)
-    backfill: Interval = timedelta(hours=1)
-    max_attempts: int = Field(default=20, ge=1, le=1000)
-    retry_backoff: Interval = timedelta(seconds=30)
-    owner: Text | None = None
-    clock: VirtualClockConfig | None = None
+    dry_run: bool = Field(
+        default=False,
+        description=(
+            "Shadow mode: compute, plan and record everything (as `would_fire`), write nothing to"
+            " the PSA."
+        ),
+        examples=["true"],
+    )
+    horizon: Interval = Field(
+        default=timedelta(days=90),
+        description="How far ahead escalation steps are planned.",
+        examples=["30d"],
+    )
+    backfill: Interval = Field(
+        default=timedelta(hours=1),
+        description=(
+            "On the first start, steps due more than this before it are history and never fire."
+        ),
+        examples=["2h"],
+    )
+    max_attempts: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description=(
+            "Attempts at a step whose write keeps failing before it is recorded as failed."
+        ),
+        examples=["10"],
+    )
+    retry_backoff: Interval = Field(
+        default=timedelta(seconds=30),
+        description=(
+            "Wait after a write the PSA could not take; doubles with each failure in a row, up to"
+            " ten times this."
+        ),
+        examples=["1m"],
+    )
+    owner: Text | None = Field(
+        default=None,
+        description="This replica's name in leadership, claims and logs (default `host:pid`).",
+        examples=["sla-1"],
+    )
+    clock: VirtualClockConfig | None = Field(
+        default=None,
+        description=(
+            "Accelerated virtual time for demos and soak tests: `start + (now - anchor) * speed`."
+            " Omit in production."
+        ),
+    )

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import respx
 from sla_connector_psa.connectwise import ConnectWiseConnector
-from sla_connector_psa.connectwise_model import parse_settings
+from sla_connector_psa.connectwise.settings import parse_settings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "connectwise"
 BASE = "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-SPECS = Path(__file__).resolve().parents[3].parent / "shared" / "api-specs"
+from tests.connectors.prism import SPECS
+
 COMBINED = SPECS / "jira-combined.json"
 
 _TYPES: dict[str, tuple[type, ...]] = {

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from sla_connector_psa.jira_sm import JiraServiceManagement
-from sla_connector_psa.jira_sm_settings import parse_settings
+from sla_connector_psa.jira_sm.settings import parse_settings
 
 from sla_connector.core.ports import PollPage
 

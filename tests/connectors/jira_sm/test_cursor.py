@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sla_connector_psa.jira_sm_cursor import JqlCursor, jql_quote, jql_wall_time, poll_jql
+from sla_connector_psa.jira_sm.cursor import JqlCursor, jql_quote, jql_wall_time, poll_jql
 
 OVERLAP = timedelta(minutes=2)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sla_connector_psa.jira_sm_normalize import (
+from sla_connector_psa.jira_sm.normalize import (
     AUTOMATION_FOR_JIRA,
     NormalizeContext,
     adf_to_text,
@@ -69,7 +69,8 @@ def test_issue_with_changelog_becomes_the_canonical_ticket_in_time_order() -> No
         Event(at("16:45"), "status", to="Resolved"),
     ]
     assert ticket.extra["assignee_account_id"] == EMMA_ID
-    assert ticket.extra["labels"] == ["email"]
+    assert ticket.tags == ("email",)  # labels are the canonical tags
+    assert "labels" not in ticket.extra
 
 
 def test_canonical_json_round_trips_through_the_audit_parser() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sla_connector_psa import jira_sm
-from sla_connector_psa.jira_sm_settings import parse_settings
+from sla_connector_psa.jira_sm.settings import parse_settings
 
 from sla_connector.core.errors import FatalConnectorError
 from sla_connector.core.ports import Connector

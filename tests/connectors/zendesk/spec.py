@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / ".." / "shared" / "api-specs" / "zendesk.yaml"
+from tests.connectors.prism import SPECS
+
+SPEC_PATH = SPECS / "zendesk.yaml"
 
 
 class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc,name-defined]

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from sla_connector_psa.zendesk import ZendeskConnector
-from sla_connector_psa.zendesk_settings import parse_settings
+from sla_connector_psa.zendesk.settings import parse_settings
 
 from sla_connector.core.ports import PollPage
 

@@ -1,0 +1,80 @@
+"""Rate limits and retries as the Zendesk adapter sees them (virtual time, no real sleeping)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+from sla_connector_psa.zendesk import EVENTS_PATH, EXPORT_PATH
+from sla_connector_psa.zendesk.cursor import ZendeskCursor, encode_cursor
+
+from sla_connector.core.errors import RetriableConnectorError
+
+from .support import BASE, json_response, load, make_connector, poll
+
+pytestmark = pytest.mark.anyio
+
+CURSOR = encode_cursor(ZendeskCursor(events=1793637900, export="MTc5MzYzNzkwMC4wfHwxMDV8"))
+
+
+async def test_429_waits_the_retry_after_seconds_then_reads_the_page() -> None:
+    connector, sleep = make_connector()
+    with respx.mock(base_url=BASE) as router:
+        export = router.get(EXPORT_PATH).mock(
+            side_effect=[
+                httpx.Response(429, headers={"Retry-After": "42"}),
+                json_response(load("export_empty.json")),
+            ]
+        )
+        (page,) = await poll(connector, CURSOR)
+    assert export.call_count == 2
+    assert sleep.waits == [42.0]
+    assert page.tickets == ()
+
+
+async def test_5xx_is_retried_with_backoff() -> None:
+    connector, sleep = make_connector()
+    with respx.mock(base_url=BASE) as router:
+        export = router.get(EXPORT_PATH).mock(
+            side_effect=[
+                httpx.Response(503),
+                httpx.Response(500),
+                json_response(load("export_empty.json")),
+            ]
+        )
+        await poll(connector, CURSOR)
+    assert export.call_count == 3
+    assert len(sleep.waits) == 2 and all(0 < wait <= 60 for wait in sleep.waits)
+
+
+async def test_persistent_5xx_fails_the_poll_as_retriable() -> None:
+    connector, _ = make_connector(max_attempts=3)
+    with respx.mock(base_url=BASE) as router:
+        export = router.get(EXPORT_PATH).mock(return_value=httpx.Response(500))
+        with pytest.raises(RetriableConnectorError):
+            await poll(connector, CURSOR)
+    assert export.call_count == 3
+
+
+async def test_exhausted_rate_limit_header_delays_the_next_request() -> None:
+    connector, sleep = make_connector()
+    page = load("export_empty.json") | {"tickets": load("export_page3.json")["tickets"]}
+    events = load("ticket_events_2.json") | {"end_of_stream": True}
+    with respx.mock(base_url=BASE) as router:
+        router.get(EXPORT_PATH).mock(
+            return_value=httpx.Response(
+                200, json=page, headers={"ratelimit-remaining": "0", "ratelimit-reset": "17"}
+            )
+        )
+        router.get(EVENTS_PATH).mock(return_value=json_response(events))
+        await poll(connector, CURSOR)
+    assert sleep.waits == [17.0]
+
+
+async def test_incremental_endpoints_keep_their_own_budget() -> None:
+    connector, sleep = make_connector(export_requests_per_minute=2)
+    with respx.mock(base_url=BASE) as router:
+        router.get(EXPORT_PATH).mock(return_value=json_response(load("export_empty.json")))
+        for _ in range(3):
+            await poll(connector, CURSOR)
+    assert sleep.waits == [60.0]  # the third export request waited for the window
