@@ -13,9 +13,15 @@ import pytest
 
 from sla_connector.cli import EXIT_CONFIG, build_parser, init, main
 from sla_connector.core.errors import ConfigError
-from sla_connector.core.plugins import ConnectorSettings, SettingKey, Starter, StarterLine
+from sla_connector.core.plugins import (
+    ConnectorPlugin,
+    ConnectorSettings,
+    SettingKey,
+    Starter,
+    StarterLine,
+)
 from sla_connector.registry import connector_declarations
-from sla_connector.settings import load_config
+from sla_connector.settings import load_config, loader
 
 SECRETS = (
     "ZENDESK_EMAIL",
@@ -300,6 +306,9 @@ def test_a_third_party_connector_with_a_starter_is_offered_and_written(
         ),
     )
     monkeypatch.setattr(init, "connector_declarations", lambda: {"halopsa": halo})
+    # The package is not really installed: let the loader find its declaration.
+    plugin = ConnectorPlugin(lambda name, settings, clock: None, halo)  # type: ignore[arg-type,return-value]
+    monkeypatch.setattr(loader, "load_connector_factory", lambda type_name, name: plugin)
     init.starters.cache_clear()
     try:
         no_terminal(monkeypatch)

@@ -429,3 +429,20 @@ def test_a_five_thousand_digit_number_in_the_file_is_one_line(tmp_path: Path) ->
     path.write_text(BASE.replace("severity: 1,", f"severity: {'9' * 5000},"), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"line 8: a number of 5000 characters"):
         load_config(path)
+
+
+def test_an_unknown_key_inside_a_connector_block_is_an_error_with_a_hint() -> None:
+    data = base()
+    data["connectors"]["zd"]["subdomian"] = data["connectors"]["zd"].pop("subdomain")
+    error = rejected(data)
+    assert error.path == "connectors.zd.subdomian"
+    assert "did you mean 'subdomain'?" in str(error)
+    assert "docs/connectors/zendesk.md" in str(error)
+
+
+def test_an_unknown_connector_type_is_refused_when_the_file_loads() -> None:
+    data = base()
+    data["connectors"]["zd"]["type"] = "zendsk"
+    error = rejected(data)
+    assert error.path == "connectors.zd.type"
+    assert "No connector named 'zendsk'; available:" in str(error)

@@ -8,6 +8,7 @@ engine can run.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from sla_connector.core.errors import ConfigError
+from sla_connector.core.plugins import ConnectorPlugin
+from sla_connector.registry import load_connector_factory
 from sla_connector.settings.app import AppConfig
+from sla_connector.settings.services import ConnectorConfig
 from sla_connector.settings.errors import config_error_from_validation
 from sla_connector.settings.yaml_loader import MAX_CONFIG_BYTES, parse_yaml
 
@@ -56,4 +60,27 @@ def config_from_mapping(data: Any, source: str = "the configuration") -> AppConf
         _ = config.policy  # build now: a file that loads is a policy that runs
     except ValidationError as exc:
         raise config_error_from_validation(exc, AppConfig) from None
+    for name, entry in config.connectors.items():
+        _check_vendor_keys(name, entry)
     return config
+
+
+def _check_vendor_keys(name: str, entry: ConnectorConfig) -> None:
+    """A key the connector type does not declare is an error, with a "did you mean" hint.
+
+    The common keys are typed by ``ConnectorConfig``; the rest is what the connector
+    declares next to its code. A third-party factory without a declaration is trusted.
+    """
+    factory = load_connector_factory(entry.type, name)
+    if not isinstance(factory, ConnectorPlugin):
+        return
+    allowed = [*ConnectorConfig.model_fields, *(key.key for key in factory.declaration.keys)]
+    for key in entry.model_extra or {}:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(
+                f"connectors.{name}.{key}",
+                f"unknown key for a {entry.type} connector; {hint}"
+                f"see docs/connectors/{factory.declaration.page}.md",
+            )
