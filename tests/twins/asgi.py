@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -86,7 +87,7 @@ class TwinMiddleware:
                 _abort(scope, reset=True)
                 await asyncio.sleep(0.01)
             elif fault is FaultKind.STALL:
-                await asyncio.sleep(self.faults.stall_seconds)
+                await self._hold()
                 _abort(scope, reset=False)
                 await asyncio.sleep(0.01)
             elif fault is FaultKind.TRUNCATED:
@@ -96,7 +97,7 @@ class TwinMiddleware:
             elif fault is FaultKind.STALL_AFTER_WRITE:
                 await _capture(self.app, scope, receive)
                 self.faults.note_held()
-                await asyncio.sleep(self.faults.stall_seconds)
+                await self._hold()
                 _abort(scope, reset=False)
                 await asyncio.sleep(0.01)
             else:
@@ -111,6 +112,12 @@ class TwinMiddleware:
                 await self.app(scope, receive, watch)
         finally:
             close()
+
+    async def _hold(self) -> None:
+        """Hold an answer for ``stall_seconds``, or until the twin releases held answers."""
+        deadline = time.monotonic() + self.faults.stall_seconds
+        while not self.faults.released.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
     def _closer(
         self,

@@ -86,6 +86,7 @@ class FaultPlan:
     _held: threading.Condition = field(init=False)
     held_count: int = 0
     injected: Counter[str] = field(default_factory=Counter)
+    released: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -121,6 +122,11 @@ class FaultPlan:
             self._mix = dict(mix or DEFAULT_MIX)
             self._rate_path = re.compile(path) if path else None
 
+    def cancel(self, kind: FaultKind) -> None:
+        """Drop the pending per-request rules of one kind."""
+        with self._lock:
+            self._rules = [r for r in self._rules if r.kind is not kind]
+
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
@@ -147,6 +153,10 @@ class FaultPlan:
             kind = self._random.choices(kinds, weights)[0]
             self.injected[kind] += 1
             return kind
+
+    def release_held(self) -> None:
+        """End every stall now (the server is stopping); new stalls end at once too."""
+        self.released.set()
 
     def note_held(self) -> None:
         """Called by the server when a write has landed and its answer is being held."""

@@ -120,11 +120,13 @@ class ZendeskTwin:
     # -- serving ----------------------------------------------------------------------
 
     def start(self) -> ZendeskTwin:
+        self.faults.released.clear()
         self._server = TwinServer(self.asgi).start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
+            self.faults.release_held()
             self._server.stop()
             self._server = None
 

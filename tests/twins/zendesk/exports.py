@@ -72,7 +72,7 @@ def _per_page(params: Mapping[str, str], page_size: int) -> int:
     return max(1, min(size, MAX_PAGE))
 
 
-def _check_scope(params: Mapping[str, str]) -> None:
+def _check_support_type(params: Mapping[str, str]) -> None:
     scope = params.get("support_type_scope", "agent")
     if scope not in _SCOPES:
         raise ZendeskError(
@@ -162,7 +162,7 @@ def _time_page(
 def cursor_export(
     state: ZendeskState, params: Mapping[str, str], window: Window
 ) -> tuple[dict[str, Any], list[str]]:
-    _check_scope(params)
+    _check_support_type(params)
     if "cursor" in params:
         position = _decode_cursor(params["cursor"])
     else:
@@ -192,7 +192,7 @@ def cursor_export(
 def time_export(
     state: ZendeskState, params: Mapping[str, str], window: Window
 ) -> tuple[dict[str, Any], list[str]]:
-    _check_scope(params)
+    _check_support_type(params)
     start = _start_time(params, window.now, window.lag)
     size = _per_page(params, window.page_size)
     with state.lock:
@@ -207,7 +207,7 @@ def time_export(
 def ticket_events_export(
     state: ZendeskState, params: Mapping[str, str], window: Window
 ) -> dict[str, Any]:
-    _check_scope(params)
+    _check_support_type(params)
     start = _start_time(params, window.now, window.lag)
     with_comments = "comment_events" in params.get("include", "")
     size = _per_page(params, window.page_size)
