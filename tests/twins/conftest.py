@@ -1,0 +1,34 @@
+"""Fixtures: a Zendesk twin served on loopback, on the wall clock or on a manual clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.twins.clock import ManualClock
+from tests.twins.zendesk import ZendeskTwin
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A manual clock starting at the real present (so a connector's own clock agrees)."""
+    return ManualClock(start=float(int(time.time())))
+
+
+@pytest.fixture
+def zendesk(clock: ManualClock) -> Iterator[ZendeskTwin]:
+    """A Zendesk twin on a manual clock: tests move time instead of sleeping."""
+    twin = ZendeskTwin(clock=clock)
+    twin.faults.stall_seconds = 1.5
+    with twin.serve():
+        yield twin
+
+
+@pytest.fixture
+def api(zendesk: ZendeskTwin) -> Iterator[httpx.Client]:
+    """An httpx client authenticated as the twin's API user with its legacy API token."""
+    with httpx.Client(base_url=zendesk.base_url, auth=zendesk.basic_auth(), timeout=5) as client:
+        yield client

@@ -1,0 +1,348 @@
+"""Soak the real daemon against the Zendesk twin: ``sla-connector run`` as a process.
+
+``run_soak(SoakConfig(...))`` generates a scenario (``soak_scenario``), serves a Zendesk
+twin on loopback in this process, writes a configuration pointing the ``zendesk``
+connector at it (``base_url: http://127.0.0.1:<port>``, SQLite store, the policy from the
+scenario), starts the .venv's ``sla-connector run -c <config>`` and then, on the wall
+clock:
+
+- plays the scenario's people (tickets created, replies, solves, deletes) through the
+  twin's Python methods;
+- SIGKILLs the daemon on a seeded schedule (random moments, bursts of three kills within
+  5 s, and a share timed while a write has landed at the twin but its answer is held)
+  and restarts it after 0.2-1 s; a daemon that exits by itself is restarted too;
+- injects faults at a rate (``FaultPlan.set_rate``).
+
+When the scenario is over, kills and faults stop and the daemon is left to catch up for
+``drain`` seconds (so a late write is told apart from one never made); then it stops the
+daemon, reads the journal and returns a ``SoakReport`` (``soak_report``). Every wait is
+bounded by the scenario's duration plus the drain; every process it starts is killed in
+``finally``. A library, used by ``bench/bench_soak.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.twins.faults import FaultKind
+from tests.twins.server import free_port
+from tests.twins.soak_report import SoakReport
+from tests.twins.soak_scenario import Scenario, expected_steps, generate, policy_mapping
+from tests.twins.zendesk import ZendeskTwin
+
+__all__ = ["CLI", "Daemon", "SoakConfig", "daemon_config", "kill_schedule", "run_soak"]
+
+CLI = str(Path(sys.executable).with_name("sla-connector"))
+EMAIL_ENV, TOKEN_ENV = "SOAK_ZENDESK_EMAIL", "SOAK_ZENDESK_TOKEN"
+MAX_STARTS = 400
+WRITE_PATH = r"^/api/v2/tickets/\d+(\.json)?$"
+
+
+@dataclass
+class SoakConfig:
+    name: str
+    minutes: float
+    workdir: Path
+    kills: int = 0
+    fault_rate: float = 0.0
+    seed: int = 1
+    tickets: int | None = None
+    burst_share: float = 0.3  # share of kills that come in bursts of three within 5 s
+    in_flight_share: float = 0.25  # share of kills timed while a write is held
+    poll_interval: str = "5s"
+    stall_seconds: float = 31.0  # longer than the connector's 30 s read timeout
+    restart_delay: tuple[float, float] = (0.2, 1.0)
+    drain: float = 30.0  # after the scenario: no kills, no faults, the daemon left to catch up
+
+
+@dataclass(frozen=True)
+class KillEvent:
+    at: float  # seconds into the run
+    in_flight: bool
+
+
+def kill_schedule(
+    rnd: random.Random,
+    kills: int,
+    start: float,
+    end: float,
+    burst_share: float,
+    in_flight_share: float,
+) -> list[KillEvent]:
+    """``kills`` moments in [start, end): singles at random, some in bursts within 5 s."""
+    events: list[KillEvent] = []
+    bursts = round(kills * burst_share / 3)
+    for _ in range(bursts):
+        first = rnd.uniform(start, end - 5)
+        events += [
+            KillEvent(first + offset, False)
+            for offset in sorted(rnd.uniform(0, 5) for _ in range(3))
+        ]
+    while len(events) < kills:
+        events.append(KillEvent(rnd.uniform(start, end), False))
+    events = sorted(events[:kills], key=lambda e: e.at)
+    singles = [i for i, e in enumerate(events) if not _in_burst(events, i)]
+    for i in rnd.sample(singles, min(len(singles), round(kills * in_flight_share))):
+        events[i] = KillEvent(events[i].at, True)
+    return events
+
+
+def _in_burst(events: list[KillEvent], i: int) -> bool:
+    near = [e for e in events if abs(e.at - events[i].at) <= 5]
+    return len(near) >= 3
+
+
+class Daemon:
+    """The daemon process across its restarts; records when each life began and ended."""
+
+    def __init__(self, config: Path, env: dict[str, str], logs: Path) -> None:
+        self.config, self.env, self.logs = config, env, logs
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.uptimes: list[tuple[float, float]] = []
+        self.starts = 0
+        self.unexpected_exits = 0
+
+    def start(self) -> None:
+        if self.starts >= MAX_STARTS:
+            raise RuntimeError("the daemon was restarted too often")
+        log = self.logs / f"daemon-{self.starts:03d}.log"
+        with log.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [CLI, "run", "-c", str(self.config)],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                cwd=self.logs,
+                env=self.env,
+            )
+        self.started_at = time.time()
+        self.starts += 1
+
+    def _ended(self) -> None:
+        self.uptimes.append((self.started_at, time.time()))
+        self.process = None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+            self._ended()
+
+    def exited(self) -> bool:
+        """True (once) when the process has ended by itself."""
+        if self.process is not None and self.process.poll() is not None:
+            self.unexpected_exits += 1
+            self._ended()
+            return True
+        return False
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self._ended()
+
+
+def daemon_config(twin: ZendeskTwin, scenario: Scenario, cfg: SoakConfig) -> dict[str, Any]:
+    agents = twin.account.agents
+    return {
+        **policy_mapping(scenario.policy),
+        "connectors": {
+            "zd": {
+                "type": "zendesk",
+                "base_url": twin.base_url,
+                "email_env": EMAIL_ENV,
+                "token_env": TOKEN_ENV,
+                "poll_interval": cfg.poll_interval,
+                "paused_statuses": ["pending", "hold"],
+                "resolved_statuses": ["solved", "closed"],
+                "priority_map": {"P1": "urgent", "P2": "high"},
+                "client_map": {"Globex": "globex"},
+                "users": {
+                    email: str(agents[email]) for email in ("dana@msp.example", "terry@msp.example")
+                },
+            }
+        },
+        "store": {"url": f"sqlite:///{cfg.workdir / 'soak.db'}"},
+        "dashboard": {"bind": "127.0.0.1", "port": free_port()},
+        "runtime": {"backfill": "1h"},
+    }
+
+
+@dataclass
+class _Run:
+    cfg: SoakConfig
+    twin: ZendeskTwin
+    scenario: Scenario
+    daemon: Daemon
+    t0: float
+    stop: threading.Event = field(default_factory=threading.Event)
+    ids: dict[str, str] = field(default_factory=dict)
+    stamped: dict[str, dict[str, float]] = field(default_factory=dict)
+    kills: int = 0
+    in_flight: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def wait_until(self, at: float, *, supervise: bool) -> bool:
+        """Sleep until ``at`` seconds into the run; False when the run is stopping."""
+        while time.time() < self.t0 + at:
+            if self.stop.is_set():
+                return False
+            if supervise and self.daemon.exited():
+                self.daemon.start()
+            time.sleep(min(0.05, max(0.0, self.t0 + at - time.time())))
+        return not self.stop.is_set()
+
+    def play(self) -> None:
+        """The scenario's people, in time order (the main thread)."""
+        customers = self.twin.account.customers
+        for n, action in enumerate(self.scenario.actions):
+            if not self.wait_until(action.at, supervise=False):
+                return
+            try:
+                self._act(action.label, action.kind, customers[n % len(customers)])
+            except Exception as exc:  # a scenario step that cannot be played is reported
+                self.errors.append(f"{action.label} {action.kind}: {exc!r}")
+
+    def _act(self, label: str, kind: str, customer: int) -> None:
+        twin = self.twin
+        plan = next(p for p in self.scenario.tickets if p.label == label)
+        if kind == "create":
+            priority = "urgent" if plan.tier == "P1" else "high"
+            ticket = twin.create_ticket(
+                f"{plan.kind} {label}: email down", requester=customer, priority=priority
+            )
+            self.ids[label] = str(ticket)
+            stamp = twin.state.tickets[ticket].created
+        else:
+            ticket = int(self.ids[label])
+            perform: dict[str, Callable[[], None]] = {
+                "agent_reply": lambda: twin.agent_comment(ticket, "Looking into it now."),
+                "customer_reply": lambda: twin.customer_comment(ticket, "Any news? Still down."),
+                "solve": lambda: twin.set_status(ticket, "solved"),
+                "delete": lambda: twin.delete_ticket(ticket),
+            }
+            perform[kind]()
+            record = twin.state.tickets[ticket]
+            deleted = record.deleted_at
+            stamp = (
+                deleted if kind == "delete" and deleted is not None else record.audits[-1].created
+            )
+        self.stamped.setdefault(label, {})[kind] = float(math.floor(stamp))
+
+    def drain(self) -> None:
+        """Leave the daemon running, unfaulted, for ``cfg.drain`` seconds (restarting it
+        if it is down), so a late write is told apart from one never made."""
+        if self.daemon.process is None or self.daemon.exited():
+            self.daemon.start()
+        deadline = time.time() + self.cfg.drain
+        while time.time() < deadline:
+            if self.daemon.exited():
+                self.daemon.start()
+            time.sleep(0.1)
+
+    def kill_loop(self, events: list[KillEvent], rnd: random.Random) -> None:
+        """SIGKILL and restart on schedule (a second thread)."""
+        for event in events:
+            if not self.wait_until(event.at, supervise=True):
+                return
+            if event.in_flight:
+                seen = self.twin.faults.held_count
+                self.twin.faults.inject(FaultKind.STALL_AFTER_WRITE, method="PUT", path=WRITE_PATH)
+                if self.twin.faults.wait_held(seen, 15):
+                    self.in_flight += 1
+                else:
+                    self.twin.faults.cancel(FaultKind.STALL_AFTER_WRITE)
+            self.daemon.kill()
+            self.kills += 1
+            if not self.wait_until(
+                time.time() - self.t0 + rnd.uniform(*self.cfg.restart_delay), supervise=False
+            ):
+                return
+            self.daemon.start()
+        self.wait_until(self.scenario.duration, supervise=True)
+
+
+def run_soak(cfg: SoakConfig) -> SoakReport:
+    """One soak run; returns its report (the daemon's logs stay in ``cfg.workdir``)."""
+    cfg.workdir.mkdir(parents=True, exist_ok=True)
+    scenario = generate(seed=cfg.seed, minutes=cfg.minutes, tickets=cfg.tickets)
+    twin = ZendeskTwin(seed=cfg.seed)
+    twin.faults.stall_seconds = cfg.stall_seconds
+    rnd = random.Random(cfg.seed + 1)
+    events = kill_schedule(
+        rnd, cfg.kills, 10.0, scenario.duration - 15, cfg.burst_share, cfg.in_flight_share
+    )
+    with twin.serve():
+        config = cfg.workdir / "config.yaml"
+        config.write_text(yaml.safe_dump(daemon_config(twin, scenario, cfg), sort_keys=False))
+        env = {
+            **os.environ,
+            EMAIL_ENV: twin.account.api_email,
+            TOKEN_ENV: twin.account.api_token,
+            "PYTHONUNBUFFERED": "1",
+        }
+        daemon = Daemon(config, env, cfg.workdir)
+        run = _Run(cfg, twin, scenario, daemon, time.time())
+        killer = threading.Thread(
+            target=run.kill_loop, args=(events, rnd), name="soak-killer", daemon=True
+        )
+        try:
+            daemon.start()
+            if cfg.fault_rate:
+                twin.faults.set_rate(cfg.fault_rate)
+            killer.start()
+            run.play()
+            run.wait_until(scenario.duration, supervise=False)
+            run.stop.set()
+            killer.join(30)
+            twin.faults.clear()
+            if not killer.is_alive():
+                run.drain()
+        finally:
+            run.stop.set()
+            killer.join(30)
+            twin.faults.clear()
+            if killer.is_alive():
+                daemon.kill()
+            else:
+                daemon.stop()
+        expected = expected_steps(scenario, run.stamped, run.ids)
+        report = SoakReport.build(
+            cfg.name,
+            twin.journal,
+            expected,
+            integration=f"token:{twin.account.api_email}",
+            uptimes=daemon.uptimes,
+        )
+        twin.journal.dump(cfg.workdir / "journal.jsonl")
+    requests = twin.journal.requests()
+    report.kills, report.kills_in_flight, report.fault_rate = (
+        run.kills,
+        run.in_flight,
+        cfg.fault_rate,
+    )
+    report.faults = {str(k): v for k, v in twin.faults.injected.items()}
+    report.vendor_429 = sum(r.status == 429 and r.fault is None for r in requests)
+    report.requests, report.starts = len(requests), daemon.starts
+    report.notes += [f"scenario step failed: {e}" for e in run.errors]
+    report.notes.append(f"{daemon.unexpected_exits} daemon exits nobody caused")
+    return report
