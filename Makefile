@@ -48,6 +48,7 @@ bench: install
 	$(PY) bench/bench_daemon.py
 	$(PY) bench/bench_latency.py
 	$(PY) bench/bench_simulator.py
+	$(PY) bench/bench_soak.py --mode full
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
