@@ -7,12 +7,12 @@ kinds response, resolution and ticket (both clocks met).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation
 
-__all__ = ["KINDS", "AdherenceCounter", "AdherenceRow", "ticket_outcome"]
+__all__ = ["KINDS", "AdherenceCounter", "AdherenceRow", "combined_outcome", "ticket_outcome"]
 
 KINDS = ("response", "resolution", "ticket")
 
@@ -36,13 +36,21 @@ class AdherenceRow:
 
 def ticket_outcome(evaluation: TicketEvaluation) -> tuple[str, int] | None:
     """The combined outcome of a ticket and when it was decided (S22), or None if undecided."""
-    clocks = (evaluation.response, *evaluation.resolutions)
+    return combined_outcome((evaluation.response, *evaluation.resolutions))
+
+
+def combined_outcome(clocks: Sequence[ClockResult]) -> tuple[str, int] | None:
+    """S22 over some of a ticket's clocks (objectives leave excluded ones out, S32).
+
+    Breached at the first breach if any breached; met at the last stop when all are met;
+    otherwise (or for no clocks at all) not decided.
+    """
     breaches = [
         c.breached_at for c in clocks if c.state == "breached" and c.breached_at is not None
     ]
     if breaches:
         return "breached", min(breaches)
-    if all(c.state == "met" for c in clocks):
+    if clocks and all(c.state == "met" for c in clocks):
         return "met", max(c.stopped_at or 0 for c in clocks)
     return None
 

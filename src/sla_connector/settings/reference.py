@@ -21,6 +21,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from sla_connector.settings.app import AppConfig
+from sla_connector.settings.contracts import CurrencyCode, Money, Share
 from sla_connector.settings.fields import (
     DaySpec,
     EnvVarName,
@@ -740,6 +741,9 @@ _PLACEHOLDERS = {
     "escalations": "tier",
     "connectors": "name",
     "reports.recipients": "recipient",
+    "clients.<client>.contract.tiers": "tier",
+    "clients.<client>.contract.versions[].tiers": "tier",
+    "exclusions.tags": "tag",
 }
 _LABELS: tuple[tuple[Any, str], ...] = tuple(
     (get_args(alias)[1], label)
@@ -748,6 +752,9 @@ _LABELS: tuple[tuple[Any, str], ...] = tuple(
         (Interval, "duration (`60s`, `5m`; no `bd`)"),
         (StepAfter, "duration (no `bd`) or `next_business_day`"),
         (Percent, "percentage (`75%` or `0.75`)"),
+        (Share, "exact percentage (`2.5%`)"),
+        (Money, "amount (`12000.00`)"),
+        (CurrencyCode, "ISO 4217 currency code"),
         (EnvVarName, "environment variable name"),
         (TimeZoneName, "IANA time zone"),
         (OpenInterval, "interval `HH:MM-HH:MM`"),
@@ -884,9 +891,12 @@ def _walk(model: type[BaseModel], prefix: str) -> Iterator[Entry]:
     for name, field in model.model_fields.items():
         path = f"{prefix}.{name}" if prefix else name
         kind, inner = _shape(field)
-        if path not in TEXT:
+        if path in TEXT:
+            description, example = TEXT[path]
+        elif field.description:  # keys described on the model (Field(description=...))
+            description, example = field.description, next(iter(field.examples or ()), None)
+        else:
             raise LookupError(f"{path}: no description in sla_connector.settings.reference.TEXT")
-        description, example = TEXT[path]
         words = {
             "sections": f"mapping: {_PLACEHOLDERS.get(path)} → section",
             "ladders": f"mapping: {_PLACEHOLDERS.get(path)} → list of steps",
