@@ -10,7 +10,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sla_connector.cli import audit, check, demo, explain, init, report, run, verify_log
+from sla_connector.cli import (
+    audit,
+    check,
+    demo,
+    exclude,
+    explain,
+    init,
+    report,
+    run,
+    verify_log,
+)
 from sla_connector.core.errors import ConfigError, SlaConnectorError
 
 __all__ = ["EXIT_CONFIG", "EXIT_FAILURE", "build_parser", "main"]
@@ -29,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, demo, check, audit, explain, report, verify_log, init):
+    for module in (run, demo, check, audit, explain, exclude, report, verify_log, init):
         module.register(commands)
     return parser
 

@@ -55,12 +55,12 @@ def round_money(amount: Decimal, currency: str | None) -> Decimal:
     return amount.quantize(exponent, rounding=ROUND_HALF_UP, context=PRECISION)
 
 
-def format_money(amount: Decimal, currency: str | None) -> str:
-    """``12,000.00 USD``: rounded, with thousands separators and the currency code."""
+def format_money(amount: Decimal, currency: str | None, *, code: bool = True) -> str:
+    """``12,000.00 USD``: rounded, with thousands separators (and the code unless not)."""
     rounded = round_money(amount, currency)
     digits = minor_unit(currency)
     text = f"{rounded:,.{digits}f}"
-    return f"{text} {currency}" if currency else text
+    return f"{text} {currency}" if currency and code else text
 
 
 def format_percent(share: Decimal, places: int = 2) -> str:
@@ -110,7 +110,8 @@ class PerPoint:
     def formula(self, target: Decimal, actual: Decimal) -> str:
         points = self.points_below(target, actual)
         shown = format_percent(points / _HUNDRED).removesuffix("%")
-        text = f"{shown} points below target x {format_percent(self.per_point)} per point"
+        unit = "point" if points == 1 else "points"
+        text = f"{shown} {unit} below target x {format_percent(self.per_point)} per point"
         if self.max_share is not None and self.share_for(target, actual) == self.max_share:
             text += f", limited to {format_percent(self.max_share)}"
         return text

@@ -50,10 +50,8 @@ class CreditStatement:
 
 
 def objective_label(objective: Objective) -> str:
-    """``P1 response``, ``all tiers resolution``, ``P2 both clocks``."""
-    tier = objective.tier or "all tiers"
-    clock = "both clocks" if objective.clock == "both" else objective.clock
-    return f"{tier} {clock}"
+    """``P1 response``, ``all resolution`` (every tier), ``P2 both`` (both clocks met)."""
+    return f"{objective.tier or 'all'} {objective.clock}"
 
 
 def _formula(result: ObjectiveAssessment, fee: Decimal | None, currency: str | None) -> str:

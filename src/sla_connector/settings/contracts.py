@@ -307,7 +307,8 @@ class ContractConfig(_Terms):
     versions: tuple[VersionConfig, ...] = Field(
         default=(),
         description="Versions in force on dates (renewals); each key a version sets replaces "
-        "the contract's. Omitted: the terms above are always in force.",
+        "the contract's (`tiers` entries replace per tier). Omitted: the terms above are "
+        "always in force.",
     )
 
     @model_validator(mode="after")
@@ -348,6 +349,8 @@ class ContractConfig(_Terms):
             defaults = {name: getattr(self, name) for name in _Terms.model_fields}
             values = {name: given[name] if given[name] is not None else defaults[name]
                       for name in given}  # fmt: skip
+            if version.tiers is not None and self.tiers is not None:
+                values["tiers"] = {**self.tiers, **version.tiers}  # merged per tier
             merged.append((("versions", index), _Terms.model_construct(**values)))
         return merged
 
