@@ -46,7 +46,7 @@ def contract_policy(
     built = make_policy(
         rules=RULES, clients={"acme": Client(key="acme", contract=contract)}, **policy
     )
-    return replace(built, exclusion_tags=tags, _terms={})
+    return replace(built, exclusion_tags=tags)
 
 
 def at(text: str) -> datetime:

@@ -34,7 +34,7 @@ def governed(policy: Policy, tier: str, **changes: Any) -> Policy:
     """The policy with one tier's pause governance changed (and a fresh terms cache)."""
     tiers = dict(policy.tiers)
     tiers[tier] = replace(tiers[tier], **changes)
-    return replace(policy, tiers=tiers, _terms={})
+    return replace(policy, tiers=tiers)
 
 
 # S33 ------------------------------------------------------------------------------------

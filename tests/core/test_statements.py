@@ -102,7 +102,7 @@ def test_month_to_date_gives_every_contracted_client_its_exposure_so_far() -> No
     )
     quiet = Contract.single(version(start=date(2026, 1, 1)), timezone="UTC", currency="EUR")
     clients = {**policy.clients, "initech": Client(key="initech", contract=quiet)}
-    policy = replace(policy, clients=clients, _terms={})
+    policy = replace(policy, clients=clients)
     now = at("2026-10-20T12:00:00Z")
     counter = ObjectiveCounter(end=to_us(now))
     for item in (p1("2026-10-05T16:00:00Z", 30, "late"), p1("2026-10-06T16:00:00Z", 5, "ok")):

@@ -26,7 +26,7 @@ from sla_connector.core.contracts import (
     months_between,
 )
 from sla_connector.core.credits import PRECISION
-from sla_connector.core.evaluate import ClockResult, TicketEvaluation
+from sla_connector.core.evaluate import TicketEvaluation
 from sla_connector.core.policy import Policy
 
 __all__ = [
@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
-_COUNTED = {"response": "response", "resolution": "resolution"}
 
 
 @dataclass(slots=True)
@@ -83,45 +82,40 @@ class ObjectiveCounter:
         return instant is not None and (self.end is None or instant <= self.end)
 
     def add(self, evaluation: TicketEvaluation, policy: Policy) -> None:
-        """Count one ticket's decided clocks (nothing for a client without a contract)."""
+        """Count one ticket's decided clocks (nothing for a client without a contract).
+
+        ``both`` is S22 over the clocks not excluded; a ticket whose clocks are all
+        excluded counts as excluded, in the month its S22 outcome was decided.
+        """
         client = evaluation.ticket.client
         contract = policy.client(client).contract
         if contract is None:
             return
-        months, tier, excluded = contract.months, evaluation.tier, evaluation.exclusions
-        kept: list[ClockResult] = []
-        for clock in (evaluation.response, *evaluation.resolutions):
-            if clock.kind not in excluded:
-                kept.append(clock)
+        month_of, tier, excluded = contract.months.month_of, evaluation.tier, evaluation.exclusions
+        clocks = (evaluation.response, *evaluation.resolutions)
+        for clock in clocks:
             decided = clock.decided_at
-            if decided is None or not self._decided(decided):
+            if not self._decided(decided):
                 continue
-            tally = self._tally(client, months.month_of(decided), tier, _COUNTED[clock.kind])
+            assert decided is not None
+            tally = self._tally(client, month_of(decided), tier, clock.kind)
             if clock.kind in excluded:
                 tally.excluded += 1
             elif clock.state == "met":
                 tally.met += 1
             else:
                 tally.breached += 1
-        self._count_ticket(evaluation, client, contract, kept)
-
-    def _count_ticket(
-        self, evaluation: TicketEvaluation, client: str, contract: Contract, kept: list[ClockResult]
-    ) -> None:
-        """The ``both`` clock: S22 over the clocks not excluded; all excluded: excluded."""
-        months, tier = contract.months, evaluation.tier
-        if kept:
-            outcome = combined_outcome(kept)
-            if outcome is not None and self._decided(outcome[1]):
-                tally = self._tally(client, months.month_of(outcome[1]), tier, "both")
-                if outcome[0] == "met":
-                    tally.met += 1
-                else:
-                    tally.breached += 1
+        kept = [c for c in clocks if c.kind not in excluded] if excluded else clocks
+        outcome = combined_outcome(kept or clocks)
+        if outcome is None or not self._decided(outcome[1]):
             return
-        outcome = combined_outcome((evaluation.response, *evaluation.resolutions))
-        if outcome is not None and self._decided(outcome[1]):
-            self._tally(client, months.month_of(outcome[1]), tier, "both").excluded += 1
+        tally = self._tally(client, month_of(outcome[1]), tier, "both")
+        if not kept:
+            tally.excluded += 1
+        elif outcome[0] == "met":
+            tally.met += 1
+        else:
+            tally.breached += 1
 
     def merge(self, other: ObjectiveCounter) -> None:
         """Add another counter's counts (from a parallel worker) into this one."""

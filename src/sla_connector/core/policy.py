@@ -244,8 +244,12 @@ class Policy:
     reopen: ReopenMode = "resume"
     respect_manual_priority: bool = True
     exclusion_tags: tuple[ExclusionTag, ...] = ()
+    # Caches, fresh in every instance (``dataclasses.replace`` included).
     _terms: dict[tuple[str, str, int | None], TierTerms] = field(
-        default_factory=dict, compare=False, repr=False
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    _terms_of: dict[tuple[str, int | None], TermsOf] = field(
+        default_factory=dict, init=False, compare=False, repr=False
     )
 
     def __post_init__(self) -> None:
@@ -292,12 +296,16 @@ class Policy:
         return None if contract is None else contract.version_at(instant_us)
 
     def terms_of(self, client_key: str, version: int | None = None) -> TermsOf:
-        """``terms`` with the client and version fixed: what the clocks of one ticket use."""
+        """``terms`` with the client and version fixed: what the clocks of one ticket use.
 
-        def terms(tier_key: str) -> TierTerms:
-            return self.terms(client_key, tier_key, version)
-
-        return terms
+        The lookup is one dict access per call, kept per (client, version) (hot path).
+        """
+        found = self._terms_of.get((client_key, version))
+        if found is None:
+            found = self._terms_of[(client_key, version)] = _TermsMap(
+                lambda tier_key: self.terms(client_key, tier_key, version)
+            ).__getitem__
+        return found
 
     def recipient(self, client_key: str, role: str) -> str:
         """The person behind a role: the client's roles, then the policy's, else the role (S20)."""
@@ -344,6 +352,18 @@ class Policy:
             need_tier(f"escalations.{tier_key}", tier_key)
             for index, step in enumerate(steps):
                 need_tier(f"escalations.{tier_key}[{index}].priority", step.priority)
+
+
+class _TermsMap(dict[str, TierTerms]):
+    """Tier key -> terms, filled on first use by ``resolve``."""
+
+    def __init__(self, resolve: TermsOf) -> None:
+        super().__init__()
+        self.resolve = resolve
+
+    def __missing__(self, tier_key: str) -> TierTerms:
+        terms = self[tier_key] = self.resolve(tier_key)
+        return terms
 
 
 def _under_contract(tier: Tier, contract: Contract, version: int) -> Tier:
