@@ -87,6 +87,29 @@ def test_s26_the_version_date_is_the_local_date_of_the_contract_zone() -> None:
     assert evaluate(late_evening, RENEWED, at("2026-11-01T00:00:00Z")).response.state == "met"
 
 
+def test_s26_a_version_starting_on_the_first_splits_tickets_and_months_at_local_midnight() -> None:
+    policy = contract_policy(
+        version(P1_RESPONSE, start=date(2026, 1, 1), end=date(2026, 10, 31)),
+        version(
+            Objective("response", D("0.98"), tier="P1"),
+            start=date(2026, 11, 1),
+            tiers={"P1": ContractTierTerms(response=parse_duration("10m"))},
+        ),
+    )
+    # 31 October 23:30 and 1 November 00:30 in New York (03:30 and 04:30 UTC on 1 November).
+    last = p1("2026-11-01T03:30:00Z", 12, "last-of-october")
+    first = p1("2026-11-01T04:30:00Z", 12, "first-of-november")
+    now = at("2026-11-20T00:00:00Z")
+    assert [evaluate(t, policy, now).version for t in (last, first)] == [0, 1]
+    assert [evaluate(t, policy, now).response.state for t in (last, first)] == ["met", "breached"]
+    months = audit(policy, [last, first], "2026-11-20T00:00:00Z")
+    assert [(m.month, m.version, m.objectives[0].objective.target) for m in months] == [
+        (OCT, 0, D("0.95")),
+        (NOV, 1, D("0.98")),
+    ]
+    assert [(m.objectives[0].met, m.objectives[0].breached) for m in months] == [(1, 0), (0, 1)]
+
+
 def test_s26_no_version_in_force_on_the_first_day_means_no_objectives_that_month() -> None:
     policy = contract_policy(version(P1_RESPONSE, start=date(2026, 10, 15)))
     months = audit(policy, [AFTER_RENEWAL, NOVEMBER], "2026-11-03T00:00:00Z")

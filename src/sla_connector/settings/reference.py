@@ -209,7 +209,8 @@ TEXT: dict[str, tuple[str, str | None]] = {
     ),
     "escalations.<tier>[].on": (
         "`response_breach`, `resolution_breach`, `breach` (whichever "
-        "comes first), `response_at_risk`, `resolution_at_risk`.",
+        "comes first), `response_at_risk`, `resolution_at_risk`, "
+        "`pause_limit_reached` (the cycle used up its `max_pause`).",
         "breach",
     ),
     "escalations.<tier>[].to": (
