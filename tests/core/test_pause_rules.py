@@ -253,3 +253,19 @@ def test_s36_pause_counter_window_keeps_pauses_that_started_inside_it() -> None:
     outside.add(evaluation)
     assert [r.business_us for r in inside.rows()] == [2 * HOUR]
     assert outside.rows() == []
+
+
+def test_s34_pause_taken_under_an_unlimited_tier_counts_towards_a_later_limit() -> None:
+    policy = governed(policy_with(), "P2", max_pause=parse_duration("2h"))
+    downgraded = ticket(
+        "2026-11-03T09:00:00Z",  # P3 (no limit), then a person sets P2 (2h limit)
+        ("2026-11-03T10:00:00Z", "status", "pending"),
+        ("2026-11-03T11:30:00Z", "priority", "P2"),
+        ("2026-11-03T13:00:00Z", "status", "open"),
+    )
+    result = evaluate(downgraded, policy, _at("2026-11-03T13:00:00Z")).resolution
+    assert from_us(result.pause_limit_at or 0) == _at("2026-11-03T12:00:00Z")
+    assert [(from_us(p.start), from_us(p.end)) for p in result.pauses] == [
+        (_at("2026-11-03T10:00:00Z"), _at("2026-11-03T11:30:00Z")),
+        (_at("2026-11-03T11:30:00Z"), _at("2026-11-03T12:00:00Z")),
+    ]

@@ -336,15 +336,17 @@ def govern_pauses(cycles: list[ClockRun], spans: list[TierSpan], terms_of: Terms
                     released.append((low, high))
                     _relabel(run, low, reason, f"waiting: {reason} (no pause under {tier.key})")
                     continue
+                calendar = terms.calendar
+                length = calendar.elapsed_us(low, high)
                 if tier.max_pause is None:
+                    used += length
                     run.pauses.append((low, high, reason))
                     continue
                 first = run.pauses[0][0] if run.pauses else low
-                limit = length_us(tier.max_pause, terms.calendar, first)
-                calendar = terms.calendar
+                limit = length_us(tier.max_pause, calendar, first)
                 room = limit - used
-                if room > 0 and calendar.elapsed_us(low, high) < room:
-                    used += calendar.elapsed_us(low, high)
+                if room > 0 and length < room:
+                    used += length
                     run.pauses.append((low, high, reason))
                     continue
                 until = calendar.add_us(low, max(room, 0)) if room > 0 else low

@@ -134,7 +134,7 @@ class ContractVersion:
         if not Decimal(0) < self.cap <= Decimal(1):
             raise ConfigError("cap", f"{self.cap * 100}% is not a share between 0% and 100%")
         if self.end is not None and self.end < self.start:
-            raise ConfigError("until", f"{self.end} is before from ({self.start})")
+            raise ConfigError("until", f"{self.end} is before start ({self.start})")
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ class Contract:
     def single(
         cls, version: ContractVersion, *, timezone: str = "UTC", currency: str | None = None
     ) -> Contract:
-        """A contract of one version, in force from the beginning of time."""
+        """A contract of one version (``start=date.min``: always in force)."""
         return cls((version,), timezone=timezone, currency=currency)
 
 
