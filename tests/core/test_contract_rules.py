@@ -331,6 +331,7 @@ def test_s32_an_excluded_clock_stays_a_breach_in_the_evaluation_and_adherence() 
         if item.id == "t7":
             assert evaluation.response.state == "breached"
             assert evaluation.exclusions["response"].reason == "outage"
+            assert [plan.step.name for plan in evaluation.steps] == ["account-director"]
     (response,) = [r for r in adherence.rows() if r.kind == "response"]
     assert (response.met, response.breached) == (9, 1)
 

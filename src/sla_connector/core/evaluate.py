@@ -157,7 +157,9 @@ def _result(run: ClockRun, terms_of: TermsOf, spans: list[TierSpan]) -> ClockRes
         pauses=tuple(
             Pause(begin, end, reason, calendar.elapsed_us(begin, end))
             for begin, end, reason in run.pauses
-        ),
+        )
+        if run.pauses
+        else (),
         pause_limit_at=run.pause_limit_at,
     )
 

@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+_FOREVER = 2**62
 
 
 @dataclass(slots=True)
@@ -78,9 +79,6 @@ class ObjectiveCounter:
             tally = counts[(tier, clock)] = Tally()
         return tally
 
-    def _decided(self, instant: int | None) -> bool:
-        return instant is not None and (self.end is None or instant <= self.end)
-
     def add(self, evaluation: TicketEvaluation, policy: Policy) -> None:
         """Count one ticket's decided clocks (nothing for a client without a contract).
 
@@ -92,13 +90,15 @@ class ObjectiveCounter:
         if contract is None:
             return
         month_of, tier, excluded = contract.months.month_of, evaluation.tier, evaluation.exclusions
+        last = _FOREVER if self.end is None else self.end
+        months = self.counts.setdefault(client, {})
         clocks = (evaluation.response, *evaluation.resolutions)
         for clock in clocks:
             decided = clock.decided_at
-            if not self._decided(decided):
+            if decided is None or decided > last:
                 continue
-            assert decided is not None
-            tally = self._tally(client, month_of(decided), tier, clock.kind)
+            counts = months.setdefault(month_of(decided), {})
+            tally = counts.get((tier, clock.kind)) or counts.setdefault((tier, clock.kind), Tally())
             if clock.kind in excluded:
                 tally.excluded += 1
             elif clock.state == "met":
@@ -107,7 +107,7 @@ class ObjectiveCounter:
                 tally.breached += 1
         kept = [c for c in clocks if c.kind not in excluded] if excluded else clocks
         outcome = combined_outcome(kept or clocks)
-        if outcome is None or not self._decided(outcome[1]):
+        if outcome is None or outcome[1] > last:
             return
         tally = self._tally(client, month_of(outcome[1]), tier, "both")
         if not kept:
