@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from sla_connector.cli import main
 
@@ -57,7 +59,7 @@ def test_json_output_has_exactly_the_design_shape(
     code, out, _ = _audit(capsys, _write(tmp_path, [json.dumps(t) for t in TICKETS]))
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"tickets", "adherence"}
+    assert set(data) == {"tickets", "adherence", "credits"}  # credits: issue 14
     first, second = data["tickets"]
     assert set(first) == {
         "id",
@@ -227,3 +229,105 @@ def test_bundled_sample_audits_cleanly(capsys: pytest.CaptureFixture[str]) -> No
     data = json.loads(out)
     assert len(data["tickets"]) >= 300
     assert {r["client"] for r in data["adherence"]} == {"acme", "globex"}
+
+
+CREDIT_FIELDS = {
+    "client",
+    "month",
+    "objective",
+    "target",
+    "actual",
+    "decided",
+    "excluded",
+    "assessed",
+    "missed",
+    "credit_share",
+    "credit_amount",
+    "currency",
+    "total_before_cap",
+    "cap",
+    "total",
+    "chronic",
+}
+
+
+def _bundled(capsys: pytest.CaptureFixture[str], policy: Path, *extra: str) -> dict[str, Any]:
+    tickets = str(ROOT / "examples" / "tickets.jsonl")
+    code = main(["audit", "-c", str(policy), "--tickets", tickets, "--now", "2026-11-02T00:00:00Z",
+                 "--no-store", *extra])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    return json.loads(out) if "--format" not in extra else {"text": out}
+
+
+def test_credits_list_has_one_row_per_client_month_objective_with_the_issue_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    credits = _bundled(capsys, POLICY)["credits"]
+    assert all(set(row) == CREDIT_FIELDS for row in credits)
+    keys = [
+        (r["client"], r["month"], r["objective"]["tier"], r["objective"]["clock"]) for r in credits
+    ]
+    assert len(keys) == len(set(keys))
+    assert keys[:3] == [
+        ("acme", "2026-10", "P1", "response"),
+        ("acme", "2026-10", "all", "resolution"),
+        ("acme", "2026-10", "all", "both"),
+    ]
+    p1, resolution, both = credits[:3]
+    assert (p1["target"], p1["decided"], p1["missed"], p1["credit_share"]) == (0.95, 14, True, 0.05)
+    assert (p1["credit_amount"], p1["currency"]) == ("600.00", "USD")
+    assert resolution["credit_amount"] == "1094.12" and both["credit_amount"] == "600.00"
+    assert (p1["total_before_cap"], p1["cap"], p1["total"]) == ("2294.12", "1800.00", "1800.00")
+    assert {r["total"] for r in credits[:3]} == {"1800.00"}
+    november = [r for r in credits if (r["client"], r["month"]) == ("acme", "2026-11")]
+    assert [r["assessed"] for r in november] == [False, False, False]
+    globex = [r for r in credits if r["client"] == "globex"]
+    assert [(r["month"], r["target"], r["cap"]) for r in globex] == [
+        ("2026-10", 0.8, "6500.00"),  # version 1 was in force on 1 October
+        ("2026-11", 0.9, "650.00"),  # the renewal of 15 October, with its 10% cap
+        ("2026-11", 0.95, "650.00"),
+    ]
+
+
+def test_config_without_contracts_audits_exactly_as_before_with_an_empty_credits_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = yaml.safe_load(POLICY.read_text())
+    for client in document["clients"].values():
+        client.pop("contract")
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(yaml.safe_dump(document))
+    with_contracts, without = _bundled(capsys, POLICY), _bundled(capsys, bare)
+    assert without["credits"] == []
+    assert with_contracts["tickets"] == without["tickets"]
+    assert with_contracts["adherence"] == without["adherence"]
+    table = _bundled(capsys, bare, "--format", "table")["text"]
+    assert "Credits" not in table and "Adherence" in table
+
+
+def test_table_shows_each_months_credits_and_the_capped_total(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    table = _bundled(capsys, POLICY, "--format", "table")["text"]
+    assert "Credits: contract objectives per month" in table
+    assert re.search(r"acme .*2026-10 .*P1 response .*95% .*92\.86% .*14 .*missed .*600\.00", table)
+    assert re.search(
+        r"acme .*2026-10 .*total \(USD\) .*15% .*capped from 2,294\.12 .*1,800\.00", table
+    )
+    assert re.search(r"acme .*2026-11 so far .*not assessed", table)
+
+
+def test_compare_policy_shows_credits_under_both_policies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    generous = tmp_path / "generous.yaml"
+    generous.write_text(POLICY.read_text().replace("cap: 15%", "cap: 25%"))
+    data = _bundled(capsys, POLICY, "--compare-policy", str(generous))
+    mine = {(r["client"], r["month"]): r["total"] for r in data["credits"]}
+    other = {(r["client"], r["month"]): r["total"] for r in data["comparison_credits"]}
+    assert mine[("acme", "2026-10")] == "1800.00"
+    assert other[("acme", "2026-10")] == "2294.12"
+    table = _bundled(capsys, POLICY, "--compare-policy", str(generous), "--format", "table")["text"]
+    assert "Credits under --compare-policy" in table
+    assert re.search(r"acme .*2026-10 .*1,800\.00 USD .*2,294\.12 USD .*494\.12 USD", table)

@@ -79,6 +79,7 @@ def test_public_names_are_exactly_these() -> None:
         "DONE",
         "EvidenceCheck",
         "EvidenceEntry",
+        "ExclusionRow",
         "FAILED",
         "FIRING",
         "LATEST_VERSION",

@@ -11,7 +11,17 @@ import sys
 from collections.abc import Sequence
 
 from sla_connector import __version__
-from sla_connector.cli import audit, check, demo, explain, init, report, run, verify_log
+from sla_connector.cli import (
+    audit,
+    check,
+    demo,
+    exclude,
+    explain,
+    init,
+    report,
+    run,
+    verify_log,
+)
 from sla_connector.core.errors import ConfigError, SlaConnectorError
 
 __all__ = ["EXIT_CONFIG", "EXIT_FAILURE", "build_parser", "main"]
@@ -31,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sla-connector {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, demo, check, audit, explain, report, verify_log, init):
+    for module in (run, demo, check, audit, explain, exclude, report, verify_log, init):
         module.register(commands)
     return parser
 

@@ -1,7 +1,9 @@
 """``sla-connector audit``: recompute SLA outcomes and adherence from ticket history.
 
 The input is streamed line by line and the JSON output is written as it goes, so a
-million tickets never sit in memory; only the adherence counters accumulate.
+million tickets never sit in memory; only the adherence and objective counters
+accumulate. Clients with a contract get their monthly objectives and credits
+(``credits``), with the exclusions recorded in the state store and those of PSA tags.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
 
 import orjson
@@ -29,12 +32,17 @@ from sla_connector.cli.common import (
     parse_now,
     read_lines,
 )
+from sla_connector.cli.credits import comparison_table, credit_records, credits_table
+from sla_connector.cli.exclude import recorded_exclusions
 from sla_connector.cli.records import adherence_record, ticket_record
 from sla_connector.core.adherence import AdherenceCounter, AdherenceRow
 from sla_connector.core.calendars import to_us
 from sla_connector.core.durations import format_seconds
 from sla_connector.core.evaluate import evaluate
+from sla_connector.core.exclusions import RecordedExclusions
+from sla_connector.core.objectives import MonthAssessment, ObjectiveCounter, assess
 from sla_connector.core.policy import Policy
+from sla_connector.settings import load_config
 
 __all__ = ["register", "run"]
 
@@ -77,6 +85,11 @@ def register(commands: Any) -> None:
         help="also evaluate under a second policy and show adherence side by side",
     )
     parser.add_argument(
+        "--no-store",
+        action="store_true",
+        help="ignore the exclusions recorded in the state store (`exclude`); PSA tags still apply",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         metavar="N",
@@ -86,12 +99,28 @@ def register(commands: Any) -> None:
 
 
 @dataclass(slots=True)
+class _Counters:
+    """Adherence and objective counts under one policy."""
+
+    adherence: AdherenceCounter
+    objectives: ObjectiveCounter
+
+    @classmethod
+    def until(cls, now_us: int) -> _Counters:
+        return cls(AdherenceCounter(end=now_us), ObjectiveCounter(end=now_us))
+
+    def merge(self, other: _Counters) -> None:
+        self.adherence.merge(other.adherence)
+        self.objectives.merge(other.objectives)
+
+
+@dataclass(slots=True)
 class _Chunk:
     """What evaluating a batch of lines produced: records, counters and messages."""
 
     records: list[bytes] | list[dict[str, Any]]
-    counter: AdherenceCounter
-    other_counter: AdherenceCounter | None
+    counters: _Counters
+    other_counters: _Counters | None
     messages: list[str] = field(default_factory=list)
     rejected: int = 0
 
@@ -100,34 +129,43 @@ class _Auditor:
     """Evaluates batches of JSONL lines under the policy (and the what-if policy)."""
 
     def __init__(
-        self, policy: Policy, other: Policy | None, now: datetime, serialise: bool
+        self,
+        policy: Policy,
+        other: Policy | None,
+        now: datetime,
+        serialise: bool,
+        exclusions: RecordedExclusions,
     ) -> None:
         self.policies = (policy, other)
         self.now = now
         self.serialise = serialise
+        self.exclusions = exclusions
 
     def __call__(self, lines: list[tuple[int, bytes]]) -> _Chunk:
         policy, other = self.policies
         now_us = to_us(self.now)
         sources = policy.sources
-        counter = AdherenceCounter(end=now_us)
-        other_counter = AdherenceCounter(end=now_us) if other is not None else None
+        counters = _Counters.until(now_us)
+        other_counters = _Counters.until(now_us) if other is not None else None
         records: list[Any] = []
-        chunk = _Chunk(records, counter, other_counter)
+        chunk = _Chunk(records, counters, other_counters)
         for number, raw in lines:
             item = parse_line(number, raw, sources)
             if isinstance(item, Rejected):
                 chunk.rejected += 1
                 chunk.messages.append(f"line {item.line}: rejected: {item.reason}")
                 continue
-            evaluation = evaluate(item, policy, self.now)
+            evaluation = evaluate(item, policy, self.now, exclusions=self.exclusions)
             chunk.messages.extend(
                 f"ticket {item.id}: priority {unknown!r} is not a configured tier; ignored"
                 for unknown in evaluation.unknown_priorities
             )
-            counter.add(evaluation)
-            if other is not None and other_counter is not None:
-                other_counter.add(evaluate(item, other, self.now))
+            counters.adherence.add(evaluation)
+            counters.objectives.add(evaluation, policy)
+            if other is not None and other_counters is not None:
+                seen = evaluate(item, other, self.now, exclusions=self.exclusions)
+                other_counters.adherence.add(seen)
+                other_counters.objectives.add(seen, other)
             record = ticket_record(evaluation)
             records.append(orjson.dumps(record) if self.serialise else record)
         return chunk
@@ -168,27 +206,47 @@ def _chunks(auditor: _Auditor, path: str, jobs: int) -> Iterator[_Chunk]:
         _FORKED = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Summary:
+    """What follows the tickets: adherence, credits, and both under the what-if policy."""
+
+    adherence: list[AdherenceRow]
+    credits: list[MonthAssessment]
+    comparison: list[dict[str, Any]] | None = None
+    other_credits: list[MonthAssessment] | None = None
+
+
 def run(args: argparse.Namespace) -> int:
-    policy = load_policy(args.config)
+    config = load_config(Path(args.config))
+    policy = config.policy
     other = load_policy(args.compare_policy) if args.compare_policy else None
     now = parse_now(args.now)
+    now_us = to_us(now)
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-    auditor = _Auditor(policy, other, now, serialise=args.format == "json")
-    counter = AdherenceCounter(end=to_us(now))
-    other_counter = AdherenceCounter(end=to_us(now)) if args.compare_policy else None
+    exclusions = {} if args.no_store else recorded_exclusions(config)
+    auditor = _Auditor(policy, other, now, args.format == "json", exclusions)
+    counters = _Counters.until(now_us)
+    other_counters = _Counters.until(now_us) if other is not None else None
     rejected = 0
     writer = _writer(args.format, sys.stdout)
     for chunk in _chunks(auditor, args.tickets, jobs):
         for message in chunk.messages:
             print(message, file=sys.stderr)
         rejected += chunk.rejected
-        counter.merge(chunk.counter)
-        if other_counter is not None and chunk.other_counter is not None:
-            other_counter.merge(chunk.other_counter)
+        counters.merge(chunk.counters)
+        if other_counters is not None and chunk.other_counters is not None:
+            other_counters.merge(chunk.other_counters)
         writer.records(chunk.records)
-    rows = counter.rows()
-    comparison = _compare(rows, other_counter.rows()) if other_counter is not None else None
-    writer.finish(rows, comparison)
+    rows = counters.adherence.rows()
+    summary = _Summary(rows, assess(policy, counters.objectives, now_us))
+    if other is not None and other_counters is not None:
+        summary = _Summary(
+            rows,
+            summary.credits,
+            _compare(rows, other_counters.adherence.rows()),
+            assess(other, other_counters.objectives, now_us),
+        )
+    writer.finish(summary)
     if rejected:
         print(f"sla-connector: {rejected} ticket line(s) rejected", file=sys.stderr)
         return 1
@@ -227,7 +285,7 @@ class _Writer:
     def records(self, records: list[bytes] | list[dict[str, Any]]) -> None:
         raise NotImplementedError
 
-    def finish(self, rows: list[AdherenceRow], comparison: list[dict[str, Any]] | None) -> None:
+    def finish(self, summary: _Summary) -> None:
         raise NotImplementedError
 
 
@@ -263,10 +321,13 @@ class _JsonWriter(_Writer):
         )
         self.first = False
 
-    def finish(self, rows: list[AdherenceRow], comparison: list[dict[str, Any]] | None) -> None:
-        tail: dict[str, Any] = {"adherence": [adherence_record(r) for r in rows]}
-        if comparison is not None:
-            tail["comparison"] = comparison
+    def finish(self, summary: _Summary) -> None:
+        tail: dict[str, Any] = {"adherence": [adherence_record(r) for r in summary.adherence]}
+        if summary.comparison is not None:
+            tail["comparison"] = summary.comparison
+        tail["credits"] = credit_records(summary.credits)
+        if summary.other_credits is not None:
+            tail["comparison_credits"] = credit_records(summary.other_credits)
         body = orjson.dumps(tail)[1:-1]
         self._write(b"\n], " + body + b"}\n")
         if self.buffer is not None:
@@ -307,7 +368,7 @@ class _CsvWriter(_Writer):
             )
         )
 
-    def finish(self, rows: list[AdherenceRow], comparison: list[dict[str, Any]] | None) -> None:
+    def finish(self, summary: _Summary) -> None:
         return None
 
 
@@ -347,11 +408,18 @@ class _TableWriter(_Writer):
             steps or "-",
         )
 
-    def finish(self, rows: list[AdherenceRow], comparison: list[dict[str, Any]] | None) -> None:
+    def finish(self, summary: _Summary) -> None:
         self.console.print(self.tickets)
-        self.console.print(_adherence_table(rows))
-        if comparison is not None:
-            self.console.print(_comparison_table(comparison))
+        self.console.print(_adherence_table(summary.adherence))
+        if summary.comparison is not None:
+            self.console.print(_comparison_table(summary.comparison))
+        if summary.credits:
+            self.console.print(credits_table(summary.credits))
+        if summary.other_credits is not None and (summary.credits or summary.other_credits):
+            self.console.print(
+                credits_table(summary.other_credits, "Credits under --compare-policy")
+            )
+            self.console.print(comparison_table(summary.credits, summary.other_credits))
 
 
 def _percent(value: float | None) -> str:

@@ -1,15 +1,18 @@
 """``sla-connector explain``: why a ticket is where it is, in words an account manager reads.
 
 Shows the tier and the rule that decided it, each clock's timeline (started, paused,
-resumed, stopped, due, breached, business time used against the target) and the
-escalation plan.
+resumed, stopped, due, breached, business time used against the target), its pauses by
+reason, whether it is excluded from contract objectives (it keeps its outcome, S32), and
+the escalation plan.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,15 +20,17 @@ from sla_connector.cli.common import (
     Rejected,
     add_config_argument,
     add_now_argument,
-    load_policy,
     parse_now,
     read_tickets,
 )
+from sla_connector.cli.exclude import recorded_exclusions
 from sla_connector.core.calendars import from_us
 from sla_connector.core.durations import format_seconds
 from sla_connector.core.errors import SlaConnectorError
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
+from sla_connector.core.exclusions import Exclusion
 from sla_connector.core.policy import Policy
+from sla_connector.settings import load_config
 
 __all__ = ["register", "render", "run"]
 
@@ -46,7 +51,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    policy = load_policy(args.config)
+    config = load_config(Path(args.config))
+    policy = config.policy
     now = parse_now(args.now)
     if not args.tickets:
         raise SlaConnectorError("explain needs --tickets FILE until the state store exists")
@@ -54,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     for _, item in read_tickets(args.tickets, set(policy.sources), progress=False):
         if isinstance(item, Rejected) or item.id != wanted or (source and item.source != source):
             continue
-        sys.stdout.write(render(evaluate(item, policy, now), policy))
+        evaluation = evaluate(item, policy, now, exclusions=recorded_exclusions(config))
+        sys.stdout.write(render(evaluation, policy))
         return 0
     print(f"sla-connector: ticket {args.ticket} not found in {args.tickets}", file=sys.stderr)
     return 1
@@ -88,7 +95,26 @@ def _clock(result: ClockResult, policy: Policy, client: str, title: str) -> list
         lines.append(f"  due {_when(result.due_at, zone)}")
     if result.breached_at is not None:
         lines.append(f"  breached {_when(result.breached_at, zone)} under {result.breach_tier}")
+    if result.pauses:
+        by_reason: Counter[str] = Counter()
+        for pause in result.pauses:
+            by_reason[pause.reason] += pause.business_us
+        shown = ", ".join(
+            f"{reason} {format_seconds(us / 1e6)}" for reason, us in by_reason.items()
+        )
+        total = format_seconds(sum(by_reason.values()) / 1e6)
+        lines.append(f"  paused {total} of business time: {shown}")
     return lines
+
+
+def _excluded(exclusion: Exclusion | None) -> list[str]:
+    if exclusion is None:
+        return []
+    when = "" if exclusion.at is None else f", {_iso(from_us(exclusion.at))}"
+    return [
+        f"  excluded from contract objectives and credits: {exclusion.reason} "
+        f"(approved by {exclusion.by}{when}); the outcome above stands"
+    ]
 
 
 def render(evaluation: TicketEvaluation, policy: Policy) -> str:
@@ -113,11 +139,18 @@ def render(evaluation: TicketEvaluation, policy: Policy) -> str:
         lines.append(f"  {_iso(change.at)} changed to {change.tier} by a person in the PSA")
     for unknown in evaluation.unknown_priorities:
         lines.append(f"  ignored priority {unknown!r}: not a configured tier")
+    contract = policy.client(client).contract
+    if contract is not None and evaluation.version is not None:
+        start = contract.versions[evaluation.version].start
+        since = "" if start.year <= 1 else f" (in force from {start.isoformat()})"
+        lines.append(f"  measured by contract version {evaluation.version + 1}{since}")
     lines.append("")
     lines.extend(_clock(evaluation.response, policy, client, "Response clock"))
+    lines.extend(_excluded(evaluation.exclusions.get("response")))
     for cycle in evaluation.resolutions:
         lines.append("")
         lines.extend(_clock(cycle, policy, client, "Resolution clock"))
+        lines.extend(_excluded(evaluation.exclusions.get("resolution")))
     lines.append("")
     if not evaluation.steps:
         lines.append("Escalations: none triggered")

@@ -5,6 +5,11 @@ microseconds. Everything else is derived from them under the tier in force: elap
 business time is recomputed from the start in the tier's calendar (S10), a breach is the
 first running instant at which elapsed reaches the target in force (S01, S13), and a
 stopped clock is frozen at its stop (S11).
+
+Waiting statuses pause the resolution clock unless the tier in force says ``pause:
+never``, and only until the cycle's accumulated pause reaches the tier's ``max_pause``
+(S33-S34): ``govern_pauses`` turns the waits the events describe into the pauses that
+count, each with its reason (the waiting status).
 """
 
 from __future__ import annotations
@@ -16,10 +21,18 @@ from typing import Literal
 from sla_connector.core.calendars import BusinessCalendar, to_us
 from sla_connector.core.classify import TierChange
 from sla_connector.core.durations import BusinessDays, Duration
-from sla_connector.core.policy import Policy, StatusSets
+from sla_connector.core.policy import StatusSets, TermsOf
 from sla_connector.core.ticket import Ticket
 
-__all__ = ["ClockRun", "ClockState", "Crossing", "TierSpan", "build_runs", "tier_spans"]
+__all__ = [
+    "ClockRun",
+    "ClockState",
+    "Crossing",
+    "TierSpan",
+    "build_runs",
+    "govern_pauses",
+    "tier_spans",
+]
 
 ClockKind = Literal["response", "resolution"]
 ReopenMode = Literal["resume", "new_cycle"]
@@ -64,7 +77,10 @@ class ClockRun:
     resolutions: list[tuple[int, int | None]] = field(default_factory=list)
     window_end: int = _FOREVER
     timeline: list[tuple[int, str]] = field(default_factory=list)
-    targets: dict[tuple[str, str], int] = field(default_factory=dict)
+    targets: dict[str, int] = field(default_factory=dict)
+    waits: list[tuple[int, int, str]] = field(default_factory=list)
+    pauses: list[tuple[int, int, str]] = field(default_factory=list)
+    pause_limit_at: int | None = None
 
     # -- queries under one calendar ---------------------------------------------------
 
@@ -115,8 +131,7 @@ class ClockRun:
 
     def crossing(
         self,
-        policy: Policy,
-        client: str,
+        terms_of: TermsOf,
         spans: list[TierSpan],
         fraction: float = 1.0,
         only_tier: str | None = None,
@@ -129,8 +144,8 @@ class ClockRun:
             high = min(span.end, self.horizon + 1)
             if low >= high:
                 continue
-            terms = policy.terms(client, span.tier)
-            target = round(self.target(policy, client, span.tier) * fraction)
+            terms = terms_of(span.tier)
+            target = round(self.target(terms_of, span.tier) * fraction)
             reached = self.reach(terms.calendar, target, extend=False)
             if reached is None:
                 continue
@@ -139,23 +154,24 @@ class ClockRun:
                 return Crossing(reached=reached, at=at, tier=span.tier)
         return None
 
-    def target(self, policy: Policy, client: str, tier: str) -> int:
+    def target(self, terms_of: TermsOf, tier: str) -> int:
         """The target of this clock under ``tier`` in microseconds of business time (S03)."""
-        cached = self.targets.get((client, tier))
+        cached = self.targets.get(tier)
         if cached is not None:
             return cached
-        self.targets[(client, tier)] = target = self._target(policy, client, tier)
-        return target
-
-    def _target(self, policy: Policy, client: str, tier: str) -> int:
-        terms = policy.terms(client, tier)
+        terms = terms_of(tier)
         duration: Duration = (
             terms.tier.response if self.kind == "response" else terms.tier.resolution
         )
-        if isinstance(duration, BusinessDays):
-            calendar = terms.calendar
-            return calendar.elapsed_us(self.start, calendar.add_days_us(self.start, duration.days))
-        return _td_us(duration)
+        self.targets[tier] = target = length_us(duration, terms.calendar, self.start)
+        return target
+
+
+def length_us(duration: Duration, calendar: BusinessCalendar, start: int) -> int:
+    """A duration as business microseconds; ``Nbd`` is measured from ``start`` (S03)."""
+    if isinstance(duration, BusinessDays):
+        return calendar.elapsed_us(start, calendar.add_days_us(start, duration.days))
+    return _td_us(duration)
 
 
 def _td_us(delta: timedelta) -> int:
@@ -208,6 +224,7 @@ class _RunBuilder:
         self.cycles = [self.current]
         self.state: _Status = "active"
         self.since = created
+        self.reason = ""
         self.response_stop: int | None = None
 
     def reply(self, at: int, by: str | None) -> None:
@@ -223,6 +240,9 @@ class _RunBuilder:
             self.response_stop = at
             self.response.timeline.append((at, f"stopped: status {name}"))
         if new_state == self.state:
+            if new_state == "paused" and name != self.reason and at > self.since:
+                self.current.waits.append((self.since, at, self.reason))  # a new reason
+                self.since, self.reason = at, name
             return  # S08: resolved -> resolved is not a reopen
         self._close_interval(at)
         current = self.current
@@ -249,10 +269,13 @@ class _RunBuilder:
             current.timeline.append((at, f"{verb}: {name}"))
         self.state = new_state
         self.since = at
+        self.reason = name
 
     def _close_interval(self, at: int) -> None:
         if self.state == "active" and at > self.since:
             self.current.running.append((self.since, at))
+        elif self.state == "paused" and at > self.since:
+            self.current.waits.append((self.since, at, self.reason))
 
     def finish(self) -> tuple[ClockRun, list[ClockRun]]:
         self._close_interval(self.now)
@@ -286,3 +309,82 @@ def build_runs(
         elif event.type == "status" and event.to is not None:
             builder.status(at, event.to)
     return builder.finish()
+
+
+def govern_pauses(cycles: list[ClockRun], spans: list[TierSpan], terms_of: TermsOf) -> None:
+    """Apply pause governance to each resolution cycle, in place (S33-S34).
+
+    A wait counts as a pause only while the tier in force allows pauses and the cycle's
+    accumulated pause (business time, each part in the calendar of the tier then in
+    force) is below that tier's ``max_pause``; from the instant it reaches it the clock
+    runs again although the ticket still waits (``pause_limit_at``). Without governance
+    every wait is a pause, as before.
+    """
+    for run in cycles:
+        if not run.waits:
+            continue
+        released: list[tuple[int, int]] = []
+        used = 0
+        for begin, end, reason in run.waits:
+            for span in spans:
+                low, high = max(begin, span.start), min(end, span.end)
+                if low >= high:
+                    continue
+                terms = terms_of(span.tier)
+                tier = terms.tier
+                if not tier.pause_allowed:
+                    released.append((low, high))
+                    _relabel(run, low, reason, f"waiting: {reason} (no pause under {tier.key})")
+                    continue
+                calendar = terms.calendar
+                length = calendar.elapsed_us(low, high)
+                if tier.max_pause is None:
+                    used += length
+                    run.pauses.append((low, high, reason))
+                    continue
+                first = run.pauses[0][0] if run.pauses else low
+                limit = length_us(tier.max_pause, calendar, first)
+                room = limit - used
+                if room > 0 and length < room:
+                    used += length
+                    run.pauses.append((low, high, reason))
+                    continue
+                until = calendar.add_us(low, max(room, 0)) if room > 0 else low
+                until = min(max(until, low), high)
+                if until > low:
+                    run.pauses.append((low, until, reason))
+                used = max(used, limit)
+                released.append((until, high))
+                if run.pause_limit_at is None:
+                    run.pause_limit_at = until
+                    run.timeline.append(
+                        (until, f"pause limit {tier.max_pause} reached: runs while {reason}")
+                    )
+        if released:
+            run.running = _merged(run.running + released)
+            if run.state_at_horizon == "paused" and any(
+                low <= run.horizon <= high for low, high in released
+            ):
+                run.state_at_horizon = "running"
+
+
+def _relabel(run: ClockRun, at: int, reason: str, label: str) -> None:
+    """Replace the wait's ``paused:`` timeline entry at ``at`` (or add the label)."""
+    paused = f"paused: {reason}"
+    for index, (instant, text) in enumerate(run.timeline):
+        if instant == at and text == paused:
+            run.timeline[index] = (at, label)
+            return
+    run.timeline.append((at, label))
+
+
+def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for begin, end in sorted(intervals):
+        if begin >= end:
+            continue
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((begin, end))
+    return merged

@@ -1,7 +1,8 @@
 """The escalation plan of one ticket (DESIGN section 6, SEMANTICS S17-S20).
 
 A step of tier T's ladder is triggered at the first instant of its cycle at which T is
-in force and its condition holds; it is due ``after`` later in T's calendar and is
+in force and its condition holds (a breach, an at-risk share of the target, or the
+cycle's pause limit reached, S35); it is due ``after`` later in T's calendar and is
 cancelled only when that due instant falls inside a resolution of its cycle (S18). Pure:
 the runtime turns the plan into timers and write-backs.
 """
@@ -13,7 +14,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 from sla_connector.core.clocks import ClockRun, TierSpan
-from sla_connector.core.policy import NEXT_BUSINESS_DAY, EscalationStep, Policy
+from sla_connector.core.policy import (
+    NEXT_BUSINESS_DAY,
+    PAUSE_LIMIT_REACHED,
+    EscalationStep,
+    Policy,
+    TermsOf,
+)
 from sla_connector.core.ticket import Ticket
 
 if TYPE_CHECKING:
@@ -58,8 +65,8 @@ def _first_in_force(
     return None
 
 
-def _due(policy: Policy, client: str, tier: str, step: EscalationStep, trigger: int) -> int:
-    calendar = policy.terms(client, tier).calendar
+def _due(terms_of: TermsOf, tier: str, step: EscalationStep, trigger: int) -> int:
+    calendar = terms_of(tier).calendar
     if step.after == NEXT_BUSINESS_DAY:
         return calendar.next_business_day_us(trigger)
     if isinstance(step.after, timedelta):
@@ -77,6 +84,7 @@ def _cancelled(due: int, resolutions: list[tuple[int, int | None]]) -> bool:
 def plan_steps(
     *,
     policy: Policy,
+    terms_of: TermsOf,
     ticket: Ticket,
     spans: list[TierSpan],
     response_run: ClockRun,
@@ -98,8 +106,7 @@ def plan_steps(
         for tier in sorted(tiers_used):
             for step in policy.ladder(tier):
                 found = _trigger(
-                    policy=policy,
-                    client=client,
+                    terms_of=terms_of,
                     spans=spans,
                     step=step,
                     tier=tier,
@@ -112,7 +119,7 @@ def plan_steps(
                 if found is None:
                     continue
                 trigger, reason = found
-                due = _due(policy, client, tier, step, trigger)
+                due = _due(terms_of, tier, step, trigger)
                 state: StepState
                 if _cancelled(due, run.resolutions):
                     state = "cancelled"
@@ -137,8 +144,7 @@ def plan_steps(
 
 def _trigger(
     *,
-    policy: Policy,
-    client: str,
+    terms_of: TermsOf,
     spans: list[TierSpan],
     step: EscalationStep,
     tier: str,
@@ -152,13 +158,18 @@ def _trigger(
         clock = response_run if step.clock == "response" else run
         if step.clock == "response" and run.cycle != 1:
             return None
-        crossing = clock.crossing(policy, client, spans, fraction=step.at or 1.0, only_tier=tier)
+        crossing = clock.crossing(terms_of, spans, fraction=step.at or 1.0, only_tier=tier)
         if crossing is None or crossing.at > now:
             return None
         return (
             crossing.at,
             f"{step.clock} clock at {round((step.at or 1.0) * 100)}% of its {tier} target",
         )
+    if step.on == PAUSE_LIMIT_REACHED:
+        if run.pause_limit_at is None:
+            return None
+        trigger = _first_in_force(spans, tier, run.pause_limit_at, window, now)
+        return None if trigger is None else (trigger, "pause limit reached")
     kinds = ("response", "resolution") if step.clock == "any" else (step.clock,)
     best: tuple[int, str] | None = None
     for kind in kinds:

@@ -2,22 +2,44 @@
 
 This is the single entry point the audit, ``explain``, the daemon and the reports share,
 so they can never disagree about a ticket. Times inside are UTC microseconds; the
-result converts them on demand.
+result converts them on demand. A ticket of a client with a contract is measured by the
+contract version in force when it was created (S26); its excluded clocks (S32) are
+carried along, their outcomes untouched.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.classify import Classification, TierChange, classify, tier_timeline
-from sla_connector.core.clocks import ClockRun, ClockState, TierSpan, build_runs, tier_spans
+from sla_connector.core.clocks import (
+    ClockRun,
+    ClockState,
+    TierSpan,
+    build_runs,
+    govern_pauses,
+    tier_spans,
+)
 from sla_connector.core.escalation import StepPlan, plan_steps
-from sla_connector.core.policy import Policy, StatusSets
+from sla_connector.core.exclusions import Exclusion, RecordedExclusions, ticket_exclusions
+from sla_connector.core.policy import Policy, StatusSets, TermsOf
 from sla_connector.core.ticket import Ticket
 
-__all__ = ["ClockResult", "TicketEvaluation", "evaluate", "tier_at"]
+__all__ = ["ClockResult", "Pause", "TicketEvaluation", "evaluate", "tier_at"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A pause that counted: [start, end) in µs, its reason (the waiting status) and its
+    length in business time of the calendar of the tier at the clock's stop (or ``now``)."""
+
+    start: int
+    end: int
+    reason: str
+    business_us: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +59,8 @@ class ClockResult:
     breach_tier: str | None
     state: ClockState
     timeline: tuple[tuple[int, str], ...]
+    pauses: tuple[Pause, ...] = ()
+    pause_limit_at: int | None = None
 
     @property
     def decided_at(self) -> int | None:
@@ -65,6 +89,8 @@ class TicketEvaluation:
     resolutions: tuple[ClockResult, ...]
     steps: tuple[StepPlan, ...]
     unknown_priorities: tuple[str, ...]
+    version: int | None = None
+    exclusions: Mapping[str, Exclusion] = field(default_factory=dict)
 
     @property
     def rule(self) -> str | None:
@@ -86,13 +112,13 @@ def tier_at(spans: list[TierSpan], instant: int) -> str:
     return tier
 
 
-def _result(run: ClockRun, policy: Policy, client: str, spans: list[TierSpan]) -> ClockResult:
-    crossing = run.crossing(policy, client, spans)
+def _result(run: ClockRun, terms_of: TermsOf, spans: list[TierSpan]) -> ClockResult:
+    crossing = run.crossing(terms_of, spans)
     stopped = run.state_at_horizon == "stopped"
     at = run.stop if stopped and run.stop is not None else run.horizon
     tier = tier_at(spans, at)
-    calendar = policy.terms(client, tier).calendar
-    target = run.target(policy, client, tier)
+    calendar = terms_of(tier).calendar
+    target = run.target(terms_of, tier)
     elapsed = run.elapsed(calendar, at)
     remaining = target - elapsed
     due: int | None
@@ -128,6 +154,13 @@ def _result(run: ClockRun, policy: Policy, client: str, spans: list[TierSpan]) -
         breach_tier=crossing.tier if crossing else None,
         state=state,
         timeline=tuple(timeline),
+        pauses=tuple(
+            Pause(begin, end, reason, calendar.elapsed_us(begin, end))
+            for begin, end, reason in run.pauses
+        )
+        if run.pauses
+        else (),
+        pause_limit_at=run.pause_limit_at,
     )
 
 
@@ -140,11 +173,13 @@ def evaluate(
     now: datetime,
     *,
     classification: Classification | None = None,
+    exclusions: RecordedExclusions | None = None,
 ) -> TicketEvaluation:
     """Classify the ticket and compute its clocks and escalation plan as of ``now``.
 
     ``classification`` reuses an earlier ``classify`` of the same ticket and policy (it does
-    not depend on ``now``).
+    not depend on ``now``). ``exclusions`` are those recorded in the store; the ones the
+    ticket's tags give (``policy.exclusion_tags``) are added.
     """
     now_us = max(to_us(now), to_us(ticket.created_at))
     if classification is None:
@@ -154,10 +189,14 @@ def evaluate(
     sets = policy.sources.get(ticket.source, _NO_STATUSES)
     response_run, cycle_runs = build_runs(ticket, sets, policy.reopen, now_us)
     client = ticket.client
-    response = _result(response_run, policy, client, spans)
-    resolutions = tuple(_result(run, policy, client, spans) for run in cycle_runs)
+    version = policy.contract_version(client, to_us(ticket.created_at))
+    terms_of = policy.terms_of(client, version)
+    govern_pauses(cycle_runs, spans, terms_of)
+    response = _result(response_run, terms_of, spans)
+    resolutions = tuple(_result(run, terms_of, spans) for run in cycle_runs)
     steps = plan_steps(
         policy=policy,
+        terms_of=terms_of,
         ticket=ticket,
         spans=spans,
         response_run=response_run,
@@ -176,4 +215,6 @@ def evaluate(
         resolutions=resolutions,
         steps=steps,
         unknown_priorities=tuple(unknown),
+        version=version,
+        exclusions=ticket_exclusions(ticket, policy.exclusion_tags, exclusions),
     )

@@ -3,31 +3,36 @@
 The YAML loader (``sla_connector.settings``) validates the file and builds a ``Policy``;
 everything downstream (classification, clocks, escalation, reports) reads only these
 values. ``Policy.terms`` resolves what a tier means for one client: per-client overrides
-and the calendar replacement rules of DESIGN section 5 and SEMANTICS S16.
+and the calendar replacement rules of DESIGN section 5 and SEMANTICS S16, then the
+changes of the client's contract version in force (targets, pause governance, S26).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 from sla_connector.core.calendars import BusinessCalendar
+from sla_connector.core.contracts import Contract
 from sla_connector.core.durations import Duration
 from sla_connector.core.errors import ConfigError
+from sla_connector.core.exclusions import ExclusionTag
 from sla_connector.core.patterns import Pattern, compile_pattern
 
 __all__ = [
     "ESCALATION_ACTIONS",
     "NEXT_BUSINESS_DAY",
+    "PAUSE_LIMIT_REACHED",
     "STEP_TRIGGERS",
     "Client",
     "EscalationStep",
     "Policy",
     "Rule",
     "StatusSets",
+    "TermsOf",
     "Tier",
     "TierOverride",
     "TierTerms",
@@ -35,15 +40,15 @@ __all__ = [
 
 ReopenMode = Literal["resume", "new_cycle"]
 StepTrigger = Literal[
-    "response_breach", "resolution_breach", "breach", "response_at_risk", "resolution_at_risk"
-]
-STEP_TRIGGERS: tuple[str, ...] = (
     "response_breach",
     "resolution_breach",
     "breach",
     "response_at_risk",
     "resolution_at_risk",
-)
+    "pause_limit_reached",
+]
+STEP_TRIGGERS: tuple[str, ...] = get_args(StepTrigger)
+PAUSE_LIMIT_REACHED = "pause_limit_reached"
 ESCALATION_ACTIONS: tuple[str, ...] = ("reassign", "set_priority", "note", "tag", "notify")
 NEXT_BUSINESS_DAY = "next_business_day"
 RULE_FIELDS: tuple[str, ...] = ("subject", "description")
@@ -51,7 +56,11 @@ RULE_FIELDS: tuple[str, ...] = ("subject", "description")
 
 @dataclass(frozen=True, slots=True)
 class Tier:
-    """One SLA tier: targets in business time of its calendar."""
+    """One SLA tier: targets in business time of its calendar, and its pause governance.
+
+    ``pause_allowed`` False (``pause: never``) keeps the resolution clock running through
+    waiting statuses; ``max_pause`` bounds the pause one cycle may accumulate (S33-S34).
+    """
 
     key: str
     name: str
@@ -59,6 +68,8 @@ class Tier:
     response: Duration
     resolution: Duration
     calendar: str
+    pause_allowed: bool = True
+    max_pause: Duration | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +162,7 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Client:
-    """A client's contract: its tier, floor, adherence promise, overrides and roles."""
+    """A client: its tier, floor, adherence promise, overrides, roles and contract."""
 
     key: str
     tier: str | None = None
@@ -162,6 +173,7 @@ class Client:
     tiers: Mapping[str, TierOverride] = field(default_factory=dict)
     roles: Mapping[str, str] = field(default_factory=dict)
     name: str | None = None
+    contract: Contract | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +194,7 @@ class EscalationStep:
     def clock(self) -> Literal["response", "resolution", "any"]:
         if self.on.startswith("response"):
             return "response"
-        if self.on.startswith("resolution"):
+        if self.on.startswith("resolution") or self.on == PAUSE_LIMIT_REACHED:
             return "resolution"
         return "any"
 
@@ -213,6 +225,8 @@ class StatusSets:
 
 
 _DEFAULT_CLIENT = Client(key="")
+TermsOf = Callable[[str], "TierTerms"]
+"""What a tier means for one ticket: tier key -> terms (client and contract version fixed)."""
 
 
 @dataclass(frozen=True)
@@ -229,8 +243,13 @@ class Policy:
     sources: Mapping[str, StatusSets] = field(default_factory=dict)
     reopen: ReopenMode = "resume"
     respect_manual_priority: bool = True
-    _terms: dict[tuple[str, str], TierTerms] = field(
-        default_factory=dict, compare=False, repr=False
+    exclusion_tags: tuple[ExclusionTag, ...] = ()
+    # Caches, fresh in every instance (``dataclasses.replace`` included).
+    _terms: dict[tuple[str, str, int | None], TierTerms] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    _terms_of: dict[tuple[str, int | None], TermsOf] = field(
+        default_factory=dict, init=False, compare=False, repr=False
     )
 
     def __post_init__(self) -> None:
@@ -243,9 +262,9 @@ class Policy:
     def severity(self, tier_key: str) -> int:
         return self.tiers[tier_key].severity
 
-    def terms(self, client_key: str, tier_key: str) -> TierTerms:
-        """The tier as it applies to one client, cached."""
-        cache_key = (client_key, tier_key)
+    def terms(self, client_key: str, tier_key: str, version: int | None = None) -> TierTerms:
+        """The tier as it applies to one client (under a contract version when given), cached."""
+        cache_key = (client_key, tier_key, version)
         cached = self._terms.get(cache_key)
         if cached is not None:
             return cached
@@ -265,9 +284,28 @@ class Policy:
             )
             calendar_name = override.calendar or calendar_name
         tier = replace(tier, calendar=calendar_name)
+        if version is not None and client.contract is not None:
+            tier = _under_contract(tier, client.contract, version)
         terms = TierTerms(tier=tier, calendar=self.calendars[calendar_name])
         self._terms[cache_key] = terms
         return terms
+
+    def contract_version(self, client_key: str, instant_us: int) -> int | None:
+        """The client's contract version in force at an instant (a ticket's creation, S26)."""
+        contract = self.client(client_key).contract
+        return None if contract is None else contract.version_at(instant_us)
+
+    def terms_of(self, client_key: str, version: int | None = None) -> TermsOf:
+        """``terms`` with the client and version fixed: what the clocks of one ticket use.
+
+        The lookup is one dict access per call, kept per (client, version) (hot path).
+        """
+        found = self._terms_of.get((client_key, version))
+        if found is None:
+            found = self._terms_of[(client_key, version)] = _TermsMap(
+                lambda tier_key: self.terms(client_key, tier_key, version)
+            ).__getitem__
+        return found
 
     def recipient(self, client_key: str, role: str) -> str:
         """The person behind a role: the client's roles, then the policy's, else the role (S20)."""
@@ -303,7 +341,45 @@ class Policy:
             for tier_key, override in client.tiers.items():
                 need_tier(f"clients.{key}.tiers", tier_key)
                 need_calendar(f"clients.{key}.tiers.{tier_key}.calendar", override.calendar)
+            if client.contract is not None:
+                for index, version in enumerate(client.contract.versions):
+                    where = f"clients.{key}.contract.versions[{index}]"
+                    for tier_key in version.tiers:
+                        need_tier(f"{where}.tiers", tier_key)
+                    for number, objective in enumerate(version.objectives):
+                        need_tier(f"{where}.objectives[{number}].tier", objective.tier)
         for tier_key, steps in self.escalations.items():
             need_tier(f"escalations.{tier_key}", tier_key)
             for index, step in enumerate(steps):
                 need_tier(f"escalations.{tier_key}[{index}].priority", step.priority)
+
+
+class _TermsMap(dict[str, TierTerms]):
+    """Tier key -> terms, filled on first use by ``resolve``."""
+
+    def __init__(self, resolve: TermsOf) -> None:
+        super().__init__()
+        self.resolve = resolve
+
+    def __missing__(self, tier_key: str) -> TierTerms:
+        terms = self[tier_key] = self.resolve(tier_key)
+        return terms
+
+
+def _under_contract(tier: Tier, contract: Contract, version: int) -> Tier:
+    """A tier with a contract version's changes: the version's tier entry wins over the
+    version-wide pause keys, which win over the tier's own (S26, S33-S34)."""
+    terms = contract.versions[version]
+    own = terms.tiers.get(tier.key)
+    pause_allowed = tier.pause_allowed if terms.pause_allowed is None else terms.pause_allowed
+    max_pause = terms.max_pause or tier.max_pause
+    if own is not None:
+        pause_allowed = pause_allowed if own.pause_allowed is None else own.pause_allowed
+        max_pause = own.max_pause or max_pause
+    return replace(
+        tier,
+        response=(own.response if own and own.response else tier.response),
+        resolution=(own.resolution if own and own.resolution else tier.resolution),
+        pause_allowed=pause_allowed,
+        max_pause=max_pause,
+    )

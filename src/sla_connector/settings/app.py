@@ -7,7 +7,7 @@ is valid, raising ``ConfigError`` with the full key path directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any, Self
 
@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.policy import Policy
 from sla_connector.settings.build import build_policy
+from sla_connector.settings.contracts import ContractConfig, ExclusionsConfig
 from sla_connector.settings.fields import FrozenMap, Text
 from sla_connector.settings.models import (
     CalendarConfig,
@@ -37,6 +38,8 @@ from sla_connector.settings.services import (
 )
 
 __all__ = ["AppConfig"]
+
+KeyPath = tuple[str | int, ...]
 
 
 class AppConfig(BaseSettings):
@@ -127,6 +130,11 @@ class AppConfig(BaseSettings):
         default_factory=RuntimeConfig,
         description="How the daemon behaves.",
     )
+    exclusions: ExclusionsConfig = Field(
+        default_factory=ExclusionsConfig,
+        description="Clocks left out of contract objectives and credits because the PSA "
+        "marks them (they stay breaches everywhere else).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -199,6 +207,8 @@ def check_references(cfg: AppConfig) -> None:
         for tier_key, override in client.tiers.items():
             tier(("clients", key, "tiers", tier_key), tier_key)
             calendar(("clients", key, "tiers", tier_key, "calendar"), override.calendar)
+        if client.contract is not None:
+            check_contract(("clients", key, "contract"), client.contract, tier)
     steps_seen: dict[str, str] = {}
     for tier_key, steps in cfg.escalations.items():
         tier(("escalations", tier_key), tier_key)
@@ -217,3 +227,16 @@ def check_references(cfg: AppConfig) -> None:
     for key, connector in cfg.connectors.items():
         for tier_key in connector.priority_map:
             tier(("connectors", key, "priority_map", tier_key), tier_key)
+
+
+def check_contract(
+    where: KeyPath, contract: ContractConfig, tier: Callable[[KeyPath, str | None], None]
+) -> None:
+    """The tiers a contract's objectives and tier entries name must exist."""
+    sections: list[tuple[KeyPath, Any]] = [(where, contract)]
+    sections += [((*where, "versions", i), v) for i, v in enumerate(contract.versions)]
+    for path, terms in sections:
+        for index, objective in enumerate(terms.objectives or ()):
+            tier((*path, "objectives", index, "tier"), objective.tier_key)
+        for tier_key in terms.tiers or {}:
+            tier((*path, "tiers", tier_key), tier_key)

@@ -16,6 +16,7 @@ import jinja2
 from pydantic import Field, model_validator
 
 from sla_connector.core.policy import ESCALATION_ACTIONS, STEP_TRIGGERS, StepTrigger
+from sla_connector.settings.contracts import ContractConfig, PauseMode
 from sla_connector.settings.fields import (
     DaySpec,
     FieldProblem,
@@ -172,6 +173,24 @@ class TierConfig(Frozen):
         description="Name of a calendar in `calendars`.",
         examples=["uk-office"],
     )
+    pause: PauseMode = Field(
+        default="allowed",
+        description="`never`: waiting statuses do not pause this tier's resolution clock "
+        "(S33); `allowed`: they do.",
+        examples=["never"],
+    )
+    max_pause: Target | None = Field(
+        default=None,
+        description="Most pause one resolution cycle may accumulate, in business time of "
+        "the tier's calendar; past it the clock runs although the ticket waits (S34).",
+        examples=["5bd"],
+    )
+
+    @model_validator(mode="after")
+    def _pause(self) -> TierConfig:
+        if self.pause == "never" and self.max_pause is not None:
+            raise FieldProblem("max_pause", "pause: never already keeps the clock running")
+        return self
 
 
 class TierOverrideConfig(Frozen):
@@ -364,6 +383,11 @@ class ClientConfig(Frozen):
         description="Role → person for this client, before the top-level (`roles`, `to`).",
         examples=["{account_director: alex@msp.example}"],
     )
+    contract: ContractConfig | None = Field(
+        default=None,
+        description="The client's contract: monthly objectives per tier and clock, service "
+        "credits, pause governance and versions in force on dates (semantics S26-S36).",
+    )
 
 
 def _rename_bool_on(data: Any) -> Any:
@@ -390,7 +414,8 @@ class EscalationStepConfig(Frozen):
     on: str = Field(
         description=(
             "`response_breach`, `resolution_breach`, `breach` (whichever comes first), "
-            "`response_at_risk`, `resolution_at_risk`."
+            "`response_at_risk`, `resolution_at_risk`, `pause_limit_reached` (the cycle used up "
+            "its `max_pause`)."
         ),
         examples=["breach"],
     )

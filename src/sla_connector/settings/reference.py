@@ -24,6 +24,7 @@ from pydantic.fields import FieldInfo
 from sla_connector.core.plugins import ConnectorSettings
 from sla_connector.registry import connector_declarations
 from sla_connector.settings.app import AppConfig
+from sla_connector.settings.contracts import CurrencyCode, Money, Share
 from sla_connector.settings.fields import (
     DaySpec,
     EnvVarName,
@@ -81,6 +82,9 @@ _PLACEHOLDERS = {
     "escalations": "tier",
     "connectors": "name",
     "reports.recipients": "recipient",
+    "clients.<client>.contract.tiers": "tier",
+    "clients.<client>.contract.versions[].tiers": "tier",
+    "exclusions.tags": "tag",
 }
 _LABELS: tuple[tuple[Any, str], ...] = tuple(
     (get_args(alias)[1], label)
@@ -89,6 +93,9 @@ _LABELS: tuple[tuple[Any, str], ...] = tuple(
         (Interval, "duration (`60s`, `5m`; no `bd`)"),
         (StepAfter, "duration (no `bd`) or `next_business_day`"),
         (Percent, "percentage (`75%` or `0.75`)"),
+        (Share, "exact percentage (`2.5%`)"),
+        (Money, "amount (`12000.00`)"),
+        (CurrencyCode, "ISO 4217 currency code"),
         (EnvVarName, "environment variable name"),
         (TimeZoneName, "IANA time zone"),
         (OpenInterval, "interval `HH:MM-HH:MM`"),

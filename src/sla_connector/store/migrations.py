@@ -45,7 +45,12 @@ def _v2_ledger_by_client(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_ledger_by_client)
+def _v3_exclusions(conn: Connection) -> None:
+    """Clocks excluded from contract objectives by ``sla-connector exclude`` (issue 14)."""
+    schema.exclusions.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_ledger_by_client, _v3_exclusions)
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "WOULD_FIRE",
     "EvidenceCheck",
     "EvidenceEntry",
+    "ExclusionRow",
     "LedgerRow",
     "PlannedStep",
     "ReportRun",
@@ -166,3 +167,26 @@ class EvidenceCheck:
     entries: int
     first_bad_seq: int | None
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExclusionRow:
+    """A clock of one ticket excluded from contract objectives, and its revocation if any.
+
+    ``clock`` is ``response`` or ``resolution`` (every cycle); instants are µs. A row with
+    ``revoked_at`` set no longer excludes anything.
+    """
+
+    source: str
+    ticket_id: str
+    clock: str
+    reason: str
+    approved_by: str
+    approved_at: int
+    revoked_by: str | None = None
+    revoked_at: int | None = None
+    revoke_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -5,7 +5,8 @@ strings are TEXT: the same DDL means the same thing on SQLite and PostgreSQL.
 
 These definitions are exactly what migration 1 creates (``metadata.create_all``). A later
 migration owns its own DDL (see ``migrations``); one that changes a table must first
-freeze migration 1's definitions there, then edit this module.
+freeze migration 1's definitions there, then edit this module. Tables that later
+migrations add live in ``later_metadata``, each created by its own migration.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ __all__ = [
     "cursors",
     "evidence",
     "evidence_head",
+    "exclusions",
+    "later_metadata",
     "ledger",
     "metadata",
     "report_runs",
@@ -124,4 +127,22 @@ evidence_head = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.Text, nullable=False),
+)
+
+later_metadata = sa.MetaData()
+
+# Migration 3: justified exclusions of a clock from contract objectives (issue 14). One row
+# per (source, ticket, clock) holds the latest decision; the evidence log keeps each one.
+exclusions = sa.Table(
+    "exclusions",
+    later_metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("ticket_id", sa.Text, primary_key=True),
+    sa.Column("clock", sa.Text, primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("approved_by", sa.Text, nullable=False),
+    sa.Column("approved_at", _US, nullable=False),
+    sa.Column("revoked_by", sa.Text, nullable=True),
+    sa.Column("revoked_at", _US, nullable=True),
+    sa.Column("revoke_reason", sa.Text, nullable=True),
 )

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from sla_connector.core.errors import StoreError
 from sla_connector.store import evidence as evidence_log
+from sla_connector.store import exclusions as exclusion_ops
 from sla_connector.store import ledger as ledger_ops
 from sla_connector.store.engine import (
     create_store_engine,
@@ -33,6 +34,7 @@ from sla_connector.store.records import (
     REPORT_STATES,
     EvidenceCheck,
     EvidenceEntry,
+    ExclusionRow,
     LedgerRow,
     PlannedStep,
     ReportRun,
@@ -51,7 +53,8 @@ _TICKET_UPDATE: Final = tuple(n for n in _TICKET_FIELDS if n not in ("source", "
 
 
 class Store:
-    """Cursors, ticket snapshots, the escalation ledger, report runs and the evidence log."""
+    """Cursors, ticket snapshots, the escalation ledger, report runs, exclusions and the
+    evidence log."""
 
     def __init__(self, engine: Engine, url: URL, *, max_attempts: int) -> None:
         """Use ``Store.open``; this only wires an engine that is already migrated."""
@@ -435,6 +438,33 @@ class Store:
         with self._read("reading report runs") as conn:
             return [ReportRun(**r._mapping) for r in conn.execute(query)]
 
+    # --- exclusions from contract objectives ------------------------------------------
+
+    def exclude(self, row: ExclusionRow) -> None:
+        """Exclude a clock (replacing any earlier decision), logged in the evidence log."""
+        _check_clock(row.clock)
+        if not row.reason.strip() or not row.approved_by.strip():
+            raise ValueError("an exclusion needs a reason and who approved it")
+        with self._write(f"excluding {row.clock} of {row.source}:{row.ticket_id}") as conn:
+            exclusion_ops.record(conn, row)
+
+    def revoke_exclusion(
+        self, source: str, ticket_id: str, clock: str, *, by: str, at: int, reason: str = ""
+    ) -> bool:
+        """Revoke the clock's active exclusion, logged; False when none is active."""
+        _check_clock(clock)
+        with self._write(f"revoking the exclusion of {source}:{ticket_id}") as conn:
+            return exclusion_ops.revoke(conn, source, ticket_id, clock, by=by, at=at, reason=reason)
+
+    def exclusions(
+        self, *, active_only: bool = True, source: str | None = None, ticket_id: str | None = None
+    ) -> list[ExclusionRow]:
+        """Exclusions in (source, ticket, clock) order; revoked ones too unless active_only."""
+        with self._read("reading exclusions") as conn:
+            return exclusion_ops.read(
+                conn, active_only=active_only, source=source, ticket_id=ticket_id
+            )
+
     # --- evidence log ------------------------------------------------------------------
 
     def append_evidence(self, kind: str, payload: Mapping[str, Any], *, at: int) -> str:
@@ -457,3 +487,8 @@ class Store:
             if len(page) < _PAGE:
                 return
             after = page[-1].seq
+
+
+def _check_clock(clock: str) -> None:
+    if clock not in ("response", "resolution"):
+        raise ValueError(f"exclusion: clock {clock!r} is not response or resolution")
