@@ -54,7 +54,12 @@ PARSE: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], Any]] = {
     "simulator": lambda s, env: SimulatorConfig.from_settings(
         "c", s, datetime(2026, 11, 2, tzinfo=UTC)
     ),
-    "simulator_http": lambda s, env: SimulatorHttpSettings.from_settings("c", s),
+    # The HTTP connector reads its transport keys; its server reads the simulator's keys
+    # from the same entry (``simulator.server --config``).
+    "simulator_http": lambda s, env: (
+        SimulatorHttpSettings.from_settings("c", s),
+        SimulatorConfig.from_settings("c", s, datetime(2026, 11, 2, tzinfo=UTC)),
+    )[0],
 }
 
 

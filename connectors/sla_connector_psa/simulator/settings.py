@@ -143,10 +143,13 @@ DECLARATION = ConnectorSettings(
     ),
 )
 
+# The HTTP twin reads the same entry: the server (``simulator.server --config``) builds its
+# ticket stream from the simulator's keys, so they are valid here too.
 HTTP_DECLARATION = ConnectorSettings(
     type="simulator_http",
     page="simulator",
     keys=(
+        *(key for key in DECLARATION.keys if key.key != "page_size"),
         SettingKey("timeout", "number (seconds)", "`10`", "Read timeout.", "10"),
         SettingKey("connect_timeout", "number (seconds)", "`5`", "Connect timeout.", "5"),
         SettingKey("max_attempts", "whole number", "`5`", "Attempts per request.", "5"),

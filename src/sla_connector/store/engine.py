@@ -16,6 +16,8 @@ with its password masked.
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
@@ -103,7 +105,7 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             if not memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _enable_wal(cursor)
                 # In WAL mode NORMAL survives a killed process (only power loss can drop the
                 # last commits) and spares an fsync on every commit.
                 cursor.execute("PRAGMA synchronous=NORMAL")
@@ -136,3 +138,21 @@ def transaction(engine: Engine, what: str, *, write: bool) -> Iterator[Connectio
     except sa.exc.DBAPIError as exc:
         shown = engine.url.render_as_string(hide_password=True)
         raise StoreError(f"store {shown}: {what} failed: {exc.orig}") from exc
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch a database to WAL, waiting out a concurrent opener.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is
+    locked" at once, without its busy handler, while another process opening the same
+    fresh file holds one; so the switch is retried for up to the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
