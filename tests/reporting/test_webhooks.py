@@ -18,7 +18,6 @@ import pytest
 
 from sla_connector.core.errors import ConfigError
 from sla_connector.reporting import (
-    Deliverer,
     DeliveryError,
     Rendered,
     Target,
@@ -35,7 +34,8 @@ from sla_connector.reporting.chat import (
     teams_message,
 )
 from sla_connector.reporting.model import Report
-from sla_connector.settings.services import NotifyConfig
+from sla_connector.runtime.report_jobs import deliverer_for, report_targets
+from sla_connector.settings.services import NotifyConfig, RecipientConfig
 from sla_connector.store import Store
 from tests.reporting.conftest import NOW, WEEK_END, WEEK_START, make_config, seed_store, tickets_at
 from tests.reporting.dataset import Spec, expected, rate
@@ -125,8 +125,9 @@ async def test_slack_webhook_receives_valid_block_kit_with_the_hand_computed_fig
 ) -> None:
     hook = Hook()
     with webhook_server(hook) as base:
-        deliverer = Deliverer(rendered_notify(), environ={"ACME_SLACK": f"{base}/services/T/B/x"})
-        detail = await deliverer(rendered, Target("acme", "slack", webhook_env="ACME_SLACK"))
+        environ = {"ACME_SLACK": f"{base}/services/T/B/x"}
+        deliverer = deliverer_for(rendered_notify(), environ=environ)
+        detail = await deliverer(rendered, target("acme", "slack", "ACME_SLACK", environ))
     assert detail == "posted to the slack webhook"
     [(path, content_type, payload)] = hook.posts
     assert path == "/services/T/B/x" and content_type == "application/json"
@@ -147,8 +148,9 @@ async def test_teams_webhook_receives_an_adaptive_card_message_with_the_same_fig
 ) -> None:
     hook = Hook(ok=202)  # Workflows answer 202 Accepted
     with webhook_server(hook) as base:
-        deliverer = Deliverer(rendered_notify(), environ={"MSP_TEAMS": f"{base}/workflows/1"})
-        await deliverer(rendered, Target("acme", "teams", webhook_env="MSP_TEAMS"))
+        environ = {"MSP_TEAMS": f"{base}/workflows/1"}
+        deliverer = deliverer_for(rendered_notify(), environ=environ)
+        await deliverer(rendered, target("acme", "teams", "MSP_TEAMS", environ))
     [(_, _, payload)] = hook.posts
     assert payload["type"] == "message"
     [attachment] = payload["attachments"]
@@ -198,6 +200,13 @@ def rendered_notify() -> NotifyConfig:
     return NotifyConfig()
 
 
+def target(recipient: str, channel: str, variable: str, environ: dict[str, str]) -> Target:
+    """The report target the runtime resolves for one configured webhook variable."""
+    config = RecipientConfig.model_validate({f"{channel}_webhook_env": variable})
+    (found,) = report_targets({recipient: config}, environ=environ)
+    return found
+
+
 class Sleeps(list[float]):
     async def __call__(self, seconds: float) -> None:
         self.append(seconds)
@@ -217,10 +226,10 @@ async def test_webhook_5xx_and_429_are_retried_with_backoff_honouring_retry_afte
 
     sleeps = Sleeps()
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        deliverer = Deliverer(rendered_notify(), http=http, sleep=sleeps,
-                              environ={"HOOK": "https://hooks.slack.com/services/SECRET"},
-                              backoff=timedelta(seconds=30))  # fmt: skip
-        await deliverer(rendered, Target("acme", "slack", webhook_env="HOOK"))
+        environ = {"HOOK": "https://hooks.slack.com/services/SECRET"}
+        deliverer = deliverer_for(rendered_notify(), http=http, sleep=sleeps, environ=environ,
+                                  backoff=timedelta(seconds=30))  # fmt: skip
+        await deliverer(rendered, target("acme", "slack", "HOOK", environ))
     assert len(calls) == 3 and sleeps == [30.0, 120.0]
 
 
@@ -238,10 +247,10 @@ async def test_a_revoked_webhook_fails_at_once_without_leaking_its_url(rendered:
     for handler, retries in ((gone, 0), (unreachable, 2)):
         sleeps.clear()
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-            deliverer = Deliverer(rendered_notify(), http=http, sleep=sleeps, attempts=3,
-                                  environ={"HOOK": secret})  # fmt: skip
+            deliverer = deliverer_for(rendered_notify(), http=http, sleep=sleeps, attempts=3,
+                                      environ={"HOOK": secret})  # fmt: skip
             with pytest.raises(DeliveryError) as caught:
-                await deliverer(rendered, Target("acme", "slack", webhook_env="HOOK"))
+                await deliverer(rendered, target("acme", "slack", "HOOK", {"HOOK": secret}))
         assert "SECRETTOKEN" not in str(caught.value)
         assert caught.value.__cause__ is None or "SECRETTOKEN" not in str(caught.value.__cause__)
         assert len(sleeps) == retries
@@ -249,9 +258,9 @@ async def test_a_revoked_webhook_fails_at_once_without_leaking_its_url(rendered:
 
 @pytest.mark.anyio
 async def test_a_missing_webhook_variable_names_the_config_key(rendered: Rendered) -> None:
-    deliverer = Deliverer(rendered_notify(), environ={})
+    deliverer = deliverer_for(rendered_notify(), environ={})
     with pytest.raises(DeliveryError, match="ACME_TEAMS") as caught:
-        await deliverer(rendered, Target("acme", "teams", webhook_env="ACME_TEAMS"))
+        await deliverer(rendered, target("acme", "teams", "ACME_TEAMS", {}))
     assert "reports.recipients.acme.teams_webhook_env" in str(caught.value)
     assert not caught.value.retriable
 

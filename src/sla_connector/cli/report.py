@@ -28,10 +28,10 @@ from sla_connector.reporting import (
     render_all,
     render_csv,
     render_json,
-    targets,
 )
-from sla_connector.runtime.assemble import store_url
-from sla_connector.settings import AppConfig, load_config
+from sla_connector.runtime.report_jobs import deliverer_for, report_targets
+from sla_connector.runtime.service import store_url
+from sla_connector.settings import load_config
 from sla_connector.store import Store
 
 __all__ = ["register", "run"]
@@ -98,8 +98,7 @@ def _write(rendered: Rendered, out: Path) -> list[Path]:
     return written
 
 
-async def _send(config: AppConfig, rendered: Rendered, found: list[Target]) -> int:
-    deliverer = Deliverer(config.notify, attempts=3)
+async def _send(deliverer: Deliverer, rendered: Rendered, found: tuple[Target, ...]) -> int:
     failures = 0
     for target in found:
         try:
@@ -120,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(policy.clients)) or "none"
         raise ConfigError("--client", f"unknown client {args.client!r}; configured: {known}")
     recipient = args.client or INTERNAL
-    found = targets(config.reports.recipients, only=recipient)
+    found = report_targets(config.reports.recipients, only=recipient)
     if args.send and not found:
         raise ConfigError(
             f"reports.recipients.{recipient}",
@@ -139,6 +138,6 @@ def run(args: argparse.Namespace) -> int:
     rendered = render_all(report)
     for path in _write(rendered, Path(args.out)):
         print(path)
-    if args.send and asyncio.run(_send(config, rendered, found)):
+    if args.send and asyncio.run(_send(deliverer_for(config.notify, attempts=3), rendered, found)):
         return EXIT_SEND_FAILED
     return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sla_connector.cli.common import add_config_argument
-from sla_connector.runtime.assemble import store_url
+from sla_connector.runtime.service import store_url
 from sla_connector.settings import load_config
 from sla_connector.store import Store
 

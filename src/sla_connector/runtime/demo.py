@@ -9,7 +9,6 @@ network beyond 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,21 +17,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import uvicorn
-
 from sla_connector.core.calendars import from_us
 from sla_connector.reporting.compute import build_report
 from sla_connector.reporting.model import Report
 from sla_connector.reporting.periods import Period, period_containing, weekly_period
 from sla_connector.reporting.render import render_csv, render_html, render_json, render_text
-from sla_connector.runtime.assemble import build_connectors, daemon_settings
 from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.daemon import Daemon
-from sla_connector.runtime.source import StoreSource
+from sla_connector.runtime.service import Service
+from sla_connector.runtime.serving import DashboardServer
 from sla_connector.runtime.timeline import VirtualTimeline
 from sla_connector.settings import AppConfig, config_from_mapping, parse_yaml
 from sla_connector.store import Store
-from sla_connector.web.app import create_app
 
 __all__ = ["DEMO_START", "DemoOptions", "DemoResult", "demo_config", "run_demo"]
 
@@ -78,24 +74,54 @@ def demo_config(options: DemoOptions) -> AppConfig:
     return config_from_mapping(data, "the demo policy")
 
 
+def _counting(app: Any, hits: dict[str, int]) -> Any:
+    """The app, counting the HTTP requests it answers (the summary says how many)."""
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            hits["count"] += 1
+        await app(scope, receive, send)
+
+    return counting
+
+
 async def _serve_dashboard(
     app: Any, port: int, say: Callable[[str], None]
-) -> tuple[uvicorn.Server | None, asyncio.Task[None] | None]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(100):  # bounded wait for the socket
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.02)
-    if not server.started:
+) -> tuple[DashboardServer | None, str | None]:
+    server = DashboardServer(app, "127.0.0.1", port, log_level="warning")
+    if not await server.start(wait=True):
         say(f"dashboard: port {port} is not free; running without it (use --port)")
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
         return None, None
-    return server, task
+    url = f"http://127.0.0.1:{port}"
+    say(f"dashboard: {url}  (live while the demo runs)")
+    return server, url
+
+
+async def _play(service: Service, options: DemoOptions, say: Callable[[str], None]) -> bool:
+    """Run virtual time to the demo's end; True when interrupted (Ctrl-C)."""
+    assert isinstance(service.clock, ManualClock) and isinstance(service.timeline, VirtualTimeline)
+    pace = _Pacer(options.speed, service.clock, service.store, say, service.daemon)
+    try:
+        await service.daemon.start()
+        say(
+            f"simulating {options.days:g} day(s) from {options.start:%a %d %b %Y} "
+            f"at {'maximum speed' if options.speed is None else f'{options.speed:g}x'}"
+        )
+        await service.timeline.run_until(options.start + timedelta(days=options.days), pace=pace)
+    except asyncio.CancelledError:
+        return True
+    return False
+
+
+def _ledger_states(store: Store) -> tuple[dict[str, int], int, int]:
+    """Ledger rows per state, and the done ones on time and late."""
+    ledger = store.ledger()
+    states: dict[str, int] = {}
+    for row in ledger:
+        states[row.state] = states.get(row.state, 0) + 1
+    done = [row for row in ledger if row.state == "done"]
+    late = sum(1 for row in done if (row.lateness_us or 0) >= 1_000_000)
+    return states, len(done) - late, late
 
 
 async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> DemoResult:
@@ -104,64 +130,24 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
     for stale in options.out.glob("state.db*"):
         stale.unlink()
     config = demo_config(options)
-    clock = ManualClock(options.start)
-    timeline = VirtualTimeline(clock)
-    store = Store.open(config.store.url)
-    connectors = build_connectors(config, clock)
-    daemon = Daemon(
-        policy=config.policy,
-        store=store,
-        connectors=connectors,
-        clock=clock,
-        timeline=timeline,
-        settings=daemon_settings(config, virtual=True),
-    )
-    source = StoreSource(config.policy, store, clock, daemon.status)
+    service = Service.build(config, clock=ManualClock(options.start), cache_seconds=0.5)
     hits = {"count": 0}
-    app = create_app(source, token=None, display_tz="Europe/London", cache_seconds=0.5)
-
-    async def counting(scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http":
-            hits["count"] += 1
-        await app(scope, receive, send)
-
-    server, web = await _serve_dashboard(counting, options.port, say)
-    url = f"http://127.0.0.1:{options.port}" if server is not None else None
-    if url:
-        say(f"dashboard: {url}  (live while the demo runs)")
-    end = options.start + timedelta(days=options.days)
-    interrupted = False
-    pace = _Pacer(options.speed, clock, store, say, daemon)
+    server, url = await _serve_dashboard(_counting(service.dashboard, hits), options.port, say)
     try:
-        await daemon.start()
-        say(
-            f"simulating {options.days:g} day(s) from {options.start:%a %d %b %Y} "
-            f"at {'maximum speed' if options.speed is None else f'{options.speed:g}x'}"
-        )
-        await timeline.run_until(end, pace=pace)
-    except asyncio.CancelledError:
-        interrupted = True
+        interrupted = await _play(service, options, say)
     finally:
-        await daemon.stop()
-        if server is not None and web is not None:
-            server.should_exit = True
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(web, timeout=3)
-    now = clock.now()
+        await service.daemon.stop()
+        if server is not None:
+            await server.stop(timeout=3)
+    store, now = service.store, service.clock.now()
     period = _report_period(options.start, now, config.reports.timezone)
     report = build_report(store, config.policy, period, now, timezone=config.reports.timezone)
-    report_files = _write_report(report, options.out)
-    ledger = store.ledger()
-    states: dict[str, int] = {}
-    for row in ledger:
-        states[row.state] = states.get(row.state, 0) + 1
-    done = [row for row in ledger if row.state == "done"]
-    late = sum(1 for row in done if (row.lateness_us or 0) >= 1_000_000)
+    states, on_time, late = _ledger_states(store)
     result = DemoResult(
         report=report,
-        report_files=report_files,
+        report_files=_write_report(report, options.out),
         tickets=store.count_tickets(),
-        escalations_on_time=len(done) - late,
+        escalations_on_time=on_time,
         escalations_late=late,
         dashboard_url=url,
         dashboard_hits=hits["count"],
