@@ -30,7 +30,7 @@ from sla_connector.reporting import (
     render_json,
 )
 from sla_connector.runtime.report_jobs import deliverer_for, report_targets
-from sla_connector.runtime.service import store_url
+from sla_connector.runtime.service import store_url, vocabulary_of
 from sla_connector.settings import load_config
 from sla_connector.store import Store
 
@@ -131,7 +131,13 @@ def run(args: argparse.Namespace) -> int:
     store = Store.open(url)
     try:
         report = build_report(
-            store, policy, period, now, client=args.client, timezone=config.reports.timezone
+            store,
+            policy,
+            period,
+            now,
+            client=args.client,
+            timezone=config.reports.timezone,
+            vocabulary=vocabulary_of(config),
         )
     finally:
         store.close()

@@ -15,14 +15,14 @@ from datetime import datetime
 from sla_connector.core.adherence import AdherenceCounter
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
+from sla_connector.core.ledger import LedgerRow
 from sla_connector.core.policy import Policy
+from sla_connector.core.readmodel import Breach, BreachLine, breach_lines, escalation_line
 from sla_connector.core.ticket import Ticket
-from sla_connector.reporting.breaches import PendingBreach, attach_escalations, escalation_line
+from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary
 from sla_connector.reporting.model import (
-    AT_RISK_SHARE,
     Adherence,
     AtRiskLine,
-    BreachLine,
     ClientSummary,
     EvidenceLine,
     Report,
@@ -30,14 +30,13 @@ from sla_connector.reporting.model import (
     adherence,
 )
 from sla_connector.reporting.periods import Period
-from sla_connector.reporting.ports import EvidenceVerdict, LedgerRecord, ReportStore
+from sla_connector.reporting.ports import EvidenceVerdict, ReportStore
 
 __all__ = ["INTERNAL", "build_report", "compute_report"]
 
 INTERNAL = "internal"
 """The scope (and recipient key) of the MSP-wide report over all clients."""
 
-_FIRED = frozenset({"done", "would_fire", "failed"})
 _Key = tuple[str, str]
 
 
@@ -58,10 +57,11 @@ class _Accumulator:
     period: Period
     previous: Period
     now_us: int
+    vocabulary: Vocabulary
     current: AdherenceCounter = field(init=False)
     before: AdherenceCounter = field(init=False)
     tallies: dict[_Key, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
-    breaches: list[PendingBreach] = field(default_factory=list)
+    breaches: list[Breach] = field(default_factory=list)
     at_risk: list[AtRiskLine] = field(default_factory=list)
     clients: set[str] = field(default_factory=set)
     current_index: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
@@ -91,6 +91,8 @@ class _Accumulator:
         still_open = ev.resolution.stopped_at is None
         for clock in (ev.response, *ev.resolutions):
             self._clock(ev, clock, tally, still_open)
+        for clock in self.vocabulary.at_risk_clocks(ev):
+            self._at_risk(ev, clock)
 
     def _clock(
         self, ev: TicketEvaluation, clock: ClockResult, tally: _Tally, still_open: bool
@@ -105,26 +107,23 @@ class _Accumulator:
                 tally.resolve_us += clock.elapsed_us
         breached = clock.breached_at
         if breached is not None and self._inside(self.period, breached):
-            self.breaches.append(
-                PendingBreach(ev.ticket, clock.breach_tier or clock.tier, clock, still_open)
+            self.breaches.append(Breach(ev.ticket, clock, still_open))
+
+    def _at_risk(self, ev: TicketEvaluation, clock: ClockResult) -> None:
+        due_at = clock.due_at or 0  # an at-risk clock runs, so it has a due instant
+        self.at_risk.append(
+            AtRiskLine(
+                source=ev.ticket.source,
+                ticket_id=ev.ticket.id,
+                client=ev.ticket.client,
+                subject=ev.ticket.subject,
+                tier=clock.tier,
+                clock=clock.kind,
+                used=clock.elapsed_us / clock.target_us,
+                due_at=from_us(due_at),
+                seconds_to_breach=(due_at - self.now_us) / 1e6,
             )
-        latest = clock.kind == "response" or clock is ev.resolution
-        if latest and clock.state == "running" and clock.target_us > 0 and clock.due_at is not None:
-            used = clock.elapsed_us / clock.target_us
-            if used >= AT_RISK_SHARE:
-                self.at_risk.append(
-                    AtRiskLine(
-                        source=ev.ticket.source,
-                        ticket_id=ev.ticket.id,
-                        client=ev.ticket.client,
-                        subject=ev.ticket.subject,
-                        tier=clock.tier,
-                        clock=clock.kind,
-                        used=used,
-                        due_at=from_us(clock.due_at),
-                        seconds_to_breach=(clock.due_at - self.now_us) / 1e6,
-                    )
-                )
+        )
 
     @staticmethod
     def _inside(period: Period, instant: int) -> bool:
@@ -164,13 +163,14 @@ def _scope_clients(policy: Policy, client: str | None, seen: set[str]) -> list[s
 def compute_report(
     policy: Policy,
     tickets: Iterable[Ticket],
-    ledger: Iterable[LedgerRecord],
+    ledger: Iterable[LedgerRow],
     evidence: EvidenceVerdict | None,
     period: Period,
     *,
     now: datetime,
     client: str | None = None,
     timezone: str = "UTC",
+    vocabulary: Vocabulary | None = None,
 ) -> Report:
     """The report of ``client`` (None: every client, the MSP's report) for ``period``.
 
@@ -178,7 +178,8 @@ def compute_report(
     evaluated as of ``now``, so at-risk lines are live and breaches after the period's end
     do not count in it).
     """
-    acc = _Accumulator(period, period.previous(), to_us(now))
+    terms = vocabulary or Vocabulary()
+    acc = _Accumulator(period, period.previous(), to_us(now), terms)
     for ticket in tickets:
         if client is None or ticket.client == client:
             acc.add(evaluate(ticket, policy, now))
@@ -186,7 +187,7 @@ def compute_report(
     ledger_rows = [r for r in ledger if client is None or r.client == client]
     clients = _scope_clients(policy, client, acc.clients)
     tiers = sorted(policy.tiers, key=lambda key: (policy.severity(key), key))
-    breaches = attach_escalations(policy, acc.breaches, ledger_rows)
+    breaches = breach_lines(policy, acc.breaches, ledger_rows, terms)
     at_risk = tuple(sorted(acc.at_risk, key=lambda line: (line.seconds_to_breach, line.ticket_id)))
     scope = client if client is not None else INTERNAL
     scope_target = policy.client(client).target_adherence if client is not None else None
@@ -236,9 +237,9 @@ def compute_report(
         tiers=tuple(tier_lines),
         breaches=breaches,
         escalations=tuple(
-            escalation_line(row)
+            escalation_line(row, terms)
             for row in sorted(ledger_rows, key=lambda r: (r.fired_at or 0, r.key))
-            if row.state in _FIRED
+            if row.state in FIRED_STATES
             and row.fired_at is not None
             and period.start_us <= row.fired_at < period.end_us
         ),
@@ -334,6 +335,7 @@ def build_report(
     client: str | None = None,
     timezone: str = "UTC",
     evidence: EvidenceVerdict | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> Report:
     """Read tickets, ledger and the evidence verdict from ``store`` and compute the report.
 
@@ -351,4 +353,5 @@ def build_report(
         now=now,
         client=client,
         timezone=timezone,
+        vocabulary=vocabulary,
     )

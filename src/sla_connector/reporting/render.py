@@ -163,7 +163,7 @@ def render_csv(report: Report) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(BREACH_CSV_COLUMNS)
     for b in report.breaches:
-        lateness = [e.lateness_s for e in b.escalations if e.lateness_s is not None]
+        lateness = [e.lateness_seconds for e in b.escalations if e.lateness_seconds is not None]
         writer.writerow(
             [
                 b.client,

@@ -25,11 +25,13 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sla_connector.core.calendars import to_us
+from sla_connector.core.ledger import ReportRun
 from sla_connector.core.policy import Policy
+from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.reporting.compute import build_report
 from sla_connector.reporting.delivery import Deliver, Target
 from sla_connector.reporting.periods import KINDS, Period, PeriodKind, monthly_period, weekly_period
-from sla_connector.reporting.ports import EvidenceVerdict, ReportRunRecord, RunStore
+from sla_connector.reporting.ports import EvidenceVerdict, RunStore
 from sla_connector.reporting.render import Rendered, render_all
 
 __all__ = [
@@ -149,7 +151,7 @@ def period_for(kind: PeriodKind, fire_instant: datetime, timezone: str | None = 
     return monthly_period(fire_instant, zone)
 
 
-def _anchor(runs: Sequence[ReportRunRecord], kind: str, run_key: str) -> int | None:
+def _anchor(runs: Sequence[ReportRun], kind: str, run_key: str) -> int | None:
     """The period start after which periods are still owed to this target, None if no runs.
 
     Sent or in-flight runs end the debt; failed runs stay owed (a later tick retries them).
@@ -166,7 +168,7 @@ def _anchor(runs: Sequence[ReportRunRecord], kind: str, run_key: str) -> int | N
 def due_runs(
     schedule: ReportSchedule,
     now: datetime,
-    runs: Sequence[ReportRunRecord],
+    runs: Sequence[ReportRun],
     *,
     not_before: datetime | None = None,
     max_catch_up: int = MAX_CATCH_UP,
@@ -202,6 +204,7 @@ async def run_due_reports(
     now: datetime,
     deliver: Deliver,
     *,
+    vocabulary: Vocabulary | None = None,
     not_before: datetime | None = None,
     max_catch_up: int = MAX_CATCH_UP,
 ) -> list[RunOutcome]:
@@ -228,7 +231,14 @@ async def run_due_reports(
                 if not evidence:
                     evidence.append(await asyncio.to_thread(store.verify_evidence))
                 rendered[cache_key] = await asyncio.to_thread(
-                    _render, store, policy, schedule, run, now=now, evidence=evidence[0]
+                    _render,
+                    store,
+                    policy,
+                    schedule,
+                    run,
+                    now=now,
+                    evidence=evidence[0],
+                    vocabulary=vocabulary,
                 )
             detail = await deliver(rendered[cache_key], run.target)
             state = "sent"
@@ -252,6 +262,7 @@ def _render(
     *,
     now: datetime,
     evidence: EvidenceVerdict,
+    vocabulary: Vocabulary | None,
 ) -> Rendered:
     report = build_report(
         store,
@@ -261,5 +272,6 @@ def _render(
         client=run.target.client,
         timezone=schedule.timezone,
         evidence=evidence,
+        vocabulary=vocabulary,
     )
     return render_all(report)

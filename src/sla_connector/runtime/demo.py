@@ -18,13 +18,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sla_connector.core.calendars import from_us
+from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary, is_fired
 from sla_connector.reporting.compute import build_report
 from sla_connector.reporting.model import Report
 from sla_connector.reporting.periods import Period, period_containing, weekly_period
 from sla_connector.reporting.render import render_csv, render_html, render_json, render_text
 from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.daemon import Daemon
-from sla_connector.runtime.service import Service
+from sla_connector.runtime.service import Service, vocabulary_of
 from sla_connector.runtime.serving import DashboardServer
 from sla_connector.runtime.timeline import VirtualTimeline
 from sla_connector.settings import AppConfig, config_from_mapping, parse_yaml
@@ -113,15 +114,15 @@ async def _play(service: Service, options: DemoOptions, say: Callable[[str], Non
     return False
 
 
-def _ledger_states(store: Store) -> tuple[dict[str, int], int, int]:
-    """Ledger rows per state, and the done ones on time and late."""
+def _ledger_states(store: Store, vocabulary: Vocabulary) -> tuple[dict[str, int], int, int]:
+    """Ledger rows per state, and the fired ones on time and late."""
     ledger = store.ledger()
     states: dict[str, int] = {}
     for row in ledger:
         states[row.state] = states.get(row.state, 0) + 1
-    done = [row for row in ledger if row.state == "done"]
-    late = sum(1 for row in done if (row.lateness_us or 0) >= 1_000_000)
-    return states, len(done) - late, late
+    fired = [row for row in ledger if is_fired(row.state)]
+    late = vocabulary.count_late(row.lateness_us for row in fired)
+    return states, len(fired) - late, late
 
 
 async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> DemoResult:
@@ -141,8 +142,11 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
             await server.stop(timeout=3)
     store, now = service.store, service.clock.now()
     period = _report_period(options.start, now, config.reports.timezone)
-    report = build_report(store, config.policy, period, now, timezone=config.reports.timezone)
-    states, on_time, late = _ledger_states(store)
+    vocabulary = vocabulary_of(config)
+    report = build_report(
+        store, config.policy, period, now, timezone=config.reports.timezone, vocabulary=vocabulary
+    )
+    states, on_time, late = _ledger_states(store, vocabulary)
     result = DemoResult(
         report=report,
         report_files=_write_report(report, options.out),
@@ -211,7 +215,12 @@ class _Pacer:
             self.say(self._progress(upcoming))
 
     def _progress(self, at: datetime) -> str:
-        fired = sum(status.fired.get("done", 0) for status in self.daemon.status.values())
+        fired = sum(
+            count
+            for status in self.daemon.status.values()
+            for state, count in status.fired.items()
+            if state in FIRED_STATES
+        )
         following = self.store.next_due()
         due = (
             "" if following is None else f"; next escalation due {from_us(following):%a %H:%M} UTC"

@@ -20,6 +20,7 @@ from sla_connector.core.evaluate import evaluate
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.ticket import Ticket
+from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.runtime.planner import planned_step
 from sla_connector.runtime.writeback import (
     marker_tag,
@@ -45,6 +46,7 @@ class Notice:
     recipient: str
     reason: str
     lateness_us: int
+    late: bool
     note: str | None
 
 
@@ -74,6 +76,7 @@ class Escalator:
         owner: str,
         dry_run: bool = False,
         notifier: Notifier | None = None,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.policy = policy
         self.store = store
@@ -82,6 +85,7 @@ class Escalator:
         self.owner = owner
         self.dry_run = dry_run
         self.notifier = notifier
+        self.vocabulary = vocabulary or Vocabulary()
         self.stopping = False
 
     def _now(self) -> int:
@@ -149,7 +153,7 @@ class Escalator:
             self.store.plan([planned_step(plan, ticket)])
             return FireResult(row.key, "moved", "due later after re-evaluation")
         lateness = max(0, now - plan.due_at)
-        writes = plan_writes(plan, ticket, lateness)
+        writes = plan_writes(plan, ticket, lateness, self.vocabulary)
         if self.dry_run:
             return self._finish(
                 row,
@@ -179,6 +183,7 @@ class Escalator:
                         plan.to,
                         plan.reason,
                         lateness,
+                        self.vocabulary.is_late(lateness),
                         writes.note,
                     )
                 )

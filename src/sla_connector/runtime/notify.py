@@ -33,11 +33,7 @@ def slack_notifier(webhook_env: str, client: httpx.AsyncClient | None = None) ->
             )
             return
         ticket = notice.ticket
-        late = (
-            f" (late by {format_seconds(notice.lateness_us / 1e6)})"
-            if notice.lateness_us >= 1_000_000
-            else ""
-        )
+        late = f" (late by {format_seconds(notice.lateness_us / 1e6)})" if notice.late else ""
         text = (
             f":rotating_light: SLA escalation *{notice.step}* ({notice.tier}) on "
             f"{ticket.source}/{ticket.id} for {ticket.client}: {notice.reason}. "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock
+from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.reporting import Deliverer, ReportSchedule, SmtpServer, Target, run_due_reports
 from sla_connector.reporting.delivery import Channel
 from sla_connector.runtime.timeline import Timeline
@@ -156,13 +157,20 @@ class ReportJob:
     store: Store
     clock: Clock
     started: datetime
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
     environ: Environ = None
 
     async def __call__(self) -> None:
         schedule = report_schedule(self.reports, self.environ)
         deliverer = deliverer_for(self.notify, environ=self.environ)
         outcomes = await run_due_reports(
-            self.store, self.policy, schedule, self.clock.now(), deliverer, not_before=self.started
+            self.store,
+            self.policy,
+            schedule,
+            self.clock.now(),
+            deliverer,
+            vocabulary=self.vocabulary,
+            not_before=self.started,
         )
         for outcome in outcomes:
             log.info(

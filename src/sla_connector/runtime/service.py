@@ -28,6 +28,7 @@ from starlette.applications import Starlette
 from sla_connector.core.calendars import from_us
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.ports import Clock, Connector
+from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.registry import load_connector_factory
 from sla_connector.runtime.clocks import ManualClock, ScaledClock, SystemClock
 from sla_connector.runtime.daemon import Daemon, DaemonSettings
@@ -53,10 +54,16 @@ __all__ = [
     "open_store",
     "serve",
     "store_url",
+    "vocabulary_of",
 ]
 
 log = logging.getLogger("sla_connector.runtime")
 Environ = Mapping[str, str] | None
+
+
+def vocabulary_of(config: AppConfig) -> Vocabulary:
+    """ "Late" and "at risk" as configured (``runtime.late_after``, ``adherence.at_risk``)."""
+    return Vocabulary(late_after=config.runtime.late_after, at_risk=config.adherence.at_risk)
 
 
 def build_clock(config: AppConfig) -> SystemClock | ScaledClock:
@@ -116,6 +123,7 @@ def daemon_settings(config: AppConfig, *, virtual: bool = False) -> DaemonSettin
         retry_backoff=runtime.retry_backoff,
         leadership_interval=leadership,
         replica_timeout=timedelta(seconds=15),
+        vocabulary=vocabulary_of(config),
     )
 
 
@@ -167,6 +175,7 @@ def build_dashboard(
         source,
         token=token,
         readiness=lambda: readiness_of(daemon, store),
+        vocabulary=vocabulary_of(config),
         display_tz=config.reports.timezone,
         cache_seconds=cache_seconds,
         public_paths=("/healthz",),  # liveness reveals nothing; /readyz keeps the token
@@ -283,6 +292,7 @@ def _report_job(
         store,
         clock,
         started=clock.now(),
+        vocabulary=vocabulary_of(config),
         environ=environ,
     )
 

@@ -28,6 +28,7 @@ from sla_connector.settings.models import (
 )
 from sla_connector.settings.paths import format_path
 from sla_connector.settings.services import (
+    AdherenceConfig,
     ConnectorConfig,
     DashboardConfig,
     NotifyConfig,
@@ -57,6 +58,7 @@ class AppConfig(BaseSettings):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    adherence: AdherenceConfig = Field(default_factory=AdherenceConfig)
 
     @classmethod
     def settings_customise_sources(

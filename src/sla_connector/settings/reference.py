@@ -392,6 +392,11 @@ TEXT: dict[str, tuple[str, str | None]] = {
         "failure in a row, up to ten times this.",
         "1m",
     ),
+    "runtime.late_after": (
+        "An escalation written more than this after its due instant is late: so shown on "
+        "the dashboard, in /metrics, in the PSA note, the Slack notice and the reports.",
+        "5m",
+    ),
     "runtime.owner": (
         "This replica's name in leadership, claims and logs (default `host:pid`).",
         "sla-1",
@@ -407,6 +412,12 @@ TEXT: dict[str, tuple[str, str | None]] = {
         '"2026-11-01T12:00:00Z"',
     ),
     "runtime.clock.speed": ("Virtual seconds per real second.", "1440"),
+    "adherence": ("How live adherence is judged on the dashboard and in the reports.", None),
+    "adherence.at_risk": (
+        "A running clock that has used this share of its target (not yet breached) is "
+        "at risk: listed, counted and exported as such.",
+        "80%",
+    ),
 }
 
 _V = VendorKey

@@ -23,6 +23,7 @@ from sla_connector.settings.fields import (
     Frozen,
     FrozenMap,
     Interval,
+    Percent,
     Port,
     Text,
     TextList,
@@ -31,6 +32,7 @@ from sla_connector.settings.fields import (
 )
 
 __all__ = [
+    "AdherenceConfig",
     "ConnectorConfig",
     "DashboardConfig",
     "MonthlySchedule",
@@ -231,5 +233,12 @@ class RuntimeConfig(Frozen):
     backfill: Interval = timedelta(hours=1)
     max_attempts: int = Field(default=20, ge=1)
     retry_backoff: Interval = timedelta(seconds=30)
+    late_after: Interval = timedelta(seconds=60)
     owner: Text | None = None
     clock: VirtualClockConfig | None = None
+
+
+class AdherenceConfig(Frozen):
+    """How live adherence is judged (``core.vocabulary``): when a running clock is at risk."""
+
+    at_risk: Percent = 0.75
