@@ -10,16 +10,12 @@ import email
 import email.policy
 import re
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from sla_connector.reporting import (
     DeliveryError,
@@ -32,11 +28,11 @@ from sla_connector.reporting import (
 )
 from sla_connector.runtime.report_jobs import deliverer_for, report_schedule
 from sla_connector.store import Store
+from tests.loopback import Sink, smtp_server
 from tests.reporting.conftest import (
     NOW,
     WEEK_END,
     WEEK_START,
-    free_port,
     make_config,
     seed_store,
     tickets_at,
@@ -45,42 +41,6 @@ from tests.reporting.dataset import Spec, expected, rate
 
 SENDER = "SLA Reports <sla@msp.example>"
 ACME = ["it-lead@acme.example", "cfo@acme.example"]
-
-
-class Sink:
-    """An SMTP handler that keeps every message; answers with ``replies`` first, if any."""
-
-    def __init__(self, replies: list[str] | None = None) -> None:
-        self.envelopes: list[Any] = []
-        self.tls: list[bool] = []
-        self.logins: list[tuple[bytes, bytes]] = []
-        self.replies = replies or []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.replies:
-            return self.replies.pop(0)
-        self.envelopes.append(envelope)
-        encrypted = server.transport.get_extra_info("ssl_object") is not None
-        self.tls.append(session.ssl is not None or encrypted)
-        return "250 Message accepted for delivery"
-
-    def authenticate(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
-    ) -> AuthResult:
-        assert isinstance(data, LoginPassword)
-        self.logins.append((data.login, data.password))
-        return AuthResult(success=data.password == b"s3cret")
-
-
-@contextmanager
-def smtp_server(sink: Sink, **options: Any) -> Iterator[int]:
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port, **options)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 def smtp_config(tmp_path: Path, port: int, **smtp: Any) -> Any:

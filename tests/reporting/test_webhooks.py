@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,45 +32,11 @@ from sla_connector.reporting.model import Report
 from sla_connector.runtime.report_jobs import deliverer_for, report_targets
 from sla_connector.settings.services import NotifyConfig, RecipientConfig
 from sla_connector.store import Store
+from tests.loopback import Hook, webhook_server
 from tests.reporting.conftest import NOW, WEEK_END, WEEK_START, make_config, seed_store, tickets_at
 from tests.reporting.dataset import Spec, expected, rate
 
 SLACK_BLOCK_TYPES = {"header", "section", "context", "divider"}
-
-
-class Hook:
-    """A loopback HTTP server that records JSON posts and answers with queued statuses."""
-
-    def __init__(self, statuses: list[int] | None = None, ok: int = 200) -> None:
-        self.posts: list[tuple[str, str, Any]] = []
-        self.statuses = statuses or []
-        self.ok = ok
-
-
-@contextmanager
-def webhook_server(hook: Hook) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            hook.posts.append((self.path, self.headers["Content-Type"], json.loads(body)))
-            status = hook.statuses.pop(0) if hook.statuses else hook.ok
-            answer = b"ok" if status < 300 else b"invalid_payload"
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

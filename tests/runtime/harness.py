@@ -22,8 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 START = datetime.fromisoformat("2026-10-05T00:00:00Z")
 
 
-def sim_config(tmp_path: Path, **runtime: Any) -> AppConfig:
-    """The bundled example policy with only the simulator, polled every 5 virtual minutes."""
+def sim_config(
+    tmp_path: Path, *, sections: dict[str, Any] | None = None, **runtime: Any
+) -> AppConfig:
+    """The bundled example policy with only the simulator, polled every 15 virtual minutes,
+    no reports and no notify section; ``sections`` adds or replaces top-level sections."""
     data = parse_yaml((ROOT / "examples" / "policy.yaml").read_text())
     sim = data["connectors"]["sim"]
     sim.update(
@@ -39,6 +42,7 @@ def sim_config(tmp_path: Path, **runtime: Any) -> AppConfig:
     data.pop("reports", None)
     data.pop("notify", None)
     data["runtime"] = {"owner": "test", **runtime}
+    data.update(sections or {})
     return config_from_mapping(data)
 
 

@@ -296,5 +296,9 @@ class Deliverer:
             raise DeliveryError(
                 f"{channel} webhook unreachable: {type(exc).__name__}", retriable=True
             ) from None
+        except httpx.InvalidURL:
+            raise DeliveryError(
+                f"{channel} webhook URL is not a valid URL", retriable=False
+            ) from None
         if not response.is_success:
             raise _http_error(channel, url, response)

@@ -29,7 +29,7 @@ from sla_connector.core.ledger import ReportRun
 from sla_connector.core.policy import Policy
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.reporting.compute import build_report
-from sla_connector.reporting.delivery import Deliver, Target
+from sla_connector.reporting.delivery import Deliver, Target, scrub
 from sla_connector.reporting.periods import KINDS, Period, PeriodKind, monthly_period, weekly_period
 from sla_connector.reporting.ports import EvidenceVerdict, RunStore
 from sla_connector.reporting.render import Rendered, render_all
@@ -243,7 +243,9 @@ async def run_due_reports(
             detail = await deliver(rendered[cache_key], run.target)
             state = "sent"
         except Exception as exc:  # a job boundary: record the failure, go on with the others
-            state, detail = "failed", f"{type(exc).__name__}: {exc}"[:500]
+            # Recorded, logged and shown on the dashboard: never with the webhook URL in it.
+            message = scrub(str(exc), run.target.webhook_url)
+            state, detail = "failed", f"{type(exc).__name__}: {message}"[:500]
             log.warning("report %s %s to %s failed: %s", kind, run.period.slug, key, detail)
         else:
             log.info("report %s %s sent to %s (%s)", kind, run.period.slug, key, detail)

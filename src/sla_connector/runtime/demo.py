@@ -26,7 +26,7 @@ from sla_connector.reporting.render import render_csv, render_html, render_json,
 from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.daemon import Daemon
 from sla_connector.runtime.service import Service, vocabulary_of
-from sla_connector.runtime.serving import DashboardServer
+from sla_connector.runtime.serving import DashboardServer, on_stop_signals
 from sla_connector.runtime.timeline import VirtualTimeline
 from sla_connector.settings import AppConfig, config_from_mapping, parse_yaml
 from sla_connector.store import Store
@@ -98,18 +98,25 @@ async def _serve_dashboard(
     return server, url
 
 
+class _Interrupted(Exception):
+    """Ctrl-C (or SIGTERM) during the demo: stop virtual time, then report as usual."""
+
+
 async def _play(service: Service, options: DemoOptions, say: Callable[[str], None]) -> bool:
     """Run virtual time to the demo's end; True when interrupted (Ctrl-C)."""
     assert isinstance(service.clock, ManualClock) and isinstance(service.timeline, VirtualTimeline)
-    pace = _Pacer(options.speed, service.clock, service.store, say, service.daemon)
+    stop = asyncio.Event()
+    pace = _Pacer(options.speed, service.clock, service.store, say, service.daemon, stop)
     try:
-        await service.daemon.start()
-        say(
-            f"simulating {options.days:g} day(s) from {options.start:%a %d %b %Y} "
-            f"at {'maximum speed' if options.speed is None else f'{options.speed:g}x'}"
-        )
-        await service.timeline.run_until(options.start + timedelta(days=options.days), pace=pace)
-    except asyncio.CancelledError:
+        with on_stop_signals(stop.set):
+            await service.daemon.start()
+            say(
+                f"simulating {options.days:g} day(s) from {options.start:%a %d %b %Y} "
+                f"at {'maximum speed' if options.speed is None else f'{options.speed:g}x'}"
+            )
+            end = options.start + timedelta(days=options.days)
+            await service.timeline.run_until(end, pace=pace)
+    except (_Interrupted, asyncio.CancelledError):
         return True
     return False
 
@@ -185,31 +192,31 @@ def _write_report(report: Report, out: Path) -> dict[str, Path]:
     return written
 
 
+@dataclass
 class _Pacer:
-    """Slows virtual time to ``speed`` and reports progress every few virtual hours."""
+    """Slows virtual time to ``speed`` and reports progress every few virtual hours; stops
+    the run (``_Interrupted``) once ``stop`` is set."""
 
-    def __init__(
-        self,
-        speed: float | None,
-        clock: ManualClock,
-        store: Store,
-        say: Callable[[str], None],
-        daemon: Daemon,
-    ) -> None:
-        self.speed = speed
-        self.clock = clock
-        self.store = store
-        self.say = say
-        self.daemon = daemon
-        self.next_progress = clock.now() + _PROGRESS_EVERY
+    speed: float | None
+    clock: ManualClock
+    store: Store
+    say: Callable[[str], None]
+    daemon: Daemon
+    stop: asyncio.Event
+    next_progress: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.next_progress = self.clock.now() + _PROGRESS_EVERY
 
     async def __call__(self, upcoming: datetime) -> None:
-        while self.speed is not None and upcoming > self.clock.now():
+        while self.speed is not None and upcoming > self.clock.now() and not self.stop.is_set():
             step = min((upcoming - self.clock.now()).total_seconds() / self.speed, _MAX_SLEEP)
             await asyncio.sleep(step)
             self.clock.set(min(upcoming, self.clock.now() + timedelta(seconds=step * self.speed)))
         if self.speed is None:
-            await asyncio.sleep(0)  # let the dashboard answer between jobs
+            await asyncio.sleep(0)  # let the dashboard (and a Ctrl-C) in between jobs
+        if self.stop.is_set():
+            raise _Interrupted
         if upcoming >= self.next_progress:
             self.next_progress = upcoming + _PROGRESS_EVERY
             self.say(self._progress(upcoming))

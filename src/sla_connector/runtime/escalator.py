@@ -14,7 +14,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from sla_connector.core.calendars import to_us
-from sla_connector.core.errors import ConnectorError, FatalConnectorError, RetriableConnectorError
+from sla_connector.core.errors import (
+    ConnectorError,
+    FatalConnectorError,
+    RetriableConnectorError,
+    SlaConnectorError,
+)
 from sla_connector.core.escalation import StepPlan
 from sla_connector.core.evaluate import evaluate
 from sla_connector.core.policy import Policy
@@ -61,6 +66,12 @@ class FireResult:
     state: str  # done | would_fire | cancelled | retry | failed | lost_claim | moved
     detail: str = ""
     lateness_us: int = 0
+
+
+def _safe(exc: Exception) -> str:
+    """An error as a log line may show it: our own errors are written without secrets; a
+    library's message may carry a URL or a token, so only its type is named."""
+    return str(exc) if isinstance(exc, SlaConnectorError) else type(exc).__name__
 
 
 class Escalator:
@@ -188,7 +199,7 @@ class Escalator:
                     )
                 )
             except Exception as exc:  # notification is best effort; the PSA write stands
-                log.warning("notification for %s failed: %s", row.key, exc)
+                log.warning("notification for %s failed: %s", row.key, _safe(exc))
         detail = "; ".join(r.detail for r in results if r.detail) or "written"
         return self._finish(row, "done", detail, lateness)
 

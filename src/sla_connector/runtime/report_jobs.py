@@ -5,7 +5,7 @@ this module is where ``reports`` and ``notify`` become a ``ReportSchedule``, its
 ``Target``s (webhook URLs read from the variables the config names) and an ``SmtpServer``
 (credentials read likewise), and where the APScheduler triggers of that schedule are built.
 Secrets are read again at every run, so a rotated ``*_FILE`` secret is used without a
-restart.
+restart, and remembered so that no log line shows them (``runtime.redaction``).
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
-from sla_connector.core.errors import ConfigError
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.reporting import Deliverer, ReportSchedule, SmtpServer, Target, run_due_reports
 from sla_connector.reporting.delivery import Channel
+from sla_connector.runtime.redaction import read_secret
 from sla_connector.runtime.timeline import Timeline
-from sla_connector.settings import resolve_secret
 from sla_connector.settings.services import NotifyConfig, RecipientConfig, ReportsConfig
 from sla_connector.store import Store
 
@@ -33,7 +32,6 @@ __all__ = [
     "ReportJob",
     "deliverer_for",
     "monthly_trigger",
-    "read_secret",
     "report_schedule",
     "report_targets",
     "smtp_server",
@@ -42,15 +40,6 @@ __all__ = [
 
 log = logging.getLogger("sla_connector.runtime")
 Environ = Mapping[str, str] | None
-
-
-def read_secret(variable: str, key: str, environ: Environ = None) -> tuple[str | None, str | None]:
-    """(the secret in ``variable`` or ``variable_FILE`` or None if unset, None), or
-    (None, why not) when the ``_FILE`` cannot be read; the reason names ``key``."""
-    try:
-        return resolve_secret(variable, environ) or None, None
-    except ConfigError as exc:
-        return None, f"{key}: {exc.problem}"
 
 
 def _webhook(recipient: str, channel: Channel, variable: str, environ: Environ) -> Target:
@@ -148,7 +137,8 @@ def monthly_trigger(schedule: ReportSchedule) -> CronTrigger:
 class ReportJob:
     """Sends every due report run: at the cron times, and hourly to catch up after downtime.
 
-    The schedule and the deliverer are resolved from the configuration at every run.
+    The schedule and the deliverer are resolved from the configuration at every run;
+    ``delivery`` holds ``Deliverer`` options (tests pass a virtual ``sleep``).
     """
 
     reports: ReportsConfig
@@ -159,10 +149,11 @@ class ReportJob:
     started: datetime
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     environ: Environ = None
+    delivery: Mapping[str, Any] = field(default_factory=dict)
 
     async def __call__(self) -> None:
         schedule = report_schedule(self.reports, self.environ)
-        deliverer = deliverer_for(self.notify, environ=self.environ)
+        deliverer = deliverer_for(self.notify, environ=self.environ, **self.delivery)
         outcomes = await run_due_reports(
             self.store,
             self.policy,

@@ -13,10 +13,8 @@ runtime tests); otherwise on the wall clock, or on ``runtime.clock``'s accelerat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,8 +32,9 @@ from sla_connector.runtime.clocks import ManualClock, ScaledClock, SystemClock
 from sla_connector.runtime.daemon import Daemon, DaemonSettings
 from sla_connector.runtime.escalator import Notifier
 from sla_connector.runtime.notify import log_notifier, slack_notifier
+from sla_connector.runtime.redaction import remember, remember_password_of
 from sla_connector.runtime.report_jobs import ReportJob
-from sla_connector.runtime.serving import DashboardServer
+from sla_connector.runtime.serving import DashboardServer, on_stop_signals
 from sla_connector.runtime.source import StoreSource
 from sla_connector.runtime.timeline import SchedulerTimeline, Timeline, VirtualTimeline
 from sla_connector.settings import AppConfig, require_secret, resolve_secret
@@ -92,11 +91,14 @@ def store_url(config: AppConfig, environ: Environ = None) -> str:
     """``store.url``, or the URL in the variable ``store.url_env`` names (for a password).
 
     A named variable that is unset is an error, not a fall-back: two replicas silently
-    falling back to their own SQLite files would both lead every connector.
+    falling back to their own SQLite files would both lead every connector. The URL's
+    password is kept out of the logs (``runtime.redaction``).
     """
+    url = config.store.url
     if config.store.url_env:
-        return require_secret(config.store.url_env, "store.url_env", environ)
-    return config.store.url
+        url = require_secret(config.store.url_env, "store.url_env", environ)
+    remember_password_of(url)
+    return url
 
 
 def open_store(config: AppConfig, environ: Environ = None) -> Store:
@@ -127,10 +129,11 @@ def daemon_settings(config: AppConfig, *, virtual: bool = False) -> DaemonSettin
     )
 
 
-def build_notifier(config: AppConfig) -> Notifier:
-    """Slack when ``notify.slack`` is configured, else the log."""
+def build_notifier(config: AppConfig, environ: Environ = None) -> Notifier:
+    """Escalation notices: Slack (through the reports' delivery code) when ``notify.slack``
+    is configured, else the log."""
     if config.notify.slack is not None:
-        return slack_notifier(config.notify.slack.webhook_env)
+        return slack_notifier(config.notify.slack.webhook_env, environ=environ)
     return log_notifier
 
 
@@ -140,6 +143,7 @@ def dashboard_token(config: AppConfig, environ: Environ = None) -> str | None:
     if not variable:
         return None
     token = resolve_secret(variable, environ)
+    remember(token)
     if not token:
         raise ConfigError(
             "dashboard.token_env",
@@ -223,7 +227,7 @@ class Service:
                 clock=running_clock,
                 timeline=timeline,
                 settings=daemon_settings(config, virtual=virtual),
-                notifier=build_notifier(config),
+                notifier=build_notifier(config, environ),
             )
         except BaseException:
             _close(store, lock)
@@ -305,27 +309,20 @@ def _timeline(clock: Clock) -> Timeline:
     raise TypeError(f"no timeline runs on a {type(clock).__name__}")
 
 
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
-
-
 async def serve(config: AppConfig, stop: asyncio.Event | None = None) -> int:
     """``sla-connector run``: serve until ``stop`` is set or SIGTERM/SIGINT; the exit code."""
     stop = stop or asyncio.Event()
-    _stop_on_signals(stop)
-    service = Service.build(config)
-    server = DashboardServer(service.dashboard, config.dashboard.bind, config.dashboard.port)
-    await server.start()
-    try:
-        await service.start()
-        await stop.wait()
-        log.info("stopping", extra={"event": "signal"})
-    finally:
+    with on_stop_signals(stop.set):
+        service = Service.build(config)
+        server = DashboardServer(service.dashboard, config.dashboard.bind, config.dashboard.port)
+        await server.start()
         try:
-            await service.stop()
+            await service.start()
+            await stop.wait()
+            log.info("stopping", extra={"event": "signal"})
         finally:
-            await server.stop()
+            try:
+                await service.stop()
+            finally:
+                await server.stop()
     return 0

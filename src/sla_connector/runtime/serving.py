@@ -1,16 +1,48 @@
-"""Serving the dashboard app with uvicorn beside the daemon, on the daemon's event loop."""
+"""Serving the dashboard app with uvicorn beside the daemon, on the daemon's event loop.
+
+uvicorn normally takes over SIGINT and SIGTERM while it serves and passes them on only
+once its graceful shutdown has finished, which waits for open connections: a browser in
+the middle of a request could then hold up stopping the daemon. Here the caller owns the
+signals (``runtime.service.serve``, the demo) and stops the server itself, with a bound.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
 
-__all__ = ["DashboardServer"]
+__all__ = ["DashboardServer", "on_stop_signals"]
 
 _STARTUP_POLLS = 100  # x 20 ms: a bounded wait for the socket
+
+
+@contextlib.contextmanager
+def on_stop_signals(callback: Callable[[], None]) -> Iterator[None]:
+    """Call ``callback`` on SIGTERM or SIGINT while inside (on the running event loop)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, callback)
+            installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling (see the module docstring)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class DashboardServer:
@@ -18,7 +50,7 @@ class DashboardServer:
 
     def __init__(self, app: Any, host: str, port: int, *, log_level: str | None = None) -> None:
         options: dict[str, Any] = {"log_config": None} if log_level is None else {}
-        self.server = uvicorn.Server(
+        self.server = _Server(
             uvicorn.Config(
                 app,
                 host=host,
@@ -45,7 +77,7 @@ class DashboardServer:
         return True
 
     async def stop(self, timeout: float = 2.0) -> None:
-        """Ask uvicorn to exit and wait (bounded) for it."""
+        """Ask uvicorn to exit and wait (bounded) for it; then it is cancelled."""
         if self._task is None:
             return
         self.server.should_exit = True
