@@ -12,7 +12,8 @@ from sla_connector.core.calendars import to_us
 from sla_connector.core.ledger import LedgerRow, ReportRun
 from sla_connector.core.policy import Client, Rule
 from sla_connector.core.ticket import Ticket
-from sla_connector.web.data import ConnectorRecord, StaticSource
+from sla_connector.runtime.daemon import ConnectorStatus
+from sla_connector.web.data import StaticSource
 from tests.core.policies import make_policy, ticket
 
 NOW = datetime.fromisoformat("2026-03-18T12:00:00+00:00")
@@ -190,7 +191,7 @@ def make_source(now: datetime = NOW) -> StaticSource:
         ticket_list=list(TICKETS),
         ledger_rows=list(LEDGER),
         connectors={
-            "zd": ConnectorRecord(
+            "zd": ConnectorStatus(
                 leading=True,
                 last_poll_at=now,
                 last_poll_ok=True,

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_config_argument, add_now_argument, parse_now
+from sla_connector.cli.common import add_command, add_now_argument, parse_now
 from sla_connector.core.errors import ConfigError
 from sla_connector.reporting import (
     INTERNAL,
@@ -40,15 +40,16 @@ EXIT_SEND_FAILED = 1
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = add_command(
+        commands,
         "report",
-        help="render (and send) a weekly or monthly adherence report now",
+        run,
+        summary="render (and send) a weekly or monthly adherence report now",
         description=(
             "Render the adherence report of the last complete week or month from the store "
             "to HTML, text, JSON and CSV files; with --send, deliver it too."
         ),
     )
-    add_config_argument(parser)
     parser.add_argument("--period", required=True, choices=("weekly", "monthly"))
     parser.add_argument(
         "--client", metavar="KEY", help="one client's report (default: every client, the MSP's)"
@@ -62,7 +63,6 @@ def register(commands: Any) -> None:
         help="deliver to reports.recipients of the client (or internal) by email/Slack/Teams",
     )
     add_now_argument(parser)
-    parser.set_defaults(handler=run)
 
 
 def _check_store(url: str) -> None:

@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_config_argument
+from sla_connector.cli.common import add_command
 from sla_connector.runtime.logs import configure_logging
 from sla_connector.runtime.service import serve
 from sla_connector.settings import load_config
@@ -21,16 +21,16 @@ __all__ = ["register", "run"]
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = add_command(
+        commands,
         "run",
-        help="run the daemon: poll, enforce, dashboard, reports",
+        run,
+        summary="run the daemon: poll, enforce, dashboard, reports",
         description="Run the enforcement daemon in the foreground (JSON logs on stderr).",
     )
-    add_config_argument(parser)
     parser.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR")
     )
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,16 +19,8 @@ import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from sla_connector.core.ticket import format_instant
+from sla_connector.reporting import formats
 from sla_connector.reporting.chat import slack_message, teams_message
-from sla_connector.reporting.formats import (
-    duration,
-    lateness,
-    local_formatter,
-    pct,
-    subject,
-    trend,
-    verdict,
-)
 from sla_connector.reporting.model import Adherence, Report
 from sla_connector.reporting.periods import Period
 
@@ -91,7 +83,12 @@ _ENV = Environment(
     keep_trailing_newline=True,
 )
 _ENV.filters.update(
-    pct=pct, trend=trend, verdict=verdict, colour=colour, duration=duration, lateness=lateness
+    pct=formats.pct,
+    trend=formats.trend,
+    verdict=formats.verdict,
+    colour=colour,
+    duration=formats.duration,
+    lateness=formats.lateness,
 )
 _ENV.globals.update(
     bar_widths=bar_widths,
@@ -105,8 +102,8 @@ _ENV.globals.update(
 def _context(report: Report) -> dict[str, Any]:
     return {
         "r": report,
-        "subject": subject(report),
-        "local": local_formatter(report.timezone),
+        "subject": formats.subject(report),
+        "local": formats.local_formatter(report.timezone),
         "msp": report.client is None,
     }
 
@@ -200,7 +197,7 @@ def render_all(report: Report) -> Rendered:
     """Render the report for every channel."""
     return Rendered(
         report=report,
-        subject=subject(report),
+        subject=formats.subject(report),
         html=render_html(report),
         text=render_text(report),
         slack=slack_message(report),

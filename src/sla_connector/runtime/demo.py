@@ -109,7 +109,7 @@ async def _play(service: Service, options: DemoOptions, say: Callable[[str], Non
     pace = _Pacer(options.speed, service.clock, service.store, say, service.daemon, stop)
     try:
         with on_stop_signals(stop.set):
-            await service.daemon.start()
+            await service.start()
             say(
                 f"simulating {options.days:g} day(s) from {options.start:%a %d %b %Y} "
                 f"at {'maximum speed' if options.speed is None else f'{options.speed:g}x'}"

@@ -128,16 +128,12 @@ class Escalator:
         return results
 
     async def _verify_and_write(self, row: LedgerRow, *, reconciling: bool) -> FireResult:
+        """Re-read the ticket, look for the step's marker, re-evaluate, then write."""
         connector = self.connectors[row.source]
-        try:
-            ticket = await connector.fetch_ticket(row.ticket_id)
-        except RetriableConnectorError as exc:
-            self.store.release(row.key, error=f"re-read failed: {exc}")
-            return FireResult(row.key, "retry", str(exc))
-        except ConnectorError as exc:
-            return self._finish(row, "failed", f"cannot re-read ticket: {exc}", 0)
-        now = self._now()
-        lateness = max(0, now - row.due_at)
+        ticket = await self._reread(connector, row)
+        if isinstance(ticket, FireResult):
+            return ticket
+        lateness = max(0, self._now() - row.due_at)
         if await marker_written(connector, ticket, row.key, marker_tag(row.step, row.cycle)):
             detail = (
                 "reconciled: the step's marker is on the ticket"
@@ -147,23 +143,52 @@ class Escalator:
             return self._finish(row, "done", detail, lateness)
         plan = self._current_plan(ticket, row)
         if plan is None:
-            # Not triggered now (a reply landed, a pause began); a later trigger revives it.
-            self.store.finish(
-                row.key,
-                state="dormant",
-                at=now,
-                lateness_us=0,
-                detail="verified before firing: not triggered",
-            )
-            return FireResult(row.key, "dormant", "not triggered")
+            return self._park(row)
+        settled = self._settled_before_writing(row, ticket, plan)
+        if settled is not None:
+            return settled
+        return await self._write(connector, row, ticket, plan)
+
+    async def _reread(self, connector: Connector, row: LedgerRow) -> Ticket | FireResult:
+        """The ticket as the PSA has it now (polling lags), or how the attempt ended."""
+        try:
+            return await connector.fetch_ticket(row.ticket_id)
+        except RetriableConnectorError as exc:
+            self.store.release(row.key, error=f"re-read failed: {exc}")
+            return FireResult(row.key, "retry", str(exc))
+        except ConnectorError as exc:
+            return self._finish(row, "failed", f"cannot re-read ticket: {exc}", 0)
+
+    def _park(self, row: LedgerRow) -> FireResult:
+        """Not triggered now (a reply landed, a pause began); a later trigger revives it."""
+        self.store.finish(
+            row.key,
+            state="dormant",
+            at=self._now(),
+            lateness_us=0,
+            detail="verified before firing: not triggered",
+        )
+        return FireResult(row.key, "dormant", "not triggered")
+
+    def _settled_before_writing(
+        self, row: LedgerRow, ticket: Ticket, plan: StepPlan
+    ) -> FireResult | None:
+        """A step the re-evaluation says not to write now (cancelled, or due later): how
+        the attempt ended; None when it is to be written."""
         if plan.state == "cancelled":
             detail = "verified before firing: the ticket was resolved before the step was due"
             return self._finish(row, "cancelled", detail, 0)
-        if plan.due_at > now:
+        if plan.due_at > self._now():
             self.store.release(row.key, error="verified before firing: due later now")
             self.store.plan([planned_step(plan, ticket)])
             return FireResult(row.key, "moved", "due later after re-evaluation")
-        lateness = max(0, now - plan.due_at)
+        return None
+
+    async def _write(
+        self, connector: Connector, row: LedgerRow, ticket: Ticket, plan: StepPlan
+    ) -> FireResult:
+        """Write the step (or, in shadow mode, say what would be written), then notify."""
+        lateness = max(0, self._now() - plan.due_at)
         writes = plan_writes(plan, ticket, lateness, self.vocabulary)
         if self.dry_run:
             return self._finish(
@@ -183,25 +208,32 @@ class Escalator:
         failed = [r.detail for r in results if not r.ok]
         if failed:
             return self._finish(row, "failed", "; ".join(failed), lateness)
-        if writes.notify and self.notifier is not None:
-            try:
-                await self.notifier(
-                    Notice(
-                        row.key,
-                        ticket,
-                        plan.step.name,
-                        plan.tier,
-                        plan.to,
-                        plan.reason,
-                        lateness,
-                        self.vocabulary.is_late(lateness),
-                        writes.note,
-                    )
-                )
-            except Exception as exc:  # notification is best effort; the PSA write stands
-                log.warning("notification for %s failed: %s", row.key, _safe(exc))
+        if writes.notify:
+            await self._notify(row, ticket, plan, lateness, writes.note)
         detail = "; ".join(r.detail for r in results if r.detail) or "written"
         return self._finish(row, "done", detail, lateness)
+
+    async def _notify(
+        self, row: LedgerRow, ticket: Ticket, plan: StepPlan, lateness: int, note: str | None
+    ) -> None:
+        """Tell the notification channel; best effort, the PSA write stands either way."""
+        if self.notifier is None:
+            return
+        notice = Notice(
+            row.key,
+            ticket,
+            plan.step.name,
+            plan.tier,
+            plan.to,
+            plan.reason,
+            lateness,
+            self.vocabulary.is_late(lateness),
+            note,
+        )
+        try:
+            await self.notifier(notice)
+        except Exception as exc:  # a job boundary for the notice only
+            log.warning("notification for %s failed: %s", row.key, _safe(exc))
 
     def _current_plan(self, ticket: Ticket, row: LedgerRow) -> StepPlan | None:
         evaluation = evaluate(ticket, self.policy, self.clock.now())

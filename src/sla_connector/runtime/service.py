@@ -32,7 +32,7 @@ from sla_connector.runtime.clocks import ManualClock, ScaledClock, SystemClock
 from sla_connector.runtime.daemon import Daemon, DaemonSettings
 from sla_connector.runtime.escalator import Notifier
 from sla_connector.runtime.notify import log_notifier, slack_notifier
-from sla_connector.runtime.redaction import remember, remember_password_of
+from sla_connector.runtime.redaction import read_secret, remember, remember_password_of
 from sla_connector.runtime.report_jobs import ReportJob
 from sla_connector.runtime.serving import DashboardServer, on_stop_signals
 from sla_connector.runtime.source import StoreSource
@@ -79,11 +79,19 @@ def connector_settings(config: AppConfig, name: str) -> dict[str, Any]:
 
 
 def build_connectors(config: AppConfig, clock: Clock) -> dict[str, Connector]:
-    """One connector per configured entry, through the entry-point registry."""
+    """One connector per configured entry, through the entry-point registry.
+
+    The secrets its ``*_env`` keys name are remembered first, so that no log line shows
+    them whatever a PSA's error message carries (``runtime.redaction``).
+    """
     built: dict[str, Connector] = {}
     for name, entry in config.connectors.items():
+        settings = connector_settings(config, name)
+        for key, variable in settings.items():
+            if key.endswith("_env") and isinstance(variable, str):
+                read_secret(variable, f"connectors.{name}.{key}")
         factory = load_connector_factory(entry.type, name)
-        built[name] = factory(name, connector_settings(config, name), clock)
+        built[name] = factory(name, settings, clock)
     return built
 
 

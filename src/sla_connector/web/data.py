@@ -4,8 +4,8 @@ The web layer may not import the store or the runtime (layer rule), so it states
 needs as ``Protocol``s; the runtime implements ``DashboardSource`` over its store and
 daemon. Ledger rows and report runs are the core's records (``core.ledger.LedgerRow``,
 ``ReportRun``), the store's too; the daemon's ``ConnectorStatus`` satisfies
-``ConnectorHealth`` structurally. ``StaticSource`` is the in-memory implementation for
-tests and demos.
+``ConnectorHealth`` structurally (the tests use it too). ``StaticSource`` is the in-memory
+implementation for tests and demos.
 
 Figures are never read from stored clock columns: the web layer re-evaluates the canonical
 tickets with the core, so the dashboard, the reports and ``audit`` cannot disagree.
@@ -24,7 +24,6 @@ from sla_connector.core.ticket import Ticket
 
 __all__ = [
     "ConnectorHealth",
-    "ConnectorRecord",
     "DashboardSource",
     "StaticSource",
 ]
@@ -90,19 +89,6 @@ class DashboardSource(Protocol):
     def report_runs(self) -> Iterable[ReportRun]:
         """Report deliveries, so failed ones show on the dashboard and in /metrics."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectorRecord:
-    """A plain ``ConnectorHealth`` for tests and demos."""
-
-    leading: bool = True
-    last_poll_at: datetime | None = None
-    last_poll_ok: bool | None = None
-    last_error: str | None = None
-    poll_errors: int = 0
-    polls: int = 0
-    last_poll_seconds: float = 0.0
 
 
 @dataclass

@@ -238,6 +238,61 @@ def _client_name(policy: Policy, client: str) -> str:
     return (known.name if known and known.name else client) or "(no client)"
 
 
+_Figures = dict[tuple[str, str, str, str], tuple[int, int]]
+"""(met, breached) per (client, tier, kind, window)."""
+_COUNTS = ("open", "at_risk", "breached_open")  # the live counts of a TierLine
+
+
+def _window_figures(evaluations: Sequence[TicketEvaluation], now_us: int) -> _Figures:
+    """Count every evaluation into each rolling window."""
+    counters = _window_counters(now_us)
+    for evaluation in evaluations:
+        for counter in counters.values():
+            counter.add(evaluation)
+    return {
+        (row.client, row.tier, row.kind, window): (row.met, row.breached)
+        for window, counter in counters.items()
+        for row in counter.rows()
+    }
+
+
+def _cells(
+    figures: _Figures, client: str, tiers: Sequence[str], target: float | None
+) -> dict[str, dict[str, Cell]]:
+    """adherence[kind][window] of the client's clocks in ``tiers``, summed."""
+
+    def counted(kind: str, window: str) -> tuple[int, int]:
+        pairs = [figures.get((client, tier, kind, window), (0, 0)) for tier in tiers]
+        return sum(met for met, _ in pairs), sum(breached for _, breached in pairs)
+
+    return {
+        kind: {window: make_cell(*counted(kind, window), target) for window, _ in WINDOWS}
+        for kind in KINDS
+    }
+
+
+def _client_block(
+    policy: Policy,
+    client: str,
+    tiers: Iterable[str],
+    figures: _Figures,
+    counts: dict[tuple[str, str], tuple[int, int, int]],
+) -> ClientBlock:
+    """A client's tier lines (in severity order) and its all-tiers line."""
+    target = policy.clients[client].target_adherence if client in policy.clients else None
+    ordered = _tier_order(policy, tiers)
+    lines: list[TierLine] = []
+    for tier in ordered:
+        adherence = _cells(figures, client, [tier], target)
+        name = policy.tiers[tier].name if tier in policy.tiers else tier
+        opened, risky, broken = counts.get((client, tier), (0, 0, 0))
+        lines.append(TierLine(client, tier, name, target, adherence, opened, risky, broken))
+    everything = _cells(figures, client, ordered, target)
+    tallies = [sum(getattr(line, name) for line in lines) for name in _COUNTS]
+    lines.append(TierLine(client, ALL_TIERS, "All tiers", target, everything, *tallies))
+    return ClientBlock(client, _client_name(policy, client), target, lines)
+
+
 def adherence_blocks(
     policy: Policy,
     evaluations: Sequence[TicketEvaluation],
@@ -248,50 +303,19 @@ def adherence_blocks(
 ) -> list[ClientBlock]:
     """One block per client: every configured client shows every tier; other clients
     show the tiers their tickets are in."""
-    counters = _window_counters(now_us)
-    for evaluation in evaluations:
-        for counter in counters.values():
-            counter.add(evaluation)
-    figures: dict[tuple[str, str, str, str], tuple[int, int]] = {}
+    figures = _window_figures(evaluations, now_us)
     present: dict[str, set[str]] = {}
-    for window, counter in counters.items():
-        for row in counter.rows():
-            figures[(row.client, row.tier, row.kind, window)] = (row.met, row.breached)
-            present.setdefault(row.client, set()).add(row.tier)
+    for client, tier, _, _ in figures:
+        present.setdefault(client, set()).add(tier)
     for client, tier in counts:
         present.setdefault(client, set()).add(tier)
     for client in policy.clients:
         present.setdefault(client, set()).update(policy.tiers)
     clients = sorted(present) if only_client is None else [only_client]
-    blocks = []
-    for client in clients:
-        target = policy.clients[client].target_adherence if client in policy.clients else None
-        lines: list[TierLine] = []
-        total: dict[tuple[str, str], list[int]] = {}
-        tallies = [0, 0, 0]
-        for tier in _tier_order(policy, present.get(client, set())):
-            adherence: dict[str, dict[str, Cell]] = {}
-            for kind in KINDS:
-                adherence[kind] = {}
-                for window, _ in WINDOWS:
-                    met, breached = figures.get((client, tier, kind, window), (0, 0))
-                    adherence[kind][window] = make_cell(met, breached, target)
-                    sums = total.setdefault((kind, window), [0, 0])
-                    sums[0] += met
-                    sums[1] += breached
-            opened, risky, broken = counts.get((client, tier), (0, 0, 0))
-            tallies = [tallies[0] + opened, tallies[1] + risky, tallies[2] + broken]
-            name = policy.tiers[tier].name if tier in policy.tiers else tier
-            lines.append(TierLine(client, tier, name, target, adherence, opened, risky, broken))
-        all_tiers: dict[str, dict[str, Cell]] = {}
-        for kind in KINDS:
-            all_tiers[kind] = {}
-            for window, _ in WINDOWS:
-                met, breached = total.get((kind, window), [0, 0])
-                all_tiers[kind][window] = make_cell(met, breached, target)
-        lines.append(TierLine(client, ALL_TIERS, "All tiers", target, all_tiers, *tallies))
-        blocks.append(ClientBlock(client, _client_name(policy, client), target, lines))
-    return blocks
+    return [
+        _client_block(policy, client, present.get(client, set()), figures, counts)
+        for client in clients
+    ]
 
 
 def now_us_of(source: DashboardSource) -> tuple[datetime, int]:

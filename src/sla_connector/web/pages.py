@@ -40,31 +40,17 @@ _CLIENT = Column("Client", "client", "client")
 _TIER = Column("Tier", "tier")
 _SUBJECT = Column("Subject", "subject")
 _CLOCK = Column("Clock", "clock")
+_TICKET_LINE = (_TICKET, _CLIENT, _TIER, _SUBJECT, _CLOCK)
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "at_risk": (
-        _TICKET,
-        _CLIENT,
-        _TIER,
-        _SUBJECT,
-        _CLOCK,
+        *_TICKET_LINE,
         Column("Target used", "used", "percent"),
         Column("Time to breach", "due_at", "countdown"),
         Column("Due", "due_at", "time"),
     ),
-    "breached_open": (
-        _TICKET,
-        _CLIENT,
-        _TIER,
-        _SUBJECT,
-        _CLOCK,
-        Column("Breached", "breached_at", "time"),
-    ),
+    "breached_open": (*_TICKET_LINE, Column("Breached", "breached_at", "time")),
     "open": (
-        _TICKET,
-        _CLIENT,
-        _TIER,
-        _SUBJECT,
-        _CLOCK,
+        *_TICKET_LINE,
         Column("State", "state", "state"),
         Column("Due", "due_at", "time"),
     ),
