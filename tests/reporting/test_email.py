@@ -10,19 +10,14 @@ import email
 import email.policy
 import re
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from sla_connector.reporting import (
-    Deliverer,
     DeliveryError,
     Rendered,
     Target,
@@ -31,12 +26,13 @@ from sla_connector.reporting import (
     run_due_reports,
     weekly_period,
 )
+from sla_connector.runtime.report_jobs import deliverer_for, report_schedule
 from sla_connector.store import Store
+from tests.loopback import Sink, smtp_server
 from tests.reporting.conftest import (
     NOW,
     WEEK_END,
     WEEK_START,
-    free_port,
     make_config,
     seed_store,
     tickets_at,
@@ -45,42 +41,6 @@ from tests.reporting.dataset import Spec, expected, rate
 
 SENDER = "SLA Reports <sla@msp.example>"
 ACME = ["it-lead@acme.example", "cfo@acme.example"]
-
-
-class Sink:
-    """An SMTP handler that keeps every message; answers with ``replies`` first, if any."""
-
-    def __init__(self, replies: list[str] | None = None) -> None:
-        self.envelopes: list[Any] = []
-        self.tls: list[bool] = []
-        self.logins: list[tuple[bytes, bytes]] = []
-        self.replies = replies or []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.replies:
-            return self.replies.pop(0)
-        self.envelopes.append(envelope)
-        encrypted = server.transport.get_extra_info("ssl_object") is not None
-        self.tls.append(session.ssl is not None or encrypted)
-        return "250 Message accepted for delivery"
-
-    def authenticate(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
-    ) -> AuthResult:
-        assert isinstance(data, LoginPassword)
-        self.logins.append((data.login, data.password))
-        return AuthResult(success=data.password == b"s3cret")
-
-
-@contextmanager
-def smtp_server(sink: Sink, **options: Any) -> Iterator[int]:
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port, **options)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 def smtp_config(tmp_path: Path, port: int, **smtp: Any) -> Any:
@@ -114,7 +74,8 @@ async def test_scheduled_report_email_arrives_with_recipients_subject_parts_and_
         try:
             seed_store(store, config.policy, tickets_at(dataset, NOW), NOW)
             outcomes = await run_due_reports(
-                store, config.policy, config.reports, NOW, Deliverer(config.notify),
+                store, config.policy, report_schedule(config.reports), NOW,
+                deliverer_for(config.notify),
                 not_before=NOW,
             )  # fmt: skip
             runs = store.report_runs("weekly")
@@ -165,7 +126,7 @@ async def test_starttls_with_authentication_from_environment_variables(
         config = smtp_config(tmp_path, port, starttls=True, username_env="SMTP_USER",
                              password_env="SMTP_PASSWORD")  # fmt: skip
         rendered = empty_report(config)
-        deliverer = Deliverer(
+        deliverer = deliverer_for(
             config.notify,
             tls_context=client_tls,
             environ={"SMTP_USER": "reports", "SMTP_PASSWORD": "s3cret"},
@@ -183,7 +144,7 @@ async def test_implicit_tls_delivers_over_an_encrypted_connection(
     with smtp_server(sink, ssl_context=server_tls) as port:
         config = smtp_config(tmp_path, port, ssl=True)
         rendered = empty_report(config)
-        deliverer = Deliverer(config.notify, tls_context=client_tls)
+        deliverer = deliverer_for(config.notify, tls_context=client_tls)
         await deliverer(rendered, Target("acme", "email", addresses=tuple(ACME)))
     assert sink.tls == [True] and len(sink.envelopes) == 1
 
@@ -197,7 +158,7 @@ async def test_a_temporary_smtp_refusal_is_retried_with_backoff_then_delivered_o
     with smtp_server(sink) as port:
         config = smtp_config(tmp_path, port)
         rendered = empty_report(config)
-        deliverer = Deliverer(config.notify, sleep=sleeps, backoff=timedelta(seconds=10))
+        deliverer = deliverer_for(config.notify, sleep=sleeps, backoff=timedelta(seconds=10))
         await deliverer(rendered, Target("acme", "email", addresses=tuple(ACME)))
     assert len(sink.envelopes) == 1
     assert sleeps == [10.0, 20.0]
@@ -210,7 +171,7 @@ async def test_a_permanent_smtp_refusal_fails_at_once(tmp_path: Path) -> None:
     with smtp_server(sink) as port:
         config = smtp_config(tmp_path, port)
         rendered = empty_report(config)
-        deliverer = Deliverer(config.notify, sleep=sleeps)
+        deliverer = deliverer_for(config.notify, sleep=sleeps)
         with pytest.raises(DeliveryError, match="554") as caught:
             await deliverer(rendered, Target("acme", "email", addresses=tuple(ACME)))
     assert not caught.value.retriable and sleeps == [] and sink.envelopes == []
@@ -223,7 +184,7 @@ async def test_email_without_smtp_configuration_is_a_clear_permanent_failure(
     config = make_config(tmp_path)
     rendered = empty_report(config)
     with pytest.raises(DeliveryError, match=r"notify\.smtp is not configured"):
-        await Deliverer(config.notify)(rendered, Target("acme", "email", ("a@b.c",)))
+        await deliverer_for(config.notify)(rendered, Target("acme", "email", ("a@b.c",)))
 
 
 def empty_report(config: Any) -> Rendered:

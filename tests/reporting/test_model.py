@@ -176,7 +176,7 @@ def test_breaches_carry_their_escalations_with_lateness_from_the_ledger(
         store.close()
     line = next(b for b in report.breaches if b.ticket_id == first.ticket_id)
     assert [(e.step, e.state, e.late) for e in line.escalations] == [(step, "done", True)]
-    assert line.escalations[0].lateness_s == pytest.approx(420)
+    assert line.escalations[0].lateness_seconds == pytest.approx(420)
     assert [e.ticket_id for e in report.escalations] == [first.ticket_id]
     assert report.late_escalations == 1
     assert report.evidence.ok and report.evidence.entries == 1

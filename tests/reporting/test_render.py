@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from sla_connector.core.readmodel import EscalationLine
 from sla_connector.reporting import (
     Rendered,
     build_report,
@@ -21,7 +22,7 @@ from sla_connector.reporting import (
     render_json,
     weekly_period,
 )
-from sla_connector.reporting.model import EscalationLine, Report
+from sla_connector.reporting.model import Report
 from sla_connector.reporting.render import BREACH_CSV_COLUMNS, bar_widths
 from sla_connector.store import Store
 from tests.reporting.conftest import NOW, make_config, seed_store, tickets_at
@@ -126,7 +127,7 @@ def _worst_case(report: Report) -> Report:
     step = EscalationLine(
         key="k", source="sim", ticket_id="1", client="acme", tier="P1", step="account-director",
         cycle=1, recipient="dana@msp.example", due_at=NOW, state="done", fired_at=NOW,
-        lateness_s=4000.0, late=True,
+        lateness_seconds=4000.0, late=True, detail="",
     )  # fmt: skip
     breach = dataclasses.replace(report.breaches[0], subject="s" * 300, escalations=(step, step))
     clients = tuple(
@@ -153,9 +154,9 @@ def test_lateness_reads_on_time_under_a_minute_and_late_beyond(acme: Rendered) -
     step = EscalationLine(
         key="k", source="sim", ticket_id="1", client="acme", tier="P1", step="s", cycle=1,
         recipient="r", due_at=NOW, state="done", fired_at=NOW + timedelta(seconds=5),
-        lateness_s=5.0, late=False,
+        lateness_seconds=5.0, late=False, detail="",
     )  # fmt: skip
-    late = dataclasses.replace(step, lateness_s=3900.0, late=True)
+    late = dataclasses.replace(step, lateness_seconds=3900.0, late=True)
     text = render_all(dataclasses.replace(acme.report, escalations=(step, late))).text
     assert "done, on time" in text and "done, late by 1h 05m" in text
 

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,13 +17,13 @@ import pytest
 from sla_connector.core.calendars import from_us
 from sla_connector.reporting import (
     Rendered,
+    ReportSchedule,
     Target,
     due_runs,
-    monthly_trigger,
     run_due_reports,
-    weekly_trigger,
 )
 from sla_connector.reporting.schedule import fire_before, last_fire
+from sla_connector.runtime.report_jobs import monthly_trigger, report_schedule, weekly_trigger
 from sla_connector.settings.services import ReportsConfig
 from sla_connector.store import Store
 from tests.reporting.conftest import make_config
@@ -65,7 +66,7 @@ def fire_times(trigger: Any, start: datetime, end: datetime) -> Iterator[datetim
         previous, now = fire, fire + timedelta(seconds=1)
 
 
-def ticks(config: ReportsConfig, start: datetime, end: datetime) -> list[datetime]:
+def ticks(config: ReportSchedule, start: datetime, end: datetime) -> list[datetime]:
     """What the daemon does: run at each trigger firing, plus a sweep every 6 hours."""
     fires = [*fire_times(weekly_trigger(config), start, end),
              *fire_times(monthly_trigger(config), start, end)]  # fmt: skip
@@ -85,14 +86,17 @@ async def simulate(
     """Run the daemon's report job at each instant; ``started`` is when the process started."""
     for now in instants:
         recorder.now = now
-        await run_due_reports(
-            store, config.policy, config.reports, now, recorder, not_before=started
-        )
+        await run_due_reports(store, config.policy, config.schedule, now, recorder,
+                              not_before=started)  # fmt: skip
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Any:
-    return make_config(tmp_path, reports={"timezone": "Europe/London", "recipients": RECIPIENTS})
+    app = make_config(tmp_path, reports={"timezone": "Europe/London", "recipients": RECIPIENTS})
+    # The schedule the runtime resolves from ``reports`` (the recorder posts nowhere).
+    return SimpleNamespace(
+        policy=app.policy, store=app.store, schedule=report_schedule(app.reports, environ={})
+    )
 
 
 @pytest.mark.anyio
@@ -102,7 +106,7 @@ async def test_nine_weeks_give_nine_weekly_and_two_monthly_runs_per_recipient_at
     store = Store.open(config.store.url)
     recorder = Recorder()
     try:
-        await simulate(store, config, recorder, ticks(config.reports, *SPAN))
+        await simulate(store, config, recorder, ticks(config.schedule, *SPAN))
         runs = store.report_runs()
     finally:
         store.close()
@@ -130,8 +134,8 @@ async def test_three_day_outage_over_a_monday_sends_exactly_one_late_weekly_repo
     config: Any,
 ) -> None:
     down, back = datetime(2026, 11, 7, 12, tzinfo=LONDON), datetime(2026, 11, 10, 12, tzinfo=LONDON)
-    before = [t for t in ticks(config.reports, *SPAN) if t < down]
-    after = [back, back, *(t for t in ticks(config.reports, *SPAN) if t > back)]
+    before = [t for t in ticks(config.schedule, *SPAN) if t < down]
+    after = [back, back, *(t for t in ticks(config.schedule, *SPAN) if t > back)]
     store = Store.open(config.store.url)
     recorder = Recorder()
     try:
@@ -160,14 +164,14 @@ async def test_a_failed_delivery_is_recorded_and_retried_without_resending_other
     monday = datetime(2026, 10, 5, 8, tzinfo=LONDON)
     try:
         recorder.now = monday
-        first = await run_due_reports(store, config.policy, config.reports, monday, recorder,
+        first = await run_due_reports(store, config.policy, config.schedule, monday, recorder,
                                       not_before=monday)  # fmt: skip
         states = {(o.kind, o.recipient): o.state for o in first}
         assert states[("weekly", "acme:slack")] == "failed"
         assert states[("weekly", "acme:email")] == "sent"
         later = monday + timedelta(hours=6)
         recorder.now = later
-        second = await run_due_reports(store, config.policy, config.reports, later, recorder,
+        second = await run_due_reports(store, config.policy, config.schedule, later, recorder,
                                        not_before=monday)  # fmt: skip
     finally:
         store.close()
@@ -183,7 +187,7 @@ async def test_two_daemons_at_the_same_instant_send_each_report_once(config: Any
     monday = datetime(2026, 10, 5, 8, tzinfo=LONDON)
     try:
         results = await asyncio.gather(
-            *(run_due_reports(s, config.policy, config.reports, monday, recorder,
+            *(run_due_reports(s, config.policy, config.schedule, monday, recorder,
                               not_before=monday) for s in (first, second))
         )  # fmt: skip
     finally:
@@ -198,7 +202,7 @@ def test_a_fresh_target_gets_only_the_latest_period_and_a_known_one_catches_up(
     config: Any,
 ) -> None:
     now = datetime(2026, 11, 25, 9, tzinfo=LONDON)
-    fresh = due_runs(config.reports, now, [])
+    fresh = due_runs(config.schedule, now, [])
     assert {(d.kind, d.period.start.date().isoformat()) for d in fresh} == {
         ("weekly", "2026-11-16"),
         ("monthly", "2026-10-01"),
@@ -208,11 +212,11 @@ def test_a_fresh_target_gets_only_the_latest_period_and_a_known_one_catches_up(
         kind, recipient, state, claimed_at = "weekly", "acme:email", "sent", 0
         period_start = int(datetime(2026, 10, 26, tzinfo=LONDON).timestamp() * 1e6)
 
-    owed = [d for d in due_runs(config.reports, now, [Run()]) if d.target.run_key == "acme:email"]
+    owed = [d for d in due_runs(config.schedule, now, [Run()]) if d.target.run_key == "acme:email"]
     weekly = [d.period.start.date().isoformat() for d in owed if d.kind == "weekly"]
     assert weekly == ["2026-11-02", "2026-11-09", "2026-11-16"]
     since = datetime(2026, 11, 5, tzinfo=LONDON)  # first served on 5 Nov: owed from then on
-    served = due_runs(config.reports, now, [], not_before=since)
+    served = due_runs(config.schedule, now, [], not_before=since)
     mine = [(d.kind, d.period.start.date().isoformat()) for d in served
             if d.target.run_key == "internal:teams"]  # fmt: skip
     assert mine == [("weekly", "2026-11-02"), ("weekly", "2026-11-09"), ("weekly", "2026-11-16")]
@@ -228,7 +232,9 @@ def test_a_fresh_target_gets_only_the_latest_period_and_a_known_one_catches_up(
 def test_fire_instants_agree_with_the_apscheduler_triggers_for_a_year(
     zone: str, weekly: dict[str, Any], monthly: dict[str, Any]
 ) -> None:
-    config = ReportsConfig.model_validate({"timezone": zone, "weekly": weekly, "monthly": monthly})
+    config = report_schedule(
+        ReportsConfig.model_validate({"timezone": zone, "weekly": weekly, "monthly": monthly})
+    )
     start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
     for kind, trigger in (("weekly", weekly_trigger(config)), ("monthly", monthly_trigger(config))):
         from_cron = list(fire_times(trigger, start, end))

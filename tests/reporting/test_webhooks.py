@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +13,6 @@ import pytest
 
 from sla_connector.core.errors import ConfigError
 from sla_connector.reporting import (
-    Deliverer,
     DeliveryError,
     Rendered,
     Target,
@@ -35,47 +29,14 @@ from sla_connector.reporting.chat import (
     teams_message,
 )
 from sla_connector.reporting.model import Report
-from sla_connector.settings.services import NotifyConfig
+from sla_connector.runtime.report_jobs import deliverer_for, report_targets
+from sla_connector.settings.services import NotifyConfig, RecipientConfig
 from sla_connector.store import Store
+from tests.loopback import Hook, webhook_server
 from tests.reporting.conftest import NOW, WEEK_END, WEEK_START, make_config, seed_store, tickets_at
 from tests.reporting.dataset import Spec, expected, rate
 
 SLACK_BLOCK_TYPES = {"header", "section", "context", "divider"}
-
-
-class Hook:
-    """A loopback HTTP server that records JSON posts and answers with queued statuses."""
-
-    def __init__(self, statuses: list[int] | None = None, ok: int = 200) -> None:
-        self.posts: list[tuple[str, str, Any]] = []
-        self.statuses = statuses or []
-        self.ok = ok
-
-
-@contextmanager
-def webhook_server(hook: Hook) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            hook.posts.append((self.path, self.headers["Content-Type"], json.loads(body)))
-            status = hook.statuses.pop(0) if hook.statuses else hook.ok
-            answer = b"ok" if status < 300 else b"invalid_payload"
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -125,8 +86,9 @@ async def test_slack_webhook_receives_valid_block_kit_with_the_hand_computed_fig
 ) -> None:
     hook = Hook()
     with webhook_server(hook) as base:
-        deliverer = Deliverer(rendered_notify(), environ={"ACME_SLACK": f"{base}/services/T/B/x"})
-        detail = await deliverer(rendered, Target("acme", "slack", webhook_env="ACME_SLACK"))
+        environ = {"ACME_SLACK": f"{base}/services/T/B/x"}
+        deliverer = deliverer_for(rendered_notify(), environ=environ)
+        detail = await deliverer(rendered, target("acme", "slack", "ACME_SLACK", environ))
     assert detail == "posted to the slack webhook"
     [(path, content_type, payload)] = hook.posts
     assert path == "/services/T/B/x" and content_type == "application/json"
@@ -147,8 +109,9 @@ async def test_teams_webhook_receives_an_adaptive_card_message_with_the_same_fig
 ) -> None:
     hook = Hook(ok=202)  # Workflows answer 202 Accepted
     with webhook_server(hook) as base:
-        deliverer = Deliverer(rendered_notify(), environ={"MSP_TEAMS": f"{base}/workflows/1"})
-        await deliverer(rendered, Target("acme", "teams", webhook_env="MSP_TEAMS"))
+        environ = {"MSP_TEAMS": f"{base}/workflows/1"}
+        deliverer = deliverer_for(rendered_notify(), environ=environ)
+        await deliverer(rendered, target("acme", "teams", "MSP_TEAMS", environ))
     [(_, _, payload)] = hook.posts
     assert payload["type"] == "message"
     [attachment] = payload["attachments"]
@@ -198,6 +161,13 @@ def rendered_notify() -> NotifyConfig:
     return NotifyConfig()
 
 
+def target(recipient: str, channel: str, variable: str, environ: dict[str, str]) -> Target:
+    """The report target the runtime resolves for one configured webhook variable."""
+    config = RecipientConfig.model_validate({f"{channel}_webhook_env": variable})
+    (found,) = report_targets({recipient: config}, environ=environ)
+    return found
+
+
 class Sleeps(list[float]):
     async def __call__(self, seconds: float) -> None:
         self.append(seconds)
@@ -217,10 +187,10 @@ async def test_webhook_5xx_and_429_are_retried_with_backoff_honouring_retry_afte
 
     sleeps = Sleeps()
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        deliverer = Deliverer(rendered_notify(), http=http, sleep=sleeps,
-                              environ={"HOOK": "https://hooks.slack.com/services/SECRET"},
-                              backoff=timedelta(seconds=30))  # fmt: skip
-        await deliverer(rendered, Target("acme", "slack", webhook_env="HOOK"))
+        environ = {"HOOK": "https://hooks.slack.com/services/SECRET"}
+        deliverer = deliverer_for(rendered_notify(), http=http, sleep=sleeps, environ=environ,
+                                  backoff=timedelta(seconds=30))  # fmt: skip
+        await deliverer(rendered, target("acme", "slack", "HOOK", environ))
     assert len(calls) == 3 and sleeps == [30.0, 120.0]
 
 
@@ -238,10 +208,10 @@ async def test_a_revoked_webhook_fails_at_once_without_leaking_its_url(rendered:
     for handler, retries in ((gone, 0), (unreachable, 2)):
         sleeps.clear()
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-            deliverer = Deliverer(rendered_notify(), http=http, sleep=sleeps, attempts=3,
-                                  environ={"HOOK": secret})  # fmt: skip
+            deliverer = deliverer_for(rendered_notify(), http=http, sleep=sleeps, attempts=3,
+                                      environ={"HOOK": secret})  # fmt: skip
             with pytest.raises(DeliveryError) as caught:
-                await deliverer(rendered, Target("acme", "slack", webhook_env="HOOK"))
+                await deliverer(rendered, target("acme", "slack", "HOOK", {"HOOK": secret}))
         assert "SECRETTOKEN" not in str(caught.value)
         assert caught.value.__cause__ is None or "SECRETTOKEN" not in str(caught.value.__cause__)
         assert len(sleeps) == retries
@@ -249,9 +219,9 @@ async def test_a_revoked_webhook_fails_at_once_without_leaking_its_url(rendered:
 
 @pytest.mark.anyio
 async def test_a_missing_webhook_variable_names_the_config_key(rendered: Rendered) -> None:
-    deliverer = Deliverer(rendered_notify(), environ={})
+    deliverer = deliverer_for(rendered_notify(), environ={})
     with pytest.raises(DeliveryError, match="ACME_TEAMS") as caught:
-        await deliverer(rendered, Target("acme", "teams", webhook_env="ACME_TEAMS"))
+        await deliverer(rendered, target("acme", "teams", "ACME_TEAMS", {}))
     assert "reports.recipients.acme.teams_webhook_env" in str(caught.value)
     assert not caught.value.retriable
 

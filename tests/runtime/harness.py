@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,9 +11,9 @@ from typing import Any
 from sla_connector.core.calendars import to_us
 from sla_connector.core.evaluate import evaluate
 from sla_connector.core.ports import Connector
-from sla_connector.runtime.assemble import build_connectors, daemon_settings
 from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.daemon import Daemon
+from sla_connector.runtime.service import Service
 from sla_connector.runtime.timeline import VirtualTimeline
 from sla_connector.settings import AppConfig, config_from_mapping, parse_yaml
 from sla_connector.store import Store
@@ -21,8 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 START = datetime.fromisoformat("2026-10-05T00:00:00Z")
 
 
-def sim_config(tmp_path: Path, **runtime: Any) -> AppConfig:
-    """The bundled example policy with only the simulator, polled every 5 virtual minutes."""
+def sim_config(
+    tmp_path: Path, *, sections: dict[str, Any] | None = None, **runtime: Any
+) -> AppConfig:
+    """The bundled example policy with only the simulator, polled every 15 virtual minutes,
+    no reports and no notify section; ``sections`` adds or replaces top-level sections."""
     data = parse_yaml((ROOT / "examples" / "policy.yaml").read_text())
     sim = data["connectors"]["sim"]
     sim.update(
@@ -38,41 +42,52 @@ def sim_config(tmp_path: Path, **runtime: Any) -> AppConfig:
     data.pop("reports", None)
     data.pop("notify", None)
     data["runtime"] = {"owner": "test", **runtime}
+    data.update(sections or {})
     return config_from_mapping(data)
 
 
 @dataclass
 class Harness:
-    config: AppConfig
+    """The service ``run`` builds (``runtime.service``), in discrete-event virtual time."""
+
+    service: Service
     clock: ManualClock
-    timeline: VirtualTimeline
-    store: Store
-    connectors: dict[str, Connector]
-    daemon: Daemon
 
     @classmethod
-    async def start(cls, config: AppConfig, clock: ManualClock | None = None) -> Harness:
+    async def start(
+        cls, config: AppConfig, clock: ManualClock | None = None, **options: Any
+    ) -> Harness:
         clock = clock or ManualClock(START)
-        timeline = VirtualTimeline(clock)
-        store = Store.open(config.store.url)
-        connectors = build_connectors(config, clock)
-        daemon = Daemon(
-            policy=config.policy,
-            store=store,
-            connectors=connectors,
-            clock=clock,
-            timeline=timeline,
-            settings=daemon_settings(config, virtual=True),
-        )
-        await daemon.start()
-        return cls(config, clock, timeline, store, connectors, daemon)
+        service = Service.build(config, clock=clock, **options)
+        await service.start()
+        return cls(service, clock)
+
+    @property
+    def config(self) -> AppConfig:
+        return self.service.config
+
+    @property
+    def timeline(self) -> VirtualTimeline:
+        assert isinstance(self.service.timeline, VirtualTimeline)
+        return self.service.timeline
+
+    @property
+    def store(self) -> Store:
+        return self.service.store
+
+    @property
+    def connectors(self) -> Mapping[str, Connector]:
+        return self.service.connectors
+
+    @property
+    def daemon(self) -> Daemon:
+        return self.service.daemon
 
     async def run_for(self, span: timedelta) -> None:
         await self.timeline.run_until(self.clock.now() + span)
 
     async def close(self) -> None:
-        await self.daemon.stop()
-        self.store.close()
+        await self.service.stop()
 
     def expected_steps(self) -> dict[str, int]:
         """Independently from the core: every step due by now, with its due instant."""

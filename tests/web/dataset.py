@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sla_connector.core.calendars import to_us
+from sla_connector.core.ledger import LedgerRow, ReportRun
 from sla_connector.core.policy import Client, Rule
 from sla_connector.core.ticket import Ticket
-from sla_connector.web.data import ConnectorRecord, LedgerRecord, ReportRecord, StaticSource
+from sla_connector.runtime.daemon import ConnectorStatus
+from sla_connector.web.data import StaticSource
 from tests.core.policies import make_policy, ticket
 
 NOW = datetime.fromisoformat("2026-03-18T12:00:00+00:00")
@@ -108,7 +110,7 @@ US = 1_000_000
 A2_STEP_DUE = to_us(datetime.fromisoformat(A2)) + 45 * 60 * US  # breach +15m, after 30m
 A5_STEP_DUE = to_us(datetime.fromisoformat(A5)) + 45 * 60 * US
 LEDGER = [
-    LedgerRecord(
+    LedgerRow(
         "zd:A2:account-director:1",
         "zd",
         "A2",
@@ -122,7 +124,7 @@ LEDGER = [
         fired_at=A2_STEP_DUE + 200_000,
         lateness_us=200_000,
     ),
-    LedgerRecord(
+    LedgerRow(
         "zd:A5:account-director:1",
         "zd",
         "A5",
@@ -136,7 +138,7 @@ LEDGER = [
         fired_at=A5_STEP_DUE + 120 * US,
         lateness_us=120 * US,
     ),
-    LedgerRecord(
+    LedgerRow(
         "zd:G9:account-director:1",
         "zd",
         "G9",
@@ -150,7 +152,7 @@ LEDGER = [
         fired_at=A5_STEP_DUE,
         lateness_us=0,
     ),
-    LedgerRecord(
+    LedgerRow(
         "zd:G8:account-director:1",
         "zd",
         "G8",
@@ -166,7 +168,7 @@ LEDGER = [
         lateness_us=7200 * US,
         detail="write refused: 403",
     ),
-    LedgerRecord(
+    LedgerRow(
         "zd:A4:account-director:1",
         "zd",
         "A4",
@@ -189,7 +191,7 @@ def make_source(now: datetime = NOW) -> StaticSource:
         ticket_list=list(TICKETS),
         ledger_rows=list(LEDGER),
         connectors={
-            "zd": ConnectorRecord(
+            "zd": ConnectorStatus(
                 leading=True,
                 last_poll_at=now,
                 last_poll_ok=True,
@@ -199,14 +201,14 @@ def make_source(now: datetime = NOW) -> StaticSource:
             )
         },
         reports=[
-            ReportRecord(
+            ReportRun(
                 "weekly",
                 to_us(NOW) - 2 * 86400 * US,
                 "ops@acme.example",
                 "failed",
                 detail="SMTP 550",
             ),
-            ReportRecord("weekly", to_us(NOW) - 2 * 86400 * US, "cto@acme.example", "sent"),
+            ReportRun("weekly", to_us(NOW) - 2 * 86400 * US, "cto@acme.example", "sent"),
         ],
     )
     source.clock_state = clock  # type: ignore[attr-defined]

@@ -33,13 +33,15 @@ async def test_api_client_breaches_are_listed_with_overrun_and_escalations() -> 
     async with client_for(app_for()) as http:
         data = (await http.get("/api/clients/acme")).json()
     rows = [
-        (b["id"], b["clock"], b["over_seconds"], b["open"], b["escalations"])
+        (b["ticket_id"], b["clock"], b["over_seconds"], b["still_open"],
+         [(e["step"], e["state"]) for e in b["escalations"]], b["url"])
         for b in data["breaches"]
-    ]
+    ]  # fmt: skip
+    # The step is ``on: breach``: it belongs to the first breach of A2's cycle, its response.
     assert rows == [
-        ("A5", "response", 2700.0, True, ["account-director"]),
-        ("A2", "resolution", 3600.0, False, ["account-director"]),
-        ("A2", "response", 300.0, False, ["account-director"]),
+        ("A5", "response", 2700.0, True, [("account-director", "done")], "/tickets/zd/A5"),
+        ("A2", "resolution", 3600.0, False, [], "/tickets/zd/A2"),
+        ("A2", "response", 300.0, False, [("account-director", "done")], "/tickets/zd/A2"),
     ]
     assert [e["client"] for e in data["escalations"]] == ["acme", "acme"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.web.data import DashboardSource
 from sla_connector.web.figures import make_cell
 from tests.web.dataset import A5_STEP_DUE, make_source
@@ -39,5 +40,5 @@ async def test_readiness_defaults_to_connector_health_and_can_be_given() -> None
 
 
 def test_at_risk_fraction_outside_0_1_is_refused() -> None:
-    with pytest.raises(ValueError, match="at_risk_fraction"):
-        app_for(at_risk_fraction=1.5)
+    with pytest.raises(ValueError, match="at_risk"):
+        app_for(vocabulary=Vocabulary(at_risk=1.5))

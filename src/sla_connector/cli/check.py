@@ -16,7 +16,7 @@ from sla_connector.cli.common import add_config_argument
 from sla_connector.core.errors import ConfigError, ConnectorError
 from sla_connector.core.ports import CheckResult
 from sla_connector.registry import load_connector_factory
-from sla_connector.runtime.assemble import build_clock, connector_settings
+from sla_connector.runtime.service import build_clock, connector_settings
 from sla_connector.settings import AppConfig, load_config
 
 __all__ = ["register", "run"]

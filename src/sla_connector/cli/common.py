@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import orjson
 from rich.console import Console
@@ -20,7 +20,17 @@ from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket, parse_instant, parse_ticket
 from sla_connector.settings import load_config
 
-__all__ = ["Rejected", "load_policy", "parse_line", "parse_now", "read_lines", "read_tickets"]
+__all__ = [
+    "Rejected",
+    "add_command",
+    "add_config_argument",
+    "add_now_argument",
+    "load_policy",
+    "parse_line",
+    "parse_now",
+    "read_lines",
+    "read_tickets",
+]
 
 
 def load_policy(path: str) -> Policy:
@@ -36,6 +46,26 @@ def parse_now(value: str | None) -> datetime:
         return parse_instant(value, "--now")
     except TicketError as exc:
         raise ConfigError("--now", str(exc).removeprefix("--now: ")) from None
+
+
+def add_command(
+    commands: Any,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    summary: str,
+    description: str,
+    config: bool = True,
+) -> argparse.ArgumentParser:
+    """A subcommand: its one-line ``summary`` (the command list), ``description``, the
+    handler ``main`` calls, and ``-c CONFIG`` unless ``config`` is False."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=description
+    )
+    if config:
+        add_config_argument(parser)
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:

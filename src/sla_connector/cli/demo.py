@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from sla_connector.cli.common import add_command
 from sla_connector.runtime.demo import DemoOptions, format_summary, run_demo
 
 __all__ = ["register", "run"]
@@ -22,13 +23,16 @@ def _speed(text: str) -> float | None:
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = add_command(
+        commands,
         "demo",
-        help="the whole product on an embedded simulated PSA, in virtual time",
+        run,
+        summary="the whole product on an embedded simulated PSA, in virtual time",
         description=(
             "Simulate a PSA with three clients, run the daemon in virtual time with the "
             "dashboard on 127.0.0.1, then write the weekly report and print a summary."
         ),
+        config=False,
     )
     parser.add_argument("--days", type=float, default=7.0, help="simulated days (default 7)")
     parser.add_argument(
@@ -40,7 +44,6 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
     parser.add_argument("--port", type=int, default=8321, help="dashboard port (default 8321)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from sla_connector.core.calendars import to_us
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.exclusions import EXCLUDABLE_CLOCKS, Exclusion, RecordedExclusions
 from sla_connector.core.ticket import format_instant
-from sla_connector.runtime.assemble import store_url
+from sla_connector.runtime.service import store_url
 from sla_connector.settings import AppConfig, load_config
 from sla_connector.store import ExclusionRow, Store
 from sla_connector.store.engine import parse_store_url

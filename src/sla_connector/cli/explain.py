@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sla_connector.cli.common import (
     Rejected,
-    add_config_argument,
+    add_command,
     add_now_argument,
     parse_now,
     read_tickets,
@@ -36,18 +36,18 @@ __all__ = ["register", "render", "run"]
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = add_command(
+        commands,
         "explain",
-        help="tier, rule, clock timeline and escalation plan of one ticket",
+        run,
+        summary="tier, rule, clock timeline and escalation plan of one ticket",
         description="Explain one ticket: its tier, clocks and escalations.",
     )
-    add_config_argument(parser)
     parser.add_argument(
         "--tickets", metavar="FILE", help="JSONL tickets (default: the state store)"
     )
     add_now_argument(parser)
     parser.add_argument("ticket", metavar="TICKET", help="ticket id, or SOURCE/ID")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_config_argument, add_now_argument, parse_now
+from sla_connector.cli.common import add_command, add_now_argument, parse_now
 from sla_connector.core.errors import ConfigError
 from sla_connector.reporting import (
     INTERNAL,
@@ -28,10 +28,10 @@ from sla_connector.reporting import (
     render_all,
     render_csv,
     render_json,
-    targets,
 )
-from sla_connector.runtime.assemble import store_url
-from sla_connector.settings import AppConfig, load_config
+from sla_connector.runtime.report_jobs import deliverer_for, report_targets
+from sla_connector.runtime.service import store_url, vocabulary_of
+from sla_connector.settings import load_config
 from sla_connector.store import Store
 
 __all__ = ["register", "run"]
@@ -40,15 +40,16 @@ EXIT_SEND_FAILED = 1
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
+    parser = add_command(
+        commands,
         "report",
-        help="render (and send) a weekly or monthly adherence report now",
+        run,
+        summary="render (and send) a weekly or monthly adherence report now",
         description=(
             "Render the adherence report of the last complete week or month from the store "
             "to HTML, text, JSON and CSV files; with --send, deliver it too."
         ),
     )
-    add_config_argument(parser)
     parser.add_argument("--period", required=True, choices=("weekly", "monthly"))
     parser.add_argument(
         "--client", metavar="KEY", help="one client's report (default: every client, the MSP's)"
@@ -62,7 +63,6 @@ def register(commands: Any) -> None:
         help="deliver to reports.recipients of the client (or internal) by email/Slack/Teams",
     )
     add_now_argument(parser)
-    parser.set_defaults(handler=run)
 
 
 def _check_store(url: str) -> None:
@@ -98,8 +98,7 @@ def _write(rendered: Rendered, out: Path) -> list[Path]:
     return written
 
 
-async def _send(config: AppConfig, rendered: Rendered, found: list[Target]) -> int:
-    deliverer = Deliverer(config.notify, attempts=3)
+async def _send(deliverer: Deliverer, rendered: Rendered, found: tuple[Target, ...]) -> int:
     failures = 0
     for target in found:
         try:
@@ -120,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(policy.clients)) or "none"
         raise ConfigError("--client", f"unknown client {args.client!r}; configured: {known}")
     recipient = args.client or INTERNAL
-    found = targets(config.reports.recipients, only=recipient)
+    found = report_targets(config.reports.recipients, only=recipient)
     if args.send and not found:
         raise ConfigError(
             f"reports.recipients.{recipient}",
@@ -132,13 +131,19 @@ def run(args: argparse.Namespace) -> int:
     store = Store.open(url)
     try:
         report = build_report(
-            store, policy, period, now, client=args.client, timezone=config.reports.timezone
+            store,
+            policy,
+            period,
+            now,
+            client=args.client,
+            timezone=config.reports.timezone,
+            vocabulary=vocabulary_of(config),
         )
     finally:
         store.close()
     rendered = render_all(report)
     for path in _write(rendered, Path(args.out)):
         print(path)
-    if args.send and asyncio.run(_send(config, rendered, found)):
+    if args.send and asyncio.run(_send(deliverer_for(config.notify, attempts=3), rendered, found)):
         return EXIT_SEND_FAILED
     return 0

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_config_argument
-from sla_connector.runtime.assemble import store_url
+from sla_connector.cli.common import add_command
+from sla_connector.runtime.service import store_url
 from sla_connector.settings import load_config
 from sla_connector.store import Store
 
@@ -15,13 +15,13 @@ __all__ = ["register", "run"]
 
 
 def register(commands: Any) -> None:
-    parser: argparse.ArgumentParser = commands.add_parser(
+    add_command(
+        commands,
         "verify-log",
-        help="verify the evidence log's hash chain (exit 1 when it was tampered with)",
+        run,
+        summary="verify the evidence log's hash chain (exit 1 when it was tampered with)",
         description="Recompute every entry's hash of the append-only evidence log.",
     )
-    add_config_argument(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

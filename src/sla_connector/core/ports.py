@@ -23,71 +23,14 @@ __all__ = [
     "Clock",
     "Connector",
     "ConnectorFactory",
-    "LedgerEntry",
     "NoteFinder",
     "PollPage",
-    "ReportRunEntry",
     "StepWriter",
     "WriteResult",
 ]
 
 WRITE_ACTIONS = ("reassign", "set_priority", "note", "tag")
 """The write-back actions of a step, as ``StepWriter.apply`` receives them."""
-
-
-class LedgerEntry(Protocol):
-    """The read side of one escalation ledger row, as the dashboard and the reports see it.
-
-    The store's ``LedgerRow`` fits; times are UTC microseconds.
-    """
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def ticket_id(self) -> str: ...
-    @property
-    def client(self) -> str: ...
-    @property
-    def tier(self) -> str: ...
-    @property
-    def step(self) -> str: ...
-    @property
-    def cycle(self) -> int: ...
-    @property
-    def due_at(self) -> int: ...
-    @property
-    def recipient(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def attempts(self) -> int: ...
-    @property
-    def fired_at(self) -> int | None: ...
-    @property
-    def lateness_us(self) -> int | None: ...
-    @property
-    def detail(self) -> str: ...
-
-
-class ReportRunEntry(Protocol):
-    """The read side of one recorded report delivery (the store's ``ReportRun`` fits)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def period_start(self) -> int: ...
-    @property
-    def recipient(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def claimed_at(self) -> int: ...
-    @property
-    def finished_at(self) -> int | None: ...
-    @property
-    def detail(self) -> str: ...
 
 
 class Clock(Protocol):

@@ -3,14 +3,22 @@
 ``build_report`` / ``compute_report`` recompute the figures with the core from the stored
 ticket history; ``render_all`` turns a ``Report`` into an HTML email with a plain-text
 alternative, Slack Block Kit and a Teams Adaptive Card (plus ``render_json`` and
-``render_csv``); ``Deliverer`` sends them by SMTP and webhooks with retries; and
-``run_due_reports`` sends each scheduled report exactly once (DESIGN section 7).
-This package reads the store through the Protocols in ``reporting.ports`` and never imports
-``sla_connector.store`` itself.
+``render_csv``); ``Deliverer`` sends them (and the escalation notices) by SMTP and
+webhooks with retries; and ``run_due_reports`` sends each report of a ``ReportSchedule``
+exactly once (DESIGN section 7). This package reads the store through the Protocols in
+``reporting.ports`` and never imports ``sla_connector.store`` itself; it takes plain values
+(addresses, a sender, a secret already read) and imports neither the settings models nor
+the scheduler, whose triggers the runtime builds.
 """
 
 from sla_connector.reporting.compute import INTERNAL, build_report, compute_report
-from sla_connector.reporting.delivery import Deliver, Deliverer, DeliveryError, Target, targets
+from sla_connector.reporting.delivery import (
+    Deliver,
+    Deliverer,
+    DeliveryError,
+    SmtpServer,
+    Target,
+)
 from sla_connector.reporting.model import Report
 from sla_connector.reporting.periods import Period, monthly_period, weekly_period
 from sla_connector.reporting.render import (
@@ -23,12 +31,11 @@ from sla_connector.reporting.render import (
 )
 from sla_connector.reporting.schedule import (
     DueRun,
+    ReportSchedule,
     RunOutcome,
     due_runs,
-    monthly_trigger,
     period_for,
     run_due_reports,
-    weekly_trigger,
 )
 
 __all__ = [
@@ -40,13 +47,14 @@ __all__ = [
     "Period",
     "Rendered",
     "Report",
+    "ReportSchedule",
     "RunOutcome",
+    "SmtpServer",
     "Target",
     "build_report",
     "compute_report",
     "due_runs",
     "monthly_period",
-    "monthly_trigger",
     "period_for",
     "render_all",
     "render_csv",
@@ -54,7 +62,5 @@ __all__ = [
     "render_json",
     "render_text",
     "run_due_reports",
-    "targets",
     "weekly_period",
-    "weekly_trigger",
 ]

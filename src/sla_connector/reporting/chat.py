@@ -63,9 +63,7 @@ def _cell_text(cell: Adherence) -> str:
 
 def breach_item(b: BreachLine, local: _Local, *, msp: bool) -> _Item:
     """One breach: (ticket, what happened and what the escalations did)."""
-    steps = ", ".join(
-        f"{e.step} to {e.recipient} {e.state} {lateness(e.lateness_s)}" for e in b.escalations
-    )
+    steps = ", ".join(f"{e.step} to {e.recipient} {e.state} {lateness(e)}" for e in b.escalations)
     text = f"{b.clock} breached {local(b.breached_at)} ({b.tier})"
     text += " still open" if b.still_open else ""
     if b.subject:
@@ -98,7 +96,7 @@ def _listing(report: Report, local: _Local) -> list[tuple[str, list[_Item]]]:
     escalations = [
         (
             f"{e.step} on {e.source}/{e.ticket_id}",
-            f"to {e.recipient}: {e.state}, {lateness(e.lateness_s)}",
+            f"to {e.recipient}: {e.state}, {lateness(e)}",
         )
         for e in report.escalations
     ]

@@ -11,18 +11,25 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 from sla_connector.core.adherence import AdherenceCounter
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
+from sla_connector.core.ledger import LedgerRow
 from sla_connector.core.policy import Policy
+from sla_connector.core.readmodel import (
+    Breach,
+    BreachLine,
+    EscalationLine,
+    breach_lines,
+    escalation_line,
+)
 from sla_connector.core.ticket import Ticket
-from sla_connector.reporting.breaches import PendingBreach, attach_escalations, escalation_line
+from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary
 from sla_connector.reporting.model import (
-    AT_RISK_SHARE,
     Adherence,
     AtRiskLine,
-    BreachLine,
     ClientSummary,
     EvidenceLine,
     Report,
@@ -30,14 +37,13 @@ from sla_connector.reporting.model import (
     adherence,
 )
 from sla_connector.reporting.periods import Period
-from sla_connector.reporting.ports import EvidenceVerdict, LedgerRecord, ReportStore
+from sla_connector.reporting.ports import EvidenceVerdict, ReportStore
 
 __all__ = ["INTERNAL", "build_report", "compute_report"]
 
 INTERNAL = "internal"
 """The scope (and recipient key) of the MSP-wide report over all clients."""
 
-_FIRED = frozenset({"done", "would_fire", "failed"})
 _Key = tuple[str, str]
 
 
@@ -58,10 +64,11 @@ class _Accumulator:
     period: Period
     previous: Period
     now_us: int
+    vocabulary: Vocabulary
     current: AdherenceCounter = field(init=False)
     before: AdherenceCounter = field(init=False)
     tallies: dict[_Key, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
-    breaches: list[PendingBreach] = field(default_factory=list)
+    breaches: list[Breach] = field(default_factory=list)
     at_risk: list[AtRiskLine] = field(default_factory=list)
     clients: set[str] = field(default_factory=set)
     current_index: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
@@ -91,6 +98,8 @@ class _Accumulator:
         still_open = ev.resolution.stopped_at is None
         for clock in (ev.response, *ev.resolutions):
             self._clock(ev, clock, tally, still_open)
+        for clock in self.vocabulary.at_risk_clocks(ev):
+            self._at_risk(ev, clock)
 
     def _clock(
         self, ev: TicketEvaluation, clock: ClockResult, tally: _Tally, still_open: bool
@@ -105,26 +114,23 @@ class _Accumulator:
                 tally.resolve_us += clock.elapsed_us
         breached = clock.breached_at
         if breached is not None and self._inside(self.period, breached):
-            self.breaches.append(
-                PendingBreach(ev.ticket, clock.breach_tier or clock.tier, clock, still_open)
+            self.breaches.append(Breach(ev.ticket, clock, still_open))
+
+    def _at_risk(self, ev: TicketEvaluation, clock: ClockResult) -> None:
+        due_at = clock.due_at or 0  # an at-risk clock runs, so it has a due instant
+        self.at_risk.append(
+            AtRiskLine(
+                source=ev.ticket.source,
+                ticket_id=ev.ticket.id,
+                client=ev.ticket.client,
+                subject=ev.ticket.subject,
+                tier=clock.tier,
+                clock=clock.kind,
+                used=clock.elapsed_us / clock.target_us,
+                due_at=from_us(due_at),
+                seconds_to_breach=(due_at - self.now_us) / 1e6,
             )
-        latest = clock.kind == "response" or clock is ev.resolution
-        if latest and clock.state == "running" and clock.target_us > 0 and clock.due_at is not None:
-            used = clock.elapsed_us / clock.target_us
-            if used >= AT_RISK_SHARE:
-                self.at_risk.append(
-                    AtRiskLine(
-                        source=ev.ticket.source,
-                        ticket_id=ev.ticket.id,
-                        client=ev.ticket.client,
-                        subject=ev.ticket.subject,
-                        tier=clock.tier,
-                        clock=clock.kind,
-                        used=used,
-                        due_at=from_us(clock.due_at),
-                        seconds_to_breach=(clock.due_at - self.now_us) / 1e6,
-                    )
-                )
+        )
 
     @staticmethod
     def _inside(period: Period, instant: int) -> bool:
@@ -164,13 +170,14 @@ def _scope_clients(policy: Policy, client: str | None, seen: set[str]) -> list[s
 def compute_report(
     policy: Policy,
     tickets: Iterable[Ticket],
-    ledger: Iterable[LedgerRecord],
+    ledger: Iterable[LedgerRow],
     evidence: EvidenceVerdict | None,
     period: Period,
     *,
     now: datetime,
     client: str | None = None,
     timezone: str = "UTC",
+    vocabulary: Vocabulary | None = None,
 ) -> Report:
     """The report of ``client`` (None: every client, the MSP's report) for ``period``.
 
@@ -178,51 +185,22 @@ def compute_report(
     evaluated as of ``now``, so at-risk lines are live and breaches after the period's end
     do not count in it).
     """
-    acc = _Accumulator(period, period.previous(), to_us(now))
+    terms = vocabulary or Vocabulary()
+    acc = _Accumulator(period, period.previous(), to_us(now), terms)
     for ticket in tickets:
         if client is None or ticket.client == client:
             acc.add(evaluate(ticket, policy, now))
     acc.finish()
     ledger_rows = [r for r in ledger if client is None or r.client == client]
     clients = _scope_clients(policy, client, acc.clients)
-    tiers = sorted(policy.tiers, key=lambda key: (policy.severity(key), key))
-    breaches = attach_escalations(policy, acc.breaches, ledger_rows)
+    breaches = breach_lines(policy, acc.breaches, ledger_rows, terms)
     at_risk = tuple(sorted(acc.at_risk, key=lambda line: (line.seconds_to_breach, line.ticket_id)))
     scope = client if client is not None else INTERNAL
     scope_target = policy.client(client).target_adherence if client is not None else None
     scope_name = (policy.client(client).name or client) if client is not None else "All clients"
-    tier_lines = [
-        _tier_line(
-            acc,
-            policy,
-            scope=scope,
-            tier=tier,
-            target=scope_target,
-            wanted={(c, tier) for c in clients},
-        )
-        for tier in tiers
-    ]
-    summaries = [
-        _summary(
-            acc,
-            key=key,
-            name=policy.client(key).name or key,
-            target=policy.client(key).target_adherence,
-            wanted={(key, tier) for tier in tiers},
-            breaches=breaches,
-            at_risk=at_risk,
-        )
-        for key in clients
-    ]
-    total = _summary(
-        acc,
-        key=scope,
-        name=scope_name,
-        target=scope_target,
-        wanted=None,
-        breaches=breaches,
-        at_risk=at_risk,
-    )
+
+    found = _Found(acc, breaches, at_risk)
+    tiers = sorted(policy.tiers, key=lambda key: (policy.severity(key), key))
     return Report(
         scope=scope,
         scope_name=scope_name,
@@ -231,19 +209,67 @@ def compute_report(
         previous_period=acc.previous,
         generated_at=from_us(acc.now_us),
         timezone=timezone,
-        total=total,
-        clients=tuple(summaries),
-        tiers=tuple(tier_lines),
-        breaches=breaches,
-        escalations=tuple(
-            escalation_line(row)
-            for row in sorted(ledger_rows, key=lambda r: (r.fired_at or 0, r.key))
-            if row.state in _FIRED
-            and row.fired_at is not None
-            and period.start_us <= row.fired_at < period.end_us
+        total=found.summary(scope, scope_name, scope_target, None),
+        clients=tuple(
+            found.summary(
+                key,
+                policy.client(key).name or key,
+                policy.client(key).target_adherence,
+                {(key, tier) for tier in tiers},
+            )
+            for key in clients
         ),
+        tiers=tuple(
+            _tier_line(
+                acc,
+                policy,
+                scope=scope,
+                tier=tier,
+                target=scope_target,
+                wanted={(c, tier) for c in clients},
+            )
+            for tier in tiers
+        ),
+        breaches=breaches,
+        escalations=_fired_in(period, ledger_rows, terms),
         at_risk=at_risk,
         evidence=_evidence(evidence),
+    )
+
+
+def _fired_in(
+    period: Period, ledger: Iterable[LedgerRow], vocabulary: Vocabulary
+) -> tuple[EscalationLine, ...]:
+    """The steps fired in the period, in the order they fired."""
+    return tuple(
+        escalation_line(row, vocabulary)
+        for row in sorted(ledger, key=lambda r: (r.fired_at or 0, r.key))
+        if row.state in FIRED_STATES
+        and row.fired_at is not None
+        and period.start_us <= row.fired_at < period.end_us
+    )
+
+
+class _Common(TypedDict):
+    """The figures a tier line and a client summary both carry."""
+
+    response: Adherence
+    resolution: Adherence
+    ticket: Adherence
+    created: int
+    previous_created: int
+
+
+def _common(acc: _Accumulator, target: float | None, wanted: set[_Key] | None) -> _Common:
+    """Adherence per kind and ticket volumes over the (client, tier) keys in ``wanted``."""
+    cells = _cells(acc, target, wanted)
+    tallies = [t for k, t in acc.tallies.items() if wanted is None or k in wanted]
+    return _Common(
+        response=cells["response"],
+        resolution=cells["resolution"],
+        ticket=cells["ticket"],
+        created=sum(t.created for t in tallies),
+        previous_created=sum(t.previous_created for t in tallies),
     )
 
 
@@ -258,7 +284,6 @@ def _tier_line(
 ) -> TierLine:
     """One tier's figures over the (client, tier) keys in ``wanted``."""
     tallies = [acc.tallies[k] for k in wanted if k in acc.tallies]
-    cells = _cells(acc, target, wanted)
     responded = sum(t.responded for t in tallies)
     resolved = sum(t.resolved for t in tallies)
     name = policy.terms(scope, tier).tier.name if scope != INTERNAL else policy.tiers[tier].name
@@ -266,11 +291,7 @@ def _tier_line(
         client=scope,
         tier=tier,
         tier_name=name,
-        response=cells["response"],
-        resolution=cells["resolution"],
-        ticket=cells["ticket"],
-        created=sum(t.created for t in tallies),
-        previous_created=sum(t.previous_created for t in tallies),
+        **_common(acc, target, wanted),
         responded=responded,
         mean_respond_s=_mean(sum(t.respond_us for t in tallies), responded),
         resolved=resolved,
@@ -284,34 +305,30 @@ def _evidence(check: EvidenceVerdict | None) -> EvidenceLine:
     return EvidenceLine(checked=True, ok=check.ok, entries=check.entries, message=check.message)
 
 
-def _summary(
-    acc: _Accumulator,
-    *,
-    key: str,
-    name: str,
-    target: float | None,
-    wanted: set[_Key] | None,
-    breaches: tuple[BreachLine, ...],
-    at_risk: tuple[AtRiskLine, ...],
-) -> ClientSummary:
-    cells = _cells(acc, target, wanted)
-    tallies = [t for k, t in acc.tallies.items() if wanted is None or k in wanted]
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What the tickets of a report gave: the counters, the breaches, the at-risk clocks."""
 
-    def mine(client: str) -> bool:
-        return wanted is None or client == key
+    acc: _Accumulator
+    breaches: tuple[BreachLine, ...]
+    at_risk: tuple[AtRiskLine, ...]
 
-    return ClientSummary(
-        client=key,
-        name=name,
-        target=target,
-        response=cells["response"],
-        resolution=cells["resolution"],
-        ticket=cells["ticket"],
-        created=sum(t.created for t in tallies),
-        previous_created=sum(t.previous_created for t in tallies),
-        breaches=sum(1 for b in breaches if mine(b.client)),
-        at_risk=sum(1 for a in at_risk if mine(a.client)),
-    )
+    def summary(
+        self, key: str, name: str, target: float | None, wanted: set[_Key] | None
+    ) -> ClientSummary:
+        """A client's figures over ``wanted`` (None: the whole scope, the report's total)."""
+
+        def mine(client: str) -> bool:
+            return wanted is None or client == key
+
+        return ClientSummary(
+            client=key,
+            name=name,
+            target=target,
+            **_common(self.acc, target, wanted),
+            breaches=sum(1 for b in self.breaches if mine(b.client)),
+            at_risk=sum(1 for a in self.at_risk if mine(a.client)),
+        )
 
 
 def _relevant_tickets(store: ReportStore, client: str | None, since: int) -> Iterator[Ticket]:
@@ -334,6 +351,7 @@ def build_report(
     client: str | None = None,
     timezone: str = "UTC",
     evidence: EvidenceVerdict | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> Report:
     """Read tickets, ledger and the evidence verdict from ``store`` and compute the report.
 
@@ -351,4 +369,5 @@ def build_report(
         now=now,
         client=client,
         timezone=timezone,
+        vocabulary=vocabulary,
     )

@@ -11,7 +11,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sla_connector.core.durations import format_seconds
-from sla_connector.reporting.model import LATE_AFTER_US, Adherence, Report
+from sla_connector.core.readmodel import EscalationLine
+from sla_connector.reporting.model import Adherence, Report
 
 __all__ = [
     "duration",
@@ -53,13 +54,13 @@ def duration(seconds: float | None) -> str:
     return "n/a" if seconds is None else format_seconds(seconds)
 
 
-def lateness(seconds: float | None) -> str:
+def lateness(line: EscalationLine) -> str:
     """``on time``, ``late by 2h 05m``, or ``not written`` for a step not fired yet."""
-    if seconds is None:
+    if line.lateness_seconds is None:
         return "not written"
-    if seconds * 1e6 < LATE_AFTER_US:
+    if not line.late:
         return "on time"
-    return f"late by {format_seconds(seconds)}"
+    return f"late by {format_seconds(line.lateness_seconds)}"
 
 
 def local_formatter(timezone: str) -> Callable[[datetime | None], str]:

@@ -4,7 +4,9 @@ Every figure is recomputed by the core (``evaluate`` and ``AdherenceCounter``) f
 stored ticket history, so a report, the audit and the dashboard can never disagree. A
 clock counts in the period in which its outcome is decided (DESIGN section 7); periods
 are half-open [start, end). ``compute_report`` is pure: it takes the tickets, the ledger
-rows and the evidence verdict; ``build_report`` reads them from a store.
+rows and the evidence verdict; ``build_report`` reads them from a store. Escalations and
+breaches are the read model the dashboard shows too (``core.readmodel``), and "late" and
+"at risk" are ``core.vocabulary``'s.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sla_connector.core.readmodel import BreachLine, EscalationLine
 from sla_connector.reporting.periods import Period
 
 __all__ = [
-    "AT_RISK_SHARE",
-    "LATE_AFTER_US",
     "Adherence",
     "AtRiskLine",
     "BreachLine",
@@ -27,11 +28,6 @@ __all__ = [
     "TierLine",
     "adherence",
 ]
-
-AT_RISK_SHARE = 0.75
-"""A running clock that has used this share of its target is at risk."""
-LATE_AFTER_US = 60_000_000
-"""An escalation written more than a minute after its due instant is reported late."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,44 +107,8 @@ class ClientSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class EscalationLine:
-    """One escalation step from the ledger: when it was due and when (and if) it was written."""
-
-    key: str
-    source: str
-    ticket_id: str
-    client: str
-    tier: str
-    step: str
-    cycle: int
-    recipient: str
-    due_at: datetime
-    state: str
-    fired_at: datetime | None
-    lateness_s: float | None
-    late: bool
-
-
-@dataclass(frozen=True, slots=True)
-class BreachLine:
-    """A clock that breached in the period, with the escalations its breach set off."""
-
-    source: str
-    ticket_id: str
-    client: str
-    subject: str
-    tier: str
-    clock: str
-    cycle: int
-    breached_at: datetime
-    due_at: datetime | None
-    still_open: bool
-    escalations: tuple[EscalationLine, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class AtRiskLine:
-    """An open ticket whose running clock has used at least ``AT_RISK_SHARE`` of its target."""
+    """An open ticket whose running clock is at risk (``Vocabulary.at_risk`` of its target)."""
 
     source: str
     ticket_id: str

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from sla_connector.core.ports import LedgerEntry, ReportRunEntry
+from sla_connector.core.ledger import LedgerRow, ReportRun
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
     "EvidenceVerdict",
-    "LedgerRecord",
-    "ReportRunRecord",
     "ReportStore",
     "RunStore",
     "TicketRecord",
@@ -36,10 +34,6 @@ class TicketRecord(Protocol):
     def ticket(self) -> Ticket: ...
 
 
-LedgerRecord = LedgerEntry
-"""One escalation step's ledger row (``store.LedgerRow``); instants in µs."""
-
-
 class EvidenceVerdict(Protocol):
     """The result of ``store.verify_evidence()``."""
 
@@ -51,10 +45,6 @@ class EvidenceVerdict(Protocol):
     def message(self) -> str: ...
 
 
-ReportRunRecord = ReportRunEntry
-"""One recorded report delivery (``store.ReportRun``)."""
-
-
 class ReportStore(Protocol):
     """The reads a report is built from."""
 
@@ -64,7 +54,7 @@ class ReportStore(Protocol):
 
     def ledger(
         self, *, since: int | None = None, until: int | None = None, client: str | None = None
-    ) -> Sequence[LedgerRecord]: ...
+    ) -> Sequence[LedgerRow]: ...
 
     def verify_evidence(self) -> EvidenceVerdict: ...
 
@@ -78,4 +68,4 @@ class RunStore(ReportStore, Protocol):
         self, kind: str, period_start: int, recipient: str, *, state: str, at: int, detail: str = ""
     ) -> None: ...
 
-    def report_runs(self, kind: str | None = None) -> Sequence[ReportRunRecord]: ...
+    def report_runs(self, kind: str | None = None) -> Sequence[ReportRun]: ...

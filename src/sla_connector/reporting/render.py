@@ -19,16 +19,8 @@ import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from sla_connector.core.ticket import format_instant
+from sla_connector.reporting import formats
 from sla_connector.reporting.chat import slack_message, teams_message
-from sla_connector.reporting.formats import (
-    duration,
-    lateness,
-    local_formatter,
-    pct,
-    subject,
-    trend,
-    verdict,
-)
 from sla_connector.reporting.model import Adherence, Report
 from sla_connector.reporting.periods import Period
 
@@ -91,7 +83,12 @@ _ENV = Environment(
     keep_trailing_newline=True,
 )
 _ENV.filters.update(
-    pct=pct, trend=trend, verdict=verdict, colour=colour, duration=duration, lateness=lateness
+    pct=formats.pct,
+    trend=formats.trend,
+    verdict=formats.verdict,
+    colour=colour,
+    duration=formats.duration,
+    lateness=formats.lateness,
 )
 _ENV.globals.update(
     bar_widths=bar_widths,
@@ -105,8 +102,8 @@ _ENV.globals.update(
 def _context(report: Report) -> dict[str, Any]:
     return {
         "r": report,
-        "subject": subject(report),
-        "local": local_formatter(report.timezone),
+        "subject": formats.subject(report),
+        "local": formats.local_formatter(report.timezone),
         "msp": report.client is None,
     }
 
@@ -163,7 +160,7 @@ def render_csv(report: Report) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(BREACH_CSV_COLUMNS)
     for b in report.breaches:
-        lateness = [e.lateness_s for e in b.escalations if e.lateness_s is not None]
+        lateness = [e.lateness_seconds for e in b.escalations if e.lateness_seconds is not None]
         writer.writerow(
             [
                 b.client,
@@ -200,7 +197,7 @@ def render_all(report: Report) -> Rendered:
     """Render the report for every channel."""
     return Rendered(
         report=report,
-        subject=subject(report),
+        subject=formats.subject(report),
         html=render_html(report),
         text=render_text(report),
         slack=slack_message(report),

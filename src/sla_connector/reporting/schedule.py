@@ -2,9 +2,11 @@
 
 Weekly reports fire at ``reports.weekly.day``/``at`` (default Monday 08:00) and cover the
 previous Monday-to-Monday week; monthly ones fire on ``reports.monthly.day``/``at`` and
-cover the previous calendar month, all in ``reports.timezone`` (DESIGN section 7).
+cover the previous calendar month, all in ``reports.timezone`` (DESIGN section 7). The
+runtime turns that configuration into a ``ReportSchedule`` (plain values, secrets already
+read) and builds the scheduler's triggers from it; nothing here knows the scheduler.
 
-``due_runs`` is pure: from the config, an instant and the runs already recorded it lists
+``due_runs`` is pure: from the schedule, an instant and the runs already recorded it lists
 the (kind, period, target) still to send. A target with recorded runs catches up every
 period after its last sent one (at most ``max_catch_up``), so a report missed while the
 daemon was down goes out once when it is back. A target without any run yet gets every
@@ -22,33 +24,61 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
-
 from sla_connector.core.calendars import to_us
+from sla_connector.core.ledger import ReportRun
 from sla_connector.core.policy import Policy
+from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.reporting.compute import build_report
-from sla_connector.reporting.delivery import Deliver, Target, targets
+from sla_connector.reporting.delivery import Deliver, Target, scrub
 from sla_connector.reporting.periods import KINDS, Period, PeriodKind, monthly_period, weekly_period
-from sla_connector.reporting.ports import EvidenceVerdict, ReportRunRecord, RunStore
+from sla_connector.reporting.ports import EvidenceVerdict, RunStore
 from sla_connector.reporting.render import Rendered, render_all
-from sla_connector.settings.services import ReportsConfig
 
 __all__ = [
+    "WEEKDAYS",
     "DueRun",
+    "ReportSchedule",
     "RunOutcome",
     "due_runs",
     "fire_before",
     "last_fire",
-    "monthly_trigger",
     "period_for",
     "run_due_reports",
-    "weekly_trigger",
 ]
 
 log = logging.getLogger("sla_connector.reports")
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_CATCH_UP = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSchedule:
+    """When reports are due, in which zone, and to whom (``reports`` of the config, resolved).
+
+    ``weekly_day`` is one of ``WEEKDAYS``; ``monthly_day`` is 1-28 (a day every month has).
+    """
+
+    timezone: str = "UTC"
+    weekly_day: str = "mon"
+    weekly_at: time = time(8, 0)
+    monthly_day: int = 1
+    monthly_at: time = time(8, 0)
+    targets: tuple[Target, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.weekly_day not in WEEKDAYS:
+            raise ValueError(f"weekly_day {self.weekly_day!r} is not one of {WEEKDAYS}")
+        if not 1 <= self.monthly_day <= 28:
+            raise ValueError(f"monthly_day {self.monthly_day} is not in 1-28")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def at(self, kind: PeriodKind) -> time:
+        """The local time of day at which ``kind`` is due."""
+        return self.weekly_at if kind == "weekly" else self.monthly_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,66 +107,38 @@ class RunOutcome:
     late_by: timedelta
 
 
-def weekly_trigger(config: ReportsConfig) -> CronTrigger:
-    """The APScheduler trigger of the weekly report (local time, DST-aware)."""
-    at = config.weekly.at
-    return CronTrigger(
-        day_of_week=config.weekly.day,
-        hour=at.hour,
-        minute=at.minute,
-        second=at.second,
-        timezone=ZoneInfo(config.timezone),
-    )
-
-
-def monthly_trigger(config: ReportsConfig) -> CronTrigger:
-    """The APScheduler trigger of the monthly report."""
-    at = config.monthly.at
-    return CronTrigger(
-        day=config.monthly.day,
-        hour=at.hour,
-        minute=at.minute,
-        second=at.second,
-        timezone=ZoneInfo(config.timezone),
-    )
-
-
 def _at(day: date, at: time, zone: ZoneInfo) -> datetime:
     # A report time inside a DST gap resolves as zoneinfo does with fold=0 (SEMANTICS S05).
     local = datetime.combine(day, at, tzinfo=zone)
     return local.astimezone(zone)
 
 
-def _fire_on_or_before(kind: PeriodKind, config: ReportsConfig, day: date) -> date:
+def _fire_on_or_before(kind: PeriodKind, schedule: ReportSchedule, day: date) -> date:
     """The latest local date <= ``day`` on which ``kind`` fires."""
     if kind == "weekly":
-        wanted = _WEEKDAYS.index(config.weekly.day)
+        wanted = WEEKDAYS.index(schedule.weekly_day)
         return day - timedelta(days=(day.weekday() - wanted) % 7)
-    if day.day >= config.monthly.day:
-        return day.replace(day=config.monthly.day)
+    if day.day >= schedule.monthly_day:
+        return day.replace(day=schedule.monthly_day)
     last_month = day.replace(day=1) - timedelta(days=1)
-    return last_month.replace(day=config.monthly.day)
+    return last_month.replace(day=schedule.monthly_day)
 
 
-def _time_of(kind: PeriodKind, config: ReportsConfig) -> time:
-    return config.weekly.at if kind == "weekly" else config.monthly.at
-
-
-def last_fire(kind: PeriodKind, config: ReportsConfig, now: datetime) -> datetime:
+def last_fire(kind: PeriodKind, schedule: ReportSchedule, now: datetime) -> datetime:
     """The latest instant <= ``now`` at which ``kind`` was due (aware, in the report zone)."""
-    zone = ZoneInfo(config.timezone)
+    zone = schedule.zone
     day = now.astimezone(zone).date()
-    fire = _at(_fire_on_or_before(kind, config, day), _time_of(kind, config), zone)
+    fire = _at(_fire_on_or_before(kind, schedule, day), schedule.at(kind), zone)
     if fire > now:
-        fire = fire_before(kind, config, fire)
+        fire = fire_before(kind, schedule, fire)
     return fire
 
 
-def fire_before(kind: PeriodKind, config: ReportsConfig, fire: datetime) -> datetime:
+def fire_before(kind: PeriodKind, schedule: ReportSchedule, fire: datetime) -> datetime:
     """The due instant of ``kind`` just before the due instant ``fire``."""
-    zone = ZoneInfo(config.timezone)
+    zone = schedule.zone
     day = fire.astimezone(zone).date() - timedelta(days=1)
-    return _at(_fire_on_or_before(kind, config, day), _time_of(kind, config), zone)
+    return _at(_fire_on_or_before(kind, schedule, day), schedule.at(kind), zone)
 
 
 def period_for(kind: PeriodKind, fire_instant: datetime, timezone: str | None = None) -> Period:
@@ -149,7 +151,7 @@ def period_for(kind: PeriodKind, fire_instant: datetime, timezone: str | None = 
     return monthly_period(fire_instant, zone)
 
 
-def _anchor(runs: Sequence[ReportRunRecord], kind: str, run_key: str) -> int | None:
+def _anchor(runs: Sequence[ReportRun], kind: str, run_key: str) -> int | None:
     """The period start after which periods are still owed to this target, None if no runs.
 
     Sent or in-flight runs end the debt; failed runs stay owed (a later tick retries them).
@@ -164,22 +166,22 @@ def _anchor(runs: Sequence[ReportRunRecord], kind: str, run_key: str) -> int | N
 
 
 def due_runs(
-    config: ReportsConfig,
+    schedule: ReportSchedule,
     now: datetime,
-    runs: Sequence[ReportRunRecord],
+    runs: Sequence[ReportRun],
     *,
     not_before: datetime | None = None,
     max_catch_up: int = MAX_CATCH_UP,
 ) -> list[DueRun]:
     """The runs to send at ``now``, oldest period first (pure)."""
     due: list[DueRun] = []
-    for target in targets(config.recipients):
+    for target in schedule.targets:
         for kind in KINDS:
             anchor = _anchor(runs, kind, target.run_key)
-            fire = last_fire(kind, config, now)
+            fire = last_fire(kind, schedule, now)
             owed: list[DueRun] = []
             while len(owed) < max_catch_up:
-                period = period_for(kind, fire, config.timezone)
+                period = period_for(kind, fire, schedule.timezone)
                 if anchor is not None:
                     if period.start_us <= anchor:
                         break  # sent (or being sent) already
@@ -189,7 +191,7 @@ def due_runs(
                 elif fire < not_before:
                     break  # due before this target was served at all
                 owed.append(DueRun(kind, period, fire, target))
-                fire = fire_before(kind, config, fire)
+                fire = fire_before(kind, schedule, fire)
             due.extend(reversed(owed))
     due.sort(key=lambda run: (run.fire_at, run.kind, run.target.run_key))
     return due
@@ -198,10 +200,11 @@ def due_runs(
 async def run_due_reports(
     store: RunStore,
     policy: Policy,
-    config: ReportsConfig,
+    schedule: ReportSchedule,
     now: datetime,
     deliver: Deliver,
     *,
+    vocabulary: Vocabulary | None = None,
     not_before: datetime | None = None,
     max_catch_up: int = MAX_CATCH_UP,
 ) -> list[RunOutcome]:
@@ -216,7 +219,7 @@ async def run_due_reports(
     outcomes: list[RunOutcome] = []
     rendered: dict[tuple[str, int, str | None], Rendered] = {}
     evidence: list[EvidenceVerdict] = []
-    for run in due_runs(config, now, runs, not_before=not_before, max_catch_up=max_catch_up):
+    for run in due_runs(schedule, now, runs, not_before=not_before, max_catch_up=max_catch_up):
         kind, start, key = run.kind, run.period_start, run.target.run_key
         late_by = now - run.fire_at
         if not await asyncio.to_thread(store.claim_report, kind, start, key, at=at):
@@ -228,12 +231,21 @@ async def run_due_reports(
                 if not evidence:
                     evidence.append(await asyncio.to_thread(store.verify_evidence))
                 rendered[cache_key] = await asyncio.to_thread(
-                    _render, store, policy, config, run, now=now, evidence=evidence[0]
+                    _render,
+                    store,
+                    policy,
+                    schedule,
+                    run,
+                    now=now,
+                    evidence=evidence[0],
+                    vocabulary=vocabulary,
                 )
             detail = await deliver(rendered[cache_key], run.target)
             state = "sent"
         except Exception as exc:  # a job boundary: record the failure, go on with the others
-            state, detail = "failed", f"{type(exc).__name__}: {exc}"[:500]
+            # Recorded, logged and shown on the dashboard: never with the webhook URL in it.
+            message = scrub(str(exc), run.target.webhook_url)
+            state, detail = "failed", f"{type(exc).__name__}: {message}"[:500]
             log.warning("report %s %s to %s failed: %s", kind, run.period.slug, key, detail)
         else:
             log.info("report %s %s sent to %s (%s)", kind, run.period.slug, key, detail)
@@ -247,11 +259,12 @@ async def run_due_reports(
 def _render(
     store: RunStore,
     policy: Policy,
-    config: ReportsConfig,
+    schedule: ReportSchedule,
     run: DueRun,
     *,
     now: datetime,
     evidence: EvidenceVerdict,
+    vocabulary: Vocabulary | None,
 ) -> Rendered:
     report = build_report(
         store,
@@ -259,7 +272,8 @@ def _render(
         run.period,
         now,
         client=run.target.client,
-        timezone=config.timezone,
+        timezone=schedule.timezone,
         evidence=evidence,
+        vocabulary=vocabulary,
     )
     return render_all(report)

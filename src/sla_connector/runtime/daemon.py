@@ -20,6 +20,7 @@ from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock, Connector
+from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.runtime.escalator import Escalator, Notifier
 from sla_connector.runtime.planner import Planner
 from sla_connector.runtime.timeline import Timeline
@@ -44,6 +45,7 @@ class DaemonSettings:
     retry_backoff: timedelta = timedelta(seconds=30)
     leadership_interval: timedelta = timedelta(seconds=5)
     replica_timeout: timedelta = timedelta(seconds=15)
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
 
 @dataclass(slots=True)
@@ -91,6 +93,7 @@ class Daemon:
             owner=settings.owner,
             dry_run=settings.dry_run,
             notifier=notifier,
+            vocabulary=settings.vocabulary,
         )
         self.planner: Planner | None = None
         self.started = False

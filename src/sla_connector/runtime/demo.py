@@ -9,7 +9,6 @@ network beyond 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,21 +17,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import uvicorn
-
 from sla_connector.core.calendars import from_us
+from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary, is_fired
 from sla_connector.reporting.compute import build_report
 from sla_connector.reporting.model import Report
 from sla_connector.reporting.periods import Period, period_containing, weekly_period
 from sla_connector.reporting.render import render_csv, render_html, render_json, render_text
-from sla_connector.runtime.assemble import build_connectors, daemon_settings
 from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.daemon import Daemon
-from sla_connector.runtime.source import StoreSource
+from sla_connector.runtime.service import Service, vocabulary_of
+from sla_connector.runtime.serving import DashboardServer, on_stop_signals
 from sla_connector.runtime.timeline import VirtualTimeline
 from sla_connector.settings import AppConfig, config_from_mapping, parse_yaml
 from sla_connector.store import Store
-from sla_connector.web.app import create_app
 
 __all__ = ["DEMO_START", "DemoOptions", "DemoResult", "demo_config", "run_demo"]
 
@@ -78,24 +75,61 @@ def demo_config(options: DemoOptions) -> AppConfig:
     return config_from_mapping(data, "the demo policy")
 
 
+def _counting(app: Any, hits: dict[str, int]) -> Any:
+    """The app, counting the HTTP requests it answers (the summary says how many)."""
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http":
+            hits["count"] += 1
+        await app(scope, receive, send)
+
+    return counting
+
+
 async def _serve_dashboard(
     app: Any, port: int, say: Callable[[str], None]
-) -> tuple[uvicorn.Server | None, asyncio.Task[None] | None]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(100):  # bounded wait for the socket
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.02)
-    if not server.started:
+) -> tuple[DashboardServer | None, str | None]:
+    server = DashboardServer(app, "127.0.0.1", port, log_level="warning")
+    if not await server.start(wait=True):
         say(f"dashboard: port {port} is not free; running without it (use --port)")
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
         return None, None
-    return server, task
+    url = f"http://127.0.0.1:{port}"
+    say(f"dashboard: {url}  (live while the demo runs)")
+    return server, url
+
+
+class _Interrupted(Exception):
+    """Ctrl-C (or SIGTERM) during the demo: stop virtual time, then report as usual."""
+
+
+async def _play(service: Service, options: DemoOptions, say: Callable[[str], None]) -> bool:
+    """Run virtual time to the demo's end; True when interrupted (Ctrl-C)."""
+    assert isinstance(service.clock, ManualClock) and isinstance(service.timeline, VirtualTimeline)
+    stop = asyncio.Event()
+    pace = _Pacer(options.speed, service.clock, service.store, say, service.daemon, stop)
+    try:
+        with on_stop_signals(stop.set):
+            await service.start()
+            say(
+                f"simulating {options.days:g} day(s) from {options.start:%a %d %b %Y} "
+                f"at {'maximum speed' if options.speed is None else f'{options.speed:g}x'}"
+            )
+            end = options.start + timedelta(days=options.days)
+            await service.timeline.run_until(end, pace=pace)
+    except (_Interrupted, asyncio.CancelledError):
+        return True
+    return False
+
+
+def _ledger_states(store: Store, vocabulary: Vocabulary) -> tuple[dict[str, int], int, int]:
+    """Ledger rows per state, and the fired ones on time and late."""
+    ledger = store.ledger()
+    states: dict[str, int] = {}
+    for row in ledger:
+        states[row.state] = states.get(row.state, 0) + 1
+    fired = [row for row in ledger if is_fired(row.state)]
+    late = vocabulary.count_late(row.lateness_us for row in fired)
+    return states, len(fired) - late, late
 
 
 async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> DemoResult:
@@ -104,64 +138,27 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
     for stale in options.out.glob("state.db*"):
         stale.unlink()
     config = demo_config(options)
-    clock = ManualClock(options.start)
-    timeline = VirtualTimeline(clock)
-    store = Store.open(config.store.url)
-    connectors = build_connectors(config, clock)
-    daemon = Daemon(
-        policy=config.policy,
-        store=store,
-        connectors=connectors,
-        clock=clock,
-        timeline=timeline,
-        settings=daemon_settings(config, virtual=True),
-    )
-    source = StoreSource(config.policy, store, clock, daemon.status)
+    service = Service.build(config, clock=ManualClock(options.start), cache_seconds=0.5)
     hits = {"count": 0}
-    app = create_app(source, token=None, display_tz="Europe/London", cache_seconds=0.5)
-
-    async def counting(scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http":
-            hits["count"] += 1
-        await app(scope, receive, send)
-
-    server, web = await _serve_dashboard(counting, options.port, say)
-    url = f"http://127.0.0.1:{options.port}" if server is not None else None
-    if url:
-        say(f"dashboard: {url}  (live while the demo runs)")
-    end = options.start + timedelta(days=options.days)
-    interrupted = False
-    pace = _Pacer(options.speed, clock, store, say, daemon)
+    server, url = await _serve_dashboard(_counting(service.dashboard, hits), options.port, say)
     try:
-        await daemon.start()
-        say(
-            f"simulating {options.days:g} day(s) from {options.start:%a %d %b %Y} "
-            f"at {'maximum speed' if options.speed is None else f'{options.speed:g}x'}"
-        )
-        await timeline.run_until(end, pace=pace)
-    except asyncio.CancelledError:
-        interrupted = True
+        interrupted = await _play(service, options, say)
     finally:
-        await daemon.stop()
-        if server is not None and web is not None:
-            server.should_exit = True
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(web, timeout=3)
-    now = clock.now()
+        await service.daemon.stop()
+        if server is not None:
+            await server.stop(timeout=3)
+    store, now = service.store, service.clock.now()
     period = _report_period(options.start, now, config.reports.timezone)
-    report = build_report(store, config.policy, period, now, timezone=config.reports.timezone)
-    report_files = _write_report(report, options.out)
-    ledger = store.ledger()
-    states: dict[str, int] = {}
-    for row in ledger:
-        states[row.state] = states.get(row.state, 0) + 1
-    done = [row for row in ledger if row.state == "done"]
-    late = sum(1 for row in done if (row.lateness_us or 0) >= 1_000_000)
+    vocabulary = vocabulary_of(config)
+    report = build_report(
+        store, config.policy, period, now, timezone=config.reports.timezone, vocabulary=vocabulary
+    )
+    states, on_time, late = _ledger_states(store, vocabulary)
     result = DemoResult(
         report=report,
-        report_files=report_files,
+        report_files=_write_report(report, options.out),
         tickets=store.count_tickets(),
-        escalations_on_time=len(done) - late,
+        escalations_on_time=on_time,
         escalations_late=late,
         dashboard_url=url,
         dashboard_hits=hits["count"],
@@ -195,37 +192,42 @@ def _write_report(report: Report, out: Path) -> dict[str, Path]:
     return written
 
 
+@dataclass
 class _Pacer:
-    """Slows virtual time to ``speed`` and reports progress every few virtual hours."""
+    """Slows virtual time to ``speed`` and reports progress every few virtual hours; stops
+    the run (``_Interrupted``) once ``stop`` is set."""
 
-    def __init__(
-        self,
-        speed: float | None,
-        clock: ManualClock,
-        store: Store,
-        say: Callable[[str], None],
-        daemon: Daemon,
-    ) -> None:
-        self.speed = speed
-        self.clock = clock
-        self.store = store
-        self.say = say
-        self.daemon = daemon
-        self.next_progress = clock.now() + _PROGRESS_EVERY
+    speed: float | None
+    clock: ManualClock
+    store: Store
+    say: Callable[[str], None]
+    daemon: Daemon
+    stop: asyncio.Event
+    next_progress: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.next_progress = self.clock.now() + _PROGRESS_EVERY
 
     async def __call__(self, upcoming: datetime) -> None:
-        while self.speed is not None and upcoming > self.clock.now():
+        while self.speed is not None and upcoming > self.clock.now() and not self.stop.is_set():
             step = min((upcoming - self.clock.now()).total_seconds() / self.speed, _MAX_SLEEP)
             await asyncio.sleep(step)
             self.clock.set(min(upcoming, self.clock.now() + timedelta(seconds=step * self.speed)))
         if self.speed is None:
-            await asyncio.sleep(0)  # let the dashboard answer between jobs
+            await asyncio.sleep(0)  # let the dashboard (and a Ctrl-C) in between jobs
+        if self.stop.is_set():
+            raise _Interrupted
         if upcoming >= self.next_progress:
             self.next_progress = upcoming + _PROGRESS_EVERY
             self.say(self._progress(upcoming))
 
     def _progress(self, at: datetime) -> str:
-        fired = sum(status.fired.get("done", 0) for status in self.daemon.status.values())
+        fired = sum(
+            count
+            for status in self.daemon.status.values()
+            for state, count in status.fired.items()
+            if state in FIRED_STATES
+        )
         following = self.store.next_due()
         due = (
             "" if following is None else f"; next escalation due {from_us(following):%a %H:%M} UTC"

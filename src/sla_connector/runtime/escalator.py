@@ -14,14 +14,21 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from sla_connector.core.calendars import to_us
-from sla_connector.core.errors import ConnectorError, FatalConnectorError, RetriableConnectorError
+from sla_connector.core.errors import (
+    ConnectorError,
+    FatalConnectorError,
+    RetriableConnectorError,
+    SlaConnectorError,
+)
 from sla_connector.core.escalation import StepPlan
 from sla_connector.core.evaluate import evaluate
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.ticket import Ticket
+from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.runtime.planner import planned_step
 from sla_connector.runtime.writeback import (
+    capabilities,
     marker_tag,
     marker_written,
     plan_writes,
@@ -45,6 +52,7 @@ class Notice:
     recipient: str
     reason: str
     lateness_us: int
+    late: bool
     note: str | None
 
 
@@ -61,6 +69,12 @@ class FireResult:
     lateness_us: int = 0
 
 
+def _safe(exc: Exception) -> str:
+    """An error as a log line may show it: our own errors are written without secrets; a
+    library's message may carry a URL or a token, so only its type is named."""
+    return str(exc) if isinstance(exc, SlaConnectorError) else type(exc).__name__
+
+
 class Escalator:
     """Fires the due steps of the connectors this process leads."""
 
@@ -74,14 +88,18 @@ class Escalator:
         owner: str,
         dry_run: bool = False,
         notifier: Notifier | None = None,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         self.policy = policy
         self.store = store
         self.connectors = connectors
+        # The optional capabilities of each connector, checked once (core.ports).
+        self.capabilities = {name: capabilities(c) for name, c in connectors.items()}
         self.clock = clock
         self.owner = owner
         self.dry_run = dry_run
         self.notifier = notifier
+        self.vocabulary = vocabulary or Vocabulary()
         self.stopping = False
 
     def _now(self) -> int:
@@ -113,17 +131,16 @@ class Escalator:
         return results
 
     async def _verify_and_write(self, row: LedgerRow, *, reconciling: bool) -> FireResult:
+        """Re-read the ticket, look for the step's marker, re-evaluate, then write."""
         connector = self.connectors[row.source]
-        try:
-            ticket = await connector.fetch_ticket(row.ticket_id)
-        except RetriableConnectorError as exc:
-            self.store.release(row.key, error=f"re-read failed: {exc}")
-            return FireResult(row.key, "retry", str(exc))
-        except ConnectorError as exc:
-            return self._finish(row, "failed", f"cannot re-read ticket: {exc}", 0)
-        now = self._now()
-        lateness = max(0, now - row.due_at)
-        if await marker_written(connector, ticket, row.key, marker_tag(row.step, row.cycle)):
+        ticket = await self._reread(connector, row)
+        if isinstance(ticket, FireResult):
+            return ticket
+        lateness = max(0, self._now() - row.due_at)
+        can = self.capabilities[row.source]
+        if await marker_written(
+            connector, ticket, row.key, marker_tag(row.step, row.cycle), can=can
+        ):
             detail = (
                 "reconciled: the step's marker is on the ticket"
                 if reconciling
@@ -132,24 +149,53 @@ class Escalator:
             return self._finish(row, "done", detail, lateness)
         plan = self._current_plan(ticket, row)
         if plan is None:
-            # Not triggered now (a reply landed, a pause began); a later trigger revives it.
-            self.store.finish(
-                row.key,
-                state="dormant",
-                at=now,
-                lateness_us=0,
-                detail="verified before firing: not triggered",
-            )
-            return FireResult(row.key, "dormant", "not triggered")
+            return self._park(row)
+        settled = self._settled_before_writing(row, ticket, plan)
+        if settled is not None:
+            return settled
+        return await self._write(connector, row, ticket, plan)
+
+    async def _reread(self, connector: Connector, row: LedgerRow) -> Ticket | FireResult:
+        """The ticket as the PSA has it now (polling lags), or how the attempt ended."""
+        try:
+            return await connector.fetch_ticket(row.ticket_id)
+        except RetriableConnectorError as exc:
+            self.store.release(row.key, error=f"re-read failed: {exc}")
+            return FireResult(row.key, "retry", str(exc))
+        except ConnectorError as exc:
+            return self._finish(row, "failed", f"cannot re-read ticket: {exc}", 0)
+
+    def _park(self, row: LedgerRow) -> FireResult:
+        """Not triggered now (a reply landed, a pause began); a later trigger revives it."""
+        self.store.finish(
+            row.key,
+            state="dormant",
+            at=self._now(),
+            lateness_us=0,
+            detail="verified before firing: not triggered",
+        )
+        return FireResult(row.key, "dormant", "not triggered")
+
+    def _settled_before_writing(
+        self, row: LedgerRow, ticket: Ticket, plan: StepPlan
+    ) -> FireResult | None:
+        """A step the re-evaluation says not to write now (cancelled, or due later): how
+        the attempt ended; None when it is to be written."""
         if plan.state == "cancelled":
             detail = "verified before firing: the ticket was resolved before the step was due"
             return self._finish(row, "cancelled", detail, 0)
-        if plan.due_at > now:
+        if plan.due_at > self._now():
             self.store.release(row.key, error="verified before firing: due later now")
             self.store.plan([planned_step(plan, ticket)])
             return FireResult(row.key, "moved", "due later after re-evaluation")
-        lateness = max(0, now - plan.due_at)
-        writes = plan_writes(plan, ticket, lateness)
+        return None
+
+    async def _write(
+        self, connector: Connector, row: LedgerRow, ticket: Ticket, plan: StepPlan
+    ) -> FireResult:
+        """Write the step (or, in shadow mode, say what would be written), then notify."""
+        lateness = max(0, self._now() - plan.due_at)
+        writes = plan_writes(plan, ticket, lateness, self.vocabulary)
         if self.dry_run:
             return self._finish(
                 row,
@@ -158,7 +204,9 @@ class Escalator:
                 lateness,
             )
         try:
-            results = await write_actions(connector, ticket, writes.actions)
+            results = await write_actions(
+                connector, ticket, writes.actions, can=self.capabilities[row.source]
+            )
         except RetriableConnectorError as exc:
             # Possibly partly written: the retry looks for the marker before writing again.
             self.store.release(row.key, error=f"write failed: {exc}")
@@ -168,24 +216,32 @@ class Escalator:
         failed = [r.detail for r in results if not r.ok]
         if failed:
             return self._finish(row, "failed", "; ".join(failed), lateness)
-        if writes.notify and self.notifier is not None:
-            try:
-                await self.notifier(
-                    Notice(
-                        row.key,
-                        ticket,
-                        plan.step.name,
-                        plan.tier,
-                        plan.to,
-                        plan.reason,
-                        lateness,
-                        writes.note,
-                    )
-                )
-            except Exception as exc:  # notification is best effort; the PSA write stands
-                log.warning("notification for %s failed: %s", row.key, exc)
+        if writes.notify:
+            await self._notify(row, ticket, plan, lateness, writes.note)
         detail = "; ".join(r.detail for r in results if r.detail) or "written"
         return self._finish(row, "done", detail, lateness)
+
+    async def _notify(
+        self, row: LedgerRow, ticket: Ticket, plan: StepPlan, lateness: int, note: str | None
+    ) -> None:
+        """Tell the notification channel; best effort, the PSA write stands either way."""
+        if self.notifier is None:
+            return
+        notice = Notice(
+            row.key,
+            ticket,
+            plan.step.name,
+            plan.tier,
+            plan.to,
+            plan.reason,
+            lateness,
+            self.vocabulary.is_late(lateness),
+            note,
+        )
+        try:
+            await self.notifier(notice)
+        except Exception as exc:  # a job boundary for the notice only
+            log.warning("notification for %s failed: %s", row.key, _safe(exc))
 
     def _current_plan(self, ticket: Ticket, row: LedgerRow) -> StepPlan | None:
         evaluation = evaluate(ticket, self.policy, self.clock.now())

@@ -1,4 +1,8 @@
-"""Structured logs: one JSON object per line on stderr, secrets never included."""
+"""Structured logs: one JSON object per line on stderr, secrets never included.
+
+Fields whose names look secret are replaced, and every secret the runtime has read
+(``runtime.redaction``) is scrubbed from the message, the fields and any traceback.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from sla_connector.runtime.redaction import scrub
 
 __all__ = ["JsonFormatter", "configure_logging"]
 
@@ -23,15 +29,18 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": scrub(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key in _STANDARD or key.startswith("_"):
                 continue
-            entry[key] = "[redacted]" if any(word in key.lower() for word in _REDACT) else value
+            if any(word in key.lower() for word in _REDACT):
+                entry[key] = "[redacted]"
+            else:
+                entry[key] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+            entry["error"] = scrub(self.formatException(record.exc_info))
+        return scrub(orjson.dumps(entry, default=str).decode())
 
 
 def configure_logging(level: str = "INFO") -> None:

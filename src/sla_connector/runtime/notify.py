@@ -1,18 +1,27 @@
-"""Escalation notifications: a Slack incoming webhook (Block Kit), or the log only."""
+"""Escalation notices: a Slack incoming webhook (Block Kit), or the log only.
+
+A notice goes out through the same delivery code as the reports (``reporting.Deliverer``),
+so it has the same guarantees: the webhook URL is a secret read from the variable
+``notify.slack.webhook_env`` names (or its ``_FILE``) at send time, and no error message,
+log line or record ever contains it. A notice is best effort: one attempt, never held up
+by retries, and the PSA write it follows stands whatever happens to it.
+"""
 
 from __future__ import annotations
 
 import logging
-
-import httpx
+from collections.abc import Mapping
+from typing import Any
 
 from sla_connector.core.durations import format_seconds
+from sla_connector.reporting import Deliverer
 from sla_connector.runtime.escalator import Notice, Notifier
-from sla_connector.settings import resolve_secret
+from sla_connector.runtime.redaction import read_secret
 
-__all__ = ["log_notifier", "slack_notifier"]
+__all__ = ["log_notifier", "notice_message", "notice_text", "slack_notifier"]
 
 log = logging.getLogger("sla_connector.notify")
+_WEBHOOK_KEY = "notify.slack.webhook_env"
 
 
 async def log_notifier(notice: Notice) -> None:
@@ -21,39 +30,51 @@ async def log_notifier(notice: Notice) -> None:
     )
 
 
-def slack_notifier(webhook_env: str, client: httpx.AsyncClient | None = None) -> Notifier:
-    """Post each escalation to the Slack webhook named by ``webhook_env``."""
-    http = client or httpx.AsyncClient(timeout=10.0)
+def notice_text(notice: Notice) -> str:
+    """One line: the step, the ticket, why, to whom, and "late by" when it fired late."""
+    ticket = notice.ticket
+    late = f" (late by {format_seconds(notice.lateness_us / 1e6)})" if notice.late else ""
+    return (
+        f":rotating_light: SLA escalation *{notice.step}* ({notice.tier}) on "
+        f"{ticket.source}/{ticket.id} for {ticket.client}: {notice.reason}. "
+        f"Escalated to {notice.recipient}{late}."
+    )
+
+
+def notice_message(notice: Notice) -> dict[str, Any]:
+    """The Block Kit message of a notice (within Slack's section and context limits)."""
+    text = notice_text(notice)
+    return {
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": (notice.ticket.subject or "-")[:300]}],
+            },
+        ],
+    }
+
+
+def slack_notifier(
+    webhook_env: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    deliverer: Deliverer | None = None,
+) -> Notifier:
+    """Post each escalation to the Slack webhook named by ``webhook_env``.
+
+    A failed post raises ``DeliveryError`` (its message names the status, never the URL);
+    the escalator logs it and keeps the PSA write.
+    """
+    courier = deliverer or Deliverer(attempts=1, timeout=10.0)
 
     async def notify(notice: Notice) -> None:
-        url = resolve_secret(webhook_env)
-        if not url:
-            log.warning(
-                "Slack notification skipped: environment variable %s is not set", webhook_env
-            )
+        url, problem = read_secret(webhook_env, _WEBHOOK_KEY, environ)
+        if url is None:
+            reason = problem or f"environment variable {webhook_env} is not set"
+            log.warning("Slack notification skipped: %s", reason)
             return
-        ticket = notice.ticket
-        late = (
-            f" (late by {format_seconds(notice.lateness_us / 1e6)})"
-            if notice.lateness_us >= 1_000_000
-            else ""
-        )
-        text = (
-            f":rotating_light: SLA escalation *{notice.step}* ({notice.tier}) on "
-            f"{ticket.source}/{ticket.id} for {ticket.client}: {notice.reason}. "
-            f"Escalated to {notice.recipient}{late}."
-        )
-        body = {
-            "text": text,
-            "blocks": [
-                {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
-                {
-                    "type": "context",
-                    "elements": [{"type": "mrkdwn", "text": (ticket.subject or "-")[:300]}],
-                },
-            ],
-        }
-        response = await http.post(url, json=body)
-        response.raise_for_status()
+        await courier.post("slack", url, notice_message(notice), what=f"notice {notice.key}")
 
     return notify

@@ -20,6 +20,7 @@ from sla_connector.core.durations import format_seconds
 from sla_connector.core.escalation import StepPlan
 from sla_connector.core.ports import Connector, NoteFinder, StepWriter, WriteResult
 from sla_connector.core.ticket import Ticket
+from sla_connector.core.vocabulary import Vocabulary
 
 __all__ = [
     "DEFAULT_NOTE",
@@ -88,10 +89,15 @@ class Writeback:
     note: str | None
 
 
-def plan_writes(plan: StepPlan, ticket: Ticket, lateness_us: int) -> Writeback:
-    """The writes for a step: idempotent ones first, the marker-bearing note and tag last."""
+def plan_writes(
+    plan: StepPlan, ticket: Ticket, lateness_us: int, vocabulary: Vocabulary
+) -> Writeback:
+    """The writes for a step: idempotent ones first, the marker-bearing note and tag last.
+
+    The note says the step fired late when ``vocabulary`` calls its lateness late.
+    """
     step = plan.step
-    late = lateness_us >= 1_000_000
+    late = vocabulary.is_late(lateness_us)
     context: dict[str, Any] = {
         "ticket": ticket,
         "step": step.name,

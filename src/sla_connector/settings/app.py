@@ -29,6 +29,7 @@ from sla_connector.settings.models import (
 )
 from sla_connector.settings.paths import format_path
 from sla_connector.settings.services import (
+    AdherenceConfig,
     ConnectorConfig,
     DashboardConfig,
     NotifyConfig,
@@ -134,6 +135,10 @@ class AppConfig(BaseSettings):
         default_factory=ExclusionsConfig,
         description="Clocks left out of contract objectives and credits because the PSA "
         "marks them (they stay breaches everywhere else).",
+    )
+    adherence: AdherenceConfig = Field(
+        default_factory=AdherenceConfig,
+        description="How live adherence is judged on the dashboard and in the reports.",
     )
 
     @classmethod

@@ -23,6 +23,7 @@ from sla_connector.settings.fields import (
     Frozen,
     FrozenMap,
     Interval,
+    Percent,
     Port,
     Text,
     TextList,
@@ -31,6 +32,7 @@ from sla_connector.settings.fields import (
 )
 
 __all__ = [
+    "AdherenceConfig",
     "ConnectorConfig",
     "DashboardConfig",
     "MonthlySchedule",
@@ -444,6 +446,14 @@ class RuntimeConfig(Frozen):
         ),
         examples=["1m"],
     )
+    late_after: Interval = Field(
+        default=timedelta(seconds=60),
+        description=(
+            "An escalation written more than this after its due instant is late: so shown on "
+            "the dashboard, in /metrics, in the PSA note, the Slack notice and the reports."
+        ),
+        examples=["5m"],
+    )
     owner: Text | None = Field(
         default=None,
         description="This replica's name in leadership, claims and logs (default `host:pid`).",
@@ -455,4 +465,17 @@ class RuntimeConfig(Frozen):
             "Accelerated virtual time for demos and soak tests: `start + (now - anchor) * speed`."
             " Omit in production."
         ),
+    )
+
+
+class AdherenceConfig(Frozen):
+    """How live adherence is judged (``core.vocabulary``): when a running clock is at risk."""
+
+    at_risk: Percent = Field(
+        default=0.75,
+        description=(
+            "A running clock that has used this share of its target (not yet breached) is "
+            "at risk: listed, counted and exported as such."
+        ),
+        examples=["80%"],
     )

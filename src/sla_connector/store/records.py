@@ -2,7 +2,9 @@
 
 They mirror the table rows one to one so the store converts without a mapping layer;
 the daemon builds ``TicketRow`` and ``PlannedStep`` from the core's results and reads
-``LedgerRow`` back to fire, reconcile and report.
+``LedgerRow`` back to fire, reconcile and report. ``LedgerRow``, ``ReportRun`` and the
+ledger states are the core's (``core.ledger``, ``core.vocabulary``), so every reader
+names a row the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +15,19 @@ from typing import Any, Final
 
 import orjson
 
+from sla_connector.core.ledger import LedgerRow, ReportRun
 from sla_connector.core.ticket import Ticket, parse_ticket
+from sla_connector.core.vocabulary import (
+    CANCELLED,
+    DONE,
+    DORMANT,
+    FAILED,
+    FINISH_STATES,
+    FIRING,
+    LEDGER_STATES,
+    PLANNED,
+    WOULD_FIRE,
+)
 
 __all__ = [
     "CANCELLED",
@@ -35,16 +49,6 @@ __all__ = [
     "TicketRow",
 ]
 
-PLANNED: Final = "planned"
-FIRING: Final = "firing"
-DONE: Final = "done"
-WOULD_FIRE: Final = "would_fire"
-CANCELLED: Final = "cancelled"
-# Not triggered (any more) when verified: a later plan of the same key revives it.
-DORMANT: Final = "dormant"
-FAILED: Final = "failed"
-LEDGER_STATES: Final = frozenset({PLANNED, FIRING, DONE, WOULD_FIRE, CANCELLED, FAILED, DORMANT})
-FINISH_STATES: Final = frozenset({DONE, WOULD_FIRE, CANCELLED, FAILED, DORMANT})
 REPORT_STATES: Final = frozenset({"running", "sent", "failed"})
 
 
@@ -96,55 +100,6 @@ class PlannedStep:
         if not isinstance(self.actions, tuple):
             # A list would make the frozen value mutable and unhashable; accept and freeze it.
             object.__setattr__(self, "actions", tuple(self.actions))
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    """One escalation step's life: planned, claimed (``firing``), then its outcome.
-
-    ``fired_at`` is the instant the final outcome was recorded (done, would_fire,
-    cancelled, failed); ``lateness_us`` is how far after ``due_at`` the write happened.
-    ``detail`` carries the cancel reason or the last error.
-    """
-
-    key: str
-    source: str
-    ticket_id: str
-    client: str
-    tier: str
-    step: str
-    cycle: int
-    due_at: int
-    recipient: str
-    actions: tuple[str, ...]
-    state: str
-    attempts: int
-    claimed_at: int | None
-    fired_at: int | None
-    lateness_us: int | None
-    owner: str
-    detail: str
-    response_json: str | None
-
-    def response(self) -> dict[str, Any] | None:
-        """The PSA's answer recorded by ``finish``, parsed."""
-        if self.response_json is None:
-            return None
-        value = orjson.loads(self.response_json)
-        return value if isinstance(value, dict) else {"value": value}
-
-
-@dataclass(frozen=True, slots=True)
-class ReportRun:
-    """One delivery of a report; unique per (kind, period_start, recipient)."""
-
-    kind: str
-    period_start: int
-    recipient: str
-    state: str
-    claimed_at: int
-    finished_at: int | None
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)

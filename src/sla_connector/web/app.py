@@ -16,30 +16,45 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import fields, is_dataclass
 from datetime import tzinfo
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from sla_connector.core.readmodel import BreachLine, EscalationLine
+from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.web.auth import COOKIE_NAME, TokenGuard
 from sla_connector.web.data import DashboardSource
+from sla_connector.web.figures import ticket_url
 from sla_connector.web.health import health_routes
 from sla_connector.web.metrics import build_registry
 from sla_connector.web.pages import Pages
-from sla_connector.web.ticket_view import build_ticket
-from sla_connector.web.views import Overview, build_client, build_overview
+from sla_connector.web.ticket_view import TicketView, build_ticket
+from sla_connector.web.views import ClientView, Overview, build_client, build_overview
 
 __all__ = ["OverviewCache", "create_app"]
 
 T = TypeVar("T")
+_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _as_json(value: Any) -> Any:
+    """A dataclass as its fields; a line naming a ticket also gets the ticket page's ``url``."""
+    if not is_dataclass(value) or isinstance(value, type):
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    data = {f.name: getattr(value, f.name) for f in fields(value)}
+    if isinstance(value, EscalationLine | BreachLine):
+        data["url"] = ticket_url(value.source, value.ticket_id)
+    return data
 
 
 class JSONResponseZ(Response):
@@ -48,7 +63,7 @@ class JSONResponseZ(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(content, default=_as_json, option=_JSON_OPTIONS)
 
 
 class OverviewCache:
@@ -84,107 +99,144 @@ def _default_readiness(source: DashboardSource) -> Callable[[], Mapping[str, Any
     return readiness
 
 
-def create_app(
-    source: DashboardSource,
-    *,
-    token: str | None,
-    readiness: Callable[[], Mapping[str, Any]] | None = None,
-    at_risk_fraction: float = 0.75,
-    refresh_seconds: float = 5.0,
-    cache_seconds: float = 2.0,
-    display_tz: tzinfo | str = "UTC",
-    public_paths: Collection[str] = (),
-) -> Starlette:
-    """The dashboard app. ``token`` None: open (bind it to 127.0.0.1 then); "" is refused."""
-    if token is not None and not token:
-        raise ValueError("the dashboard token is empty; unset it to serve without one")
-    if not 0 < at_risk_fraction <= 1:
-        raise ValueError(f"at_risk_fraction {at_risk_fraction} is not in (0, 1]")
-    zone = ZoneInfo(display_tz) if isinstance(display_tz, str) else display_tz
-    pages = Pages(display_tz=zone, refresh_seconds=refresh_seconds, logout=token is not None)
-    cache = OverviewCache(
-        lambda: build_overview(source, at_risk_fraction=at_risk_fraction), cache_seconds
-    )
-    registry = build_registry(source, cache.get)
+async def _offload(work: Callable[[], T]) -> T:
+    """Run blocking work (store reads, evaluating tickets) off the event loop."""
+    return await run_in_threadpool(work)
 
-    async def offload(work: Callable[[], T]) -> T:
-        return await run_in_threadpool(work)
 
-    def not_found(request: Request, what: str) -> Response:
+class _Views:
+    """The views the routes serve, computed from one source with one vocabulary."""
+
+    def __init__(self, source: DashboardSource, vocabulary: Vocabulary, cache_seconds: float):
+        self.source = source
+        self.vocabulary = vocabulary
+        self.cache = OverviewCache(lambda: build_overview(source, vocabulary), cache_seconds)
+
+    def overview(self) -> Overview:
+        return self.cache.get()
+
+    def client(self, key: str) -> ClientView | None:
+        return build_client(self.source, key, self.vocabulary)
+
+    def ticket(self, source_name: str, ticket_id: str) -> TicketView | None:
+        return build_ticket(self.source, source_name, ticket_id, self.vocabulary)
+
+
+class _Routes:
+    """The page and JSON API handlers: the same view value rendered as HTML or as JSON."""
+
+    def __init__(self, views: _Views, pages: Pages) -> None:
+        self.views = views
+        self.pages = pages
+
+    def not_found(self, request: Request, what: str) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponseZ({"error": "not found", "detail": what}, status_code=404)
-        return HTMLResponse(pages.not_found(what), status_code=404)
+        return HTMLResponse(self.pages.not_found(what), status_code=404)
 
-    async def overview_page(_: Request) -> Response:
-        return HTMLResponse(await offload(lambda: pages.overview(cache.get())))
+    async def overview_page(self, _: Request) -> Response:
+        return HTMLResponse(await _offload(lambda: self.pages.overview(self.views.overview())))
 
-    async def overview_api(_: Request) -> Response:
-        return JSONResponseZ(await offload(cache.get))
+    async def overview_api(self, _: Request) -> Response:
+        return JSONResponseZ(await _offload(self.views.overview))
 
-    def _client(request: Request) -> Any:
-        return build_client(
-            source, request.path_params["client"], at_risk_fraction=at_risk_fraction
-        )
-
-    async def client_page(request: Request) -> Response:
+    async def client_page(self, request: Request) -> Response:
         key = request.path_params["client"]
 
         def render() -> str | None:
-            view = _client(request)
-            return None if view is None else pages.client(view, f"/api/clients/{key}")
+            view = self.views.client(key)
+            return None if view is None else self.pages.client(view, f"/api/clients/{key}")
 
-        html = await offload(render)
+        html = await _offload(render)
         if html is None:
-            return not_found(request, f"No client {key!r} in the policy or the tickets.")
+            return self.not_found(request, f"No client {key!r} in the policy or the tickets.")
         return HTMLResponse(html)
 
-    async def client_api(request: Request) -> Response:
-        view = await offload(lambda: _client(request))
+    async def client_api(self, request: Request) -> Response:
+        key = request.path_params["client"]
+        view = await _offload(lambda: self.views.client(key))
         if view is None:
-            return not_found(request, f"no client {request.path_params['client']!r}")
+            return self.not_found(request, f"no client {key!r}")
         return JSONResponseZ(view)
 
-    def _ticket(request: Request) -> Any:
+    def _ticket(self, request: Request) -> TicketView | None:
         params = request.path_params
-        return build_ticket(source, params["source"], params["ticket_id"])
+        return self.views.ticket(params["source"], params["ticket_id"])
 
-    async def ticket_page(request: Request) -> Response:
-        view = await offload(lambda: _ticket(request))
+    async def ticket_page(self, request: Request) -> Response:
+        view = await _offload(lambda: self._ticket(request))
         if view is None:
-            return not_found(request, "No such ticket in the store.")
-        return HTMLResponse(await offload(lambda: pages.ticket(view)))
+            return self.not_found(request, "No such ticket in the store.")
+        return HTMLResponse(await _offload(lambda: self.pages.ticket(view)))
 
-    async def ticket_api(request: Request) -> Response:
-        view = await offload(lambda: _ticket(request))
+    async def ticket_api(self, request: Request) -> Response:
+        view = await _offload(lambda: self._ticket(request))
         if view is None:
-            return not_found(request, "no such ticket")
+            return self.not_found(request, "no such ticket")
         return JSONResponseZ(view)
 
+    def table(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.overview_page),
+            Route("/clients/{client}", self.client_page),
+            Route("/tickets/{source}/{ticket_id:path}", self.ticket_page),
+            Route("/api/overview", self.overview_api),
+            Route("/api/clients/{client}", self.client_api),
+            Route("/api/tickets/{source}/{ticket_id:path}", self.ticket_api),
+        ]
+
+
+def _metrics_route(registry: CollectorRegistry) -> Route:
     async def metrics(_: Request) -> Response:
-        body = await offload(lambda: generate_latest(registry))
+        body = await _offload(lambda: generate_latest(registry))
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
+    return Route("/metrics", metrics)
+
+
+def _logout_route() -> Route:
     async def logout(_: Request) -> Response:
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(COOKIE_NAME, httponly=True, samesite="strict")
         return response
 
+    return Route("/logout", logout, methods=["POST"])
+
+
+def _guard(token: str | None, pages: Pages, public_paths: Collection[str]) -> list[Middleware]:
+    """The token check in front of every route, when there is a token."""
+    if token is None:
+        return []
+    return [Middleware(TokenGuard, token=token, login_page=pages.login, public_paths=public_paths)]
+
+
+def create_app(
+    source: DashboardSource,
+    *,
+    token: str | None,
+    readiness: Callable[[], Mapping[str, Any]] | None = None,
+    vocabulary: Vocabulary | None = None,
+    refresh_seconds: float = 5.0,
+    cache_seconds: float = 2.0,
+    display_tz: tzinfo | str = "UTC",
+    public_paths: Collection[str] = (),
+) -> Starlette:
+    """The dashboard app. ``token`` None: open (bind it to 127.0.0.1 then); "" is refused.
+
+    ``vocabulary`` carries the configured "late" and "at risk" (the defaults otherwise).
+    """
+    if token is not None and not token:
+        raise ValueError("the dashboard token is empty; unset it to serve without one")
+    zone = ZoneInfo(display_tz) if isinstance(display_tz, str) else display_tz
+    pages = Pages(display_tz=zone, refresh_seconds=refresh_seconds, logout=token is not None)
+    views = _Views(source, vocabulary or Vocabulary(), cache_seconds)
+    registry = build_registry(source, views.overview, views.vocabulary)
     routes = [
-        Route("/", overview_page),
-        Route("/clients/{client}", client_page),
-        Route("/tickets/{source}/{ticket_id:path}", ticket_page),
-        Route("/api/overview", overview_api),
-        Route("/api/clients/{client}", client_api),
-        Route("/api/tickets/{source}/{ticket_id:path}", ticket_api),
-        Route("/metrics", metrics),
-        Route("/logout", logout, methods=["POST"]),
+        *_Routes(views, pages).table(),
+        _metrics_route(registry),
+        _logout_route(),
         *health_routes(readiness or _default_readiness(source)),
     ]
-    middleware = []
-    if token is not None:
-        middleware.append(
-            Middleware(TokenGuard, token=token, login_page=pages.login, public_paths=public_paths)
-        )
-    app = Starlette(routes=routes, middleware=middleware)
+    app = Starlette(routes=routes, middleware=_guard(token, pages, public_paths))
     app.state.metrics_registry = registry
     return app

@@ -2,9 +2,10 @@
 
 The web layer may not import the store or the runtime (layer rule), so it states what it
 needs as ``Protocol``s; the runtime implements ``DashboardSource`` over its store and
-daemon, and the store's frozen records (``LedgerRow``, ``ReportRun``) and the daemon's
-``ConnectorStatus`` satisfy the record protocols structurally. ``StaticSource`` is the
-in-memory implementation for tests and demos.
+daemon. Ledger rows and report runs are the core's records (``core.ledger.LedgerRow``,
+``ReportRun``), the store's too; the daemon's ``ConnectorStatus`` satisfies
+``ConnectorHealth`` structurally (the tests use it too). ``StaticSource`` is the in-memory
+implementation for tests and demos.
 
 Figures are never read from stored clock columns: the web layer re-evaluates the canonical
 tickets with the core, so the dashboard, the reports and ``audit`` cannot disagree.
@@ -17,18 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from sla_connector.core.ledger import LedgerRow, ReportRun
 from sla_connector.core.policy import Policy
-from sla_connector.core.ports import LedgerEntry, ReportRunEntry
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
     "ConnectorHealth",
-    "ConnectorRecord",
     "DashboardSource",
-    "LedgerEntry",
-    "LedgerRecord",
-    "ReportRecord",
-    "ReportRunEntry",
     "StaticSource",
 ]
 
@@ -78,7 +74,7 @@ class DashboardSource(Protocol):
 
     def ledger(
         self, *, since: int | None = None, until: int | None = None, client: str | None = None
-    ) -> Iterable[LedgerEntry]:
+    ) -> Iterable[LedgerRow]:
         """Escalation steps due in [since, until) (either bound optional)."""
         ...
 
@@ -90,55 +86,9 @@ class DashboardSource(Protocol):
         """Whether the evidence log's hash chain verified (may be cached by the source)."""
         ...
 
-    def report_runs(self) -> Iterable[ReportRunEntry]:
+    def report_runs(self) -> Iterable[ReportRun]:
         """Report deliveries, so failed ones show on the dashboard and in /metrics."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerRecord:
-    """A plain ``LedgerEntry`` for tests and demos."""
-
-    key: str
-    source: str
-    ticket_id: str
-    client: str
-    tier: str
-    step: str
-    cycle: int
-    due_at: int
-    recipient: str
-    state: str
-    attempts: int = 1
-    fired_at: int | None = None
-    lateness_us: int | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectorRecord:
-    """A plain ``ConnectorHealth`` for tests and demos."""
-
-    leading: bool = True
-    last_poll_at: datetime | None = None
-    last_poll_ok: bool | None = None
-    last_error: str | None = None
-    poll_errors: int = 0
-    polls: int = 0
-    last_poll_seconds: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class ReportRecord:
-    """A plain ``ReportRunEntry`` for tests and demos."""
-
-    kind: str
-    period_start: int
-    recipient: str
-    state: str
-    claimed_at: int = 0
-    finished_at: int | None = None
-    detail: str = ""
 
 
 @dataclass
@@ -148,10 +98,10 @@ class StaticSource:
     policy_value: Policy
     clock: Callable[[], datetime]
     ticket_list: list[Ticket] = field(default_factory=list)
-    ledger_rows: list[LedgerEntry] = field(default_factory=list)
+    ledger_rows: list[LedgerRow] = field(default_factory=list)
     connectors: dict[str, ConnectorHealth] = field(default_factory=dict)
     evidence: bool = True
-    reports: list[ReportRunEntry] = field(default_factory=list)
+    reports: list[ReportRun] = field(default_factory=list)
 
     def policy(self) -> Policy:
         return self.policy_value
@@ -178,7 +128,7 @@ class StaticSource:
 
     def ledger(
         self, *, since: int | None = None, until: int | None = None, client: str | None = None
-    ) -> Sequence[LedgerEntry]:
+    ) -> Sequence[LedgerRow]:
         return [
             row
             for row in self.ledger_rows
@@ -193,5 +143,5 @@ class StaticSource:
     def evidence_ok(self) -> bool:
         return self.evidence
 
-    def report_runs(self) -> Sequence[ReportRunEntry]:
+    def report_runs(self) -> Sequence[ReportRun]:
         return list(self.reports)

@@ -5,7 +5,8 @@ and the reports compute it, for rolling windows ending at the source's ``now``: 
 counts in a window when its outcome was decided in [now - window, now]. Rows are per
 client and per the ticket's tier at ``now`` (SEMANTICS S21), plus an all-tiers line per
 client. The values are plain frozen dataclasses that the HTML templates, the JSON API
-and /metrics all read, so the three always show the same numbers.
+and /metrics all read, so the three always show the same numbers; "at risk" is
+``core.vocabulary``'s, and escalations are the shared read model (``core.readmodel``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from sla_connector.core.adherence import KINDS, AdherenceCounter
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
 from sla_connector.core.policy import Policy
-from sla_connector.web.data import DashboardSource, LedgerEntry
+from sla_connector.core.vocabulary import Vocabulary, current_clocks
+from sla_connector.web.data import DashboardSource
 
 __all__ = [
     "ALL_TIERS",
@@ -28,12 +30,10 @@ __all__ = [
     "WINDOWS",
     "Cell",
     "ClientBlock",
-    "EscalationLine",
     "TicketLine",
     "TicketWatch",
     "TierLine",
     "adherence_blocks",
-    "escalation_lines",
     "evaluate_all",
     "make_cell",
     "now_us_of",
@@ -47,9 +47,7 @@ DAY_US = 86_400 * 1_000_000
 WINDOWS: tuple[tuple[str, int], ...] = (("7d", 7 * DAY_US), ("30d", 30 * DAY_US))
 KIND_LABELS = {"response": "Response", "resolution": "Resolution", "ticket": "Combined"}
 ALL_TIERS = "all"
-LATE_US = 1_000_000  # the write-back's own threshold for "fired late" (runtime.writeback)
 DASH = "\u2013"  # shown where there is no figure
-FIRED_STATES = frozenset({"done", "would_fire", "failed", "firing"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,27 +127,6 @@ class TicketLine:
     url: str
 
 
-@dataclass(frozen=True, slots=True)
-class EscalationLine:
-    """A ledger step as the escalation lists show it, with late/on-time in words."""
-
-    key: str
-    source: str
-    ticket_id: str
-    client: str
-    tier: str
-    step: str
-    cycle: int
-    recipient: str
-    state: str
-    due_at: datetime
-    fired_at: datetime | None
-    late: bool
-    lateness_seconds: float | None
-    detail: str
-    url: str
-
-
 def ticket_url(source: str, ticket_id: str) -> str:
     return f"/tickets/{quote(source, safe='')}/{quote(ticket_id, safe='')}"
 
@@ -169,12 +146,6 @@ def evaluate_all(
 def is_open(evaluation: TicketEvaluation) -> bool:
     """Open while the latest resolution cycle has not stopped."""
     return evaluation.resolution.stopped_at is None
-
-
-def _current_clocks(evaluation: TicketEvaluation) -> list[ClockResult]:
-    """The response clock belongs to the first cycle only (S17); then the latest cycle."""
-    clocks = [evaluation.response] if len(evaluation.resolutions) == 1 else []
-    return [*clocks, evaluation.resolution]
 
 
 def _line(
@@ -214,9 +185,9 @@ class TicketWatch:
     counts: dict[tuple[str, str], tuple[int, int, int]]
 
 
-def watch_tickets(evaluations: Iterable[TicketEvaluation], at_risk_fraction: float) -> TicketWatch:
-    """Open, at-risk (a running clock past ``at_risk_fraction`` of its target, not yet
-    breached; sorted by time to breach) and breached-open tickets."""
+def watch_tickets(evaluations: Iterable[TicketEvaluation], vocabulary: Vocabulary) -> TicketWatch:
+    """Open, at-risk (a current clock at risk and none breached; sorted by time to breach)
+    and breached-open tickets."""
     opened: list[TicketLine] = []
     at_risk: list[TicketLine] = []
     breached: list[TicketLine] = []
@@ -226,7 +197,7 @@ def watch_tickets(evaluations: Iterable[TicketEvaluation], at_risk_fraction: flo
             continue
         tally = counts.setdefault((evaluation.ticket.client, evaluation.tier), [0, 0, 0])
         tally[0] += 1
-        clocks = _current_clocks(evaluation)
+        clocks = current_clocks(evaluation)
         broken = [c for c in clocks if c.state == "breached" and c.breached_at is not None]
         running = [c for c in clocks if c.state == "running" and c.due_at is not None]
         if broken:
@@ -238,9 +209,7 @@ def watch_tickets(evaluations: Iterable[TicketEvaluation], at_risk_fraction: flo
         urgent = min(running, key=lambda c: c.due_at or 0) if running else clocks[-1]
         line = _line(evaluation, urgent)
         opened.append(line)
-        risky = [
-            c for c in running if c.target_us > 0 and c.elapsed_us >= at_risk_fraction * c.target_us
-        ]
+        risky = [c for c in running if vocabulary.is_at_risk(c)]
         if risky:
             at_risk.append(_line(evaluation, min(risky, key=lambda c: c.due_at or 0)))
             tally[1] += 1
@@ -269,6 +238,61 @@ def _client_name(policy: Policy, client: str) -> str:
     return (known.name if known and known.name else client) or "(no client)"
 
 
+_Figures = dict[tuple[str, str, str, str], tuple[int, int]]
+"""(met, breached) per (client, tier, kind, window)."""
+_COUNTS = ("open", "at_risk", "breached_open")  # the live counts of a TierLine
+
+
+def _window_figures(evaluations: Sequence[TicketEvaluation], now_us: int) -> _Figures:
+    """Count every evaluation into each rolling window."""
+    counters = _window_counters(now_us)
+    for evaluation in evaluations:
+        for counter in counters.values():
+            counter.add(evaluation)
+    return {
+        (row.client, row.tier, row.kind, window): (row.met, row.breached)
+        for window, counter in counters.items()
+        for row in counter.rows()
+    }
+
+
+def _cells(
+    figures: _Figures, client: str, tiers: Sequence[str], target: float | None
+) -> dict[str, dict[str, Cell]]:
+    """adherence[kind][window] of the client's clocks in ``tiers``, summed."""
+
+    def counted(kind: str, window: str) -> tuple[int, int]:
+        pairs = [figures.get((client, tier, kind, window), (0, 0)) for tier in tiers]
+        return sum(met for met, _ in pairs), sum(breached for _, breached in pairs)
+
+    return {
+        kind: {window: make_cell(*counted(kind, window), target) for window, _ in WINDOWS}
+        for kind in KINDS
+    }
+
+
+def _client_block(
+    policy: Policy,
+    client: str,
+    tiers: Iterable[str],
+    figures: _Figures,
+    counts: dict[tuple[str, str], tuple[int, int, int]],
+) -> ClientBlock:
+    """A client's tier lines (in severity order) and its all-tiers line."""
+    target = policy.clients[client].target_adherence if client in policy.clients else None
+    ordered = _tier_order(policy, tiers)
+    lines: list[TierLine] = []
+    for tier in ordered:
+        adherence = _cells(figures, client, [tier], target)
+        name = policy.tiers[tier].name if tier in policy.tiers else tier
+        opened, risky, broken = counts.get((client, tier), (0, 0, 0))
+        lines.append(TierLine(client, tier, name, target, adherence, opened, risky, broken))
+    everything = _cells(figures, client, ordered, target)
+    tallies = [sum(getattr(line, name) for line in lines) for name in _COUNTS]
+    lines.append(TierLine(client, ALL_TIERS, "All tiers", target, everything, *tallies))
+    return ClientBlock(client, _client_name(policy, client), target, lines)
+
+
 def adherence_blocks(
     policy: Policy,
     evaluations: Sequence[TicketEvaluation],
@@ -279,82 +303,19 @@ def adherence_blocks(
 ) -> list[ClientBlock]:
     """One block per client: every configured client shows every tier; other clients
     show the tiers their tickets are in."""
-    counters = _window_counters(now_us)
-    for evaluation in evaluations:
-        for counter in counters.values():
-            counter.add(evaluation)
-    figures: dict[tuple[str, str, str, str], tuple[int, int]] = {}
+    figures = _window_figures(evaluations, now_us)
     present: dict[str, set[str]] = {}
-    for window, counter in counters.items():
-        for row in counter.rows():
-            figures[(row.client, row.tier, row.kind, window)] = (row.met, row.breached)
-            present.setdefault(row.client, set()).add(row.tier)
+    for client, tier, _, _ in figures:
+        present.setdefault(client, set()).add(tier)
     for client, tier in counts:
         present.setdefault(client, set()).add(tier)
     for client in policy.clients:
         present.setdefault(client, set()).update(policy.tiers)
     clients = sorted(present) if only_client is None else [only_client]
-    blocks = []
-    for client in clients:
-        target = policy.clients[client].target_adherence if client in policy.clients else None
-        lines: list[TierLine] = []
-        total: dict[tuple[str, str], list[int]] = {}
-        tallies = [0, 0, 0]
-        for tier in _tier_order(policy, present.get(client, set())):
-            adherence: dict[str, dict[str, Cell]] = {}
-            for kind in KINDS:
-                adherence[kind] = {}
-                for window, _ in WINDOWS:
-                    met, breached = figures.get((client, tier, kind, window), (0, 0))
-                    adherence[kind][window] = make_cell(met, breached, target)
-                    sums = total.setdefault((kind, window), [0, 0])
-                    sums[0] += met
-                    sums[1] += breached
-            opened, risky, broken = counts.get((client, tier), (0, 0, 0))
-            tallies = [tallies[0] + opened, tallies[1] + risky, tallies[2] + broken]
-            name = policy.tiers[tier].name if tier in policy.tiers else tier
-            lines.append(TierLine(client, tier, name, target, adherence, opened, risky, broken))
-        all_tiers: dict[str, dict[str, Cell]] = {}
-        for kind in KINDS:
-            all_tiers[kind] = {}
-            for window, _ in WINDOWS:
-                met, breached = total.get((kind, window), [0, 0])
-                all_tiers[kind][window] = make_cell(met, breached, target)
-        lines.append(TierLine(client, ALL_TIERS, "All tiers", target, all_tiers, *tallies))
-        blocks.append(ClientBlock(client, _client_name(policy, client), target, lines))
-    return blocks
-
-
-def escalation_lines(
-    rows: Iterable[LedgerEntry], *, fired_only: bool = True, limit: int | None = None
-) -> list[EscalationLine]:
-    """Ledger steps, the most recent first; ``fired_only`` drops planned and cancelled ones."""
-    lines = []
-    for row in rows:
-        if fired_only and row.state not in FIRED_STATES:
-            continue
-        lateness = row.lateness_us
-        lines.append(
-            EscalationLine(
-                key=row.key,
-                source=row.source,
-                ticket_id=row.ticket_id,
-                client=row.client,
-                tier=row.tier,
-                step=row.step,
-                cycle=row.cycle,
-                recipient=row.recipient,
-                state=row.state,
-                due_at=from_us(row.due_at),
-                fired_at=None if row.fired_at is None else from_us(row.fired_at),
-                late=lateness is not None and lateness >= LATE_US,
-                lateness_seconds=None if lateness is None else lateness / 1e6,
-                detail=row.detail,
-                url=ticket_url(row.source, row.ticket_id),
-            )
-        )
-    lines.sort(key=lambda line: (line.fired_at or line.due_at, line.key), reverse=True)
-    return lines if limit is None else lines[:limit]
+    return [
+        _client_block(policy, client, present.get(client, set()), figures, counts)
+        for client in clients
+    ]
 
 
 def now_us_of(source: DashboardSource) -> tuple[datetime, int]:

@@ -21,22 +21,26 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary
 from sla_connector.web.data import DashboardSource
-from sla_connector.web.figures import ALL_TIERS, LATE_US
+from sla_connector.web.figures import ALL_TIERS
 from sla_connector.web.views import Overview
 
 __all__ = ["LATENESS_BUCKETS", "DashboardCollector", "build_registry"]
 
 LATENESS_BUCKETS: Final = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0)
-OUTCOMES: Final = ("done", "would_fire", "failed")
+OUTCOMES: Final = tuple(sorted(FIRED_STATES))
 
 
 class DashboardCollector(Collector):
     """Yields every series at scrape time from ``overview()`` and the source."""
 
-    def __init__(self, source: DashboardSource, overview: Callable[[], Overview]) -> None:
+    def __init__(
+        self, source: DashboardSource, overview: Callable[[], Overview], vocabulary: Vocabulary
+    ) -> None:
         self._source = source
         self._overview = overview
+        self._vocabulary = vocabulary
 
     def collect(self) -> Iterator[Metric]:
         overview = self._overview()
@@ -112,7 +116,8 @@ class DashboardCollector(Collector):
     def _escalations(self) -> Iterator[Metric]:
         fired = CounterMetricFamily(
             "sla_escalations",
-            "escalation steps fired, by outcome and whether they fired late (>= 1 s after due)",
+            "escalation steps fired, by outcome and whether they fired late "
+            "(more than runtime.late_after after due)",
             labels=["outcome", "timing"],
         )
         counts = {(outcome, timing): 0 for outcome in OUTCOMES for timing in ("on_time", "late")}
@@ -122,7 +127,7 @@ class DashboardCollector(Collector):
         for row in self._source.ledger():
             if row.state not in OUTCOMES or row.lateness_us is None:
                 continue
-            late = row.lateness_us >= LATE_US
+            late = self._vocabulary.is_late(row.lateness_us)
             counts[(row.state, "late" if late else "on_time")] += 1
             seconds = row.lateness_us / 1e6
             observed += 1
@@ -190,8 +195,10 @@ def _le(bound: float) -> str:
     return f"{bound:g}" if bound != int(bound) else f"{bound:.1f}"
 
 
-def build_registry(source: DashboardSource, overview: Callable[[], Overview]) -> CollectorRegistry:
+def build_registry(
+    source: DashboardSource, overview: Callable[[], Overview], vocabulary: Vocabulary
+) -> CollectorRegistry:
     """A fresh registry (never the global one) holding the dashboard collector."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DashboardCollector(source, overview))
+    registry.register(DashboardCollector(source, overview, vocabulary))
     return registry

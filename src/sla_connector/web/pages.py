@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sla_connector.core.durations import format_seconds
 from sla_connector.core.ticket import format_instant
 from sla_connector.web.charts import Series, line_chart
-from sla_connector.web.figures import DASH, KIND_LABELS, target_text
+from sla_connector.web.figures import DASH, KIND_LABELS, target_text, ticket_url
 from sla_connector.web.ticket_view import TicketView
 from sla_connector.web.views import ClientView, Overview
 
@@ -40,31 +40,17 @@ _CLIENT = Column("Client", "client", "client")
 _TIER = Column("Tier", "tier")
 _SUBJECT = Column("Subject", "subject")
 _CLOCK = Column("Clock", "clock")
+_TICKET_LINE = (_TICKET, _CLIENT, _TIER, _SUBJECT, _CLOCK)
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "at_risk": (
-        _TICKET,
-        _CLIENT,
-        _TIER,
-        _SUBJECT,
-        _CLOCK,
+        *_TICKET_LINE,
         Column("Target used", "used", "percent"),
         Column("Time to breach", "due_at", "countdown"),
         Column("Due", "due_at", "time"),
     ),
-    "breached_open": (
-        _TICKET,
-        _CLIENT,
-        _TIER,
-        _SUBJECT,
-        _CLOCK,
-        Column("Breached", "breached_at", "time"),
-    ),
+    "breached_open": (*_TICKET_LINE, Column("Breached", "breached_at", "time")),
     "open": (
-        _TICKET,
-        _CLIENT,
-        _TIER,
-        _SUBJECT,
-        _CLOCK,
+        *_TICKET_LINE,
         Column("State", "state", "state"),
         Column("Due", "due_at", "time"),
     ),
@@ -80,13 +66,13 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     ),
     "breaches": (
         Column("Breached", "breached_at", "time"),
-        _TICKET,
+        Column("Ticket", "ticket_id", "ticket"),
         _SUBJECT,
         _TIER,
         _CLOCK,
         Column("Over target", "over_seconds", "duration"),
-        Column("Still open", "open", "yesno"),
-        Column("Escalations fired", "escalations", "list"),
+        Column("Still open", "still_open", "yesno"),
+        Column("Escalations", "escalations", "steps"),
     ),
 }
 
@@ -114,6 +100,12 @@ def countdown(seconds: float | None) -> str:
     if seconds < 0:
         return "overdue by " + _clock_text(-seconds)
     return "breaches in " + _clock_text(seconds)
+
+
+def ticket_link(row: Any) -> str:
+    """The ticket page of a line: its ``url``, or the one its source and ticket id name."""
+    url = getattr(row, "url", None)
+    return url if isinstance(url, str) else ticket_url(row.source, row.ticket_id)
 
 
 def _clock_text(seconds: float) -> str:
@@ -158,6 +150,7 @@ class Pages:
             pct=lambda value: DASH if value is None else f"{value * 100:.0f}%",
             countdown=countdown,
             target=target_text,
+            link=ticket_link,
         )
 
     def when(self, value: datetime | None) -> str:

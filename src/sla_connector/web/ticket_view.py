@@ -14,8 +14,10 @@ from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.durations import format_seconds
 from sla_connector.core.evaluate import ClockResult, evaluate
 from sla_connector.core.policy import Policy
+from sla_connector.core.readmodel import EscalationLine, escalation_lines
+from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.web.data import DashboardSource
-from sla_connector.web.figures import EscalationLine, escalation_lines, is_open
+from sla_connector.web.figures import is_open
 
 __all__ = ["ClockView", "StepView", "TicketView", "TimelineEntry", "build_ticket"]
 
@@ -142,7 +144,9 @@ def _clock(result: ClockResult, policy: Policy, client: str, title: str) -> Cloc
     )
 
 
-def build_ticket(source: DashboardSource, source_name: str, ticket_id: str) -> TicketView | None:
+def build_ticket(
+    source: DashboardSource, source_name: str, ticket_id: str, vocabulary: Vocabulary
+) -> TicketView | None:
     """The ticket's explanation as of the source's ``now``; None when it is unknown."""
     ticket = source.ticket(source_name, ticket_id)
     if ticket is None:
@@ -196,5 +200,5 @@ def build_ticket(source: DashboardSource, source_name: str, ticket_id: str) -> T
         unknown_priorities=list(evaluation.unknown_priorities),
         clocks=clocks,
         steps=steps,
-        ledger=escalation_lines(rows, fired_only=False),
+        ledger=escalation_lines(rows, vocabulary),
     )

@@ -12,25 +12,30 @@ from datetime import UTC, datetime
 
 from sla_connector.core.adherence import KINDS, AdherenceCounter
 from sla_connector.core.calendars import from_us
+from sla_connector.core.evaluate import TicketEvaluation
+from sla_connector.core.readmodel import (
+    Breach,
+    BreachLine,
+    EscalationLine,
+    breach_lines,
+    escalation_lines,
+)
+from sla_connector.core.vocabulary import ATTEMPTED_STATES, Vocabulary
 from sla_connector.web.data import DashboardSource
 from sla_connector.web.figures import (
     DAY_US,
     WINDOWS,
     Cell,
     ClientBlock,
-    EscalationLine,
     TicketLine,
     adherence_blocks,
-    escalation_lines,
     evaluate_all,
     make_cell,
     now_us_of,
-    ticket_url,
     watch_tickets,
 )
 
 __all__ = [
-    "BreachLine",
     "ClientView",
     "ConnectorLine",
     "Overview",
@@ -104,24 +109,6 @@ class TrendPoint:
 
 
 @dataclass(frozen=True, slots=True)
-class BreachLine:
-    """A breached clock of a client's ticket, with how far past its target it went."""
-
-    source: str
-    id: str
-    subject: str
-    tier: str
-    clock: str
-    cycle: int
-    breached_at: datetime
-    breach_tier: str | None
-    over_seconds: float
-    open: bool
-    escalations: list[str]
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
 class ClientView:
     """Everything on a client's page and in ``/api/clients/{key}``."""
 
@@ -136,13 +123,13 @@ class ClientView:
     escalations: list[EscalationLine]
 
 
-def build_overview(source: DashboardSource, *, at_risk_fraction: float = 0.75) -> Overview:
+def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
     """The overview as of the source's ``now``."""
     policy = source.policy()
     now, now_us = now_us_of(source)
     longest = max(length for _, length in WINDOWS)
     evaluations = evaluate_all(source, policy, now, since=now_us - longest)
-    watch = watch_tickets(evaluations, at_risk_fraction)
+    watch = watch_tickets(evaluations, vocabulary)
     blocks = adherence_blocks(policy, evaluations, now_us, watch.counts)
     ledger = source.ledger(since=now_us - longest, until=now_us + 1)
     connectors = [
@@ -161,7 +148,7 @@ def build_overview(source: DashboardSource, *, at_risk_fraction: float = 0.75) -
     return Overview(
         now=now,
         windows=tuple(name for name, _ in WINDOWS),
-        at_risk_fraction=at_risk_fraction,
+        at_risk_fraction=vocabulary.at_risk,
         clients=blocks,
         open_total=len(watch.open),
         at_risk_total=len(watch.at_risk),
@@ -169,7 +156,9 @@ def build_overview(source: DashboardSource, *, at_risk_fraction: float = 0.75) -
         open=watch.open[:OPEN_LIMIT],
         at_risk=watch.at_risk[:LIST_LIMIT],
         breached_open=watch.breached_open[:LIST_LIMIT],
-        escalations=escalation_lines(ledger, limit=ESCALATION_LIMIT),
+        escalations=escalation_lines(
+            ledger, vocabulary, states=ATTEMPTED_STATES, limit=ESCALATION_LIMIT
+        ),
         connectors=connectors,
         evidence_ok=source.evidence_ok(),
         failed_reports=failed_reports(source),
@@ -194,22 +183,10 @@ def failed_reports(source: DashboardSource) -> list[ReportLine]:
     ]
 
 
-def build_client(
-    source: DashboardSource, client: str, *, at_risk_fraction: float = 0.75
-) -> ClientView | None:
-    """A client's page as of ``now``; None when the client is neither configured nor seen."""
-    policy = source.policy()
-    now, now_us = now_us_of(source)
-    since = now_us - TREND_WEEKS * WEEK_US
-    evaluations = [
-        e
-        for e in evaluate_all(source, policy, now, client=client, since=since)
-        if e.ticket.client == client
-    ]
-    if client not in policy.clients and not evaluations:
-        return None
-    watch = watch_tickets(evaluations, at_risk_fraction)
-    block = adherence_blocks(policy, evaluations, now_us, watch.counts, only_client=client)[0]
+def _trend(
+    evaluations: list[TicketEvaluation], now_us: int, target: float | None
+) -> list[TrendPoint]:
+    """``TREND_WEEKS`` weekly points of adherence ending at ``now_us``, all tiers together."""
     buckets = []
     for week in range(TREND_WEEKS):
         start = now_us - (TREND_WEEKS - week) * WEEK_US
@@ -228,45 +205,48 @@ def build_client(
             TrendPoint(
                 from_us(start),
                 from_us(end),
-                {kind: make_cell(met, bad, block.target) for kind, (met, bad) in sums.items()},
+                {kind: make_cell(met, bad, target) for kind, (met, bad) in sums.items()},
             )
         )
+    return trend
+
+
+def _breaches(evaluations: list[TicketEvaluation], since: int, now_us: int) -> list[Breach]:
+    """Every clock that breached in [since, now_us]."""
+    return [
+        Breach(evaluation.ticket, clock, still_open=evaluation.resolution.stopped_at is None)
+        for evaluation in evaluations
+        for clock in (evaluation.response, *evaluation.resolutions)
+        if clock.breached_at is not None and since <= clock.breached_at <= now_us
+    ]
+
+
+def build_client(source: DashboardSource, client: str, vocabulary: Vocabulary) -> ClientView | None:
+    """A client's page as of ``now``; None when the client is neither configured nor seen."""
+    policy = source.policy()
+    now, now_us = now_us_of(source)
+    since = now_us - TREND_WEEKS * WEEK_US
+    evaluations = [
+        e
+        for e in evaluate_all(source, policy, now, client=client, since=since)
+        if e.ticket.client == client
+    ]
+    if client not in policy.clients and not evaluations:
+        return None
+    watch = watch_tickets(evaluations, vocabulary)
+    block = adherence_blocks(policy, evaluations, now_us, watch.counts, only_client=client)[0]
     ledger = list(source.ledger(since=since, until=now_us + 1, client=client))
-    fired: dict[tuple[str, str], list[str]] = {}
-    for entry in ledger:
-        if entry.state in ("done", "would_fire"):
-            fired.setdefault((entry.source, entry.ticket_id), []).append(entry.step)
-    breaches = []
-    for evaluation in evaluations:
-        ticket = evaluation.ticket
-        for clock in (evaluation.response, *evaluation.resolutions):
-            if clock.breached_at is None or not since <= clock.breached_at <= now_us:
-                continue
-            breaches.append(
-                BreachLine(
-                    source=ticket.source,
-                    id=ticket.id,
-                    subject=ticket.subject,
-                    tier=clock.tier,
-                    clock=clock.kind,
-                    cycle=clock.cycle,
-                    breached_at=from_us(clock.breached_at),
-                    breach_tier=clock.breach_tier,
-                    over_seconds=max(0, -clock.remaining_us) / 1e6,
-                    open=evaluation.resolution.stopped_at is None,
-                    escalations=sorted(fired.get((ticket.source, ticket.id), [])),
-                    url=ticket_url(ticket.source, ticket.id),
-                )
-            )
-    breaches.sort(key=lambda b: (b.breached_at, b.id, b.clock), reverse=True)
+    breaches = breach_lines(policy, _breaches(evaluations, since, now_us), ledger, vocabulary)
     return ClientView(
         now=now,
         windows=tuple(name for name, _ in WINDOWS),
         client=block,
-        trend=trend,
-        breaches=breaches[:BREACH_LIMIT],
+        trend=_trend(evaluations, now_us, block.target),
+        breaches=list(reversed(breaches))[:BREACH_LIMIT],
         open=watch.open[:OPEN_LIMIT],
         at_risk=watch.at_risk[:LIST_LIMIT],
         breached_open=watch.breached_open[:LIST_LIMIT],
-        escalations=escalation_lines(ledger, limit=ESCALATION_LIMIT),
+        escalations=escalation_lines(
+            ledger, vocabulary, states=ATTEMPTED_STATES, limit=ESCALATION_LIMIT
+        ),
     )

@@ -90,7 +90,8 @@
         return v ? "\u26a0 late by " + duration(row.lateness_seconds) : "on time";
       case "duration": return duration(v);
       case "yesno": return v ? "yes" : "no";
-      case "list": return v && v.length ? v.join(", ") : "\u2013";
+      case "steps":
+        return v && v.length ? v.map(function (e) { return e.step + " (" + (STATE[e.state] || e.state) + ")"; }).join(", ") : "\u2013";
       default: return v === null || v === undefined ? "\u2013" : String(v);
     }
   }
