@@ -20,8 +20,8 @@ from sla_connector.core.errors import ConfigError
 from sla_connector.core.plugins import ConnectorPlugin
 from sla_connector.registry import load_connector_factory
 from sla_connector.settings.app import AppConfig
-from sla_connector.settings.services import ConnectorConfig
 from sla_connector.settings.errors import config_error_from_validation
+from sla_connector.settings.services import ConnectorConfig
 from sla_connector.settings.yaml_loader import MAX_CONFIG_BYTES, parse_yaml
 
 __all__ = ["config_from_mapping", "load_config"]

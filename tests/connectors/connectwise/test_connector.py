@@ -193,10 +193,21 @@ async def test_malformed_rows_are_rejected_with_reasons_and_the_page_goes_on(
     assert "ticket 2 rejected" in caplog.text
 
 
+async def test_a_truncated_audit_body_is_retried_within_the_request() -> None:
+    """Issue 10 item 4: a truncated body is as transient as a 500 (retried in place)."""
+    fake = FakeConnectWise()
+    fill(fake, 3)
+    fake.script("audit", httpx.Response(200, json=[]), httpx.Response(200, content=b"[{not"))
+    connector, _ = make_connector(fake)
+    tickets, _, rejected = await poll(connector, None)
+    assert [t.id for t in tickets] == ["1", "2", "3"] and rejected == []
+
+
 async def test_malformed_audit_json_rejects_that_ticket_and_retries_it_next_poll() -> None:
     fake = FakeConnectWise()
     fill(fake, 3)
-    fake.script("audit", httpx.Response(200, json=[]), httpx.Response(200, content=b"[{not json"))
+    bad = [httpx.Response(200, content=b"[{not json") for _ in range(5)]  # every attempt
+    fake.script("audit", httpx.Response(200, json=[]), *bad)
     connector, _ = make_connector(fake)
     tickets, cursor, rejected = await poll(connector, None)
     assert [t.id for t in tickets] == ["1", "3"]
