@@ -1,4 +1,4 @@
-"""Fixtures: a Zendesk twin served on loopback, on the wall clock or on a manual clock."""
+"""Fixtures: the Zendesk, ConnectWise and Jira SM twins served on loopback, and clients."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.twins.clock import ManualClock
+from tests.twins.connectwise import ConnectWiseTwin
 from tests.twins.zendesk import ZendeskTwin
 
 
@@ -31,4 +32,25 @@ def zendesk(clock: ManualClock) -> Iterator[ZendeskTwin]:
 def api(zendesk: ZendeskTwin) -> Iterator[httpx.Client]:
     """An httpx client authenticated as the twin's API user with its legacy API token."""
     with httpx.Client(base_url=zendesk.base_url, auth=zendesk.basic_auth(), timeout=5) as client:
+        yield client
+
+
+@pytest.fixture
+def connectwise(clock: ManualClock) -> Iterator[ConnectWiseTwin]:
+    """A ConnectWise twin on a manual clock."""
+    twin = ConnectWiseTwin(clock=clock)
+    twin.faults.stall_seconds = 1.5
+    with twin.serve():
+        yield twin
+
+
+@pytest.fixture
+def cw_api(connectwise: ConnectWiseTwin) -> Iterator[httpx.Client]:
+    """An httpx client with the API member's keys and the integration's clientId."""
+    with httpx.Client(
+        base_url=connectwise.base_url,
+        auth=connectwise.basic_auth(),
+        headers=connectwise.headers(),
+        timeout=5,
+    ) as client:
         yield client

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sla_connector.core.ports import ObjectFailure, PollPage, Withdrawal
-from sla_connector.core.ticket import Ticket
+from sla_connector.core.ports import Withdrawal
+from sla_connector_psa.pages import PageBatch
 from sla_connector_psa.values import optional_int
 from sla_connector_psa.zendesk.normalize import ticket_id_of
 
@@ -40,33 +40,13 @@ def gone(raw: Mapping[str, Any], suspended: set[int]) -> Withdrawal | None:
 
 
 @dataclass
-class Batch:
-    """What one page (or the retry pass) found."""
+class Batch(PageBatch):
+    """What one page (or the retry pass) found, and which tickets to read again."""
 
-    tickets: list[Ticket] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-    withdrawn: list[Withdrawal] = field(default_factory=list)
-    failures: list[ObjectFailure] = field(default_factory=list)
     retry: set[int] = field(default_factory=set)
     done: set[int] = field(default_factory=set)
 
-    def withdraw(self, gone: Withdrawal) -> None:
-        if all(w.ticket_id != gone.ticket_id for w in self.withdrawn):
-            self.withdrawn.append(gone)
-
-    def merge(self, other: Batch) -> None:
-        self.tickets += other.tickets
-        self.rejected += other.rejected
-        for gone in other.withdrawn:
-            self.withdraw(gone)
-        self.failures += other.failures
-        self.retry |= other.retry
-
-    def page(self, cursor: str) -> PollPage:
-        return PollPage(
-            tickets=tuple(self.tickets),
-            cursor=cursor,
-            rejected=tuple(self.rejected),
-            withdrawn=tuple(self.withdrawn),
-            failures=tuple(self.failures),
-        )
+    def merge(self, other: PageBatch) -> None:
+        super().merge(other)
+        if isinstance(other, Batch):
+            self.retry |= other.retry
