@@ -482,6 +482,7 @@ class PsaHttp:
             raise NotFoundError(
                 f"not found: {where} -> 404; check base_url or that the object exists",
                 url=url,
+                body=excerpt(response),
             )
         if status == 409:
             raise WriteConflictError(

@@ -53,12 +53,14 @@ class PermissionDeniedError(FatalConnectorError):
 
 
 class NotFoundError(FatalConnectorError):
-    """404: wrong base URL, or the object (ticket) does not exist."""
+    """404: wrong base URL, or the object (ticket) does not exist; ``body`` is the answer's
+    start (some PSAs say there why: a withdrawn ticket)."""
 
-    def __init__(self, message: str, *, url: str, status: int = 404) -> None:
+    def __init__(self, message: str, *, url: str, status: int = 404, body: str = "") -> None:
         super().__init__(message)
         self.url = url
         self.status = status
+        self.body = body
 
 
 class RequestRejectedError(FatalConnectorError):

@@ -10,6 +10,7 @@ import pytest
 
 from tests.twins.clock import ManualClock
 from tests.twins.connectwise import ConnectWiseTwin
+from tests.twins.jira_sm import JiraTwin
 from tests.twins.zendesk import ZendeskTwin
 
 
@@ -53,4 +54,20 @@ def cw_api(connectwise: ConnectWiseTwin) -> Iterator[httpx.Client]:
         headers=connectwise.headers(),
         timeout=5,
     ) as client:
+        yield client
+
+
+@pytest.fixture
+def jira(clock: ManualClock) -> Iterator[JiraTwin]:
+    """A Jira SM twin on a manual clock."""
+    twin = JiraTwin(clock=clock)
+    twin.faults.stall_seconds = 1.5
+    with twin.serve():
+        yield twin
+
+
+@pytest.fixture
+def jira_api(jira: JiraTwin) -> Iterator[httpx.Client]:
+    """An httpx client on the site URL with a person's API token."""
+    with httpx.Client(base_url=jira.base_url, auth=jira.basic_auth(), timeout=5) as client:
         yield client

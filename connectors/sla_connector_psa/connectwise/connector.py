@@ -261,13 +261,11 @@ class ConnectWiseConnector:
             raise TicketError(f"ticket {ticket_id!r}: ConnectWise ticket ids are integers")
         try:
             raw = await self.http.get_json(f"service/tickets/{ticket_id}", headers=self.headers)
-        except NotFoundError:
-            self.history.forget(ticket_id)
+        except NotFoundError:  # kept in memory: the next full read reports it withdrawn
             raise TicketGoneError(ticket_id, "deleted", "404 from ConnectWise") from None
         row = parse_row(raw)
         gone = self._gone(row)
         if gone is not None:
-            self.history.forget(ticket_id)
             raise TicketGoneError(ticket_id, gone.reason, gone.detail)
         return self._ticket(row, await self.history.read(row, force=True))
 

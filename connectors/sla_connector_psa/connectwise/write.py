@@ -110,7 +110,11 @@ class CwWriter:
     async def add_tag(self, ticket: Ticket, tag: str) -> WriteResult:
         """A tag as an internal ``[sla-connector] tag: <tag>`` note, written once."""
         line = f"{TAG_PREFIX}{tag}"
-        if await self._has_note(ticket.id, line):
+        try:
+            present = await self._has_note(ticket.id, line)
+        except NotFoundError:
+            raise TicketGoneError(ticket.id, "deleted", "404 reading its notes") from None
+        if present:
             return WriteResult(ok=True, detail=f"tag {tag} already present")
         return await self._post_note(ticket, line, f"tag {tag} added")
 

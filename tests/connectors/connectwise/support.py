@@ -214,6 +214,8 @@ class FakeConnectWise:
         return httpx.Response(200, json=self.tickets[ticket_id])
 
     def _patch(self, request: httpx.Request) -> httpx.Response:
+        if gone := self._gone(request):
+            return gone
         ticket = self.tickets[self._id(request)]
         ticket["_info"]["updatedBy"] = "SLAConnector"  # the API member whose keys wrote it
         for op in json.loads(request.content):
@@ -223,11 +225,21 @@ class FakeConnectWise:
                 ticket["priority"] = {"id": op["value"], "name": "Priority 1 - Critical"}
         return httpx.Response(200, json=ticket)
 
+    def _gone(self, request: httpx.Request) -> httpx.Response | None:
+        """A deleted ticket answers 404 on its sub-resources too."""
+        if self._id(request) in self.tickets:
+            return None
+        return httpx.Response(404, json={"code": "NotFound", "message": "not found"})
+
     def _notes(self, request: httpx.Request) -> httpx.Response:
+        if gone := self._gone(request):
+            return gone
         return httpx.Response(200, json=self._page(self.notes.get(self._id(request), []), request))
 
     def _all_notes(self, request: httpx.Request) -> httpx.Response:
         """``allNotes``: the notes, then the time entries' notes (``ServiceTicketNote``)."""
+        if gone := self._gone(request):
+            return gone
         ticket_id = self._id(request)
         items = [{**n, "noteType": "TicketNote"} for n in self.notes.get(ticket_id, [])]
         items += self.time_entries.get(ticket_id, [])
@@ -241,6 +253,8 @@ class FakeConnectWise:
         return httpx.Response(200, json=load("members.json"))
 
     def _post_note(self, request: httpx.Request) -> httpx.Response:
+        if gone := self._gone(request):
+            return gone
         ticket_id = self._id(request)
         body = json.loads(request.content)
         note = {**load("note_created.json"), "ticketId": ticket_id, "text": body["text"]}
