@@ -69,6 +69,9 @@ class TwinMiddleware:
         self.clock = clock
         self.identify = identify
         self.fault_response = fault_response
+        # Called with (method, path) after each answer: how a test makes something happen
+        # between two requests of one poll (a ticket deleted while it is being read).
+        self.after: list[Callable[[str, str], None]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,6 +114,8 @@ class TwinMiddleware:
                 async def watch(message: Message) -> None:
                     if message["type"] == "http.response.start":
                         status[0] = int(message["status"])
+                        if status[0] in (204, 304):  # no body: the headers end the answer
+                            close(delivered=True)
                     elif message["type"] == "http.response.body" and not message.get("more_body"):
                         close(delivered=True)
                     await send(message)
@@ -118,6 +123,8 @@ class TwinMiddleware:
                 await self.app(scope, receive, watch)
         finally:
             close()
+            for hook in list(self.after):
+                hook(method, path)
 
     async def _hold(self) -> None:
         """Hold an answer for ``stall_seconds``, or until the twin releases held answers."""

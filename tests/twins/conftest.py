@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -71,3 +72,21 @@ def jira_api(jira: JiraTwin) -> Iterator[httpx.Client]:
     """An httpx client on the site URL with a person's API token."""
     with httpx.Client(base_url=jira.base_url, auth=jira.basic_auth(), timeout=5) as client:
         yield client
+
+
+class _Env(dict[str, str]):
+    """Environment variables set for one test only (what the connector builders write)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__()
+        self._monkeypatch = monkeypatch
+
+    def update(self, values: Any = (), /, **more: str) -> None:  # type: ignore[override]
+        for key, value in {**dict(values), **more}.items():
+            self._monkeypatch.setenv(key, value)
+            self[key] = value
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> _Env:
+    return _Env(monkeypatch)
