@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sla_connector.cli import main
+from tests.twins.zendesk import ZendeskTwin
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,8 +97,6 @@ def test_check_names_the_credentials_their_expiry_and_the_api_token_warning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Issue 12: which method is in use, until when, and the 2027-04-30 retirement."""
-    from tests.twins.zendesk import ZendeskTwin
-
     twin = ZendeskTwin()
     with twin.serve():
         monkeypatch.setenv("ZENDESK_EMAIL", twin.account.api_email)
@@ -117,8 +116,6 @@ def test_check_of_an_oauth_client_names_expiry_and_missing_scopes(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.twins.zendesk import ZendeskTwin
-
     twin = ZendeskTwin()
     secret = twin.auth.add_oauth_client("sla_connector", user_id=twin.account.api_user)
     monkeypatch.setenv("ZD_CLIENT", "sla_connector")
