@@ -3,24 +3,41 @@
 Each builder puts the twin's credentials in the environment (``environ``: os.environ by
 default), writes the connector's settings mapping as an operator would, and loads the
 connector factory by its ``type:`` name, so what a twin test exercises is what ships.
-``TwinTime`` is a connector clock that reads a twin's clock (a ``ManualClock`` in tests).
+``TwinTime`` is a connector clock that reads a twin's clock (a ``ManualClock`` in tests);
+``VirtualSleep`` moves that clock instead of sleeping (for a simulated hour), and a builder
+given ``sleep`` builds the connector class with it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
+from sla_connector_psa.connectwise import ConnectWiseConnector
+from sla_connector_psa.connectwise import parse_settings as cw_settings
+from sla_connector_psa.jira_sm import JiraServiceManagement
+from sla_connector_psa.jira_sm import parse_settings as jira_settings
+from sla_connector_psa.zendesk import ZendeskConnector
+from sla_connector_psa.zendesk import parse_settings as zendesk_settings
+
 from sla_connector.core.ports import Connector
 from sla_connector.registry import load_connector_factory
-from tests.twins.clock import Clock
+from tests.twins.clock import Clock, ManualClock
 from tests.twins.connectwise import ConnectWiseTwin
 from tests.twins.jira_sm import JiraTwin
 from tests.twins.zendesk import ZendeskTwin
 
-__all__ = ["TwinTime", "connectwise_connector", "jira_connector", "zendesk_connector"]
+__all__ = [
+    "TwinTime",
+    "VirtualSleep",
+    "connectwise_connector",
+    "jira_connector",
+    "zendesk_connector",
+]
+
+Sleep = Callable[[float], Awaitable[None]]
 
 CW_PRIORITIES = {
     "P1": "Priority 1 - Critical",
@@ -39,6 +56,25 @@ class TwinTime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
 
+class VirtualSleep:
+    """A connector's waits (request budgets, Retry-After) move the manual clock instead."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.slept = 0.0
+
+    async def __call__(self, seconds: float) -> None:
+        self.slept += max(0.0, seconds)
+        self.clock.advance(max(0.0, seconds))
+
+
+_CLASSES: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "zendesk": (zendesk_settings, ZendeskConnector),
+    "connectwise": (cw_settings, ConnectWiseConnector),
+    "jira_sm": (jira_settings, JiraServiceManagement),
+}
+
+
 def _build(
     kind: str,
     name: str,
@@ -46,10 +82,17 @@ def _build(
     clock: Any,
     secrets: dict[str, str],
     environ: MutableMapping[str, str] | None,
+    sleep: Sleep | None = None,
 ) -> Connector:
     env = os.environ if environ is None else environ
     env.update(secrets)
-    return load_connector_factory(kind, name)(name, settings, clock)
+    if sleep is None:
+        return load_connector_factory(kind, name)(name, settings, clock)
+    parse, cls = _CLASSES[kind]
+    built: Connector = cls(
+        parse(name, settings, environ=dict(os.environ) | dict(env)), clock, sleep=sleep
+    )
+    return built
 
 
 def zendesk_connector(
@@ -58,6 +101,7 @@ def zendesk_connector(
     *,
     oauth: bool = False,
     environ: MutableMapping[str, str] | None = None,
+    sleep: Sleep | None = None,
     **extra: Any,
 ) -> Connector:
     """The ``zendesk`` connector on the twin: an OAuth client, or the legacy API token."""
@@ -84,7 +128,7 @@ def zendesk_connector(
     else:
         settings |= {"email_env": "TWIN_ZD_EMAIL", "token_env": "TWIN_ZD_TOKEN"}
         secrets = {"TWIN_ZD_EMAIL": twin.account.api_email, "TWIN_ZD_TOKEN": twin.account.api_token}
-    return _build("zendesk", "zd", settings, clock, secrets, environ)
+    return _build("zendesk", "zd", settings, clock, secrets, environ, sleep)
 
 
 def connectwise_connector(
@@ -92,6 +136,7 @@ def connectwise_connector(
     clock: Any,
     *,
     environ: MutableMapping[str, str] | None = None,
+    sleep: Sleep | None = None,
     **extra: Any,
 ) -> Connector:
     """The ``connectwise`` connector on the twin, with the API member's keys."""
@@ -117,7 +162,7 @@ def connectwise_connector(
         "TWIN_CW_PRIVATE": account.private_key,
         "TWIN_CW_CLIENT": account.client_id,
     }
-    return _build("connectwise", "cw", settings, clock, secrets, environ)
+    return _build("connectwise", "cw", settings, clock, secrets, environ, sleep)
 
 
 def jira_connector(
@@ -126,6 +171,7 @@ def jira_connector(
     *,
     auth: str = "oauth",
     environ: MutableMapping[str, str] | None = None,
+    sleep: Sleep | None = None,
     **extra: Any,
 ) -> Connector:
     """The ``jira_sm`` connector on the twin: ``oauth`` or ``service_token`` through the
@@ -163,7 +209,7 @@ def jira_connector(
             "token_env": "TWIN_JIRA_TOKEN",
         }
         secrets = {"TWIN_JIRA_EMAIL": account.email, "TWIN_JIRA_TOKEN": account.token}
-    return _build("jira_sm", "jsm", settings, clock, secrets, environ)
+    return _build("jira_sm", "jsm", settings, clock, secrets, environ, sleep)
 
 
 Builder = Callable[..., Connector]
