@@ -167,6 +167,29 @@ async def test_finding_5_a_reply_logged_as_a_time_entry_is_a_first_response(
     assert [(e.by, e.at.timestamp()) for e in replies] == [("agent", int(replied))]
 
 
+async def test_finding_5_a_server_without_all_notes_falls_back_to_notes_and_says_so(
+    connectwise: ConnectWiseTwin, clock: ManualClock, env: Any
+) -> None:
+    connectwise.app.all_notes_served = False
+    ticket = connectwise.create_ticket("Mail down")
+    clock.advance(600)
+    connectwise.member_reply(ticket, "Looking at it", member="dlee")
+    replied = clock()
+    connector = connectwise_connector(
+        connectwise, TwinTime(clock), environ=env, first_response="notes"
+    )
+    try:
+        pages = await poll(connector, None)
+        found = await connector.fetch_ticket(str(ticket))
+    finally:
+        await connector.aclose()
+    assert not withdrawn(pages) and str(ticket) in tickets(pages)  # not taken for deleted
+    replies = [e for e in found.events if e.type == "public_reply"]
+    assert [(e.by, e.at.timestamp()) for e in replies] == [("agent", int(replied))]
+    health = connector.health()  # type: ignore[attr-defined]
+    assert any("allNotes" in w for w in health.warnings)
+
+
 # -- 6. Zendesk custom ticket statuses were invisible --------------------------------------
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sla_connector.core.errors import TicketError
 from sla_connector.core.ports import CheckResult
 from sla_connector_psa.checks import CheckAdvice, verdict
 from sla_connector_psa.connectwise.cursor import quote
@@ -122,11 +123,19 @@ async def _probe(connector: ConnectWiseConnector) -> CheckResult:
             "changes may read as a person's"
         )
     if isinstance(rows, list) and rows and isinstance(rows[0], Mapping):
-        row: Row = parse_row(rows[0])
+        with_time = settings.count_time_entries
+        try:
+            row: Row = parse_row(rows[0])
+        except TicketError as exc:  # the endpoints are probed all the same
+            warnings.append(f"a ticket could not be read: {exc}")
+            probe_id = rows[0].get("id")
+            await _get(connector, "system/audittrail", {"type": "Ticket", "id": probe_id})
+            await history.notes(str(probe_id), with_time=with_time)
+            details["warnings"] = warnings
+            return _connected(connector, details)
         read = await history.read(row, force=True)
-        notes = "allNotes" if settings.count_time_entries else "notes"
         if not history.wants_notes(row):  # the permission is needed all the same
-            await _get(connector, f"service/tickets/{row.id}/{notes}", {"pageSize": 1})
+            await history.notes(row.id, with_time=with_time)
         sample = history.unparsed.get(row.id)
         details["audit_trail_readable"] = sample is None
         if sample is not None:
@@ -136,6 +145,11 @@ async def _probe(connector: ConnectWiseConnector) -> CheckResult:
             )
         details["probe_ticket"] = {"id": row.id, "changes": len(read.changes)}
     details["warnings"] = warnings
+    return _connected(connector, details)
+
+
+def _connected(connector: ConnectWiseConnector, details: dict[str, Any]) -> CheckResult:
+    settings = connector.settings
     return CheckResult(
         ok=True,
         summary=(

@@ -44,7 +44,7 @@ from sla_connector_psa.connectwise.normalize import (
 )
 from sla_connector_psa.connectwise.settings import CwSettings
 from sla_connector_psa.health import HealthBook
-from sla_connector_psa.http import PsaHttp
+from sla_connector_psa.http import NotFoundError, PsaHttp
 
 __all__ = ["HISTORY_PAGE", "HistoryReader", "read_all_pages"]
 
@@ -94,6 +94,7 @@ class HistoryReader:
         )
         self._members_read = False
         self.unparsed: dict[str, str] = {}  # ticket id -> a sample entry of its trail
+        self._no_all_notes = False
 
     @property
     def automatic(self) -> frozenset[str]:
@@ -148,9 +149,32 @@ class HistoryReader:
 
     async def notes(self, ticket_id: str, *, with_time: bool = False) -> list[Any]:
         """Every service note of a ticket, oldest first; ``with_time``: ``allNotes``, the
-        notes and the time entries' notes together."""
-        path = f"service/tickets/{ticket_id}/{'allNotes' if with_time else 'notes'}"
-        return await read_all_pages(self.http, path, {"orderBy": "id asc"}, self._headers)
+        notes and the time entries' notes together.
+
+        A server without ``allNotes`` (the 2026.4 GET spec in api-specs lists only the
+        project tickets' one) answers 404 for a ticket whose ``notes`` it serves: the
+        connector then reads ``notes`` from there on and warns that time entries are not
+        counted, instead of taking every ticket for deleted.
+        """
+        params = {"orderBy": "id asc"}
+        plain = f"service/tickets/{ticket_id}/notes"
+        if not with_time or self._no_all_notes:
+            return await read_all_pages(self.http, plain, params, self._headers)
+        try:
+            return await read_all_pages(
+                self.http, f"service/tickets/{ticket_id}/allNotes", params, self._headers
+            )
+        except NotFoundError:
+            notes = await read_all_pages(self.http, plain, params, self._headers)
+        self._no_all_notes = True  # the ticket exists: the endpoint does not
+        message = (
+            "this ConnectWise does not serve /service/tickets/{id}/allNotes: replies "
+            "logged as time entries are not counted (count_time_entries has no effect)"
+        )
+        log.warning("connector %s: %s", self.name, message)
+        if self.book is not None:
+            self.book.warn("no_all_notes", message)
+        return notes
 
     def wants_notes(self, row: Row) -> bool:
         mode = self.settings.first_response

@@ -114,6 +114,9 @@ class ConnectWiseApp:
         self.clock = clock
         self.keys: dict[str, tuple[str, int]] = {}  # public key -> (private key, member id)
         self.client_ids: set[str] = set()
+        # False: a server without the service tickets' allNotes (the 2026.4 GET spec in
+        # api-specs lists only /project/tickets/{parentId}/allNotes): the route is unknown.
+        self.all_notes_served = True
         self.budget = SlidingWindow(requests_per_minute, clock)
         p = re.escape(BASE_PATH)
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
@@ -244,6 +247,8 @@ class ConnectWiseApp:
         return self._listing(request, items, params)
 
     async def all_notes(self, request: Request, _m: Member, params: Mapping[str, str]) -> Response:
+        if not self.all_notes_served:
+            raise CwError(404, "NotFound", f"No route for {request.method} {request.url.path}")
         with self.state.lock:
             items = self.state.notes_of(int(params["id"]), with_time=True)
         return self._listing(request, items, params)
