@@ -4,7 +4,8 @@ One ``PsaHttp`` wraps one injected ``httpx.AsyncClient`` per connector. Every re
 by itself (tenacity, exponential backoff with jitter), so one request that needs a retry never
 fails a whole poll. Reads retry on connect errors, timeouts, connection resets, 5xx, 429
 (honouring ``Retry-After`` and the vendors' reset headers) and on a body that is not the JSON
-the endpoint promises (a truncated answer is as transient as a 500). Writes retry only when
+the endpoint promises (a truncated answer is as transient as a 500; cut bodies and refused
+requests each get ``max_attempts`` on one read). Writes retry only when
 the request provably never reached the server (connect error) or the server refused it with
 429/503; any other failure after sending raises ``AmbiguousWriteError`` so the adapter
 re-reads the ticket instead of writing twice, and a 409 raises
@@ -26,7 +27,7 @@ import asyncio
 import ipaddress
 import json
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +35,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from sla_connector.core.errors import FatalConnectorError, WriteConflictError
 from sla_connector.core.ports import Clock
@@ -549,9 +550,19 @@ class PsaHttp:
                 state.next_action.sleep if state.next_action else 0.0,
             )
 
+        limit = max(1, max_attempts or self.max_attempts)
+        failures: Counter[bool] = Counter()
+
+        def stop(state: RetryCallState) -> bool:
+            # A cut-short body and a refused request (5xx, 429, network) are retried alike,
+            # each up to the attempts: a read meeting both kinds of fault still gets through.
+            exc = state.outcome.exception() if state.outcome is not None else None
+            failures[isinstance(exc, MalformedResponseError)] += 1
+            return max(failures.values()) >= limit
+
         retrying = AsyncRetrying(
             sleep=self._sleep,
-            stop=stop_after_attempt(max(1, max_attempts or self.max_attempts)),
+            stop=stop,
             wait=self._wait,
             retry=should_retry,
             before_sleep=before_sleep,

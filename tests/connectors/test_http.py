@@ -434,6 +434,26 @@ async def test_a_truncated_json_body_is_retried_like_a_500() -> None:
 
 
 @respx.mock
+async def test_cut_bodies_and_refusals_each_get_the_attempts_on_one_read() -> None:
+    cut = httpx.Response(200, content=b'{"audits": [')
+    route = respx.get(BASE + "/audits").mock(
+        side_effect=[
+            cut,
+            httpx.Response(500),
+            httpx.Response(503),
+            cut,
+            httpx.Response(200, json=[]),
+        ]
+    )
+    http, _ = make_http(max_attempts=3)
+    assert await http.get_json("audits") == []
+    assert route.call_count == 5
+    route.side_effect = [cut, cut, cut]
+    with pytest.raises(MalformedResponseError):
+        await http.get_json("audits")
+
+
+@respx.mock
 async def test_a_connection_reset_while_reading_is_retried() -> None:
     route = respx.get(BASE + "/t").mock(
         side_effect=[httpx.ReadError("connection reset by peer"), httpx.Response(200, json=[])]
