@@ -1,4 +1,7 @@
-"""Benchmark: `sla-connector run` as a real process against the Zendesk twin, killed and faulted.
+"""Benchmark: `sla-connector run` as a real process against a PSA twin, killed and faulted.
+
+``--vendor`` picks the twin (``zendesk``, the default; ``connectwise``; ``jira_sm``; ``all``
+runs each plan on the three in turn).
 
 Modes (``--mode``):
 
@@ -16,6 +19,7 @@ journal stay in ``--out`` (default a temporary folder).
 
     .venv/bin/python bench/bench_soak.py --mode quick
     .venv/bin/python bench/bench_soak.py --mode full
+    .venv/bin/python bench/bench_soak.py --mode quick --vendor all
 """
 
 from __future__ import annotations
@@ -29,8 +33,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dataclasses import replace  # noqa: E402
+
 from tests.twins.soak import SoakConfig, run_soak  # noqa: E402
 from tests.twins.soak_report import SoakReport, render_table  # noqa: E402
+from tests.twins.soak_vendors import VENDORS  # noqa: E402
+
+
+def for_vendors(plans: list[SoakConfig], vendor: str) -> list[SoakConfig]:
+    """Each plan on the chosen twin, or on every twin in turn (``all``)."""
+    chosen = list(VENDORS) if vendor == "all" else [vendor]
+    return [
+        replace(plan, vendor=kind, workdir=plan.workdir / kind) for kind in chosen for plan in plans
+    ]
 
 
 def plans(args: argparse.Namespace, out: Path) -> list[SoakConfig]:
@@ -77,6 +92,7 @@ def failed(report: SoakReport) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("quick", "full"), default="quick")
+    parser.add_argument("--vendor", choices=(*VENDORS, "all"), default="zendesk")
     parser.add_argument("--minutes", type=float, help="one custom run of this length")
     parser.add_argument("--kills", type=int, default=0)
     parser.add_argument("--faults", type=float, default=0.0, help="share of requests faulted")
@@ -86,7 +102,7 @@ def main() -> int:
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="sla-soak-"))
     reports = []
-    for plan in plans(args, out):
+    for plan in for_vendors(plans(args, out), args.vendor):
         began = time.monotonic()
         print(f"running {plan.name} (logs in {plan.workdir}) ...", flush=True)
         reports.append(run_soak(plan))

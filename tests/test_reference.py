@@ -217,9 +217,15 @@ def test_vendor_keys_are_exactly_the_keys_the_connector_reads(kind: str) -> None
 )
 def test_vendor_key_examples_are_accepted_by_the_connector(kind: str, key: Any) -> None:
     assert key.example is not None
-    value = parse_yaml(key.example)
-    environ = {**ENV, value: "secret"} if key.key.endswith("_env") else ENV
-    PARSE[kind]({**MINIMAL[kind], key.key: value}, environ)
+    settings = dict(MINIMAL[kind])
+    environ = dict(ENV)
+    declared = {k.key: k for k in VENDOR_KEYS[kind]}
+    for name in (key.key, *key.together_with):  # keys set only in pairs come with their pair
+        value = parse_yaml(declared[name].example)
+        settings[name] = value
+        if name.endswith("_env"):
+            environ[value] = "secret"
+    PARSE[kind](settings, environ)
 
 
 def _shown(value: Any) -> str:

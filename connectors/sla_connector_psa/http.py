@@ -1,13 +1,21 @@
-"""The HTTP layer every built-in PSA adapter shares: retries, rate limits, error mapping.
+"""The HTTP layer every built-in PSA adapter shares: credentials, retries, rate limits, errors.
 
-One ``PsaHttp`` wraps one injected ``httpx.AsyncClient`` per connector. Reads retry (tenacity,
-exponential backoff with jitter) on connect errors, timeouts, 5xx and 429, honouring
-``Retry-After`` and the vendors' reset headers. Writes retry only when the request provably
-never reached the server (connect error) or the server refused it with 429/503; any other
-failure after sending raises ``AmbiguousWriteError`` so the adapter re-reads the ticket instead
-of writing twice. HTTP answers that need an operator map to distinct ``FatalConnectorError``
-subclasses (credentials, permission, not found), which is what ``check()`` verdicts build on.
-A per-connector request budget (requests per minute) is kept on the injected clock, and all
+One ``PsaHttp`` wraps one injected ``httpx.AsyncClient`` per connector. Every request retries
+by itself (tenacity, exponential backoff with jitter), so one request that needs a retry never
+fails a whole poll. Reads retry on connect errors, timeouts, connection resets, 5xx, 429
+(honouring ``Retry-After`` and the vendors' reset headers) and on a body that is not the JSON
+the endpoint promises (a truncated answer is as transient as a 500; cut bodies and refused
+requests each get ``max_attempts`` on one read). Writes retry only when
+the request provably never reached the server (connect error) or the server refused it with
+429/503; any other failure after sending raises ``AmbiguousWriteError`` so the adapter
+re-reads the ticket instead of writing twice, and a 409 raises
+``core.errors.WriteConflictError``. HTTP answers that need an operator map to distinct
+``FatalConnectorError`` subclasses (``http_errors``), which ``check()`` verdicts build on.
+
+Credentials come from a ``Credentials`` object (static headers, or ``oauth``'s
+client-credentials token source); after a 401 they are renewed once and the request is sent
+again, so an access token that expired between two requests never reaches the caller. A
+per-connector request budget (requests per minute) is kept on the injected clock, and all
 waiting goes through an injectable ``sleep`` so tests run in virtual time. A ``PsaHttp``
 given no client builds the production one and closes it in ``aclose``; an injected client
 belongs to whoever injected it.
@@ -19,22 +27,40 @@ import asyncio
 import ipaddress
 import json
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
-from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError
+from sla_connector.core.errors import FatalConnectorError, WriteConflictError
 from sla_connector.core.ports import Clock
+from sla_connector_psa.credentials import AuthDescription, Credentials, StaticCredentials
+from sla_connector_psa.http_errors import (
+    AmbiguousWriteError,
+    CredentialsRejectedError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RequestRejectedError,
+    ServerError,
+    UnreachableError,
+    excerpt,
+    retry_after_seconds,
+)
+from sla_connector_psa.values import UnmappedReporter
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_RETRY_AFTER",
     "AmbiguousWriteError",
+    "AuthDescription",
+    "Credentials",
     "CredentialsRejectedError",
     "Endpoint",
     "MalformedResponseError",
@@ -44,6 +70,7 @@ __all__ = [
     "RateLimitedError",
     "RequestRejectedError",
     "ServerError",
+    "StaticCredentials",
     "UnmappedReporter",
     "UnreachableError",
     "build_client",
@@ -54,96 +81,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_RETRY_AFTER = 300.0  # seconds; a longer server-imposed wait ends the poll instead
-_BODY_EXCERPT = 300
 
 
-class CredentialsRejectedError(FatalConnectorError):
-    """401: the PSA did not accept the configured credentials."""
-
-    def __init__(self, message: str, *, url: str, status: int = 401) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-
-
-class PermissionDeniedError(FatalConnectorError):
-    """403: authenticated, but the account lacks a permission or API scope."""
-
-    def __init__(self, message: str, *, url: str, status: int = 403) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-
-
-class NotFoundError(FatalConnectorError):
-    """404: wrong base URL, or the object (ticket) does not exist."""
-
-    def __init__(self, message: str, *, url: str, status: int = 404) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-
-
-class RequestRejectedError(FatalConnectorError):
-    """Another 4xx: the PSA rejected the request itself (validation, conflict)."""
-
-    def __init__(self, message: str, *, url: str, status: int, body: str = "") -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-        self.body = body
-
-
-class UnreachableError(RetriableConnectorError):
-    """The host could not be reached (DNS, refused connection, TLS, connect timeout)."""
-
-    def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status: int | None = None
-
-
-class ServerError(RetriableConnectorError):
-    """5xx, or a timeout while reading a response, that outlasted the retries."""
-
-    def __init__(
-        self, message: str, *, url: str, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-        self.retry_after = retry_after
-
-
-class RateLimitedError(RetriableConnectorError):
-    """429 that outlasted the retries, or asked for a wait longer than ``MAX_RETRY_AFTER``."""
-
-    def __init__(self, message: str, *, url: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = 429
-        self.retry_after = retry_after
-
-
-class MalformedResponseError(RetriableConnectorError):
-    """The response body is not the JSON the endpoint promises."""
-
-    def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status: int | None = None
-
-
-class AmbiguousWriteError(RetriableConnectorError):
-    """A write may or may not have landed: re-read before deciding to write again."""
-
-    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-
-
-_RETRY_READ = (UnreachableError, ServerError, RateLimitedError)
+_RETRY_READ = (UnreachableError, ServerError, RateLimitedError, MalformedResponseError)
 _RETRY_WRITE = (UnreachableError, RateLimitedError, ServerError)
 # Errors raised before the request bytes left this process: safe to repeat any method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -182,45 +122,16 @@ def build_client(
     return httpx.AsyncClient(headers=dict(headers or {}), timeout=timeout, follow_redirects=False)
 
 
-def _retry_after(response: httpx.Response, now: datetime) -> float | None:
-    """Seconds to wait from Retry-After or a vendor reset header, if any."""
-    value = response.headers.get("Retry-After")
-    if value:
-        value = value.strip()
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None and when.tzinfo is not None:
-            return max(0.0, (when - now).total_seconds())
-    reset = response.headers.get("X-RateLimit-Reset")  # Jira: ISO timestamp
-    if reset:
-        try:
-            when = datetime.fromisoformat(reset.strip().replace("Z", "+00:00"))
-            if when.tzinfo is not None:
-                return max(0.0, (when - now).total_seconds())
-        except ValueError:
-            pass
-    reset = response.headers.get("ratelimit-reset")  # Zendesk / IETF draft: seconds
-    if reset:
-        try:
-            return max(0.0, float(reset.strip()))
-        except ValueError:
-            pass
-    return None
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One request as the layer sends it, before credentials are added."""
 
-
-def _excerpt(response: httpx.Response) -> str:
-    try:
-        text = response.text
-    except (UnicodeDecodeError, httpx.ResponseNotRead):
-        return ""
-    text = " ".join(text.split())
-    return text[:_BODY_EXCERPT]
+    method: str
+    url: str
+    params: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    json: Any = None
+    data: Mapping[str, str] | None = None
 
 
 class Endpoint(Protocol):
@@ -234,25 +145,8 @@ class Endpoint(Protocol):
     def requests_per_minute(self) -> int: ...
 
 
-class UnmappedReporter:
-    """Logs an unmapped PSA value once per (kind, value), not once per ticket."""
-
-    def __init__(self, name: str, logger: logging.Logger | None = None) -> None:
-        self.name = name
-        self.seen: set[tuple[str, str]] = set()
-        self._log = logger or log
-
-    def report(self, kind: str, value: str) -> None:
-        """Warn the first time ``value`` of ``kind`` turns up without a mapping."""
-        key = (kind, value)
-        if key in self.seen:
-            return
-        self.seen.add(key)
-        self._log.warning("unmapped %s %s in connector %s", kind, value, self.name)
-
-
 class PsaHttp:
-    """Budgeted, retrying requests against one PSA base URL."""
+    """Budgeted, retrying, authenticated requests against one PSA base URL."""
 
     def __init__(
         self,
@@ -265,6 +159,7 @@ class PsaHttp:
         sleep: Callable[[float], Awaitable[None]] | None = None,
         max_attempts: int = 5,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        credentials: Credentials | None = None,
     ) -> None:
         if requests_per_minute < 1:
             raise FatalConnectorError(
@@ -281,10 +176,14 @@ class PsaHttp:
         self.clock = clock
         self.requests_per_minute = requests_per_minute
         self.max_attempts = max_attempts
+        self.credentials = credentials
+        self.observers: list[Callable[[httpx.Response], None]] = []
         self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
         self._window: deque[datetime] = deque()
         self._backoff = wait_exponential_jitter(initial=1, max=60, jitter=1)
         self.requests_made = 0
+        self.retries = 0  # attempts beyond each request's first (a health counter)
+        self.renewals = 0  # credentials renewed after a 401
 
     @classmethod
     def of(
@@ -297,19 +196,45 @@ class PsaHttp:
         max_attempts: int = 5,
         requests_per_minute: int | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        credentials: Credentials | None = None,
+        base_url: str | None = None,
     ) -> PsaHttp:
         """The HTTP layer of one connector from its settings (``requests_per_minute`` for a
         second budget on the same client); without ``client`` it builds and owns one."""
         return cls(
             name=settings.name,
-            base_url=settings.base_url,
+            base_url=base_url or settings.base_url,
             client=client,
             clock=clock,
             requests_per_minute=requests_per_minute or settings.requests_per_minute,
             sleep=sleep,
             max_attempts=max_attempts,
             timeout=timeout,
+            credentials=credentials,
         )
+
+    def sibling(
+        self,
+        *,
+        requests_per_minute: int,
+        base_url: str | None = None,
+        authenticated: bool = True,
+    ) -> PsaHttp:
+        """Another budget (or host) on the same client, clock and sleep; with this layer's
+        credentials unless ``authenticated`` is False (a token endpoint)."""
+        other = PsaHttp(
+            name=self.name,
+            base_url=base_url or self.base_url,
+            client=self.client,
+            clock=self.clock,
+            requests_per_minute=requests_per_minute,
+            sleep=self._sleep,
+            max_attempts=self.max_attempts,
+            credentials=self.credentials if authenticated else None,
+        )
+        other.owns_client = False
+        other.observers = self.observers
+        return other
 
     async def aclose(self) -> None:
         """Close the client if this layer built it; an injected one is its owner's."""
@@ -340,23 +265,10 @@ class PsaHttp:
 
         ``max_attempts`` overrides the instance's attempts (``check()`` wants a quick verdict).
         """
-        url = self.url(path)
-
-        async def attempt() -> httpx.Response:
-            try:
-                response = await self._request("GET", url, params=params, headers=headers)
-            except httpx.TimeoutException as exc:
-                if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-                    raise self._unreachable(url, exc) from exc
-                raise ServerError(f"timed out reading GET {url}: {exc!r}", url=url) from exc
-            except _NOT_SENT as exc:
-                raise self._unreachable(url, exc) from exc
-            except httpx.TransportError as exc:
-                raise ServerError(f"connection failed during GET {url}: {exc!r}", url=url) from exc
-            self._raise_for_status("GET", url, response, ambiguous=False)
-            return response
-
-        return await self._retrying(attempt, _RETRY_READ, max_attempts)
+        response: httpx.Response = await self._read(
+            path, params, headers, max_attempts, decode=False
+        )
+        return response
 
     async def get_json(
         self,
@@ -366,9 +278,9 @@ class PsaHttp:
         *,
         max_attempts: int | None = None,
     ) -> Any:
-        """The decoded JSON of a successful GET; malformed JSON raises a retriable error."""
-        response = await self.get(path, params=params, headers=headers, max_attempts=max_attempts)
-        return self._decode(response)
+        """The decoded JSON of a successful GET; a malformed or truncated body is retried
+        like a 500, and raises ``MalformedResponseError`` only when every attempt was bad."""
+        return await self._read(path, params, headers, max_attempts, decode=True)
 
     async def send(
         self,
@@ -376,30 +288,64 @@ class PsaHttp:
         path: str,
         *,
         json: Any = None,
+        data: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool = False,
     ) -> httpx.Response:
-        """A write: retried only when it provably did not land; else AmbiguousWriteError."""
-        url = self.url(path)
-        method = method.upper()
+        """A write: retried only when it provably did not land; else AmbiguousWriteError.
+
+        ``idempotent`` requests (a token request) are retried like reads: sending one twice
+        does no harm.
+        """
+        call = _Call(method.upper(), self.url(path), params, headers, json, data)
+        if idempotent:
+
+            async def again() -> httpx.Response:
+                return await self._read_attempt(call)
+
+            answer: httpx.Response = await self._retrying(again, _RETRY_READ)
+            return answer
 
         async def attempt() -> httpx.Response:
             try:
-                response = await self._request(
-                    method, url, params=params, headers=headers, json=json
-                )
+                response = await self._authenticated(call)
             except _NOT_SENT as exc:
-                raise self._unreachable(url, exc) from exc
+                raise self._unreachable(call.url, exc) from exc
             except httpx.TransportError as exc:
                 raise AmbiguousWriteError(
-                    f"{method} {url} failed after the request was sent ({exc!r}); "
+                    f"{call.method} {call.url} failed after the request was sent ({exc!r}); "
                     "re-read before retrying",
-                    url=url,
+                    url=call.url,
                 ) from exc
-            self._raise_for_status(method, url, response, ambiguous=True)
+            self._raise_for_status(call.method, call.url, response, ambiguous=True)
             return response
 
-        return await self._retrying(attempt, _RETRY_WRITE)
+        response: httpx.Response = await self._retrying(attempt, _RETRY_WRITE)
+        return response
+
+    async def send_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """A write's decoded answer. A 2xx whose body is cut short still landed: it returns
+        ``{}`` (and logs) rather than raising, so the write is never sent twice for it."""
+        response = await self.send(method, path, json=json, params=params, headers=headers)
+        try:
+            return self._decode(response)
+        except MalformedResponseError as exc:
+            log.warning(
+                "connector %s: %s; the write landed (status %d)",
+                self.name,
+                exc,
+                response.status_code,
+            )
+            return {}
 
     @staticmethod
     def decode(response: httpx.Response) -> Any:
@@ -407,6 +353,57 @@ class PsaHttp:
         return PsaHttp._decode(response)
 
     # -- internals ------------------------------------------------------------------------
+
+    async def _read(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        max_attempts: int | None,
+        *,
+        decode: bool,
+    ) -> Any:
+        call = _Call("GET", self.url(path), params, headers)
+
+        async def attempt() -> Any:
+            response = await self._read_attempt(call)
+            return self._decode(response) if decode else response
+
+        return await self._retrying(attempt, _RETRY_READ, max_attempts)
+
+    async def _read_attempt(self, call: _Call) -> httpx.Response:
+        url = call.url
+        try:
+            response = await self._authenticated(call)
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+                raise self._unreachable(url, exc) from exc
+            raise ServerError(f"timed out reading {call.method} {url}: {exc!r}", url=url) from exc
+        except _NOT_SENT as exc:
+            raise self._unreachable(url, exc) from exc
+        except httpx.TransportError as exc:
+            raise ServerError(
+                f"connection failed during {call.method} {url}: {exc!r}", url=url
+            ) from exc
+        self._raise_for_status(call.method, url, response, ambiguous=False)
+        return response
+
+    async def _authenticated(self, call: _Call) -> httpx.Response:
+        """One request with the current credentials; after a 401, renewed once and resent
+        (a 401 means the PSA refused the request, so resending cannot write twice)."""
+        auth: Mapping[str, str] = {}
+        if self.credentials is not None:
+            auth = await self.credentials.headers()
+        response = await self._request(call, auth)
+        if (
+            response.status_code == 401
+            and self.credentials is not None
+            and await self.credentials.renew(auth)
+        ):
+            self.renewals += 1
+            log.info("connector %s: credentials renewed after a 401; sending again", self.name)
+            response = await self._request(call, await self.credentials.headers())
+        return response
 
     @staticmethod
     def _decode(response: httpx.Response) -> Any:
@@ -420,7 +417,7 @@ class PsaHttp:
             except RuntimeError:
                 url = "?"
             raise MalformedResponseError(
-                f"malformed JSON from {url}: {exc}; body starts {_excerpt(response)[:80]!r}",
+                f"malformed JSON from {url}: {exc}; body starts {excerpt(response)[:80]!r}",
                 url=url,
             ) from exc
 
@@ -445,25 +442,23 @@ class PsaHttp:
             now = max(now, start)  # do not rely on a virtual clock advancing during sleep
         self._window.append(now)
 
-    async def _request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        json: Any = None,
-    ) -> httpx.Response:
+    async def _request(self, call: _Call, auth: Mapping[str, str]) -> httpx.Response:
         await self._throttle()
         self.requests_made += 1
         kwargs: dict[str, Any] = {}
-        if params:
-            kwargs["params"] = {k: v for k, v in params.items() if v is not None}
+        if call.params:
+            kwargs["params"] = {k: v for k, v in call.params.items() if v is not None}
+        headers = {**(call.headers or {}), **auth}
         if headers:
-            kwargs["headers"] = dict(headers)
-        if json is not None:
-            kwargs["json"] = json
-        return await self.client.request(method, url, **kwargs)
+            kwargs["headers"] = headers
+        if call.json is not None:
+            kwargs["json"] = call.json
+        if call.data is not None:
+            kwargs["data"] = dict(call.data)
+        response = await self.client.request(call.method, call.url, **kwargs)
+        for observe in self.observers:
+            observe(response)
+        return response
 
     def _raise_for_status(
         self, method: str, url: str, response: httpx.Response, *, ambiguous: bool
@@ -481,23 +476,30 @@ class PsaHttp:
         if status == 403:
             raise PermissionDeniedError(
                 f"permission/scope missing for {self.name} ({where} -> 403); grant the API "
-                "account access to this endpoint",
+                f"account access to this endpoint: {excerpt(response)[:160]}",
                 url=url,
             )
         if status == 404:
             raise NotFoundError(
                 f"not found: {where} -> 404; check base_url or that the object exists",
                 url=url,
+                body=excerpt(response),
+            )
+        if status == 409:
+            raise WriteConflictError(
+                f"conflict: {where} -> 409 (the object changed since it was read): "
+                f"{excerpt(response)[:160]}",
+                url=url,
             )
         if status == 429:
-            wait = _retry_after(response, self.clock.now().astimezone(UTC))
+            wait = retry_after_seconds(response, self.clock.now().astimezone(UTC))
             raise RateLimitedError(
                 f"rate limited by {self.name} ({where} -> 429, retry after {wait}s)",
                 url=url,
                 retry_after=wait,
             )
         if status >= 500:
-            wait = _retry_after(response, self.clock.now().astimezone(UTC))
+            wait = retry_after_seconds(response, self.clock.now().astimezone(UTC))
             if ambiguous and status != 503:
                 raise AmbiguousWriteError(
                     f"{where} -> {status} after the request was sent; re-read before retrying",
@@ -505,12 +507,12 @@ class PsaHttp:
                     status=status,
                 )
             raise ServerError(
-                f"{where} -> {status}: {_excerpt(response)}",
+                f"{where} -> {status}: {excerpt(response)}",
                 url=url,
                 status=status,
                 retry_after=wait,
             )
-        body = _excerpt(response)
+        body = excerpt(response)
         raise RequestRejectedError(
             f"{where} -> {status}: {body}", url=url, status=status, body=body
         )
@@ -524,10 +526,10 @@ class PsaHttp:
 
     async def _retrying(
         self,
-        attempt: Callable[[], Awaitable[httpx.Response]],
+        attempt: Callable[[], Awaitable[Any]],
         retry_on: tuple[type[Exception], ...],
         max_attempts: int | None = None,
-    ) -> httpx.Response:
+    ) -> Any:
         def should_retry(state: RetryCallState) -> bool:
             if state.outcome is None or not state.outcome.failed:
                 return False
@@ -538,6 +540,7 @@ class PsaHttp:
             return not (isinstance(wait, int | float) and wait > MAX_RETRY_AFTER)
 
         def before_sleep(state: RetryCallState) -> None:
+            self.retries += 1
             exc = state.outcome.exception() if state.outcome is not None else None
             log.warning(
                 "connector %s: attempt %d failed (%s); retrying in %.1fs",
@@ -547,13 +550,22 @@ class PsaHttp:
                 state.next_action.sleep if state.next_action else 0.0,
             )
 
+        limit = max(1, max_attempts or self.max_attempts)
+        failures: Counter[bool] = Counter()
+
+        def stop(state: RetryCallState) -> bool:
+            # A cut-short body and a refused request (5xx, 429, network) are retried alike,
+            # each up to the attempts: a read meeting both kinds of fault still gets through.
+            exc = state.outcome.exception() if state.outcome is not None else None
+            failures[isinstance(exc, MalformedResponseError)] += 1
+            return max(failures.values()) >= limit
+
         retrying = AsyncRetrying(
             sleep=self._sleep,
-            stop=stop_after_attempt(max(1, max_attempts or self.max_attempts)),
+            stop=stop,
             wait=self._wait,
             retry=should_retry,
             before_sleep=before_sleep,
             reraise=True,
         )
-        result: httpx.Response = await retrying(attempt)
-        return result
+        return await retrying(attempt)

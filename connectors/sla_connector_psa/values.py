@@ -7,13 +7,16 @@ with a UTC offset, never a guessed zone (SEMANTICS S24), and a message naming th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sla_connector.core.errors import TicketError
 
-__all__ = ["aware_time", "optional_int", "tier_of"]
+__all__ = ["UnmappedReporter", "aware_time", "optional_int", "tier_of"]
+
+log = logging.getLogger("sla_connector_psa.http")
 
 
 def aware_time(value: Any, what: str, form: str = "an ISO 8601 time") -> datetime:
@@ -48,3 +51,20 @@ def tier_of(priority_map: Mapping[str, str], priority_name: str) -> str | None:
         if name.casefold() == wanted:
             return tier
     return None
+
+
+class UnmappedReporter:
+    """Logs an unmapped PSA value once per (kind, value), not once per ticket."""
+
+    def __init__(self, name: str, logger: logging.Logger | None = None) -> None:
+        self.name = name
+        self.seen: set[tuple[str, str]] = set()
+        self._log = logger or log
+
+    def report(self, kind: str, value: str) -> None:
+        """Warn the first time ``value`` of ``kind`` turns up without a mapping."""
+        key = (kind, value)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self._log.warning("unmapped %s %s in connector %s", kind, value, self.name)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sla_connector.cli import main
+from tests.twins.zendesk import ZendeskTwin
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,3 +89,47 @@ def test_unknown_connector_name_is_a_usage_error(capsys: pytest.CaptureFixture[s
     code = main(["check", "-c", str(ROOT / "examples" / "policy.yaml"), "--connector", "nope"])
     assert code == 2
     assert "no connector named 'nope'" in capsys.readouterr().err
+
+
+def test_check_names_the_credentials_their_expiry_and_the_api_token_warning(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 12: which method is in use, until when, and the 2027-04-30 retirement."""
+    twin = ZendeskTwin()
+    with twin.serve():
+        monkeypatch.setenv("ZENDESK_EMAIL", twin.account.api_email)
+        monkeypatch.setenv("ZENDESK_API_TOKEN", twin.account.api_token)
+        assert (
+            main(["check", "-c", str(_config(tmp_path, twin.base_url)), "--connector", "zd"]) == 0
+        )
+    out = capsys.readouterr().out
+    assert "auth: Zendesk API token (legacy) of sla-bot@msp.example" in out
+    assert "expires: 2027-04-30T00:00:00+00:00" in out
+    assert "warning: Zendesk API tokens stop working on 2027-04-30" in out
+    assert twin.account.api_token not in out
+
+
+def test_check_of_an_oauth_client_names_expiry_and_missing_scopes(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    twin = ZendeskTwin()
+    secret = twin.auth.add_oauth_client("sla_connector", user_id=twin.account.api_user)
+    monkeypatch.setenv("ZD_CLIENT", "sla_connector")
+    monkeypatch.setenv("ZD_SECRET", secret)
+    with twin.serve():
+        text = _config(tmp_path, twin.base_url).read_text()
+        text = text.replace(
+            "email_env: ZENDESK_EMAIL", "oauth_client_id_env: ZD_CLIENT\n    oauth_scope: read"
+        ).replace("token_env: ZENDESK_API_TOKEN", "oauth_client_secret_env: ZD_SECRET")
+        config = tmp_path / "oauth.yaml"
+        config.write_text(text)
+        code = main(["check", "-c", str(config), "--connector", "zd"])
+    out = capsys.readouterr().out
+    assert code == 1  # a read-only token cannot write escalations back
+    assert "auth: Zendesk OAuth client credentials (client sla_connector); expires: 20" in out
+    assert "scopes lacking: write" in out
+    assert secret not in out and not any(t in out for t in twin.auth.access)

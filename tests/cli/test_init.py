@@ -26,6 +26,8 @@ from sla_connector.settings import load_config, loader
 SECRETS = (
     "ZENDESK_EMAIL",
     "ZENDESK_API_TOKEN",
+    "ZENDESK_CLIENT_ID",
+    "ZENDESK_CLIENT_SECRET",
     "JIRA_EMAIL",
     "JIRA_API_TOKEN",
     "CW_PUBLIC_KEY",
@@ -209,7 +211,7 @@ def test_prompts_ask_only_for_what_the_flags_did_not_give(
     assert office.timezone == "Europe/Dublin"
     assert dict(office.hours) == {"mon-fri": ("09:00-17:30",)}
     assert (office.holidays.country, office.holidays.subdivision) == ("IE", None)
-    assert "ZENDESK_API_TOKEN" in capsys.readouterr().out
+    assert "ZENDESK_CLIENT_ID" in capsys.readouterr().out  # new installs: OAuth (issue 12)
 
 
 def test_a_prompt_repeats_until_the_answer_is_valid(

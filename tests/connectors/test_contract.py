@@ -5,7 +5,9 @@ on its recorded or mock transport; every test below runs once per connector. Wha
 is what the runtime relies on (``core.ports.Connector`` and docs/architecture.md, "The
 contract a connector keeps"): pages and resumable cursors, canonical tickets, writes whose
 marker a re-read shows, capabilities found by protocol, ``check()`` verdicts that say what
-to fix, errors named by recovery, and ``aclose``.
+to fix, errors named by recovery, and ``aclose``; and the signals of issue 12: tickets that
+went away are withdrawn with their reason, one failing object is recorded while the rest
+of the poll goes on, a 409 is the conflict signal, a truncated body is retried in place.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from datetime import UTC, datetime
 import pytest
 
 from sla_connector.core.errors import (
+    WITHDRAWN_REASONS,
     ConnectorError,
     FatalConnectorError,
     RetriableConnectorError,
     TicketError,
+    TicketGoneError,
+    WriteConflictError,
 )
-from sla_connector.core.ports import Connector, PollPage, StepWriter
+from sla_connector.core.ports import Connector, HealthReporter, PollPage, StepWriter
 from sla_connector.core.ticket import Ticket, parse_ticket
 from sla_connector.registry import available_connectors
 from sla_connector.runtime.writeback import (
@@ -238,3 +243,78 @@ def test_the_marker_search_reads_the_canonical_fields_only() -> None:
         id="1", source="zd", client="acme", created_at=created, notes=(f"x {marker_text(key)}",)
     )
     assert has_marker(tagged, key, tag) and has_marker(noted, key, tag)
+
+
+# -- signals for the runtime (issue 12): withdrawals, isolation, conflicts, health ------------
+
+
+def signalled(case: Case, what: str) -> None:
+    if getattr(case, what) is None:
+        pytest.skip(f"{case.kind} has no {what} in its fake PSA")
+
+
+async def test_a_deleted_ticket_is_withdrawn_by_the_polls_and_by_fetch_ticket(case: Case) -> None:
+    signalled(case, "withdraw")
+    assert case.withdraw is not None
+    cursor = (await poll(case.connector, None))[-1].cursor
+    gone = sorted(case.ticket_ids)[0]
+    case.withdraw(gone)
+    later = await poll(case.connector, cursor) + await poll(case.connector, None)
+    withdrawn = {w.ticket_id: w.reason for page in later for w in page.withdrawn}
+    assert withdrawn.get(gone) in case.reasons
+    assert all(reason in WITHDRAWN_REASONS for reason in withdrawn.values())
+    assert gone not in delivered(later)
+    with pytest.raises(TicketGoneError) as caught:
+        await case.connector.fetch_ticket(gone)
+    assert (caught.value.ticket_id, caught.value.reason) == (gone, withdrawn[gone])
+
+
+async def test_a_write_to_a_deleted_ticket_raises_ticket_gone(case: Case) -> None:
+    signalled(case, "withdraw")
+    assert case.withdraw is not None
+    ticket = await some_ticket(case)
+    case.withdraw(ticket.id)
+    with pytest.raises(TicketGoneError):
+        await case.connector.add_tag(ticket, marker_tag("gone", 1))
+
+
+async def test_one_failing_object_is_recorded_and_the_rest_of_the_poll_goes_on(
+    case: Case,
+) -> None:
+    signalled(case, "break_one")
+    assert case.break_one is not None
+    kind, broken = case.break_one()
+    pages = await poll(case.connector, None)
+    failures = {(f.kind, f.object_id): f for page in pages for f in page.failures}
+    assert (kind, broken) in failures
+    assert failures[(kind, broken)].retry_at is not None
+    assert case.ticket_ids - {broken} <= delivered(pages)
+    assert isinstance(case.connector, HealthReporter)
+    assert (kind, broken) in {(f.kind, f.object_id) for f in case.connector.health().failures}
+
+
+async def test_every_connector_reports_its_health(case: Case) -> None:
+    assert isinstance(case.connector, HealthReporter)
+    await poll(case.connector, None)
+    health = case.connector.health()
+    assert health.failures == () and isinstance(dict(health.counters), dict)
+
+
+async def test_a_409_on_a_write_raises_the_conflict_signal_and_writes_nothing(case: Case) -> None:
+    http_only(case)
+    assert case.transport is not None
+    ticket = await some_ticket(case)
+    case.transport.conflicts = 1
+    with pytest.raises(WriteConflictError):
+        await case.connector.add_tag(ticket, marker_tag("conflict", 1))
+    reread = await case.connector.fetch_ticket(ticket.id)
+    assert marker_tag("conflict", 1) not in reread.tags
+
+
+async def test_a_truncated_body_is_retried_and_the_poll_is_whole(case: Case) -> None:
+    http_only(case)
+    assert case.transport is not None
+    case.transport.truncations = 1
+    pages = await poll(case.connector, None)
+    assert delivered(pages) == case.ticket_ids
+    assert not [page.failures for page in pages if page.failures]

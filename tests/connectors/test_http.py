@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+from sla_connector_psa.credentials import AuthDescription, StaticCredentials, basic_header
 from sla_connector_psa.http import (
     MAX_RETRY_AFTER,
     AmbiguousWriteError,
@@ -26,7 +28,11 @@ from sla_connector_psa.http import (
 )
 from sla_connector_psa.options import secret
 
-from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError
+from sla_connector.core.errors import (
+    FatalConnectorError,
+    RetriableConnectorError,
+    WriteConflictError,
+)
 from sla_connector.core.secrets import resolve_secret
 
 pytestmark = pytest.mark.anyio
@@ -408,3 +414,129 @@ def test_connector_and_settings_secrets_follow_one_rule(tmp_path: Path) -> None:
         FatalConnectorError, match=r"connectors\.zd\.token_env: ZD_TOKEN_FILE names"
     ):
         secret("zd", {"token_env": "ZD_TOKEN"}, "token_env", missing)
+
+
+# -- per-request retries of transient faults (issue 10, item 4) -----------------------------
+
+
+@respx.mock
+async def test_a_truncated_json_body_is_retried_like_a_500() -> None:
+    route = respx.get(BASE + "/audits").mock(
+        side_effect=[
+            httpx.Response(200, content=b'{"audits": [{"id": 1, "ev'),
+            httpx.Response(200, json={"audits": []}),
+        ]
+    )
+    http, sleep = make_http()
+    assert await http.get_json("audits") == {"audits": []}
+    assert route.call_count == 2 and len(sleep.waits) == 1
+    assert http.retries == 1
+
+
+@respx.mock
+async def test_cut_bodies_and_refusals_each_get_the_attempts_on_one_read() -> None:
+    cut = httpx.Response(200, content=b'{"audits": [')
+    route = respx.get(BASE + "/audits").mock(
+        side_effect=[
+            cut,
+            httpx.Response(500),
+            httpx.Response(503),
+            cut,
+            httpx.Response(200, json=[]),
+        ]
+    )
+    http, _ = make_http(max_attempts=3)
+    assert await http.get_json("audits") == []
+    assert route.call_count == 5
+    route.side_effect = [cut, cut, cut]
+    with pytest.raises(MalformedResponseError):
+        await http.get_json("audits")
+
+
+@respx.mock
+async def test_a_connection_reset_while_reading_is_retried() -> None:
+    route = respx.get(BASE + "/t").mock(
+        side_effect=[httpx.ReadError("connection reset by peer"), httpx.Response(200, json=[])]
+    )
+    http, _ = make_http()
+    assert await http.get_json("t") == []
+    assert route.call_count == 2
+
+
+@respx.mock
+async def test_a_write_answered_with_a_cut_short_body_landed_and_is_not_sent_again() -> None:
+    route = respx.put(BASE + "/tickets/1").mock(return_value=httpx.Response(200, content=b'{"ti'))
+    http, _ = make_http()
+    assert await http.send_json("PUT", "tickets/1", json={"ticket": {}}) == {}
+    assert route.call_count == 1
+
+
+@respx.mock
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+async def test_409_is_the_write_conflict_signal_and_is_not_retried(method: str) -> None:
+    route = respx.route(method=method, url=BASE + "/tickets/1").mock(
+        return_value=httpx.Response(409, json={"error": "UpdateConflict"})
+    )
+    http, sleep = make_http()
+    with pytest.raises(WriteConflictError, match="409"):
+        if method == "GET":
+            await http.get_json("tickets/1")
+        else:
+            await http.send("PUT", "tickets/1", json={})
+    assert route.call_count == 1 and sleep.waits == []
+
+
+class _Rotating:
+    """Credentials whose token rotates on renew (a stand-in for an OAuth token source)."""
+
+    def __init__(self) -> None:
+        self.version = 1
+        self.renewed = 0
+
+    async def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer t{self.version}"}
+
+    async def renew(self, rejected: Mapping[str, str]) -> bool:
+        self.renewed += 1
+        self.version += 1
+        return True
+
+    def describe(self) -> AuthDescription:
+        return AuthDescription("test", "rotating")
+
+
+@respx.mock
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_401_renews_the_credentials_once_and_sends_again(method: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        fresh = request.headers["Authorization"] == "Bearer t2"
+        return httpx.Response(200 if fresh else 401, json={"ok": fresh})
+
+    route = respx.route(method=method, url=BASE + "/t").mock(side_effect=answer)
+    http, _ = make_http()
+    http.credentials = credentials = _Rotating()
+    if method == "GET":
+        assert await http.get_json("t") == {"ok": True}
+    else:
+        assert (await http.send("POST", "t", json={})).status_code == 200
+    assert route.call_count == 2 and credentials.renewed == 1 and http.renewals == 1
+
+
+@respx.mock
+async def test_a_401_that_renewing_cannot_cure_reaches_the_caller_after_one_renewal() -> None:
+    route = respx.get(BASE + "/t").mock(return_value=httpx.Response(401, json={}))
+    http, _ = make_http()
+    http.credentials = credentials = _Rotating()
+    with pytest.raises(CredentialsRejectedError):
+        await http.get_json("t")
+    assert route.call_count == 2 and credentials.renewed == 1
+
+
+async def test_static_credentials_describe_themselves_without_the_secret() -> None:
+    creds = StaticCredentials(
+        {"Authorization": basic_header("a@b.example/token", "s3cret")},
+        method="api_token",
+        label="API token of a@b.example",
+    )
+    assert not await creds.renew({})
+    assert "s3cret" not in repr(creds.describe().details())

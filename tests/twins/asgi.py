@@ -12,15 +12,16 @@ import asyncio
 import socket
 import struct
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any, Self
 
 from tests.twins.clock import Clock
 from tests.twins.faults import FaultKind, FaultPlan
 from tests.twins.journal import Journal
-from tests.twins.server import TRANSPORT_KEY
+from tests.twins.server import TRANSPORT_KEY, TwinServer
 
-__all__ = ["FaultResponse", "TwinMiddleware"]
+__all__ = ["FaultResponse", "ServedTwin", "TwinMiddleware"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,7 +30,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 FaultResponse = Callable[[FaultKind, int], tuple[int, list[tuple[bytes, bytes]], bytes]]
 
-_ANSWERED = {FaultKind.RATE_LIMIT, FaultKind.SERVER_ERROR, FaultKind.UNAVAILABLE}
+_ANSWERED = {
+    FaultKind.RATE_LIMIT,
+    FaultKind.SERVER_ERROR,
+    FaultKind.UNAVAILABLE,
+    FaultKind.CONFLICT,
+}
 
 
 def _abort(scope: Scope, *, reset: bool) -> None:
@@ -63,6 +69,9 @@ class TwinMiddleware:
         self.clock = clock
         self.identify = identify
         self.fault_response = fault_response
+        # Called with (method, path) after each answer: how a test makes something happen
+        # between two requests of one poll (a ticket deleted while it is being read).
+        self.after: list[Callable[[str, str], None]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,6 +114,8 @@ class TwinMiddleware:
                 async def watch(message: Message) -> None:
                     if message["type"] == "http.response.start":
                         status[0] = int(message["status"])
+                        if status[0] in (204, 304):  # no body: the headers end the answer
+                            close(delivered=True)
                     elif message["type"] == "http.response.body" and not message.get("more_body"):
                         close(delivered=True)
                     await send(message)
@@ -112,6 +123,8 @@ class TwinMiddleware:
                 await self.app(scope, receive, watch)
         finally:
             close()
+            for hook in list(self.after):
+                hook(method, path)
 
     async def _hold(self) -> None:
         """Hold an answer for ``stall_seconds``, or until the twin releases held answers."""
@@ -183,3 +196,62 @@ async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> _Captured:
     await app(scope, receive, keep)
     captured.body = b"".join(chunks)
     return captured
+
+
+class ServedTwin:
+    """What every vendor twin shares: its ASGI app served on loopback, bounded start/stop.
+
+    A subclass sets ``asgi`` (the ``TwinMiddleware`` around its vendor app), ``faults`` and
+    ``vendor`` (a name for error messages); ``base_url`` is the server's root, which a twin
+    may extend with its API's base path.
+    """
+
+    asgi: Any
+    faults: FaultPlan
+    journal: Journal
+    vendor = "twin"
+    _server: TwinServer | None = None
+
+    def wrap(
+        self,
+        app: ASGIApp,
+        *,
+        clock: Clock,
+        identify: Callable[[Scope], str],
+        fault_response: FaultResponse,
+    ) -> TwinMiddleware:
+        """The vendor app inside the journal and the fault plan; kept as ``asgi``."""
+        self.asgi = TwinMiddleware(
+            app,
+            journal=self.journal,
+            faults=self.faults,
+            clock=clock,
+            identify=identify,
+            fault_response=fault_response,
+        )
+        return self.asgi
+
+    def start(self) -> Self:
+        self.faults.released.clear()
+        self._server = TwinServer(self.asgi).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self.faults.release_held()
+            self._server.stop()
+            self._server = None
+
+    @contextmanager
+    def serve(self) -> Iterator[Self]:
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    @property
+    def root_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError(f"the {self.vendor} twin is not serving")
+        return self._server.base_url

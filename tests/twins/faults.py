@@ -3,7 +3,8 @@
 Kinds, and where each acts relative to the vendor's handler:
 
 - ``RATE_LIMIT`` (429 with ``Retry-After``), ``SERVER_ERROR`` (500), ``UNAVAILABLE`` (503
-  with ``Retry-After``): answered instead of the handler; nothing is applied.
+  with ``Retry-After``), ``CONFLICT`` (409, as a vendor answers a write that lost a race
+  with a person's edit): answered instead of the handler; nothing is applied.
 - ``STALL``: the answer is held for ``stall_seconds`` (longer than the client's timeout),
   then the connection is dropped; nothing is applied.
 - ``RESET``: the connection is reset (TCP RST) before any answer; nothing is applied.
@@ -40,6 +41,7 @@ class FaultKind(StrEnum):
     TRUNCATED = "truncated"
     RESET = "reset"
     STALL_AFTER_WRITE = "stall_after_write"
+    CONFLICT = "409"
 
 
 # The soak's default mix at a rate: mostly cheap, transient faults; few stalls, since each

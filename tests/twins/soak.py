@@ -1,10 +1,10 @@
-"""Soak the real daemon against the Zendesk twin: ``sla-connector run`` as a process.
+"""Soak the real daemon against a vendor's twin: ``sla-connector run`` as a process.
 
-``run_soak(SoakConfig(...))`` generates a scenario (``soak_scenario``), serves a Zendesk
-twin on loopback in this process, writes a configuration pointing the ``zendesk``
-connector at it (``base_url: http://127.0.0.1:<port>``, SQLite store, the policy from the
-scenario), starts the .venv's ``sla-connector run -c <config>`` and then, on the wall
-clock:
+``run_soak(SoakConfig(...))`` generates a scenario (``soak_scenario``), serves the twin of
+``SoakConfig.vendor`` (``zendesk``, ``connectwise`` or ``jira_sm``: ``soak_vendors``) on
+loopback in this process, writes a configuration pointing that connector at it
+(``base_url: http://127.0.0.1:<port>``, SQLite store, the policy from the scenario), starts
+the .venv's ``sla-connector run -c <config>`` and then, on the wall clock:
 
 - plays the scenario's people (tickets created, replies, solves, deletes) through the
   twin's Python methods;
@@ -22,7 +22,6 @@ bounded by the scenario's duration plus the drain; every process it starts is ki
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import signal
@@ -30,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,14 +39,12 @@ from tests.twins.faults import FaultKind
 from tests.twins.server import free_port
 from tests.twins.soak_report import SoakReport
 from tests.twins.soak_scenario import Scenario, expected_steps, generate, policy_mapping
-from tests.twins.zendesk import ZendeskTwin
+from tests.twins.soak_vendors import SoakVendor, vendor
 
 __all__ = ["CLI", "Daemon", "SoakConfig", "daemon_config", "kill_schedule", "run_soak"]
 
 CLI = str(Path(sys.executable).with_name("sla-connector"))
-EMAIL_ENV, TOKEN_ENV = "SOAK_ZENDESK_EMAIL", "SOAK_ZENDESK_TOKEN"
 MAX_STARTS = 400
-WRITE_PATH = r"^/api/v2/tickets/\d+(\.json)?$"
 
 
 @dataclass
@@ -66,6 +62,7 @@ class SoakConfig:
     stall_seconds: float = 31.0  # longer than the connector's 30 s read timeout
     restart_delay: tuple[float, float] = (0.2, 1.0)
     drain: float = 30.0  # after the scenario: no kills, no faults, the daemon left to catch up
+    vendor: str = "zendesk"  # zendesk | connectwise | jira_sm
 
 
 @dataclass(frozen=True)
@@ -161,26 +158,10 @@ class Daemon:
         self._ended()
 
 
-def daemon_config(twin: ZendeskTwin, scenario: Scenario, cfg: SoakConfig) -> dict[str, Any]:
-    agents = twin.account.agents
+def daemon_config(soak: SoakVendor, scenario: Scenario, cfg: SoakConfig) -> dict[str, Any]:
     return {
-        **policy_mapping(scenario.policy),
-        "connectors": {
-            "zd": {
-                "type": "zendesk",
-                "base_url": twin.base_url,
-                "email_env": EMAIL_ENV,
-                "token_env": TOKEN_ENV,
-                "poll_interval": cfg.poll_interval,
-                "paused_statuses": ["pending", "hold"],
-                "resolved_statuses": ["solved", "closed"],
-                "priority_map": {"P1": "urgent", "P2": "high"},
-                "client_map": {"Globex": "globex"},
-                "users": {
-                    email: str(agents[email]) for email in ("dana@msp.example", "terry@msp.example")
-                },
-            }
-        },
+        **policy_mapping(scenario.policy, p1_priority=soak.p1_priority),
+        "connectors": {"psa": soak.entry(cfg.poll_interval)},
         "store": {"url": f"sqlite:///{cfg.workdir / 'soak.db'}"},
         "dashboard": {"bind": "127.0.0.1", "port": free_port()},
         "runtime": {"backfill": "1h"},
@@ -190,7 +171,7 @@ def daemon_config(twin: ZendeskTwin, scenario: Scenario, cfg: SoakConfig) -> dic
 @dataclass
 class _Run:
     cfg: SoakConfig
-    twin: ZendeskTwin
+    soak: SoakVendor
     scenario: Scenario
     daemon: Daemon
     t0: float
@@ -213,40 +194,24 @@ class _Run:
 
     def play(self) -> None:
         """The scenario's people, in time order (the main thread)."""
-        customers = self.twin.account.customers
         for n, action in enumerate(self.scenario.actions):
             if not self.wait_until(action.at, supervise=False):
                 return
             try:
-                self._act(action.label, action.kind, customers[n % len(customers)])
+                self._act(action.label, action.kind, n)
             except Exception as exc:  # a scenario step that cannot be played is reported
                 self.errors.append(f"{action.label} {action.kind}: {exc!r}")
 
     def _act(self, label: str, kind: str, customer: int) -> None:
-        twin = self.twin
         plan = next(p for p in self.scenario.tickets if p.label == label)
         if kind == "create":
-            priority = "urgent" if plan.tier == "P1" else "high"
-            ticket = twin.create_ticket(
-                f"{plan.kind} {label}: email down", requester=customer, priority=priority
+            ticket, stamp = self.soak.create(
+                f"{plan.kind} {label}: email down", plan.tier, customer
             )
-            self.ids[label] = str(ticket)
-            stamp = twin.state.tickets[ticket].created
+            self.ids[label] = ticket
         else:
-            ticket = int(self.ids[label])
-            perform: dict[str, Callable[[], None]] = {
-                "agent_reply": lambda: twin.agent_comment(ticket, "Looking into it now."),
-                "customer_reply": lambda: twin.customer_comment(ticket, "Any news? Still down."),
-                "solve": lambda: twin.set_status(ticket, "solved"),
-                "delete": lambda: twin.delete_ticket(ticket),
-            }
-            perform[kind]()
-            record = twin.state.tickets[ticket]
-            deleted = record.deleted_at
-            stamp = (
-                deleted if kind == "delete" and deleted is not None else record.audits[-1].created
-            )
-        self.stamped.setdefault(label, {})[kind] = float(math.floor(stamp))
+            stamp = self.soak.act(self.ids[label], kind)
+        self.stamped.setdefault(label, {})[kind] = stamp
 
     def drain(self) -> None:
         """Leave the daemon running, unfaulted, for ``cfg.drain`` seconds (restarting it
@@ -265,12 +230,13 @@ class _Run:
             if not self.wait_until(event.at, supervise=True):
                 return
             if event.in_flight:
-                seen = self.twin.faults.held_count
-                self.twin.faults.inject(FaultKind.STALL_AFTER_WRITE, method="PUT", path=WRITE_PATH)
-                if self.twin.faults.wait_held(seen, 15):
+                faults = self.soak.twin.faults
+                seen = faults.held_count
+                faults.inject(FaultKind.STALL_AFTER_WRITE, path=self.soak.write_path)
+                if faults.wait_held(seen, 15):
                     self.in_flight += 1
                 else:
-                    self.twin.faults.cancel(FaultKind.STALL_AFTER_WRITE)
+                    faults.cancel(FaultKind.STALL_AFTER_WRITE)
             self.daemon.kill()
             self.kills += 1
             if not self.wait_until(
@@ -285,7 +251,8 @@ def run_soak(cfg: SoakConfig) -> SoakReport:
     """One soak run; returns its report (the daemon's logs stay in ``cfg.workdir``)."""
     cfg.workdir.mkdir(parents=True, exist_ok=True)
     scenario = generate(seed=cfg.seed, minutes=cfg.minutes, tickets=cfg.tickets)
-    twin = ZendeskTwin(seed=cfg.seed)
+    soak = vendor(cfg.vendor, cfg.seed)
+    twin = soak.twin
     twin.faults.stall_seconds = cfg.stall_seconds
     rnd = random.Random(cfg.seed + 1)
     events = kill_schedule(
@@ -293,22 +260,17 @@ def run_soak(cfg: SoakConfig) -> SoakReport:
     )
     with twin.serve():
         config = cfg.workdir / "config.yaml"
-        config.write_text(yaml.safe_dump(daemon_config(twin, scenario, cfg), sort_keys=False))
-        env = {
-            **os.environ,
-            EMAIL_ENV: twin.account.api_email,
-            TOKEN_ENV: twin.account.api_token,
-            "PYTHONUNBUFFERED": "1",
-        }
+        config.write_text(yaml.safe_dump(daemon_config(soak, scenario, cfg), sort_keys=False))
+        env = {**os.environ, **soak.env(), "PYTHONUNBUFFERED": "1"}
         daemon = Daemon(config, env, cfg.workdir)
-        run = _Run(cfg, twin, scenario, daemon, time.time())
+        run = _Run(cfg, soak, scenario, daemon, time.time())
         killer = threading.Thread(
             target=run.kill_loop, args=(events, rnd), name="soak-killer", daemon=True
         )
         try:
             daemon.start()
             if cfg.fault_rate:
-                twin.faults.set_rate(cfg.fault_rate)
+                twin.faults.set_rate(cfg.fault_rate, path=None)
             killer.start()
             run.play()
             run.wait_until(scenario.duration, supervise=False)
@@ -327,11 +289,12 @@ def run_soak(cfg: SoakConfig) -> SoakReport:
                 daemon.stop()
         expected = expected_steps(scenario, run.stamped, run.ids)
         report = SoakReport.build(
-            cfg.name,
+            f"{cfg.name} ({cfg.vendor})",
             twin.journal,
             expected,
-            integration=f"token:{twin.account.api_email}",
+            integration=soak.integration,
             uptimes=daemon.uptimes,
+            group_window=soak.group_window,
         )
         twin.journal.dump(cfg.workdir / "journal.jsonl")
     requests = twin.journal.requests()

@@ -6,9 +6,13 @@ Definitions (one place for all of them):
   re-adding a tag already there, do not count); it belongs to the step whose marker or
   ``sla-<step>-c<cycle>`` tag it carries;
 - *written*: a step that must be written has at least one update; *missed*: it has none;
-- *duplicates*: updates of a step beyond its first;
+- *duplicates*: updates of a step beyond its first that wrote the same field to the same
+  value again (a step written in several requests, one field each, is not a duplicate);
 - *extra*: updates by the integration for steps that must not be written (notify-only,
-  answered, resolved, deleted) or that carry no known step;
+  answered, resolved, deleted) or that carry no known step; where a PSA takes a step in
+  several requests (ConnectWise: owner PATCH, note, tag note; Jira: edit, comment), an
+  update without a marker within ``group_window`` seconds of a marked one on the same
+  ticket belongs to that step;
 - *early*: a step's first update applied more than 1 s before its due instant;
 - *lateness*: first update applied minus due instant, over written steps; also over the
   steps whose ticket the daemon had been shown by an export at least 15 s before due, and
@@ -74,18 +78,28 @@ class SoakReport:
         *,
         integration: str,
         uptimes: Sequence[tuple[float, float]] = (),
+        group_window: float = 0.0,
     ) -> SoakReport:
         expected = list(expected)
         by_key = {f"{e.ticket}:{e.step}:c1": e for e in expected}
         updates: dict[str, dict[int, float]] = defaultdict(dict)  # step -> request -> applied
-        unkeyed: set[int] = set()
+        marked: dict[str, list[float]] = defaultdict(list)  # ticket -> times of marked writes
+        repeats: dict[tuple[str, str, str], set[int]] = defaultdict(set)  # (step, kind, value)
+        loose: dict[int, tuple[str, float]] = {}  # request -> (ticket, applied)
         for write in journal.api_writes():
             if write.principal != integration or not write.changed or write.request is None:
                 continue
             if write.step:
                 updates[write.step].setdefault(write.request, write.at)
+                marked[write.ticket].append(write.at)
+                repeats[(write.step, write.kind, write.value)].add(write.request)
             else:
-                unkeyed.add(write.request)
+                loose.setdefault(write.request, (write.ticket, write.at))
+        unkeyed = {
+            request
+            for request, (ticket, at) in loose.items()
+            if not any(abs(at - other) <= group_window for other in marked[ticket])
+        }
         first_seen: dict[str, float] = {}
         for request in journal.requests():
             for ticket in request.exposed:
@@ -110,7 +124,14 @@ class SoakReport:
                 why = step.reason if step else "unknown step"
                 report.extra.extend(f"{key} ({why})" for _ in applied)
                 continue
-            report.duplicates += len(applied) - 1
+            report.duplicates += max(
+                (
+                    len(requests) - 1
+                    for (step_key, _, _), requests in repeats.items()
+                    if step_key == key
+                ),
+                default=0,
+            )
         for step in expected:
             if not step.must_write:
                 continue

@@ -194,8 +194,9 @@ def expected_steps(
     return steps
 
 
-def policy_mapping(spec: PolicySpec) -> dict[str, Any]:
-    """The policy part of the daemon's configuration, from the same numbers."""
+def policy_mapping(spec: PolicySpec, *, p1_priority: str = "urgent") -> dict[str, Any]:
+    """The policy part of the daemon's configuration, from the same numbers (a ticket of
+    priority ``p1_priority``, the PSA's own name, is P1)."""
     at = f"{round(spec.at_risk * 100)}%"
     note = "SLA breach on {{ ticket.id }} ({{ tier }}): escalated to {{ recipient }}."
     return {
@@ -219,7 +220,7 @@ def policy_mapping(spec: PolicySpec) -> dict[str, Any]:
         "classification": {
             "default_tier": "P2",
             "respect_manual_priority": False,
-            "rules": [{"name": "urgent", "tier": "P1", "source_priority": ["urgent"]}],
+            "rules": [{"name": "urgent", "tier": "P1", "source_priority": [p1_priority]}],
         },
         "clients": {"globex": {"name": "Globex"}},
         "roles": {"account_director": "dana@msp.example", "team_lead": "terry@msp.example"},

@@ -6,10 +6,19 @@ a report that miscounted would let a broken daemon pass.
 
 from __future__ import annotations
 
+import asyncio
 import random
+from pathlib import Path
 
+import pytest
+import yaml
+
+from sla_connector.registry import load_connector_factory
+from sla_connector.settings import load_config
+from tests.twins.clock import system_clock
+from tests.twins.connectors import TwinTime
 from tests.twins.journal import Journal
-from tests.twins.soak import kill_schedule
+from tests.twins.soak import SoakConfig, daemon_config, kill_schedule
 from tests.twins.soak_report import SoakReport, percentile, render_table
 from tests.twins.soak_scenario import (
     Action,
@@ -20,6 +29,7 @@ from tests.twins.soak_scenario import (
     expected_steps,
     generate,
 )
+from tests.twins.soak_vendors import VENDORS, vendor
 
 T0 = 1_796_000_000.0
 BOT = "token:sla-bot@msp.example"
@@ -179,3 +189,57 @@ def test_kill_schedule_has_bursts_in_flight_kills_and_stays_in_the_window() -> N
     assert sum(e.in_flight for e in events) == round(50 * 0.25)
     bursts = [e for e in events if sum(abs(o.at - e.at) <= 5 for o in events) >= 3]
     assert len(bursts) >= 15
+
+
+# -- the soak on every vendor's twin ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(VENDORS))
+def test_each_vendor_plays_the_scenario_and_configures_a_daemon_that_loads(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soak = vendor(kind, seed=1)
+    scenario = generate(seed=1, minutes=1)
+    with soak.twin.serve():
+        config = daemon_config(soak, scenario, SoakConfig("t", 1, tmp_path, vendor=kind))
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        loaded = load_config(path)
+        for key, value in soak.env().items():
+            monkeypatch.setenv(key, value)
+        entry = loaded.connectors["psa"]
+        factory = load_connector_factory(entry.type, "psa")
+        connector = factory("psa", entry.model_dump(mode="python"), TwinTime(system_clock))
+        ticket, created = soak.create("email down", "P1", 0)
+        stamps = [soak.act(ticket, kind) for kind in ("customer_reply", "agent_reply", "solve")]
+        asyncio.run(connector.aclose())
+    assert loaded.connectors["psa"].type == kind
+    assert created <= stamps[0] <= stamps[1] <= stamps[2] and created == int(created)
+    assert all(w.principal.startswith("person:") for w in soak.twin.journal.writes())
+
+
+def test_a_step_written_in_several_requests_is_one_update_not_a_duplicate() -> None:
+    journal = Journal()
+    step = "7:p2-lead:c1"
+    for request, (kind, value, marked) in enumerate(
+        [
+            ("assignee", "dlee", False),
+            ("private_comment", "note", True),
+            ("private_comment", "tag", True),
+        ],
+        1,
+    ):
+        journal.record_write(
+            at=T0 + request,
+            request=request,
+            principal="api:SLAConnector",
+            ticket="7",
+            kind=kind,
+            value=value,
+            step=step if marked else "",
+        )
+    expected = [ExpectedStep("t", "7", "p2-lead", T0, True, "breach")]
+    report = SoakReport.build(
+        "cw", journal, expected, integration="api:SLAConnector", group_window=15.0
+    )
+    assert (report.written, report.duplicates, report.extra) == (1, 0, [])

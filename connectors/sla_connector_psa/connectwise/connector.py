@@ -4,37 +4,39 @@ Reading. ``GET /service/tickets`` with ``conditions`` on ``lastUpdated`` (dates 
 brackets) and the configured ``boards``, ``orderBy=id asc`` (stable while tickets change during
 paging) and ``page``/``pageSize``. Exact status, priority and owner history comes from the audit
 trail (``/system/audittrail?type=Ticket&id=``), first response from ``dateResponded`` and the
-ticket's service notes (``first_response`` setting: ``notes``, ``date_responded`` or ``both``).
+ticket's notes (``first_response`` setting: ``notes``, ``date_responded`` or ``both``), read
+through ``allNotes`` so replies logged as time entries count (``count_time_entries``).
 
 Polling economy. The cursor holds the newest ``_info.lastUpdated`` seen (server time), the ids
 at that edge (re-read with an ``overlap`` window and de-duplicated on ``(id, lastUpdated)``),
 the time of the last full read and ids whose history fetch failed. A poll in which nothing
 changed is exactly one request; changed tickets cost one feed page per ``page_size`` (default
-100) and nothing else. ConnectWise has no bulk history endpoint in its spec, so per-ticket
-history reads (audit trail, and notes when ``first_response`` needs them) happen only where
-their cost is accepted: (a) for a ticket with no cached history in this process (the full read
-at start-up, with a cursor of None, and every ``reconcile_interval``, default 24h, which
-re-reads every history; also a ticket first seen by an incremental poll, e.g. one created since
-the last poll or any changed ticket after a restart with a persisted cursor) and (b) in
-``fetch_ticket``, the runtime's verify-before-fire, one ticket at a time.
+100) and nothing else: between exact reads, history is derived from the feed row compared with
+the cached previous row (a status, owner or priority that differs becomes an event at the
+row's ``lastUpdated``, skipped for a priority this connector itself wrote). This is an
+approximation the next exact read replaces.
 
-Between those reads, history is derived from the feed row compared with the cached previous
-row: a status that differs from the cached one becomes a ``status`` event, an owner an
-``assignee`` event, a priority a ``priority`` event (mapped back through ``priority_map``,
-skipped when it is the priority this connector itself wrote), each at the row's
-``_info.lastUpdated``. This is an approximation: the audit trail is exact, the feed is at most
-one poll late (``lastUpdated`` is the last edit of any field, so a status change followed by a
-comment before the next poll is dated at the comment), and a value that moved and came back
-between two polls is not seen. The next full read or ``fetch_ticket`` replaces the derived
-events with the exact audit trail. First response: ``dateResponded`` from the feed row (modes
-``date_responded`` and ``both``); with ``first_response: notes`` the notes are read only in
-(a) and (b), so between reconciles the first agent note is picked up by the next full read or
-by ``fetch_ticket`` (which the runtime calls before firing any escalation step).
+A full read (start-up, and every ``reconcile_interval``, by default 24 h: the connector's
+declared default) is economical. The first one in a process reads every open ticket and its
+history. Later ones first list the ids and ``lastUpdated`` stamps of the open tickets (1,000 a
+request), read the rows and exact histories only of tickets whose stamp moved since their
+last exact read, and look up tickets that left the list: each is then withdrawn as
+``deleted`` (gone), ``merged`` (``mergedParentTicket`` set) or ``out_of_scope`` (moved to a
+board not polled). ``fetch_ticket`` (the runtime's verify-before-fire) always reads exactly,
+and raises ``TicketGoneError`` for the same three reasons.
+
+Isolation. A ticket whose history read keeps failing after the HTTP layer's retries is
+recorded against that ticket (``PollPage.failures``, ``health()``), kept in the cursor and
+retried with back-off; a feed page that fails after the first one ends the poll with the
+cursor of the last complete page.
 
 Writing. ``PATCH /service/tickets/{id}`` with JSON-Patch operations: owner by member identifier
 (config ``users``, else looked up by ``primaryEmail``), priority by the id of the priority
 named in ``priority_map``. Notes: ``POST /service/tickets/{id}/notes`` with
-``internalAnalysisFlag: true`` and ``processNotifications: false``.
+``internalAnalysisFlag: true`` and ``processNotifications: false``. The audit trail shows this
+connector's own PATCH as a change by the API member: it is never read back as a person's
+manual priority change (``history``). A 409 raises ``WriteConflictError``, a 404
+``TicketGoneError``.
 
 Tags. ConnectWise tickets have no tags. A tag is written as an internal note whose text is
 ``[sla-connector] tag: <tag>``: visible to technicians on the Internal tab, never to the
@@ -46,39 +48,62 @@ After an ambiguous write failure the ticket (or its notes) is re-read: a change 
 confirmed, one that provably did not is sent once more.
 
 Modules: ``settings`` (keys, declared and read), ``cursor``, ``normalize`` (JSON -> ticket,
-pure), ``history`` (exact reads and their cache), ``write``, and this one, which polls.
+pure), ``history`` (exact reads and their cache), ``write``, ``check``, and this one, which
+polls.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 
-from sla_connector.core.errors import RetriableConnectorError, TicketError
-from sla_connector.core.ports import CheckResult, Clock, PollPage, WriteResult
+from sla_connector.core.errors import (
+    ConnectorError,
+    RetriableConnectorError,
+    TicketError,
+    TicketGoneError,
+)
+from sla_connector.core.ports import (
+    CheckResult,
+    Clock,
+    ConnectorHealth,
+    PollPage,
+    Withdrawal,
+    WriteResult,
+)
 from sla_connector.core.ticket import Ticket
-from sla_connector_psa.checks import CheckAdvice, verdict
+from sla_connector_psa.connectwise.check import check
 from sla_connector_psa.connectwise.cursor import Cursor, quote, when
 from sla_connector_psa.connectwise.history import HistoryReader
 from sla_connector_psa.connectwise.normalize import History, Row, cw_time, parse_row, ticket_of
-from sla_connector_psa.connectwise.settings import CwSettings, auth_headers, parse_settings
+from sla_connector_psa.connectwise.settings import (
+    CwSettings,
+    auth_headers,
+    credentials,
+    parse_settings,
+)
 from sla_connector_psa.connectwise.write import CwWriter
-from sla_connector_psa.http import NotFoundError, PsaHttp, UnmappedReporter
+from sla_connector_psa.health import HealthBook
+from sla_connector_psa.http import NotFoundError, PsaHttp
+from sla_connector_psa.pages import PageBatch
+from sla_connector_psa.values import UnmappedReporter
 
 __all__ = ["ConnectWiseConnector", "build"]
 
 log = logging.getLogger("sla_connector_psa.connectwise")
 
 TICKET_FIELDS = (
-    "id,summary,board,status,priority,owner,company,source,dateResponded,closedFlag,_info"
+    "id,summary,board,status,priority,owner,company,source,dateResponded,closedFlag,"
+    "mergedParentTicket,_info"
 )
+STAMP_PAGE = 1000  # a reconcile reads rows 1,000 a request (ConnectWise's maximum)
+ID_CHUNK = 100
 MAX_RETRIES = 5
-CHECK_ATTEMPTS = 2
 
 
 class ConnectWiseConnector:
@@ -97,12 +122,24 @@ class ConnectWiseConnector:
         self.settings = settings
         self.clock = clock
         self.http = PsaHttp.of(
-            settings, clock, client=client, sleep=sleep, max_attempts=max_attempts
+            settings,
+            clock,
+            client=client,
+            sleep=sleep,
+            max_attempts=max_attempts,
+            credentials=credentials(settings),
         )
-        self._headers = auth_headers(settings)
+        self.headers = auth_headers(settings)
         self.unmapped = UnmappedReporter(settings.name)
-        self.history = HistoryReader(settings, self.http, self._headers)
-        self._writer = CwWriter(settings, self.http, self._headers, self.history)
+        self.book = HealthBook(clock)
+        self.history = HistoryReader(settings, self.http, self.headers, self.book)
+        self._writer = CwWriter(settings, self.http, self.headers, self.history)
+
+    def health(self) -> ConnectorHealth:
+        """Failing tickets and pages, unreadable audit trails, retries, withdrawals."""
+        return self.book.snapshot(
+            {"requests": self.http.requests_made, "retries": self.http.retries}
+        )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -117,35 +154,119 @@ class ConnectWiseConnector:
             or (interval is not None and now - cursor.full_at >= interval)
         )
         state = _PollState(old=cursor, full=full)
-        if full:
-            self.history.clear()
-        elif cursor.retry:
-            ids = sorted(cursor.retry, key=int)
-            for start in range(0, len(ids), 100):
-                chunk = ids[start : start + 100]
-                rows = await self._ticket_page(f"id in ({','.join(chunk)})", 1, len(chunk))
-                tickets, rejected = await self._process(rows, state, force=True)
-                yield PollPage(
-                    tickets=tuple(tickets), cursor=since_cursor, rejected=tuple(rejected)
-                )
+        if cursor.retry:
+            async for retried in self._retry(cursor, state, since_cursor):
+                yield retried
+        if full and self.history.cache:
+            async for reconciled in self._reconcile(state, now, since_cursor):
+                yield reconciled
+            return
         conditions = self._feed_conditions(cursor, full, now)
         page = 1
         while True:
-            rows = await self._ticket_page(conditions, page, self.settings.page_size)
-            tickets, rejected = await self._process(rows, state, force=full)
+            try:
+                rows = await self._ticket_page(conditions, page, self.settings.page_size)
+            except RetriableConnectorError as exc:
+                if page == 1:
+                    raise
+                yield self._page_failed(since_cursor, exc)
+                return
+            batch = await self._process(rows, state, force=full)
             last = len(rows) < self.settings.page_size
             next_cursor = self._next_cursor(state, now).encode() if last else since_cursor
-            yield PollPage(tickets=tuple(tickets), cursor=next_cursor, rejected=tuple(rejected))
+            yield batch.page(next_cursor)
             if last:
                 return
             page += 1
 
+    async def _retry(
+        self, cursor: Cursor, state: _PollState, since_cursor: str | None
+    ) -> AsyncIterator[PollPage]:
+        """Re-read, past their back-off, the tickets whose history failed before."""
+        due = sorted((i for i in cursor.retry if self.book.quarantine.due("ticket", i)), key=int)
+        for start in range(0, len(due), ID_CHUNK):
+            chunk = due[start : start + ID_CHUNK]
+            rows = await self._ticket_page(f"id in ({','.join(chunk)})", 1, len(chunk))
+            batch = await self._process(rows, state, force=True)
+            found = {str(r.get("id")) for r in rows if isinstance(r, Mapping)}
+            for ticket_id in chunk:
+                if ticket_id not in found:  # gone meanwhile: no longer worth retrying
+                    state.succeeded.add(ticket_id)
+                    batch.withdraw(Withdrawal(ticket_id, "deleted"))
+            yield batch.page(since_cursor)
+
+    async def _reconcile(
+        self, state: _PollState, now: datetime, since_cursor: str | None
+    ) -> AsyncIterator[PollPage]:
+        """A full read after the first: every open ticket's row (1,000 a request), the exact
+        history only of tickets whose stamp moved, and a look-up of those that left."""
+        conditions = self._feed_conditions(state.old, True, now)
+        listed: set[str] = set()
+        page = 1
+        while True:
+            rows = await self._ticket_page(conditions, page, STAMP_PAGE)
+            listed |= {str(r.get("id")) for r in rows if isinstance(r, Mapping)}
+            yield (await self._process(rows, state, force=False, reconcile=True)).page(since_cursor)
+            if len(rows) < STAMP_PAGE:
+                break
+            page += 1
+        left = sorted((i for i in self.history.cache if i not in listed), key=int)
+        batch = PageBatch()
+        for start in range(0, len(left), ID_CHUNK):
+            chunk = left[start : start + ID_CHUNK]
+            rows = await self._ticket_page(f"id in ({','.join(chunk)})", 1, len(chunk))
+            batch.merge(await self._departed(chunk, rows, state))
+        yield batch.page(self._next_cursor(state, now).encode())
+
+    async def _departed(self, ids: list[str], rows: list[Any], state: _PollState) -> PageBatch:
+        """Tickets a full read no longer lists: gone, merged, moved out, or closed long ago."""
+        batch = PageBatch()
+        found: dict[str, Row] = {}
+        for raw in rows:
+            try:
+                parsed = parse_row(raw)
+            except TicketError:
+                continue
+            found[parsed.id] = parsed
+        for ticket_id in ids:
+            row = found.get(ticket_id)
+            gone = (
+                Withdrawal(ticket_id, "deleted", "no longer there")
+                if row is None
+                else self._gone(row)
+            )
+            if gone is not None or row is None:
+                self.history.forget(ticket_id)
+                batch.withdraw(gone or Withdrawal(ticket_id, "deleted"))
+                continue
+            state.note_row(row)
+            batch.tickets.append(self._ticket(row, await self.history.read(row, force=True)))
+            self.history.forget(ticket_id)  # closed before the lookback: not followed further
+        self.book.count("withdrawn", len(batch.withdrawn))
+        return batch
+
+    def _gone(self, row: Row) -> Withdrawal | None:
+        """Merged into another ticket, or moved to a board this connector does not poll."""
+        if row.merged_into is not None:
+            return Withdrawal(row.id, "merged", f"merged into ticket {row.merged_into}")
+        boards = {b.casefold() for b in self.settings.boards}
+        if boards and row.board.casefold() not in boards:
+            return Withdrawal(row.id, "out_of_scope", f"moved to board {row.board!r}")
+        return None
+
     async def fetch_ticket(self, ticket_id: str) -> Ticket:
-        """One ticket with freshly read history."""
+        """One ticket with freshly read history; ``TicketGoneError`` when it was deleted,
+        merged or moved to a board this connector does not poll."""
         if not ticket_id.isdigit():
             raise TicketError(f"ticket {ticket_id!r}: ConnectWise ticket ids are integers")
-        raw = await self.http.get_json(f"service/tickets/{ticket_id}", headers=self._headers)
+        try:
+            raw = await self.http.get_json(f"service/tickets/{ticket_id}", headers=self.headers)
+        except NotFoundError:  # kept in memory: the next full read reports it withdrawn
+            raise TicketGoneError(ticket_id, "deleted", "404 from ConnectWise") from None
         row = parse_row(raw)
+        gone = self._gone(row)
+        if gone is not None:
+            raise TicketGoneError(ticket_id, gone.reason, gone.detail)
         return self._ticket(row, await self.history.read(row, force=True))
 
     async def find_note(self, ticket_id: str, text: str) -> bool:
@@ -155,7 +276,7 @@ class ConnectWiseConnector:
         return any(isinstance(n, dict) and text in str(n.get("text") or "") for n in notes)
 
     def _ticket(self, row: Row, history: History) -> Ticket:
-        return ticket_of(row, history, self.settings, self.unmapped.report)
+        return ticket_of(row, history, self.settings, self.unmapped.report, self.history.automatic)
 
     def _load_cursor(self, text: str | None) -> Cursor:
         if text is None:
@@ -166,7 +287,7 @@ class ConnectWiseConnector:
             log.warning("connector %s: unreadable cursor (%s); doing a full read", self.name, exc)
             return Cursor()
 
-    def _board_condition(self) -> str | None:
+    def board_condition(self) -> str | None:
         boards = self.settings.boards
         if not boards:
             return None
@@ -181,7 +302,7 @@ class ConnectWiseConnector:
         else:
             assert cursor.since is not None
             window = f"lastUpdated > {when(cursor.since - self.settings.overlap)}"
-        board = self._board_condition()
+        board = self.board_condition()
         return f"{board} AND {window}" if board else window
 
     async def _ticket_page(self, conditions: str, page: int, size: int) -> list[Any]:
@@ -192,7 +313,7 @@ class ConnectWiseConnector:
             "page": page,
             "pageSize": size,
         }
-        rows = await self.http.get_json("service/tickets", params=params, headers=self._headers)
+        rows = await self.http.get_json("service/tickets", params=params, headers=self.headers)
         if not isinstance(rows, list):
             raise RetriableConnectorError(
                 f"connector {self.name}: service/tickets answered {type(rows).__name__}, "
@@ -200,35 +321,56 @@ class ConnectWiseConnector:
             )
         return rows
 
+    def _page_failed(self, cursor: str | None, exc: ConnectorError) -> PollPage:
+        failure = self.book.quarantine.failed("page", "service/tickets", str(exc))
+        log.warning("connector %s: a feed page failed (%s); the poll ends here", self.name, exc)
+        return PollPage((), cursor, failures=(failure,))
+
     async def _process(
-        self, rows: list[Any], state: _PollState, *, force: bool
-    ) -> tuple[list[Ticket], list[tuple[str, str]]]:
-        tickets: list[Ticket] = []
-        rejected: list[tuple[str, str]] = []
+        self, rows: Iterable[Any], state: _PollState, *, force: bool, reconcile: bool = False
+    ) -> PageBatch:
+        batch = PageBatch()
         for raw in rows:
             try:
                 row = parse_row(raw)
             except TicketError as exc:
                 raw_id = raw.get("id") if isinstance(raw, Mapping) else None
-                self._reject(rejected, "?" if raw_id is None else str(raw_id), str(exc))
+                self._reject(batch, "?" if raw_id is None else str(raw_id), str(exc))
                 continue
             state.note_row(row)
-            if not force and state.old.seen.get(row.id) == row.last_updated:
+            if not force and not reconcile and state.old.seen.get(row.id) == row.last_updated:
                 continue  # re-read inside the overlap window, already delivered
+            gone = self._gone(row)
+            if gone is not None:
+                self.history.forget(row.id)
+                state.succeeded.add(row.id)
+                batch.withdraw(gone)
+                continue
             try:
-                history = await self.history.read(row, force=force, born_after=state.old.since)
-            except (RetriableConnectorError, NotFoundError, TicketError) as exc:
+                exact = force or (reconcile and not self.history.exact(row))
+                history = await self.history.read(row, force=exact, born_after=state.old.since)
+            except NotFoundError:
+                self.history.forget(row.id)
+                state.succeeded.add(row.id)
+                batch.withdraw(Withdrawal(row.id, "deleted", "404 while it was read"))
+                continue
+            except (RetriableConnectorError, TicketError) as exc:
                 if isinstance(exc, RetriableConnectorError):
                     state.failed.add(row.id)
-                self._reject(rejected, row.id, f"history not read: {exc}")
+                    batch.failures.append(
+                        self.book.quarantine.failed("ticket", row.id, f"history not read: {exc}")
+                    )
+                self._reject(batch, row.id, f"history not read: {exc}")
                 continue
+            self.book.quarantine.succeeded("ticket", row.id)
             state.succeeded.add(row.id)
-            tickets.append(self._ticket(row, history))
-        return tickets, rejected
+            batch.tickets.append(self._ticket(row, history))
+        self.book.count("withdrawn", len(batch.withdrawn))
+        return batch
 
-    def _reject(self, rejected: list[tuple[str, str]], ticket_id: str, reason: str) -> None:
+    def _reject(self, batch: PageBatch, ticket_id: str, reason: str) -> None:
         log.warning("connector %s: ticket %s rejected: %s", self.name, ticket_id, reason)
-        rejected.append((ticket_id, reason))
+        batch.rejected.append((ticket_id, reason))
 
     def _next_cursor(self, state: _PollState, now: datetime) -> Cursor:
         since = state.old.since
@@ -239,7 +381,7 @@ class ConnectWiseConnector:
         edge = since - self.settings.overlap
         seen = {} if state.full else dict(state.old.seen)
         seen.update(state.rows)
-        seen = {i: lu for i, lu in seen.items() if cw_time(lu, "seen") > edge}
+        seen = {i: lu for i, lu in seen.items() if lu and cw_time(lu, "seen") > edge}
         retry: dict[str, int] = {}
         for ticket_id in state.failed:
             attempts = state.old.retry.get(ticket_id, 0) + 1
@@ -254,7 +396,7 @@ class ConnectWiseConnector:
                 continue
             retry[ticket_id] = attempts
         for ticket_id, attempts in state.old.retry.items():
-            if ticket_id not in state.succeeded and ticket_id not in retry and not state.full:
+            if ticket_id not in state.succeeded and ticket_id not in retry:
                 retry[ticket_id] = attempts
         full_at = now if state.full else state.old.full_at
         return Cursor(since=since, seen=seen, full_at=full_at, retry=retry)
@@ -286,99 +428,7 @@ class ConnectWiseConnector:
 
     async def check(self) -> CheckResult:
         """Authenticate, read one page and probe the endpoints the daemon needs."""
-        keys = " / ".join(self.settings.key_vars) or "the key variables"
-        advice = CheckAdvice(
-            credentials=lambda exc: (
-                f"credentials rejected (401) by {self.settings.base_url}: check company_id "
-                f"{self.settings.company_id!r} and the values of {keys}"
-            ),
-            permission=lambda exc: (
-                f"permission missing (403) on {exc.url}: the API member's security role "
-                "must allow reading service tickets, their notes and the audit trail"
-            ),
-            wrong_url=lambda exc: (
-                f"wrong URL: {exc.url} answered 404; base_url should look like "
-                "https://api-na.myconnectwise.net/v4_6_release/apis/3.0"
-            ),
-            unreachable="host unreachable",
-            failed="ConnectWise check failed",
-        )
-        return await verdict(self._check, advice)
-
-    async def _check(self) -> CheckResult:
-        attempts = CHECK_ATTEMPTS
-        board = self._board_condition()
-        open_only = f"{board} AND closedFlag = false" if board else "closedFlag = false"
-        rows = await self.http.get_json(
-            "service/tickets",
-            params={
-                "conditions": open_only,
-                "fields": "id",
-                "orderBy": "id desc",
-                "page": 1,
-                "pageSize": 1,
-            },
-            headers=self._headers,
-            max_attempts=attempts,
-        )
-        count = await self.http.get_json(
-            "service/tickets/count",
-            params={"conditions": open_only},
-            headers=self._headers,
-            max_attempts=attempts,
-        )
-        details: dict[str, Any] = {
-            "company_id": self.settings.company_id,
-            "open_tickets": (count or {}).get("count") if isinstance(count, Mapping) else None,
-        }
-        if self.settings.boards:
-            names_in = ",".join(quote(b) for b in self.settings.boards)
-            found = await self.http.get_json(
-                "service/boards",
-                params={
-                    "conditions": f"name in ({names_in})",
-                    "fields": "id,name",
-                    "pageSize": len(self.settings.boards),
-                },
-                headers=self._headers,
-                max_attempts=attempts,
-            )
-            names = {
-                str(b.get("name", "")).casefold() for b in found or [] if isinstance(b, Mapping)
-            }
-            missing = [b for b in self.settings.boards if b.casefold() not in names]
-            if missing:
-                return CheckResult(
-                    ok=False,
-                    summary=(
-                        f"board(s) not found: {', '.join(missing)}; fix "
-                        f"connectors.{self.name}.boards"
-                    ),
-                    details=details,
-                )
-            details["boards"] = list(self.settings.boards)
-        if isinstance(rows, list) and rows and isinstance(rows[0], Mapping):
-            probe = int(rows[0].get("id") or 0)
-            await self.http.get_json(
-                "system/audittrail",
-                params={"type": "Ticket", "id": probe, "pageSize": 1},
-                headers=self._headers,
-                max_attempts=attempts,
-            )
-            await self.http.get_json(
-                f"service/tickets/{probe}/notes",
-                params={"pageSize": 1},
-                headers=self._headers,
-                max_attempts=attempts,
-            )
-        return CheckResult(
-            ok=True,
-            summary=(
-                f"connected to {self.settings.base_url} as company {self.settings.company_id}: "
-                f"{details['open_tickets']} open tickets"
-            ),
-            details=details,
-        )
+        return await check(self)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this connector created it."""
@@ -396,10 +446,15 @@ class _PollState:
     failed: set[str] = field(default_factory=set)
     succeeded: set[str] = field(default_factory=set)
 
-    def note_row(self, row: Row) -> None:
-        updated = cw_time(row.last_updated, "lastUpdated")
+    def note_stamp(self, stamp: str) -> None:
+        if not stamp:
+            return
+        updated = cw_time(stamp, "lastUpdated")
         if self.newest is None or updated > self.newest:
             self.newest = updated
+
+    def note_row(self, row: Row) -> None:
+        self.note_stamp(row.last_updated)
         self.rows[row.id] = row.last_updated
 
 

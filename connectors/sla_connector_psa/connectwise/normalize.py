@@ -35,6 +35,7 @@ __all__ = [
     "cw_time",
     "history_from_feed",
     "internal_note_texts",
+    "is_creation",
     "parse_audit",
     "parse_row",
     "ticket_of",
@@ -86,6 +87,7 @@ class Row:
     date_responded: datetime | None
     closed: bool
     raw: Mapping[str, Any]
+    merged_into: str | None = None  # mergedParentTicket.id
 
 
 def _ref(raw: Mapping[str, Any], key: str, attr: str, where: str) -> str:
@@ -130,7 +132,15 @@ def parse_row(raw: Any) -> Row:
         date_responded=cw_time(responded, f"{where}: dateResponded") if responded else None,
         closed=bool(raw.get("closedFlag")),
         raw=raw,
+        merged_into=_merged_into(raw.get("mergedParentTicket")),
     )
+
+
+def _merged_into(value: Any) -> str | None:
+    """The id in ``mergedParentTicket`` (spec ``Ticket``), when the ticket was merged."""
+    if isinstance(value, Mapping) and isinstance(value.get("id"), int):
+        return str(value["id"])
+    return None
 
 
 def channel_of(source: str, channel_map: Mapping[str, str]) -> str:
@@ -174,6 +184,12 @@ _BARE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _SUBTYPES: dict[str, ChangeField] = {"status": "status", "priority": "priority", "owner": "owner"}
+_CREATION = re.compile(r"^\W*(?:ticket\s+)?(?:has\s+been\s+)?(?:created|entered)\b", re.I)
+
+
+def is_creation(text: str) -> bool:
+    """An audit entry that records the ticket's creation (``Ticket created.``)."""
+    return bool(_CREATION.match(text))
 
 
 def _change_field(entry: Mapping[str, Any], text: str) -> ChangeField | None:
@@ -309,6 +325,7 @@ class History:
     changes: list[Change] = field(default_factory=list)
     notes: list[Event] = field(default_factory=list)
     texts: tuple[str, ...] = ()
+    exact_at: str | None = None  # the lastUpdated at which the audit trail was last read
 
 
 def history_from_feed(row: Row, cached: History, own_priority: str | None) -> History:
@@ -334,13 +351,20 @@ def history_from_feed(row: Row, cached: History, own_priority: str | None) -> Hi
         changes=changes,
         notes=list(cached.notes),
         texts=cached.texts,
+        exact_at=cached.exact_at,
     )
 
 
 Unmapped = Callable[[str, str], None]
 
 
-def _events(row: Row, history: History, settings: CwSettings, unmapped: Unmapped) -> list[Event]:
+def _events(
+    row: Row,
+    history: History,
+    settings: CwSettings,
+    unmapped: Unmapped,
+    automatic: frozenset[str],
+) -> list[Event]:
     created = row.created_at
     events: list[Event] = []
     statuses = [c for c in history.changes if c.field == "status"]
@@ -353,7 +377,7 @@ def _events(row: Row, history: History, settings: CwSettings, unmapped: Unmapped
             events.append(Event(at=at, type="status", to=change.new, by=change.by or None))
         elif change.field == "owner":
             events.append(Event(at=at, type="assignee", to=change.new, by=change.by or None))
-        elif change.by.casefold() not in settings.automation_members:
+        elif change.by.casefold() not in automatic:  # automation and API members
             tier = settings.tier_of(change.new)
             if tier is None:
                 unmapped("priority", change.new)
@@ -374,9 +398,17 @@ def _events(row: Row, history: History, settings: CwSettings, unmapped: Unmapped
     return events
 
 
-def ticket_of(row: Row, history: History, settings: CwSettings, unmapped: Unmapped) -> Ticket:
-    """The canonical ticket of a row and its history; ``unmapped`` hears unmapped values."""
-    events = _events(row, history, settings, unmapped)
+def ticket_of(
+    row: Row,
+    history: History,
+    settings: CwSettings,
+    unmapped: Unmapped,
+    automatic: frozenset[str] | None = None,
+) -> Ticket:
+    """The canonical ticket of a row and its history; ``unmapped`` hears unmapped values;
+    ``automatic`` members' priority changes are not a person's (default: automation)."""
+    who = settings.automation_members if automatic is None else automatic
+    events = _events(row, history, settings, unmapped, who)
     if row.priority and settings.tier_of(row.priority) is None:
         unmapped("priority", row.priority)
     client = settings.client_map.get(row.company)

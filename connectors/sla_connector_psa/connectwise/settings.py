@@ -8,7 +8,6 @@ variables the ``*_env`` keys name (DESIGN section 9: the YAML never holds a secr
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any, Literal
 from sla_connector.core.durations import parse_duration
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.plugins import ConnectorSettings, SettingKey, Starter, StarterLine
+from sla_connector_psa.credentials import StaticCredentials, basic_header
 from sla_connector_psa.options import secret
 from sla_connector_psa.values import tier_of
 
@@ -28,6 +28,7 @@ __all__ = [
     "CwSettings",
     "FirstResponse",
     "auth_headers",
+    "credentials",
     "parse_settings",
 ]
 
@@ -93,6 +94,22 @@ DECLARATION = ConnectorSettings(
             "[automate]",
         ),
         SettingKey(
+            "api_member",
+            "text",
+            "none (found)",
+            "The API member's identifier; its own changes (this connector's writes) are never "
+            "a person's. Without it, the API members (`licenseClass` A) are looked up once.",
+            "SLAConnector",
+        ),
+        SettingKey(
+            "count_time_entries",
+            "true or false",
+            "true",
+            "Read `allNotes`, so a member's time entry whose notes went to the Discussion "
+            "counts as a reply.",
+            "false",
+        ),
+        SettingKey(
             "channel_map",
             "mapping: source name → channel",
             "`{}`",
@@ -148,6 +165,7 @@ DECLARATION = ConnectorSettings(
         ),
         todo=("set connectors.cw.company_id, boards and the status names of your boards",),
     ),
+    reconcile_interval=timedelta(hours=24),  # a full read re-reads histories that moved
 )
 
 
@@ -168,6 +186,8 @@ class CwSettings:
     users: Mapping[str, str] = field(default_factory=dict)
     channel_map: Mapping[str, str] = field(default_factory=dict)
     automation_members: frozenset[str] = frozenset()
+    api_member: str | None = None
+    count_time_entries: bool = True
     first_response: FirstResponse = "both"
     requests_per_minute: int = 120
     page_size: int = 100
@@ -244,6 +264,12 @@ def parse_settings(
     automation = settings.get("automation_members") or ()
     if isinstance(automation, str) or not isinstance(automation, Sequence):
         raise ConfigError(f"connectors.{name}.automation_members", "expected a list")
+    count_time = settings.get("count_time_entries", True)
+    if not isinstance(count_time, bool):
+        raise ConfigError(f"connectors.{name}.count_time_entries", "expected true or false")
+    api_member = settings.get("api_member")
+    if api_member is not None and (not isinstance(api_member, str) or not api_member.strip()):
+        raise ConfigError(f"connectors.{name}.api_member", "expected a member identifier")
     overlap = _duration(name, "overlap", settings.get("overlap"), timedelta(minutes=2))
     lookback = _duration(
         name, "full_read_lookback", settings.get("full_read_lookback"), timedelta(days=7)
@@ -266,6 +292,8 @@ def parse_settings(
             for k, v in _str_map(name, "channel_map", settings.get("channel_map")).items()
         },
         automation_members=frozenset(str(m).casefold() for m in automation),
+        api_member=api_member.strip() if api_member else None,
+        count_time_entries=count_time,
         first_response=first,
         requests_per_minute=_int(
             name,
@@ -294,10 +322,21 @@ def parse_settings(
 
 
 def auth_headers(settings: CwSettings) -> dict[str, str]:
-    """Basic ``{company}+{public}:{private}``, the integration's clientId, a pinned version."""
-    token = f"{settings.company_id}+{settings.public_key}:{settings.private_key}"
+    """The integration's clientId and a pinned version (the keys are ``credentials``)."""
     return {
-        "Authorization": "Basic " + base64.b64encode(token.encode()).decode("ascii"),
         "clientId": settings.client_id,
         "Accept": f"application/vnd.connectwise.com+json; version={settings.api_version}",
     }
+
+
+def credentials(settings: CwSettings) -> StaticCredentials:
+    """Basic ``{company}+{public}:{private}`` of the API member (psa-apis.md section 1.1)."""
+    header = basic_header(f"{settings.company_id}+{settings.public_key}", settings.private_key)
+    return StaticCredentials(
+        {"Authorization": header},
+        method="api_member_keys",
+        label=(
+            f"API member keys of company {settings.company_id} "
+            f"(public key ...{settings.public_key[-4:]})"
+        ),
+    )

@@ -7,6 +7,10 @@ priority ``priority_map`` names. Notes: ``POST /service/tickets/{id}/notes`` wit
 tags: a tag is written as an internal note ``[sla-connector] tag: <tag>``, once (the notes are
 read first). Every write that fails ambiguously is settled by ``writes.send_once``: the
 ticket or its notes are re-read before anything is sent a second time.
+
+A PATCH's answer is the ticket, whose ``_info.updatedBy`` is the API member the keys belong to:
+remembered, so this connector's own changes in the audit trail are never read back as a
+person's. A 409 raises ``WriteConflictError`` (nothing was written); a 404 ``TicketGoneError``.
 """
 
 from __future__ import annotations
@@ -16,14 +20,14 @@ from typing import Any
 
 import httpx
 
-from sla_connector.core.errors import ConnectorError, RetriableConnectorError
+from sla_connector.core.errors import ConnectorError, RetriableConnectorError, TicketGoneError
 from sla_connector.core.ports import WriteResult
 from sla_connector.core.ticket import Ticket
 from sla_connector_psa.connectwise.cursor import quote
 from sla_connector_psa.connectwise.history import HistoryReader
 from sla_connector_psa.connectwise.normalize import TAG_PREFIX
 from sla_connector_psa.connectwise.settings import CwSettings
-from sla_connector_psa.http import PsaHttp
+from sla_connector_psa.http import NotFoundError, PsaHttp
 from sla_connector_psa.writes import send_once
 
 __all__ = ["CwWriter"]
@@ -106,7 +110,11 @@ class CwWriter:
     async def add_tag(self, ticket: Ticket, tag: str) -> WriteResult:
         """A tag as an internal ``[sla-connector] tag: <tag>`` note, written once."""
         line = f"{TAG_PREFIX}{tag}"
-        if await self._has_note(ticket.id, line):
+        try:
+            present = await self._has_note(ticket.id, line)
+        except NotFoundError:
+            raise TicketGoneError(ticket.id, "deleted", "404 reading its notes") from None
+        if present:
             return WriteResult(ok=True, detail=f"tag {tag} already present")
         return await self._post_note(ticket, line, f"tag {tag} added")
 
@@ -121,7 +129,11 @@ class CwWriter:
 
         async def send() -> WriteResult:
             response = await self.http.send("PATCH", path, json=operations, headers=self._headers)
-            return WriteResult(ok=True, detail=what, response=_body(response))
+            body = _body(response)
+            info = body.get("_info")
+            if isinstance(info, Mapping):
+                self._history.learn_api_member(str(info.get("updatedBy") or ""))
+            return WriteResult(ok=True, detail=what, response=body)
 
         async def reread() -> Mapping[str, Any] | None:
             current = await self.http.get_json(path, headers=self._headers)
@@ -161,7 +173,10 @@ class CwWriter:
             return WriteResult(ok=False, detail=f"ConnectWise rejected {what}: {exc}")
 
         where = f"connector {self.name}: ticket {ticket.id}: {what}"
-        return await send_once(send, reread, refused, where=where)
+        try:
+            return await send_once(send, reread, refused, where=where)
+        except NotFoundError:
+            raise TicketGoneError(ticket.id, "deleted", f"404 writing {what}") from None
 
     async def _has_note(self, ticket_id: str, text: str) -> bool:
         notes = await self._history.notes(ticket_id)

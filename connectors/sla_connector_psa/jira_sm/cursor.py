@@ -6,13 +6,18 @@ instant ``overlap`` before the newest ``updated`` seen, and skips the issue vers
 already delivered: the cursor remembers every ``(key, updated)`` pair at or after that
 instant. Nothing is missed (the window overlaps) and nothing is counted twice (the pairs).
 Pure functions on plain values, so the bookkeeping is tested without HTTP.
+
+A project the search refused (an archived or unknown project makes Jira answer 400 for the
+whole query) is searched on its own from then on: ``lagging`` keeps, per such project, the
+instant its own window starts (``None``: it still needs its full read), until a search of it
+succeeds and it rejoins the others.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
 __all__ = ["JqlCursor", "jql_quote", "jql_wall_time", "poll_jql"]
@@ -26,6 +31,17 @@ class JqlCursor:
 
     updated: datetime | None = None
     seen: frozenset[tuple[str, datetime]] = frozenset()
+    lagging: Mapping[str, datetime | None] = field(default_factory=dict)
+
+    def lag(self, projects: Iterable[str], start: datetime | None) -> JqlCursor:
+        """Projects that must be searched on their own from ``start`` (None: full read)."""
+        lagging = dict(self.lagging)
+        for project in projects:
+            lagging.setdefault(project, start)
+        return replace(self, lagging=lagging)
+
+    def caught_up(self, project: str) -> JqlCursor:
+        return replace(self, lagging={k: v for k, v in self.lagging.items() if k != project})
 
     def window_start(self, overlap: timedelta) -> datetime | None:
         """The instant the next poll asks from: minute-aligned, ``overlap`` earlier."""
@@ -50,15 +66,19 @@ class JqlCursor:
         moved = JqlCursor(newest, frozenset())
         start = moved.window_start(overlap)
         kept = frozenset(pair for pair in seen if start is None or pair[1] >= start)
-        return JqlCursor(newest, kept)
+        return JqlCursor(newest, kept, self.lagging)
 
     def encode(self) -> str:
         """The opaque string the runtime persists."""
-        data = {
+        data: dict[str, object] = {
             "v": _VERSION,
             "updated": None if self.updated is None else self.updated.isoformat(),
             "seen": sorted([key, instant.isoformat()] for key, instant in self.seen),
         }
+        if self.lagging:
+            data["lag"] = {
+                k: None if v is None else v.isoformat() for k, v in sorted(self.lagging.items())
+            }
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -73,7 +93,11 @@ class JqlCursor:
         if not isinstance(seen_raw, list):
             raise ValueError("cursor 'seen' is not a list")
         seen = frozenset((str(key), _aware(str(instant))) for key, instant in seen_raw)
-        return cls(updated, seen)
+        lag_raw = data.get("lag") or {}
+        if not isinstance(lag_raw, dict):
+            raise ValueError("cursor 'lag' is not an object")
+        lagging = {str(k): None if v is None else _aware(str(v)) for k, v in lag_raw.items()}
+        return cls(updated, seen, lagging)
 
 
 def _aware(text: str) -> datetime:
@@ -120,6 +144,18 @@ def poll_jql(
     """
     scope = "project in (" + ", ".join(jql_quote(p) for p in projects) + ")"
     start = None if cursor is None else cursor.window_start(overlap)
+    return window_jql(scope, start, zone=zone, now=now, full_read_lookback=full_read_lookback)
+
+
+def window_jql(
+    scope: str,
+    start: datetime | None,
+    *,
+    zone: tzinfo,
+    now: datetime,
+    full_read_lookback: timedelta,
+) -> str:
+    """The JQL for ``scope`` from ``start`` (None: the full read)."""
     if start is None:
         since = jql_wall_time(now - full_read_lookback, zone)
         return (

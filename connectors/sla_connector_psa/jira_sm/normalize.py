@@ -40,6 +40,7 @@ from sla_connector.core.ticket import Event, Ticket
 from sla_connector_psa.values import aware_time, tier_of
 
 __all__ = [
+    "EMBEDDED_CHANGELOG_CAP",
     "ISSUE_FIELDS",
     "NormalizeContext",
     "adf_to_text",
@@ -194,13 +195,20 @@ def embedded_histories(issue: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [h for h in histories if isinstance(h, Mapping)] if isinstance(histories, list) else []
 
 
+EMBEDDED_CHANGELOG_CAP = 40
+"""The enhanced search embeds at most this many histories per issue (psa-apis.md
+"Corrections and changes as of 2026-12"), and its ``total`` may count only those."""
+
+
 def changelog_is_complete(issue: Mapping[str, Any]) -> bool:
-    """False when the expansion is missing or holds fewer histories than ``total``."""
+    """False when the expansion is missing, holds fewer histories than ``total``, or holds
+    as many as the search's cap: then it may be cut short whatever ``total`` says."""
     changelog = issue.get("changelog")
     if not isinstance(changelog, Mapping) or not isinstance(changelog.get("histories"), list):
         return False
+    held = len(changelog["histories"])
     total = changelog.get("total")
-    return not (isinstance(total, int) and total > len(changelog["histories"]))
+    return held < EMBEDDED_CHANGELOG_CAP and not (isinstance(total, int) and total > held)
 
 
 def _embedded_comments(fields: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
@@ -403,8 +411,14 @@ def issue_to_ticket(
     labels = fields.get("labels")
     client_names = _client_names(fields, ctx.client_field)
     channel = _name(fields.get(ctx.channel_field)).lower() if ctx.channel_field else ""
+    category = (
+        fields.get("status", {}).get("statusCategory")
+        if isinstance(fields.get("status"), Mapping)
+        else None
+    )
     extra: dict[str, Any] = {
         "key": key,
+        "category": category.get("key") if isinstance(category, Mapping) else None,
         "jira_id": str(issue.get("id") or ""),
         "updated": updated.isoformat(),
         "assignee_account_id": assignee_id,

@@ -5,6 +5,18 @@
 mapping of the YAML to ``parse_settings``; every problem is a ``FatalConnectorError`` naming
 the key path, and secrets are read from the environment variables the ``*_env`` keys name
 (DESIGN section 9: the YAML never holds a secret).
+
+Three ways to authenticate (psa-apis.md section 2.1 and "Corrections and changes as of
+2026-12"; support.atlassian.com "Create OAuth 2.0 credential for service accounts"):
+
+- ``cloud_id`` + ``oauth_client_id_env`` + ``oauth_client_secret_env``: a service account's
+  OAuth 2.0 credential; access tokens from ``oauth_token_url`` (default
+  ``https://auth.atlassian.com/oauth/token``, valid 60 minutes), requests through the gateway
+  ``{api_gateway}/ex/jira/{cloud_id}`` (``api_gateway`` default ``https://api.atlassian.com``);
+- ``cloud_id`` + ``email_env`` + ``token_env``: a service account's scoped API token (it
+  expires after 1-365 days), through the same gateway;
+- ``site`` (or ``base_url``) + ``email_env`` + ``token_env``: a person's API token on the
+  site URL ``https://<site>.atlassian.net``, as before.
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sla_connector.core.errors import FatalConnectorError
@@ -27,7 +39,17 @@ from sla_connector_psa.options import secret as _secret
 from sla_connector_psa.options import str_list as _str_list
 from sla_connector_psa.options import str_map as _str_map
 
-__all__ = ["DECLARATION", "DEFAULT_REQUESTS_PER_MINUTE", "JiraSettings", "parse_settings"]
+__all__ = [
+    "DECLARATION",
+    "DEFAULT_GATEWAY",
+    "DEFAULT_REQUESTS_PER_MINUTE",
+    "DEFAULT_TOKEN_URL",
+    "JiraSettings",
+    "parse_settings",
+]
+
+DEFAULT_GATEWAY = "https://api.atlassian.com"
+DEFAULT_TOKEN_URL = "https://auth.atlassian.com/oauth/token"
 
 DEFAULT_REQUESTS_PER_MINUTE = 100
 """Jira Cloud publishes no per-minute figure for API-token traffic (burst limits per second
@@ -47,17 +69,56 @@ DECLARATION = ConnectorSettings(
             "mspco",
         ),
         SettingKey(
+            "cloud_id",
+            "text",
+            "none",
+            "The site's cloud id (admin.atlassian.com): requests go through the gateway "
+            "`<api_gateway>/ex/jira/<cloud_id>`, as service accounts need.",
+            '"1a11d016-8984-4c3e-b9ab-142dd06acb1b"',
+        ),
+        SettingKey(
+            "api_gateway",
+            "URL",
+            f"`{DEFAULT_GATEWAY}`",
+            "The Atlassian API gateway (tests point it at a local stand-in).",
+            "https://api.atlassian.com",
+        ),
+        SettingKey(
+            "oauth_client_id_env",
+            "environment variable name",
+            "none (API token)",
+            "Variable holding a service account's OAuth 2.0 client id; with "
+            "`oauth_client_secret_env` and `cloud_id` it selects OAuth client credentials.",
+            "JIRA_CLIENT_ID",
+            together_with=("oauth_client_secret_env", "cloud_id"),
+        ),
+        SettingKey(
+            "oauth_client_secret_env",
+            "environment variable name",
+            "none",
+            "Variable holding that credential's client secret.",
+            "JIRA_CLIENT_SECRET",
+            together_with=("oauth_client_id_env", "cloud_id"),
+        ),
+        SettingKey(
+            "oauth_token_url",
+            "URL",
+            f"`{DEFAULT_TOKEN_URL}`",
+            "Where access tokens are asked for.",
+            "https://auth.atlassian.com/oauth/token",
+        ),
+        SettingKey(
             "email_env",
             "environment variable name",
-            "required",
-            "Variable holding the Atlassian account's email.",
+            "required without OAuth",
+            "Variable holding the account's email (a person's, or a service account's).",
             "JIRA_EMAIL",
         ),
         SettingKey(
             "token_env",
             "environment variable name",
-            "required",
-            "Variable holding its API token.",
+            "required without OAuth",
+            "Variable holding its API token (a service account's is scoped and expires).",
             "JIRA_API_TOKEN",
         ),
         SettingKey(
@@ -160,6 +221,12 @@ class JiraSettings:
     email: str
     token: str
     projects: tuple[str, ...]
+    auth: Literal["site_token", "service_token", "oauth"] = "site_token"
+    cloud_id: str | None = None
+    oauth_client_id: str = ""
+    oauth_client_secret: str = ""
+    oauth_token_url: str = DEFAULT_TOKEN_URL
+    secret_vars: tuple[str, ...] = ()  # the *_env variable names, for messages
     client_field: str = "organization"
     organization_field: str | None = None
     client_map: Mapping[str, str] = field(default_factory=dict)
@@ -175,14 +242,28 @@ class JiraSettings:
     jql_timezone: ZoneInfo | None = None
 
 
+_CLOUD_ID_RE = re.compile(r"[0-9a-f-]{8,64}", re.IGNORECASE)
+
+
 def _base_url(name: str, settings: Mapping[str, Any]) -> str:
+    """The gateway URL of the cloud id, else ``base_url``, else the site URL."""
+    gateway = _optional_str(name, settings, "api_gateway") or DEFAULT_GATEWAY
+    cloud_id = _optional_str(name, settings, "cloud_id")
+    if cloud_id:
+        if not _CLOUD_ID_RE.fullmatch(cloud_id):
+            raise FatalConnectorError(
+                f"{_path(name, 'cloud_id')}: {cloud_id!r} is not a cloud id (a UUID shown in "
+                "admin.atlassian.com under Apps > Sites)"
+            )
+        return f"{gateway.rstrip('/')}/ex/jira/{cloud_id}"
     base_url = _optional_str(name, settings, "base_url")
     if base_url:
         return base_url
     site = _optional_str(name, settings, "site")
     if not site:
         raise FatalConnectorError(
-            f"connectors.{name}: set base_url (https://<site>.atlassian.net) or site"
+            f"connectors.{name}: set cloud_id (a service account, through api.atlassian.com), "
+            "or site / base_url (https://<site>.atlassian.net)"
         )
     if not _SITE_RE.fullmatch(site):
         raise FatalConnectorError(
@@ -190,6 +271,40 @@ def _base_url(name: str, settings: Mapping[str, Any]) -> str:
             "<site>.atlassian.net)"
         )
     return f"https://{site}.atlassian.net"
+
+
+def _credentials(name: str, settings: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """OAuth client credentials, a service account's API token, or a person's API token."""
+    cloud_id = _optional_str(name, settings, "cloud_id")
+    token_url = _optional_str(name, settings, "oauth_token_url") or DEFAULT_TOKEN_URL
+    if settings.get("oauth_client_id_env") or settings.get("oauth_client_secret_env"):
+        if not cloud_id:
+            raise FatalConnectorError(
+                f"{_path(name, 'cloud_id')}: OAuth client credentials go through "
+                "api.atlassian.com/ex/jira/<cloud_id>: set cloud_id"
+            )
+        id_env, client_id = _secret(name, settings, "oauth_client_id_env", env)
+        secret_env, client_secret = _secret(name, settings, "oauth_client_secret_env", env)
+        return {
+            "email": "",
+            "token": "",
+            "auth": "oauth",
+            "cloud_id": cloud_id,
+            "oauth_client_id": client_id,
+            "oauth_client_secret": client_secret,
+            "oauth_token_url": token_url,
+            "secret_vars": (id_env, secret_env),
+        }
+    email_env, email = _secret(name, settings, "email_env", env)
+    token_env, token = _secret(name, settings, "token_env", env)
+    return {
+        "email": email,
+        "token": token,
+        "auth": "service_token" if cloud_id else "site_token",
+        "cloud_id": cloud_id,
+        "oauth_token_url": token_url,
+        "secret_vars": (email_env, token_env),
+    }
 
 
 def parse_settings(
@@ -220,8 +335,7 @@ def parse_settings(
     return JiraSettings(
         name=name,
         base_url=_base_url(name, settings),
-        email=_secret(name, settings, "email_env", env)[1],
-        token=_secret(name, settings, "token_env", env)[1],
+        **_credentials(name, settings, env),
         projects=projects,
         client_field=client_field,
         organization_field=_optional_str(name, settings, "organization_field"),

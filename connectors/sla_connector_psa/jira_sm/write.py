@@ -16,15 +16,10 @@ from typing import Any
 
 import httpx
 
-from sla_connector.core.errors import ConnectorError
-from sla_connector.core.ports import WriteResult
+from sla_connector.core.errors import ConnectorError, TicketGoneError
+from sla_connector.core.ports import WRITE_ACTIONS, WriteResult
 from sla_connector.core.ticket import Ticket
-from sla_connector_psa.http import (
-    MalformedResponseError,
-    NotFoundError,
-    PsaHttp,
-    RequestRejectedError,
-)
+from sla_connector_psa.http import MalformedResponseError, NotFoundError, PsaHttp
 from sla_connector_psa.jira_sm.history import Get, all_jsm_comments, issue_path, request_path
 from sla_connector_psa.jira_sm.settings import JiraSettings
 from sla_connector_psa.writes import send_once
@@ -33,6 +28,12 @@ __all__ = ["JiraWriter", "Send", "label_of"]
 
 Send = Callable[[str, str, Any], Awaitable[httpx.Response]]
 """A write (method, path, JSON body) through the connector's HTTP layer."""
+
+
+def _value(fields: Mapping[str, Any], name: str, attr: str) -> str:
+    """``fields[name][attr]`` as text ("" when absent): a re-read field's value."""
+    found = fields.get(name)
+    return str(found.get(attr) or "") if isinstance(found, Mapping) else ""
 
 
 def label_of(tag: str) -> str:
@@ -56,7 +57,14 @@ class JiraWriter:
         return fields.get(field) if isinstance(fields, Mapping) else None
 
     async def _write(
-        self, method: str, path: str, body: Any, landed: Callable[[], Awaitable[bool]], what: str
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        landed: Callable[[], Awaitable[bool]],
+        what: str,
+        *,
+        key: str,
     ) -> WriteResult:
         """Send; after an ambiguous failure re-read, and write again only if it did not land."""
 
@@ -74,17 +82,13 @@ class JiraWriter:
             return {} if await landed() else None
 
         def refused(exc: ConnectorError) -> WriteResult:
-            if isinstance(exc, NotFoundError):  # this issue is gone; the connector is fine
-                return WriteResult(ok=False, detail=f"{what} failed, issue not found: {exc}")
             return WriteResult(ok=False, detail=f"{what} rejected: {exc}")
 
-        return await send_once(
-            send,
-            reread,
-            refused,
-            where=f"connector {self.name}: {what}",
-            refusals=(RequestRejectedError, NotFoundError),
-        )
+        try:
+            return await send_once(send, reread, refused, where=f"connector {self.name}: {what}")
+        except NotFoundError:  # this issue is gone; the connector is fine
+            key = path.rsplit("/", maxsplit=1)[-1] if "/issue/" in path else path.split("/")[-2]
+            raise TicketGoneError(key, "deleted", f"404 on {what}") from None
 
     async def _account_for(self, person: str) -> str | None:
         """A Jira account id for a person: ``users`` (email or id), else the person's email."""
@@ -145,6 +149,7 @@ class JiraWriter:
             {"accountId": account},
             landed,
             f"assigned to {account}",
+            key=ticket.id,
         )
 
     async def set_priority(self, ticket: Ticket, tier: str) -> WriteResult:
@@ -173,6 +178,7 @@ class JiraWriter:
             {"fields": {"priority": {"name": name}}},
             landed,
             f"priority set to {name}",
+            key=ticket.id,
         )
 
     async def add_internal_note(self, ticket: Ticket, text: str) -> WriteResult:
@@ -191,6 +197,7 @@ class JiraWriter:
             {"body": text, "public": False},
             landed,
             "internal note added",
+            key=ticket.id,
         )
 
     async def add_tag(self, ticket: Ticket, tag: str) -> WriteResult:
@@ -211,4 +218,79 @@ class JiraWriter:
             {"update": {"labels": [{"add": label}]}},
             landed,
             f"label {label} added",
+            key=ticket.id,
         )
+
+    async def apply(self, ticket: Ticket, actions: list[tuple[str, str]]) -> WriteResult:
+        """A whole step: one issue edit for assignee, priority and labels, one comment for
+        the note; nothing is sent when an action cannot be resolved."""
+        fields: dict[str, Any] = {}
+        labels: list[str] = []
+        notes: list[str] = []
+        problems: list[str] = []
+        for action, value in actions:
+            if action == "reassign":
+                account = await self._account_for(value)
+                if account is None:
+                    problems.append(f"no Jira account for {value!r}: map it in users")
+                elif ticket.extra.get("assignee_account_id") != account:
+                    fields["assignee"] = {"accountId": account}
+            elif action == "set_priority":
+                name = self.settings.priority_map.get(value)
+                if name is None:
+                    problems.append(f"tier {value!r} has no Jira priority in priority_map")
+                elif ticket.source_priority.casefold() != name.casefold():
+                    fields["priority"] = {"name": name}
+            elif action == "tag":
+                label = label_of(value)
+                if label and label not in ticket.tags and label not in labels:
+                    labels.append(label)
+            elif action == "note":
+                notes.append(value)
+            else:
+                problems.append(f"unknown action {action!r} (one of {', '.join(WRITE_ACTIONS)})")
+        if problems:
+            return WriteResult(
+                ok=False, detail=f"issue {ticket.id}: not written: {'; '.join(problems)}"
+            )
+        done: list[str] = []
+        if fields or labels:
+            result = await self._edit(ticket, fields, labels)
+            if not result.ok:
+                return result
+            done.append(result.detail)
+        if notes:
+            result = await self.add_internal_note(ticket, "\n\n".join(notes))
+            if not result.ok:
+                return result
+            done.append(result.detail)
+        return WriteResult(ok=True, detail="; ".join(done) or "nothing to write")
+
+    async def _edit(self, ticket: Ticket, fields: dict[str, Any], labels: list[str]) -> WriteResult:
+        body: dict[str, Any] = {}
+        if fields:
+            body["fields"] = fields
+        if labels:
+            body["update"] = {"labels": [{"add": label} for label in labels]}
+
+        async def landed() -> bool:
+            wanted = ["assignee", "priority", "labels"]
+            issue = await self._get(issue_path(ticket.id), {"fields": wanted})
+            now = issue.get("fields") if isinstance(issue, Mapping) else None
+            if not isinstance(now, Mapping):
+                return False
+            account = fields.get("assignee", {}).get("accountId")
+            priority = str(fields.get("priority", {}).get("name", ""))
+            return (
+                (account is None or _value(now, "assignee", "accountId") == account)
+                and (
+                    not priority
+                    or _value(now, "priority", "name").casefold() == priority.casefold()
+                )
+                and all(label in (now.get("labels") or ()) for label in labels)
+            )
+
+        what = ", ".join(
+            [f"{k} set" for k in fields] + [f"label {label} added" for label in labels]
+        )
+        return await self._write("PUT", issue_path(ticket.id), body, landed, what, key=ticket.id)

@@ -8,7 +8,10 @@ are always accepted, recorded in ``writes`` and shown on the ticket.
 
 ``fetch_changed`` yields pages of ``page_size`` tickets. Only the last page carries the new
 cursor; earlier pages carry the cursor they started from, so a runtime that persists a
-page's cursor and crashes mid-poll re-reads that poll (at least once, never lost).
+page's cursor and crashes mid-poll re-reads that poll (at least once, never lost). A ticket
+the simulated PSA withdrew (``SimulatedPsa.withdraw``: deleted, merged, spam, moved out of
+scope) comes in ``PollPage.withdrawn`` with its reason, and ``fetch_ticket`` raises
+``TicketGoneError`` for it.
 """
 
 from __future__ import annotations
@@ -16,11 +19,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from sla_connector.core.errors import FatalConnectorError
-from sla_connector.core.ports import CheckResult, Clock, PollPage, WriteResult
+from sla_connector.core.errors import FatalConnectorError, TicketGoneError
+from sla_connector.core.ports import (
+    CheckResult,
+    Clock,
+    ConnectorHealth,
+    PollPage,
+    Withdrawal,
+    WriteResult,
+)
 from sla_connector.core.ticket import Ticket
 from sla_connector_psa.simulator.settings import SimulatorConfig
-from sla_connector_psa.simulator.state import SimulatedPsa, SimWrite, UnknownTicketError
+from sla_connector_psa.simulator.state import (
+    SimulatedPsa,
+    SimWrite,
+    UnknownTicketError,
+    WithdrawnTicketError,
+)
 
 __all__ = ["SimulatorConnector", "WritesByName", "build"]
 
@@ -74,15 +89,28 @@ class SimulatorConnector(WritesByName):
             return
         for offset in range(0, len(ids), size):
             last = offset + size >= len(ids)
-            chunk = ids[offset : offset + size]
-            tickets = tuple(self.psa.ticket(ticket_id, now) for ticket_id in chunk)
-            yield PollPage(tickets=tickets, cursor=cursor if last else since_cursor)
+            tickets: list[Ticket] = []
+            withdrawn: list[Withdrawal] = []
+            for ticket_id in ids[offset : offset + size]:
+                gone = self.psa.withdrawal(ticket_id, now)
+                if gone is None:
+                    tickets.append(self.psa.ticket(ticket_id, now))
+                else:
+                    withdrawn.append(Withdrawal(ticket_id, *gone))
+            yield PollPage(
+                tickets=tuple(tickets),
+                cursor=cursor if last else since_cursor,
+                withdrawn=tuple(withdrawn),
+            )
 
     async def fetch_ticket(self, ticket_id: str) -> Ticket:
-        """The ticket as it stands now; an unknown id is a ``FatalConnectorError``."""
+        """The ticket as it stands now; ``TicketGoneError`` once withdrawn, and an unknown
+        id is a ``FatalConnectorError``."""
         self._open()
         try:
             return self.psa.ticket(ticket_id, self._clock.now())
+        except WithdrawnTicketError as gone:
+            raise TicketGoneError(gone.ticket_id, gone.reason, gone.detail) from None
         except UnknownTicketError as error:
             raise FatalConnectorError(str(error)) from None
 
@@ -90,6 +118,9 @@ class SimulatorConnector(WritesByName):
         """Apply one write-back to the simulated PSA at the present; always accepted."""
         self._open()
         now = self._clock.now()
+        gone = self.psa.withdrawal(ticket.id, now)
+        if gone is not None:
+            raise TicketGoneError(ticket.id, *gone)
         try:
             if action == "assign":
                 write = self.psa.assign(ticket.id, value, now)
@@ -106,6 +137,10 @@ class SimulatorConnector(WritesByName):
             detail=f"{action} recorded as write {write.seq}",
             response={"seq": write.seq, "ticket_id": write.ticket_id, **write.payload},
         )
+
+    def health(self) -> ConnectorHealth:
+        """Nothing of the simulated PSA fails object by object; the counters only."""
+        return ConnectorHealth(counters={"writes": len(self.writes)})
 
     async def check(self) -> CheckResult:
         """Always reachable; reports the ticket counts at the present."""

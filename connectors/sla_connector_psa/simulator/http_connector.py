@@ -23,19 +23,34 @@ Endpoints (shared with the server): ``GET /api/changes?cursor=`` -> ``{"ids", "c
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
 
-from sla_connector.core.errors import FatalConnectorError, TicketError
-from sla_connector.core.ports import CheckResult, Clock, PollPage, WriteResult
+from sla_connector.core.errors import (
+    WITHDRAWN_REASONS,
+    ConnectorError,
+    FatalConnectorError,
+    TicketError,
+    TicketGoneError,
+)
+from sla_connector.core.ports import (
+    CheckResult,
+    Clock,
+    ConnectorHealth,
+    PollPage,
+    Withdrawal,
+    WriteResult,
+)
 from sla_connector.core.ticket import Ticket, parse_ticket
 from sla_connector_psa.checks import CheckAdvice, verdict
 from sla_connector_psa.http import (
     AmbiguousWriteError,
     MalformedResponseError,
+    NotFoundError,
     PsaHttp,
 )
 from sla_connector_psa.simulator.connector import WritesByName
@@ -60,7 +75,6 @@ WRITE_PATHS: Mapping[str, tuple[str, str]] = {
     "add_internal_note": ("notes", "text"),
     "add_tag": ("tags", "tag"),
 }
-_DECODE_ATTEMPTS = 3  # a truncated read body is read again, a bounded number of times
 
 
 def scaled_sleep(clock: Clock) -> Callable[[float], Awaitable[None]]:
@@ -97,14 +111,8 @@ class SimulatorHttpConnector(WritesByName):
         )
 
     async def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """A GET's JSON; a truncated body is read again (reads are safe to repeat)."""
-        for attempt in range(1, _DECODE_ATTEMPTS + 1):
-            try:
-                return await self.http.get_json(path, params=params)
-            except MalformedResponseError:
-                if attempt == _DECODE_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        """A GET's JSON; a truncated body is read again by the HTTP layer, like a 500."""
+        return await self.http.get_json(path, params=params)
 
     def _ticket(self, data: Any) -> Ticket:
         ticket = parse_ticket(data)
@@ -137,26 +145,50 @@ class SimulatorHttpConnector(WritesByName):
                 except TicketError as error:
                     raw_id = raw.get("id", "?") if isinstance(raw, Mapping) else "?"
                     rejected.append((str(raw_id), str(error)))
+            withdrawn = tuple(
+                Withdrawal(str(w["id"]), str(w["reason"]), str(w.get("detail") or ""))
+                for w in data.get("withdrawn", ())
+                if isinstance(w, Mapping) and w.get("reason") in WITHDRAWN_REASONS
+            )
             last = offset + size >= len(ids)
             yield PollPage(
                 tickets=tuple(tickets),
                 cursor=cursor if last else since_cursor,
                 rejected=tuple(rejected),
+                withdrawn=withdrawn,
             )
 
     async def fetch_ticket(self, ticket_id: str) -> Ticket:
-        """The ticket as the PSA shows it now, with its ``tags`` and ``notes``."""
-        data = await self._get_json(f"{TICKETS_PATH}/{ticket_id}")
+        """The ticket as the PSA shows it now, with its ``tags`` and ``notes``;
+        ``TicketGoneError`` when the server says it was withdrawn."""
+        try:
+            data = await self._get_json(f"{TICKETS_PATH}/{ticket_id}")
+        except NotFoundError as error:
+            raise self._gone(ticket_id, error) from None
         try:
             return self._ticket(data)
         except TicketError as error:
             raise FatalConnectorError(f"connector {self.name}: {error}") from None
 
+    def _gone(self, ticket_id: str, error: NotFoundError) -> ConnectorError:
+        """A 404 whose body names a withdrawal reason is the ticket gone; else not found."""
+        try:
+            body = json.loads(error.body) if error.body else {}
+        except ValueError:
+            body = {}
+        reason = body.get("withdrawn") if isinstance(body, Mapping) else None
+        if reason in WITHDRAWN_REASONS:
+            return TicketGoneError(ticket_id, str(reason), str(body.get("detail") or ""))
+        return error
+
     async def write(self, ticket: Ticket, action: str, value: str) -> WriteResult:
         """One write-back as ``POST /api/tickets/{id}/<action>``."""
         suffix, key = WRITE_PATHS[action]
         path = f"{TICKETS_PATH}/{ticket.id}/{suffix}"
-        response = await self.http.send("POST", path, json={key: value})
+        try:
+            response = await self.http.send("POST", path, json={key: value})
+        except NotFoundError as error:
+            raise self._gone(ticket.id, error) from None
         try:
             body = PsaHttp.decode(response)
         except MalformedResponseError as error:
@@ -169,6 +201,12 @@ class SimulatorHttpConnector(WritesByName):
             ok=True,
             detail=f"{action} recorded as write {answer.get('seq', '?')}",
             response=dict(answer),
+        )
+
+    def health(self) -> ConnectorHealth:
+        """Nothing of the simulated PSA fails object by object; the counters only."""
+        return ConnectorHealth(
+            counters={"requests": self.http.requests_made, "retries": self.http.retries}
         )
 
     async def check(self) -> CheckResult:

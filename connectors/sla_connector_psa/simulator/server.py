@@ -47,7 +47,12 @@ from sla_connector.core.ports import Clock
 from sla_connector.core.ticket import format_instant
 from sla_connector_psa.simulator.http_connector import WRITE_PATHS
 from sla_connector_psa.simulator.settings import SimulatorConfig
-from sla_connector_psa.simulator.state import SimulatedPsa, SimWrite, UnknownTicketError
+from sla_connector_psa.simulator.state import (
+    SimulatedPsa,
+    SimWrite,
+    UnknownTicketError,
+    WithdrawnTicketError,
+)
 
 __all__ = [
     "READ_FAULTS",
@@ -151,6 +156,9 @@ class SimulatorServer:
             self._log_file = None
 
     def _apply(self, ticket_id: str, action: str, value: str, now: datetime) -> SimWrite:
+        gone = self.psa.withdrawal(ticket_id, now)
+        if gone is not None:
+            raise WithdrawnTicketError(ticket_id, *gone)
         if action == "assign":
             return self.psa.assign(ticket_id, value, now)
         if action == "set_priority":
@@ -158,6 +166,10 @@ class SimulatorServer:
         if action == "add_internal_note":
             return self.psa.add_internal_note(ticket_id, value, now)
         return self.psa.add_tag(ticket_id, value, now)
+
+    def withdraw(self, ticket_id: str, reason: str, detail: str = "") -> None:
+        """Withdraw a ticket now (a scenario's delete, merge, spam or move)."""
+        self.psa.withdraw(ticket_id, reason, self.clock.now(), detail)
 
     def write(self, ticket_id: str, action: str, value: str) -> dict[str, Any]:
         """Apply one write now and append it to the write log before answering."""
@@ -194,6 +206,9 @@ class SimulatorServer:
             return JSONResponse({"error": "gave up (injected); not applied"}, status_code=504)
         try:
             body = await operate()
+        except WithdrawnTicketError as gone:
+            body = {"error": str(gone), "withdrawn": gone.reason, "detail": gone.detail}
+            return JSONResponse(body, status_code=404)
         except UnknownTicketError as error:
             return JSONResponse({"error": str(error)}, status_code=404)
         if fault in ("hang", "hang_after"):
@@ -216,12 +231,17 @@ class SimulatorServer:
             now = self.clock.now()
             wanted = [i for i in request.query_params.get("ids", "").split(",") if i]
             found = []
+            withdrawn = []
             for ticket_id in wanted:
                 try:
                     found.append(self.psa.ticket(ticket_id, now).to_json())
+                except WithdrawnTicketError as gone:
+                    withdrawn.append(
+                        {"id": gone.ticket_id, "reason": gone.reason, "detail": gone.detail}
+                    )
                 except UnknownTicketError:
-                    continue  # gone or not yet born: the caller asked for a list, not each
-            return {"tickets": found}
+                    continue  # not yet born: the caller asked for a list, not each
+            return {"tickets": found, "withdrawn": withdrawn}
 
         return await self.answer(write=False, operate=operate)
 

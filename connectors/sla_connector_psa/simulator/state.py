@@ -25,7 +25,13 @@ from sla_connector.core.ticket import Event, Ticket
 from sla_connector_psa.simulator.life import DAY, HOUR, Life, WorkingHours, generate_day
 from sla_connector_psa.simulator.settings import MAX_TICKETS_PER_DAY, SimulatorConfig
 
-__all__ = ["CURSOR_PREFIX", "SimWrite", "SimulatedPsa", "UnknownTicketError"]
+__all__ = [
+    "CURSOR_PREFIX",
+    "SimWrite",
+    "SimulatedPsa",
+    "UnknownTicketError",
+    "WithdrawnTicketError",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -37,6 +43,16 @@ _ID_STRIDE = 5 * MAX_TICKETS_PER_DAY
 
 class UnknownTicketError(LookupError):
     """No ticket with that id exists (yet) in the simulated PSA."""
+
+
+class WithdrawnTicketError(UnknownTicketError):
+    """The ticket was withdrawn (deleted, merged, spam, moved out of scope)."""
+
+    def __init__(self, ticket_id: str, reason: str, detail: str) -> None:
+        super().__init__(f"ticket {ticket_id} was withdrawn: {reason}")
+        self.ticket_id = ticket_id
+        self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +94,7 @@ class SimulatedPsa:
         self._hours = WorkingHours(config.timezone)
         self._start = config.start_ts
         self._next_day = self._start // DAY
+        self._withdrawn: dict[str, tuple[str, str, datetime]] = {}
         self._tickets: list[_SimTicket] = []
         self._created: list[int] = []
         self._by_id: dict[str, int] = {}
@@ -169,13 +186,34 @@ class SimulatedPsa:
         return None
 
     def ticket(self, ticket_id: str, now: datetime) -> Ticket:
-        """The canonical ticket as it stands at ``now`` (no event after it)."""
-        return self._render(self._find(ticket_id, now), now)
+        """The canonical ticket as it stands at ``now`` (no event after it);
+        ``WithdrawnTicketError`` once it was withdrawn."""
+        found = self._find(ticket_id, now)
+        gone = self.withdrawal(found.id, now)
+        if gone is not None:
+            raise WithdrawnTicketError(found.id, *gone)
+        return self._render(found, now)
 
     def tickets(self, now: datetime) -> list[Ticket]:
-        """Every ticket that exists at ``now``, oldest first."""
+        """Every ticket that exists (and was not withdrawn) at ``now``, oldest first."""
         visible = self._visible(self._seconds(now))
-        return [self._render(ticket, now) for ticket in self._tickets[:visible]]
+        return [
+            self._render(ticket, now)
+            for ticket in self._tickets[:visible]
+            if self.withdrawal(ticket.id, now) is None
+        ]
+
+    def withdrawal(self, ticket_id: str, now: datetime) -> tuple[str, str] | None:
+        """``(reason, detail)`` when the ticket was withdrawn at or before ``now``."""
+        found = self._withdrawn.get(ticket_id)
+        return (found[0], found[1]) if found is not None and found[2] <= now else None
+
+    def withdraw(self, ticket_id: str, reason: str, now: datetime, detail: str = "") -> SimWrite:
+        """Take a ticket out of the open set (a deleted, merged, spam or moved ticket); the
+        change feed lists it, and reading it raises ``WithdrawnTicketError``."""
+        ticket = self._find(ticket_id, now)
+        self._withdrawn[ticket.id] = (reason, detail, now)
+        return self._record(ticket, "withdraw", {"reason": reason, "detail": detail}, now)
 
     def _find(self, ticket_id: str, now: datetime) -> _SimTicket:
         now_s = self._seconds(now)

@@ -10,20 +10,34 @@ history this process never saw (after a restart, or created before a full read's
 costs one ``GET /api/v2/tickets/{id}/audits`` once. Both incremental endpoints share
 Zendesk's 10 requests/min limit, so they get their own request budget.
 
+Tickets that go away are withdrawn, never delivered as tickets: a deleted ticket
+(``status: "deleted"`` in the export, 404 when read), one marked as spam (deleted, its
+requester suspended: support.zendesk.com article 4408842999066) and one merged into another
+(closed with the ``closed_by_merge`` tag). One ticket that cannot be read (its audits keep
+failing after the HTTP layer's retries) is recorded against that ticket, kept in the cursor
+and retried with back-off; the rest of the poll goes on, and a 404 on a ticket deleted
+mid-poll withdraws it instead of aborting the poll.
+
 Write-back: one ``PUT /api/v2/tickets/{id}`` per action set (``apply``), carrying
 ``assignee_id`` or ``group_id``, ``priority``, a private ``comment`` and ``additional_tags``
-(which adds without replacing the tag set). A write that may or may not have landed is
-re-read (the ticket, and for a note its latest comments) before it is sent again, once.
+(which adds without replacing the tag set), with ``safe_update`` and the ``updated_stamp``
+the runtime verified, so a person's simultaneous change answers 409
+(``WriteConflictError``) instead of being overwritten. A write that may or may not have
+landed is re-read (the ticket, and for a note its latest comments) before it is sent again,
+once.
+
+Credentials (``check``): an OAuth client's access tokens, fetched and renewed by the shared
+token source, or a legacy API token until 2027-04-30.
 
 Paths follow the published OpenAPI document (no ``.json`` suffix), which the real API also
 serves. Modules: ``settings``, ``cursor``, ``history``, ``normalize`` (pure JSON -> ticket),
-``write`` (the update plan and its sending), and this one, which polls and checks.
+``statuses`` (custom ticket statuses), ``write`` (the update plan and its sending), ``check``
+(credentials and the verdict), and this one, which polls.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -32,18 +46,32 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError, TicketError
-from sla_connector.core.ports import CheckResult, Clock, PollPage, WriteResult
+from sla_connector.core.errors import (
+    ConnectorError,
+    FatalConnectorError,
+    RetriableConnectorError,
+    TicketError,
+    TicketGoneError,
+)
+from sla_connector.core.ports import (
+    CheckResult,
+    Clock,
+    ConnectorHealth,
+    PollPage,
+    Withdrawal,
+    WriteResult,
+)
 from sla_connector.core.ticket import Ticket, parse_instant
-from sla_connector_psa.checks import CheckAdvice, verdict
-from sla_connector_psa.http import PsaHttp, UnmappedReporter
-from sla_connector_psa.values import optional_int
+from sla_connector_psa.health import HealthBook
+from sla_connector_psa.http import NotFoundError, PsaHttp
+from sla_connector_psa.values import UnmappedReporter, optional_int
+from sla_connector_psa.zendesk.batch import Batch, gone
+from sla_connector_psa.zendesk.check import check, credentials_for
 from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encode_cursor
+from sla_connector_psa.zendesk.directory import Directory
 from sla_connector_psa.zendesk.history import HistoryCache
 from sla_connector_psa.zendesk.normalize import (
-    SYSTEM_USER_ID,
     Audit,
-    NormalizeContext,
     build_ticket,
     parse_audit,
     parse_ticket_event,
@@ -60,7 +88,6 @@ log = logging.getLogger("sla_connector_psa.zendesk")
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor"
 EVENTS_PATH = "/api/v2/incremental/ticket_events"
 EXPORT_INCLUDE = "users,organizations"
-SHOW_MANY_LIMIT = 100
 _MIN_AGE = timedelta(seconds=60)  # incremental start_time must be at least a minute old
 _REMAINING_HEADERS = ("ratelimit-remaining", "X-Rate-Limit-Remaining")
 _STALE_TOLERANCE = timedelta(seconds=5)  # ticket updated_at may trail its audit by a moment
@@ -90,35 +117,34 @@ class ZendeskConnector:
         self.http = PsaHttp.of(
             settings, clock, client=client, sleep=sleep, max_attempts=max_attempts
         )
-        self.export_http = PsaHttp.of(
-            settings,
-            clock,
-            client=self.http.client,
-            sleep=sleep,
-            max_attempts=max_attempts,
-            requests_per_minute=settings.export_requests_per_minute,
+        self.http.credentials = credentials_for(settings, self.http)
+        self.http.observers.append(self.note_rate_limit)
+        self.export_http = self.http.sibling(
+            requests_per_minute=settings.export_requests_per_minute
         )
-        token = base64.b64encode(f"{settings.email}/token:{settings.token}".encode()).decode()
-        self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
+        self.headers = {"Accept": "application/json"}
         self.unmapped = UnmappedReporter(settings.name)
         self.history = HistoryCache()
+        self.book = HealthBook(clock)
+        self.directory = Directory(settings, clock, self.get_json, self.unmapped.report)
         self._covered: int | None = None  # the event stream has been read up to this start_time
-        self._roles: dict[int, str] = {}
-        self._emails: dict[int, str] = {}
-        self._org_names: dict[int, str] = {}
-        self._self_id: int | None = None
         self._resume_at: datetime | None = None
-        tiers: dict[str, str] = {}
-        for tier, priority in settings.priority_map.items():
-            tiers.setdefault(priority, tier)
-        self._priority_tiers = tiers
-        self._people = {user: person for person, user in settings.users.items() if user.isdigit()}
         self.writer = WriteBack(self)
 
     @property
     def requests_made(self) -> int:
         """Requests sent through both budgets (for the polling-economy tests)."""
         return self.http.requests_made + self.export_http.requests_made
+
+    def health(self) -> ConnectorHealth:
+        """Failing tickets and pages, retries and withdrawals (``core.ports.HealthReporter``)."""
+        return self.book.snapshot(
+            {
+                "requests": self.requests_made,
+                "retries": self.http.retries + self.export_http.retries,
+                "credential_renewals": self.http.renewals + self.export_http.renewals,
+            }
+        )
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -151,80 +177,35 @@ class ZendeskConnector:
     async def get_json(
         self, path: str, params: Mapping[str, Any] | None = None, *, export: bool = False
     ) -> Any:
-        """GET through the right budget, honouring the rate-limit headers of earlier answers."""
+        """GET through the right budget, honouring the rate-limit headers of earlier answers;
+        a truncated or malformed body is retried like a 500."""
         await self._pause_if_exhausted()
         http = self.export_http if export else self.http
-        response = await http.get(path, params=params, headers=self.headers)
-        self.note_rate_limit(response)
-        return PsaHttp.decode(response)
+        return await http.get_json(path, params=params, headers=self.headers)
 
     async def send(self, method: str, path: str, body: Any) -> Any:
-        """A write through the general budget; ambiguity surfaces as AmbiguousWriteError."""
+        """A write through the general budget; ambiguity surfaces as AmbiguousWriteError,
+        a 409 as WriteConflictError; a cut-short 2xx answer landed and reads as ``{}``."""
         await self._pause_if_exhausted()
-        response = await self.http.send(method, path, json=body, headers=self.headers)
-        self.note_rate_limit(response)
-        return PsaHttp.decode(response)
+        return await self.http.send_json(method, path, json=body, headers=self.headers)
 
     # -- sideloads and users --------------------------------------------------------------------
 
     def absorb(self, page: Mapping[str, Any]) -> None:
-        """Remember user roles/emails and organization names from a response's sideloads."""
-        for user in page.get("users") or ():
-            if isinstance(user, Mapping) and (uid := optional_int(user.get("id"))) is not None:
-                if isinstance(user.get("role"), str):
-                    self._roles[uid] = user["role"]
-                if isinstance(user.get("email"), str):
-                    self._emails[uid] = user["email"].lower()
-        for org in page.get("organizations") or ():
-            if (
-                isinstance(org, Mapping)
-                and (oid := optional_int(org.get("id"))) is not None
-                and isinstance(org.get("name"), str)
-            ):
-                self._org_names[oid] = org["name"]
-
-    async def self_user_id(self) -> int | None:
-        """The API user's id, to tell this connector's own changes from a human's."""
-        if self._self_id is None:
-            data = await self.get_json("/api/v2/users/me")
-            user = data.get("user") if isinstance(data, Mapping) else None
-            if isinstance(user, Mapping):
-                self._self_id = optional_int(user.get("id"))
-        return self._self_id
+        """Remember what a response sideloads (users, organizations)."""
+        self.directory.absorb(page)
 
     def learn_self_id(self, user_id: int | None) -> None:
         """A write's audit names its author: this connector's user."""
-        if user_id is not None and self._self_id is None:
-            self._self_id = user_id
+        self.directory.learn_self_id(user_id)
 
-    async def _load_roles(self, user_ids: Iterable[int]) -> None:
-        missing = sorted({u for u in user_ids if u not in self._roles and u != SYSTEM_USER_ID})
-        for start in range(0, len(missing), SHOW_MANY_LIMIT):
-            chunk = missing[start : start + SHOW_MANY_LIMIT]
-            data = await self.get_json(
-                "/api/v2/users/show_many", {"ids": ",".join(str(u) for u in chunk)}
-            )
-            if isinstance(data, Mapping):
-                self.absorb(data)
-            for uid in chunk:
-                self._roles.setdefault(uid, "unknown")  # deleted users: ask only once
+    @property
+    def _self_id(self) -> int | None:
+        return self.directory.self_id
 
-    def _context(self) -> NormalizeContext:
-        wanted = self.settings.automation_users
-        automation = {int(v) for v in wanted if v.lstrip("-").isdigit()}
-        automation.update(uid for uid, email in self._emails.items() if email in wanted)
-        return NormalizeContext(
-            source=self.name,
-            client_map=self.settings.client_map,
-            default_client=self.settings.default_client,
-            priority_tiers=self._priority_tiers,
-            people=self._people,
-            user_roles=self._roles,
-            org_names=self._org_names,
-            automation_user_ids=frozenset(automation),
-            self_user_id=self._self_id,
-            report=self.unmapped.report,
-        )
+    async def unmatched_statuses(self) -> list[str]:
+        """Configured status names this account has neither as category nor custom status."""
+        return await self.directory.unmatched_statuses()
 
     # -- histories ------------------------------------------------------------------------------
 
@@ -301,53 +282,72 @@ class ZendeskConnector:
             return False
         return updated > latest + _STALE_TOLERANCE
 
-    async def _histories(
-        self, raws: Mapping[int, Mapping[str, Any]]
-    ) -> tuple[dict[int, tuple[Audit, ...]], list[tuple[str, str]]]:
-        found: dict[int, tuple[Audit, ...]] = {}
-        rejected: list[tuple[str, str]] = []
-        for tid, raw in raws.items():
-            history = self.history.history(tid)
-            if history is None or self._stale(tid, raw):
-                try:
-                    self.history.set_full(tid, await self._read_audits(tid))
-                except TicketError as exc:
-                    rejected.append((str(tid), str(exc)))
-                    continue
-                history = self.history.history(tid) or ()
-            found[tid] = history
-        return found, rejected
+    def _gone(self, raw: Mapping[str, Any]) -> Withdrawal | None:
+        return gone(raw, self.directory.suspended)
 
-    async def _normalize(
-        self, raw_tickets: list[Any]
-    ) -> tuple[list[Ticket], list[tuple[str, str]]]:
+    async def _normalize(self, raw_tickets: Iterable[Any]) -> Batch:
+        """Tickets, rejections, withdrawals and per-ticket failures of one page."""
+        batch = Batch()
         latest: dict[int, Mapping[str, Any]] = {}
-        rejected: list[tuple[str, str]] = []
         for raw in raw_tickets:
-            if isinstance(raw, Mapping) and raw.get("status") == "deleted":
-                if (deleted := optional_int(raw.get("id"))) is not None:
-                    self.history.forget(deleted)
-                    latest.pop(deleted, None)
+            gone = self._gone(raw) if isinstance(raw, Mapping) else None
+            if gone is not None:
+                if (tid := optional_int(gone.ticket_id)) is not None:
+                    self.history.forget(tid)
+                    latest.pop(tid, None)
+                batch.withdraw(gone)
                 continue
             try:
                 tid = validate_ticket(raw)[0]
             except TicketError as exc:
-                rejected.append((ticket_id_of(raw), str(exc)))
+                batch.rejected.append((ticket_id_of(raw), str(exc)))
                 continue
             latest[tid] = raw  # the export can repeat a ticket: the later copy wins
-        histories, failed = await self._histories(latest)
-        rejected.extend(failed)
+        histories: dict[int, tuple[Audit, ...]] = {}
+        for tid, raw in latest.items():
+            found = await self._history_of(tid, raw, batch)
+            if found is not None:
+                histories[tid] = found
+        await self.directory.load_statuses(latest[tid] for tid in histories)
         await self._prepare_context(latest, histories)
-        context = self._context()
-        tickets: list[Ticket] = []
+        context = self.directory.context()
         for tid, history in histories.items():
+            self.directory.requesters[tid] = optional_int(latest[tid].get("requester_id")) or 0
             try:
-                tickets.append(build_ticket(latest[tid], history, context))
+                batch.tickets.append(build_ticket(latest[tid], history, context))
             except TicketError as exc:
-                rejected.append((str(tid), str(exc)))
-        for ticket_id, reason in rejected:
+                batch.rejected.append((str(tid), str(exc)))
+        for ticket_id, reason in batch.rejected:
             log.warning("connector %s: ticket %s rejected: %s", self.name, ticket_id, reason)
-        return tickets, rejected
+        self.book.count("withdrawn", len(batch.withdrawn))
+        return batch
+
+    async def _history_of(
+        self, tid: int, raw: Mapping[str, Any], batch: Batch
+    ) -> tuple[Audit, ...] | None:
+        """The ticket's history (its audits read when the cache lacks them); None when the
+        ticket went away, is unreadable or failed (each noted in ``batch``)."""
+        history = self.history.history(tid)
+        if history is not None and not self._stale(tid, raw):
+            self.book.quarantine.succeeded("ticket", str(tid))
+            return history
+        try:
+            self.history.set_full(tid, await self._read_audits(tid))
+        except NotFoundError:  # deleted while this poll read it
+            self.history.forget(tid)
+            batch.withdraw(Withdrawal(str(tid), "deleted", "404 while its audits were read"))
+            return None
+        except TicketError as exc:
+            batch.rejected.append((str(tid), str(exc)))
+            return None
+        except RetriableConnectorError as exc:
+            failure = self.book.quarantine.failed("ticket", str(tid), f"audits not read: {exc}")
+            log.warning("connector %s: ticket %s failed (%s); retried later", self.name, tid, exc)
+            batch.failures.append(failure)
+            batch.retry.add(tid)
+            return None
+        self.book.quarantine.succeeded("ticket", str(tid))
+        return self.history.history(tid) or ()
 
     async def _prepare_context(
         self, raws: Mapping[int, Mapping[str, Any]], histories: Mapping[int, tuple[Audit, ...]]
@@ -370,9 +370,9 @@ class ZendeskConnector:
                         authors.add(entry.author_id)
                     if entry.kind == "change" and entry.field == "priority" and not entry.automatic:
                         human_priority_change = True
-        await self._load_roles(authors)
+        await self.directory.load_roles(authors)
         if human_priority_change:
-            await self.self_user_id()
+            await self.directory.self_user_id()
 
     # -- Connector protocol: reads ---------------------------------------------------------
 
@@ -395,37 +395,42 @@ class ZendeskConnector:
         return ZendeskCursor(events=self._covered, start_time=start)
 
     async def fetch_changed(self, since_cursor: str | None) -> AsyncIterator[PollPage]:
-        """Pages of tickets changed since the cursor; None reads ``full_read_lookback`` back."""
+        """Pages of tickets changed since the cursor; None reads ``full_read_lookback`` back.
+
+        Tickets whose history failed before are re-read first, when their back-off allows.
+        A page that fails after the first one ends the poll with that failure recorded
+        (the cursor stays at the last complete page); a failing first page raises.
+        """
         cursor = self._start(since_cursor)
+        retry = set(cursor.retry)
+        if retry:
+            batch = await self._retry(retry)
+            retry = (retry - batch.done) | batch.retry
+            cursor = cursor.with_retry(retry)
+            yield batch.page(encode_cursor(cursor))
         drained = False
+        pages = 0
         while True:
-            params: dict[str, Any] = {"include": EXPORT_INCLUDE}
-            if cursor.export is not None:
-                params["cursor"] = cursor.export
-            else:
-                params["start_time"] = cursor.start_time
-            page = await self.get_json(EXPORT_PATH, params, export=True)
-            if not isinstance(page, Mapping) or not isinstance(page.get("tickets"), list):
-                raise RetriableConnectorError(
-                    f"connector {self.name}: the ticket export answered without a tickets list"
-                )
-            self.absorb(page)
-            raw_tickets: list[Any] = page["tickets"]
-            if raw_tickets and (not drained or self._behind(raw_tickets)):
-                await self._drain_events()
-                drained = True
-            tickets, rejected = await self._normalize(raw_tickets)
-            after = page.get("after_cursor")
+            try:
+                page, batch, after = await self._export_page(cursor, drained)
+            except ConnectorError as exc:
+                if pages == 0 or not isinstance(exc, RetriableConnectorError):
+                    raise
+                failure = self.book.quarantine.failed("page", EXPORT_PATH, str(exc))
+                yield PollPage((), encode_cursor(cursor), failures=(failure,))
+                return
+            self.book.quarantine.succeeded("page", EXPORT_PATH)
+            drained, pages = True, pages + 1
             advanced = isinstance(after, str) and bool(after) and after != cursor.export
+            retry |= batch.retry
             assert self._covered is not None
             cursor = ZendeskCursor(
                 events=self._covered,
                 export=after if advanced else cursor.export,
                 start_time=None if (advanced or cursor.export) else cursor.start_time,
+                retry=tuple(sorted(retry)),
             )
-            yield PollPage(
-                tickets=tuple(tickets), cursor=encode_cursor(cursor), rejected=tuple(rejected)
-            )
+            yield batch.page(encode_cursor(cursor))
             if page.get("end_of_stream") is not False:
                 return
             if not advanced:
@@ -433,6 +438,46 @@ class ZendeskConnector:
                     "connector %s: ticket export did not advance; stopping this poll", self.name
                 )
                 return
+
+    async def _export_page(
+        self, cursor: ZendeskCursor, drained: bool
+    ) -> tuple[Mapping[str, Any], Batch, Any]:
+        params: dict[str, Any] = {"include": EXPORT_INCLUDE}
+        if cursor.export is not None:
+            params["cursor"] = cursor.export
+        else:
+            params["start_time"] = cursor.start_time
+        page = await self.get_json(EXPORT_PATH, params, export=True)
+        if not isinstance(page, Mapping) or not isinstance(page.get("tickets"), list):
+            raise RetriableConnectorError(
+                f"connector {self.name}: the ticket export answered without a tickets list"
+            )
+        self.absorb(page)
+        raw_tickets: list[Any] = page["tickets"]
+        if raw_tickets and (not drained or self._behind(raw_tickets)):
+            await self._drain_events()
+        return page, await self._normalize(raw_tickets), page.get("after_cursor")
+
+    async def _retry(self, ids: set[int]) -> Batch:
+        """Re-read the tickets whose history failed earlier (those past their back-off)."""
+        batch = Batch()
+        raws: list[Mapping[str, Any]] = []
+        for tid in sorted(ids):
+            if not self.book.quarantine.due("ticket", str(tid)):
+                batch.retry.add(tid)
+                continue
+            try:
+                raws.append(await self.read_ticket(tid))
+            except NotFoundError:
+                self.book.quarantine.succeeded("ticket", str(tid))
+                batch.withdraw(Withdrawal(str(tid), await self.directory.deleted_reason(tid)))
+            except RetriableConnectorError as exc:
+                batch.failures.append(self.book.quarantine.failed("ticket", str(tid), str(exc)))
+                batch.retry.add(tid)
+            batch.done.add(tid)
+        found = await self._normalize(raws)
+        batch.merge(found)
+        return batch
 
     def _behind(self, raw_tickets: list[Any]) -> bool:
         """True when a ticket was updated after the event stream's read position."""
@@ -461,21 +506,33 @@ class ZendeskConnector:
         return ticket
 
     async def fetch_ticket(self, ticket_id: str) -> Ticket:
-        """One ticket, its history from the cache or its audits."""
-        raw = await self.read_ticket(ticket_id)
-        tid = optional_int(raw.get("id"))
-        if tid is None:
-            raise TicketError(f"ticket {ticket_id}: answer without a numeric id")
-        histories, rejected = await self._histories({tid: raw})
-        if rejected:
-            raise TicketError(rejected[0][1])
-        await self._prepare_context({tid: raw}, histories)
-        return build_ticket(raw, histories[tid], self._context())
+        """One ticket, its history from the cache or its audits; ``TicketGoneError`` when it
+        was deleted, marked as spam or merged into another."""
+        try:
+            raw = await self.read_ticket(ticket_id)
+        except NotFoundError:
+            tid = optional_int(ticket_id)
+            if tid is None:
+                raise
+            self.history.forget(tid)
+            raise TicketGoneError(ticket_id, await self.directory.deleted_reason(tid)) from None
+        gone = self._gone(raw)
+        if gone is not None:
+            raise TicketGoneError(ticket_id, gone.reason, gone.detail)
+        batch = await self._normalize([raw])
+        if batch.withdrawn:
+            raise TicketGoneError(ticket_id, batch.withdrawn[0].reason, batch.withdrawn[0].detail)
+        if batch.failures:
+            raise RetriableConnectorError(batch.failures[0].error)
+        if batch.rejected or not batch.tickets:
+            raise TicketError(batch.rejected[0][1] if batch.rejected else f"ticket {ticket_id}")
+        return batch.tickets[0]
 
     # -- Connector protocol: writes ----------------------------------------------------------
 
     async def apply(self, ticket: Ticket, actions: Iterable[tuple[str, str]]) -> WriteResult:
-        """All actions of one escalation (reassign, set_priority, note, tag) in one PUT."""
+        """All actions of one escalation (reassign, set_priority, note, tag) in one PUT, as a
+        safe update against the ``updated_at`` the ticket was verified at."""
         return await self.writer.apply(ticket, actions)
 
     async def assign(self, ticket: Ticket, person_or_group: str) -> WriteResult:
@@ -501,55 +558,9 @@ class ZendeskConnector:
     # -- check --------------------------------------------------------------------------------
 
     async def check(self) -> CheckResult:
-        """Authenticate, then read one export page; each failure says what to fix."""
-        s = self.settings
-        advice = CheckAdvice(
-            credentials=lambda exc: (
-                f"credentials rejected (401) by {s.base_url}: check {s.email_env} and "
-                f"{s.token_env} (the API token must be active and token access enabled)"
-            ),
-            permission=lambda exc: (
-                f"permission missing (403) on {exc.url}: the incremental export needs a "
-                f"Zendesk admin; use an admin's email in {s.email_env}"
-            ),
-            wrong_url=lambda exc: (
-                f"wrong URL (404) for {exc.url}: check subdomain/base_url of connector {self.name}"
-            ),
-            failed="Zendesk check failed",
-        )
-        return await verdict(self._check, advice)
-
-    async def _check(self) -> CheckResult:
-        s = self.settings
-        data = await self.get_json("/api/v2/users/me")
-        user = data.get("user") if isinstance(data, Mapping) else None
-        if not isinstance(user, Mapping) or optional_int(user.get("id")) is None:
-            return CheckResult(
-                False,
-                (
-                    f"credentials rejected: Zendesk at {s.base_url} answered as an anonymous "
-                    f"user; check {s.email_env} and {s.token_env} and that API token access "
-                    "is enabled"
-                ),
-            )
-        self._self_id = optional_int(user.get("id"))
-        since = int((self.clock.now() - timedelta(days=1)).timestamp())
-        page = await self.get_json(EXPORT_PATH, {"start_time": since}, export=True)
-        tickets = page.get("tickets") if isinstance(page, Mapping) else None
-        count = len(tickets) if isinstance(tickets, list) else 0
-        role = str(user.get("role") or "unknown")
-        account = str(user.get("email") or user.get("name") or user.get("id"))
-        summary = (
-            f"authenticated as {account} ({role}); incremental export readable: "
-            f"{count} ticket(s) changed in the last 24 h on the first page"
-        )
-        if role not in ("admin", "unknown"):
-            summary += "; note: the incremental export normally requires an admin"
-        return CheckResult(
-            True,
-            summary,
-            {"account": account, "role": role, "tickets_first_page": count, "base_url": s.base_url},
-        )
+        """Authenticate, read one export page, resolve status names, describe the
+        credentials (method, expiry, scopes); each failure says what to fix."""
+        return await check(self)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this connector created it."""

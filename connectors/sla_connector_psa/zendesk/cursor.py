@@ -2,13 +2,15 @@
 
 The cursor the runtime persists is opaque to it: ``zd1:`` plus compact JSON with the export's
 ``after_cursor`` (or the ``start_time`` of a full read that has not got one yet) and the
-``start_time`` of the event stream.
+``start_time`` of the event stream, plus the ids of tickets whose history failed and must be
+read again (``r``), so a ticket the export has moved past is never forgotten.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 __all__ = ["ZendeskCursor", "decode_cursor", "encode_cursor"]
 
@@ -22,6 +24,10 @@ class ZendeskCursor:
     events: int  # start_time (Unix seconds) of the next ticket event read
     export: str | None = None  # after_cursor of the cursor-based ticket export
     start_time: int | None = None  # export start_time while no after_cursor is known
+    retry: tuple[int, ...] = ()  # tickets whose history failed: read them again
+
+    def with_retry(self, ids: Iterable[int]) -> ZendeskCursor:
+        return replace(self, retry=tuple(sorted(set(ids))))
 
 
 def encode_cursor(cursor: ZendeskCursor) -> str:
@@ -31,6 +37,8 @@ def encode_cursor(cursor: ZendeskCursor) -> str:
         data["c"] = cursor.export
     if cursor.start_time is not None:
         data["s"] = cursor.start_time
+    if cursor.retry:
+        data["r"] = list(cursor.retry)
     return _PREFIX + json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
@@ -55,4 +63,9 @@ def decode_cursor(text: str) -> ZendeskCursor:
         raise ValueError("Zendesk cursor with a malformed start_time")
     if export is None and start is None:
         raise ValueError("Zendesk cursor without an export position")
-    return ZendeskCursor(events=events, export=export, start_time=start)
+    retry = data.get("r") or []
+    if not isinstance(retry, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in retry
+    ):
+        raise ValueError("Zendesk cursor with a malformed retry list")
+    return ZendeskCursor(events=events, export=export, start_time=start, retry=tuple(retry))

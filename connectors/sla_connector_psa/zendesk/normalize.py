@@ -7,7 +7,10 @@ update with ``child_events[]``). Both become ``Audit`` records keyed by the audi
 two sources merge without duplicates. ``build_ticket`` turns a ticket object plus its audits
 into a ``Ticket`` whose events the clocks read:
 
-- ``status`` from status Create (when not born ``new``) and Change entries, whoever made them;
+- ``status`` from status and ``custom_status_id`` Create (when not born ``new``) and Change
+  entries, whoever made them, named by ``statuses.StatusNames`` (the custom status's label
+  when the configuration names it, else the category), so a move between two custom
+  statuses of one category is an event too;
 - ``public_reply`` from public comments, ``by`` agent or customer from the author's role and
   the requester; comments made by triggers/automations, the Zendesk system user or configured
   automation users are never agent replies (SEMANTICS S07), and the ticket's first comment
@@ -46,7 +49,8 @@ __all__ = [
 SYSTEM_USER_ID = -1
 """Zendesk's author id for changes made by the system itself."""
 
-_TRACKED_FIELDS = ("status", "priority", "assignee_id", "group_id")
+_TRACKED_FIELDS = ("status", "custom_status_id", "priority", "assignee_id", "group_id")
+_STATUS_FIELDS = ("status", "custom_status_id")
 _AUTOMATIC_RELS = frozenset({"trigger", "automation"})
 _CHANNELS = {
     "email": "email",
@@ -117,6 +121,7 @@ class NormalizeContext:
     automation_user_ids: frozenset[int] = frozenset()
     self_user_id: int | None = None
     report: Callable[[str, str], None] = lambda kind, value: None
+    status_name: Callable[[Any, Any], str] = lambda category, custom_id: str(category or "")
 
 
 def _int(value: Any, what: str) -> int:
@@ -276,6 +281,26 @@ def _is_machine(entry: AuditEntry, ctx: NormalizeContext) -> bool:
     )
 
 
+def _status_event(
+    audit: Audit, at: datetime, created: datetime, ctx: NormalizeContext
+) -> Event | None:
+    """The one status event of an audit: its status and custom status entries together."""
+    values = {
+        entry.field: entry.value
+        for entry in audit.entries
+        if entry.field in _STATUS_FIELDS and entry.value not in (None, "")
+    }
+    if not values:
+        return None
+    creating = audit.creates and not any(
+        e.kind == "change" for e in audit.entries if e.field in _STATUS_FIELDS
+    )
+    name = ctx.status_name(values.get("status"), values.get("custom_status_id"))
+    if not name or (creating and name.lower() == "new"):
+        return None
+    return Event(at=created if creating else at, type="status", to=name)
+
+
 def _events(
     audits: Iterable[Audit], created: datetime, requester: int | None, ctx: NormalizeContext
 ) -> list[Event]:
@@ -284,7 +309,13 @@ def _events(
     for audit in ordered:
         at = max(audit.at, created)
         creating = audit.creates
+        status = _status_event(audit, at, created, ctx)
         for entry in audit.entries:
+            if entry.field in _STATUS_FIELDS:
+                if status is not None:  # in the audit's own order, once
+                    events.append(status)
+                    status = None
+                continue
             if entry.kind == "comment":
                 if creating:
                     continue  # the description, not a reply
@@ -302,15 +333,7 @@ def _events(
             value = entry.value
             if value is None or value == "":
                 continue
-            if entry.field == "status":
-                status = str(value)
-                if entry.kind == "change" or status.lower() != "new":
-                    events.append(
-                        Event(
-                            at=created if entry.kind == "create" else at, type="status", to=status
-                        )
-                    )
-            elif entry.field == "assignee_id":
+            if entry.field == "assignee_id":
                 person = ctx.people.get(str(value), str(value))
                 events.append(Event(at=at, type="assignee", to=person))
             elif entry.field == "priority" and entry.kind == "change":
@@ -361,6 +384,7 @@ def build_ticket(raw: Any, audits: Iterable[Audit], ctx: NormalizeContext) -> Ti
         "organization_id": optional_int(raw.get("organization_id")),
         "requester_id": requester,
         "updated_at": raw.get("updated_at"),
+        "custom_status_id": optional_int(raw.get("custom_status_id")),
     }
     return Ticket(
         id=str(ticket_id),
@@ -371,7 +395,7 @@ def build_ticket(raw: Any, audits: Iterable[Audit], ctx: NormalizeContext) -> Ti
         description=_text(raw, "description"),
         channel=_CHANNELS.get(channel, channel),
         source_priority=_text(raw, "priority"),
-        status=status,
+        status=ctx.status_name(status, raw.get("custom_status_id")) or status,
         events=tuple(_events(audits, created, requester, ctx)),
         tags=tuple(str(tag) for tag in tags) if isinstance(tags, list) else (),
         extra=extra,

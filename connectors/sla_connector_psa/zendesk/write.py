@@ -13,19 +13,31 @@ written entirely writes nothing and says why. A Zendesk update is atomic; after 
 failure (timeout after sending, 5xx) the ticket is re-read: a private comment with the note's
 text newer than the attempt, or else all fields already as requested, means it landed.
 Otherwise it is sent once more.
+
+Every update is a safe update: ``"safe_update": true`` with the ``updated_stamp`` of the
+ticket the runtime verified (its ``updated_at``), so Zendesk answers 409 when a person changed
+the ticket since (spec Tags "Safe Update"; psa-apis.md section 3.5, "Collisions"). The 409
+is raised as ``WriteConflictError``: nothing was written, and the runtime re-reads,
+re-verifies and writes again once. A 404 (the ticket was deleted) raises
+``TicketGoneError``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sla_connector.core.errors import ConnectorError, TicketError
+from sla_connector.core.errors import (
+    ConnectorError,
+    TicketError,
+    TicketGoneError,
+    WriteConflictError,
+)
 from sla_connector.core.ports import WRITE_ACTIONS, WriteResult
 from sla_connector.core.ticket import Ticket, parse_instant
-from sla_connector_psa.http import AmbiguousWriteError
+from sla_connector_psa.http import AmbiguousWriteError, NotFoundError
 from sla_connector_psa.writes import send_once
 
 if TYPE_CHECKING:
@@ -43,13 +55,17 @@ class UpdatePlan:
     fields: Mapping[str, Any] = field(default_factory=dict)
     note: str | None = None
     problems: tuple[str, ...] = ()
+    updated_stamp: str | None = None  # the ticket's updated_at when it was verified
 
     @property
     def body(self) -> dict[str, Any]:
-        """The JSON body of the PUT."""
+        """The JSON body of the PUT (a safe update when the verified stamp is known)."""
         ticket: dict[str, Any] = dict(self.fields)
         if self.note is not None:
             ticket["comment"] = {"body": self.note, "public": False}
+        if self.updated_stamp:
+            ticket["safe_update"] = True
+            ticket["updated_stamp"] = self.updated_stamp
         return {"ticket": ticket}
 
     def describe(self) -> str:
@@ -162,6 +178,9 @@ class WriteBack:
     async def apply(self, ticket: Ticket, actions: Iterable[tuple[str, str]]) -> WriteResult:
         """Send the action set as one update; re-read instead of blindly repeating it."""
         plan = await self.plan(actions)
+        stamp = ticket.extra.get("updated_at")
+        if isinstance(stamp, str) and stamp:
+            plan = replace(plan, updated_stamp=stamp)
         if plan.problems:
             problems = "; ".join(plan.problems)
             return WriteResult(False, f"ticket {ticket.id}: not written: {problems}")
@@ -185,6 +204,15 @@ class WriteBack:
         where = f"connector {self._c.name}: ticket {ticket.id} update"
         try:
             return await send_once(send, reread, refused, where=where)
+        except WriteConflictError as exc:
+            raise WriteConflictError(
+                f"ticket {ticket.id}: changed since {plan.updated_stamp} (safe update refused): "
+                f"{exc}",
+                ticket_id=ticket.id,
+                url=exc.url,
+            ) from None
+        except NotFoundError:
+            raise TicketGoneError(ticket.id, "deleted", "404 on update") from None
         except AmbiguousWriteError as exc:
             return WriteResult(
                 False,

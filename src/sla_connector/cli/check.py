@@ -2,13 +2,18 @@
 
 Every connector gets a verdict line; wrong credentials, a wrong URL, an unreachable host
 and a missing permission each come back from the connector as their own actionable
-message. Exit code 0 when all pass, 1 when a connector fails, 2 for a bad configuration.
+message. Below it, indented, what the connector reports in ``details``: the credentials in
+use (``auth``: the method, when the credential stops working, the scopes it lacks), its
+warnings (an API token that Zendesk retires, an audit trail that cannot be read) and the
+objects failing now (``health``). Exit code 0 when all pass, 1 when a connector fails, 2 for
+a bad configuration.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +62,27 @@ def run(args: argparse.Namespace) -> int:
     for name, result in results.items():
         mark = "ok  " if result.ok else "FAIL"
         print(f"{mark} {name} ({config.connectors[name].type}): {result.summary}")
+        for line in detail_lines(result.details):
+            print(f"     {line}")
     return 0 if all(result.ok for result in results.values()) else 1
+
+
+def detail_lines(details: Mapping[str, Any]) -> Iterator[str]:
+    """The credentials, warnings and failing objects a connector reported, one line each."""
+    auth = details.get("auth")
+    if isinstance(auth, Mapping):
+        expires = auth.get("expires_at") or "not reported by the PSA"
+        yield f"auth: {auth.get('label') or auth.get('method')}; expires: {expires}"
+        missing = auth.get("missing_scopes") or []
+        if auth.get("scopes") is not None or missing:
+            lacking = ", ".join(missing) if missing else "none"
+            yield f"scopes lacking: {lacking}"
+    for warning in details.get("warnings") or ():
+        yield f"warning: {warning}"
+    health = details.get("health")
+    if isinstance(health, Mapping):
+        for failing in health.get("failing") or ():
+            yield f"failing: {failing}"
 
 
 async def _check_all(config: AppConfig, names: list[str]) -> dict[str, CheckResult]:

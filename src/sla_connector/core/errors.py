@@ -2,11 +2,16 @@
 
 A ``ConfigError`` stops start-up with a message naming the key path; a ``TicketError``
 rejects one ticket and the run goes on; connector errors say whether a retry can help.
+Two connector errors carry a signal the runtime acts on rather than a failure to report:
+``TicketGoneError`` (the ticket left the PSA or the connector's scope: withdraw it) and
+``WriteConflictError`` (a person changed the ticket since it was read: re-read, re-verify,
+write again once).
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "WITHDRAWN_REASONS",
     "ConfigError",
     "ConnectorError",
     "FatalConnectorError",
@@ -14,7 +19,13 @@ __all__ = [
     "SlaConnectorError",
     "StoreError",
     "TicketError",
+    "TicketGoneError",
+    "WriteConflictError",
 ]
+
+WITHDRAWN_REASONS = ("deleted", "merged", "spam", "out_of_scope")
+"""Why a ticket left the open set: deleted, merged into another, marked as spam, or moved
+where this connector does not look (another board, project or account)."""
 
 
 class SlaConnectorError(Exception):
@@ -44,6 +55,34 @@ class RetriableConnectorError(ConnectorError):
 
 class FatalConnectorError(ConnectorError):
     """Retrying will not help until an operator acts: credentials, permissions, bad URL."""
+
+
+class TicketGoneError(FatalConnectorError):
+    """The ticket is gone for good (``reason``, one of ``WITHDRAWN_REASONS``): it must leave
+    the open set and its pending steps be cancelled, not retried; ``detail`` says more (the
+    ticket it was merged into, the board it moved to)."""
+
+    def __init__(self, ticket_id: str, reason: str, detail: str = "") -> None:
+        if reason not in WITHDRAWN_REASONS:
+            raise ValueError(f"reason must be one of {WITHDRAWN_REASONS}, got {reason!r}")
+        self.ticket_id = ticket_id
+        self.reason = reason
+        self.detail = detail
+        text = f"ticket {ticket_id} withdrawn: {reason}"
+        super().__init__(f"{text} ({detail})" if detail else text)
+
+
+class WriteConflictError(RetriableConnectorError):
+    """409: the ticket changed since it was read (a person's edit, Zendesk's safe update).
+
+    Nothing was written. Re-read the ticket, re-verify the step and write again once.
+    """
+
+    def __init__(self, message: str, *, ticket_id: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.ticket_id = ticket_id
+        self.url = url
+        self.status = 409
 
 
 class StoreError(SlaConnectorError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from sla_connector.core.ports import Clock, Connector
@@ -28,6 +29,8 @@ class SettingKey:
 
     ``type`` and ``default`` are the words an operator reads (``whole number``, ``100``,
     ``required``); a literal default is written in backticks. ``example`` is YAML.
+    ``together_with`` names the keys that must be set with this one (an OAuth client's id
+    and secret).
     """
 
     key: str
@@ -35,6 +38,7 @@ class SettingKey:
     default: str
     description: str
     example: str | None = None
+    together_with: tuple[str, ...] = ()
 
     @property
     def secret(self) -> bool:
@@ -77,12 +81,17 @@ class Starter:
 
 @dataclass(frozen=True, slots=True)
 class ConnectorSettings:
-    """Everything a connector type declares: its keys, its docs page, its starter entry."""
+    """Everything a connector type declares: its keys, its docs page, its starter entry.
+
+    ``reconcile_interval`` is the PSA's default time between full reads, used when the
+    configuration sets none (a full read of some PSAs costs a request per open ticket).
+    """
 
     type: str
     keys: tuple[SettingKey, ...]
     page: str
     starter: Starter | None = None
+    reconcile_interval: timedelta | None = None
 
     def __post_init__(self) -> None:
         names = [key.key for key in self.keys]

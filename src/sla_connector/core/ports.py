@@ -4,8 +4,16 @@ Connectors implement ``Connector`` and register a ``ConnectorFactory`` in the en
 group ``sla_connector.connectors``; built-in connectors register the same way a third
 party's would. What a connector may do beyond the port is declared here too, as
 ``runtime_checkable`` protocols the runtime checks once when it builds the connector:
-``StepWriter`` (a whole escalation step in one request) and ``NoteFinder`` (search the
-PSA's notes for a step's marker when the ticket's ``notes`` cannot show it).
+``StepWriter`` (a whole escalation step in one request), ``NoteFinder`` (search the
+PSA's notes for a step's marker when the ticket's ``notes`` cannot show it) and
+``HealthReporter`` (what is failing inside the connector, object by object).
+
+Signals a connector gives the runtime besides tickets: a ``PollPage`` lists the tickets that
+went away (``withdrawn``: deleted, merged, spam, out of scope) and the objects that could not
+be read this time (``failures``: one project, board, ticket or page, retried later with
+back-off while the rest of the poll went on); ``fetch_ticket`` raises
+``core.errors.TicketGoneError`` for a ticket that went away, and a write raises
+``core.errors.WriteConflictError`` on a 409.
 """
 
 from __future__ import annotations
@@ -23,9 +31,13 @@ __all__ = [
     "Clock",
     "Connector",
     "ConnectorFactory",
+    "ConnectorHealth",
+    "HealthReporter",
     "NoteFinder",
+    "ObjectFailure",
     "PollPage",
     "StepWriter",
+    "Withdrawal",
     "WriteResult",
 ]
 
@@ -40,12 +52,63 @@ class Clock(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A ticket that left the open set: ``reason`` is one of ``core.errors.WITHDRAWN_REASONS``.
+
+    The runtime cancels the ticket's pending steps with this reason and lists the ticket as
+    withdrawn, never as breached (``detail``: the ticket it was merged into, where it moved).
+    """
+
+    ticket_id: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectFailure:
+    """One object a connector could not read or write this time, the rest going on.
+
+    ``kind`` names the object (``project``, ``board``, ``ticket``, ``page``, ``token``),
+    ``object_id`` which one; ``retry_at`` is when the connector tries it again (back-off
+    after ``attempts`` failures in a row); ``retriable`` False means an operator must act.
+    """
+
+    kind: str
+    object_id: str
+    error: str
+    attempts: int = 1
+    retry_at: datetime | None = None
+    retriable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class PollPage:
-    """One batch of changed tickets and the cursor to resume after it."""
+    """One batch of changed tickets and the cursor to resume after it.
+
+    ``withdrawn`` lists tickets that went away since they were delivered; ``failures`` the
+    objects this page could not read (each also held in the connector's health).
+    """
 
     tickets: tuple[Ticket, ...]
     cursor: str | None
     rejected: tuple[tuple[str, str], ...] = ()  # (ticket id or "?", reason)
+    withdrawn: tuple[Withdrawal, ...] = ()
+    failures: tuple[ObjectFailure, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorHealth:
+    """What is failing inside one connector now, for ``check``, /metrics and the dashboard.
+
+    ``failures`` are the objects currently failing (cleared when a retry succeeds);
+    ``counters`` are totals since the connector started (e.g. ``unparsed_audit_trails``,
+    ``retries``, ``withdrawn``); ``warnings`` are sentences an operator should read, each
+    with a sample where one helps (an audit-trail line that could not be read).
+    """
+
+    failures: tuple[ObjectFailure, ...] = ()
+    counters: Mapping[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +139,9 @@ class Connector(Protocol):
         """Pages of canonical tickets changed since the cursor (None: full read)."""
         ...
 
-    async def fetch_ticket(self, ticket_id: str) -> Ticket: ...
+    async def fetch_ticket(self, ticket_id: str) -> Ticket:
+        """The ticket as it is now; ``TicketGoneError`` when it went away (with the reason)."""
+        ...
 
     async def assign(self, ticket: Ticket, person_or_group: str) -> WriteResult: ...
 
@@ -111,6 +176,13 @@ class NoteFinder(Protocol):
     """
 
     async def find_note(self, ticket_id: str, text: str) -> bool: ...
+
+
+@runtime_checkable
+class HealthReporter(Protocol):
+    """Optional: the connector's per-object failures, counters and warnings right now."""
+
+    def health(self) -> ConnectorHealth: ...
 
 
 class ConnectorFactory(Protocol):

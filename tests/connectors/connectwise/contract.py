@@ -49,12 +49,14 @@ class FeedConnectWise(FakeConnectWise):
 
     def _patch(self, request: httpx.Request) -> httpx.Response:
         response = super()._patch(request)
-        self.tickets[self._id(request)]["_info"]["lastUpdated"] = iso(self.clock.now())
+        if response.status_code < 300:
+            self.tickets[self._id(request)]["_info"]["lastUpdated"] = iso(self.clock.now())
         return response
 
     def _post_note(self, request: httpx.Request) -> httpx.Response:
         response = super()._post_note(request)
-        self.tickets[self._id(request)]["_info"]["lastUpdated"] = iso(self.clock.now())
+        if response.status_code < 300:
+            self.tickets[self._id(request)]["_info"]["lastUpdated"] = iso(self.clock.now())
         return response
 
 
@@ -75,6 +77,14 @@ def case() -> Case:
         max_attempts=2,
     )
 
+    def withdraw(ticket_id: str) -> None:
+        del fake.tickets[int(ticket_id)]  # deleted in Manage: 404, out of every list
+
+    def break_one() -> tuple[str, str]:
+        broken = str(IDS[2])
+        transport.broken = (re.compile(rf"/system/audittrail\?.*\bid={broken}\b"), 500)
+        return "ticket", broken
+
     def touch(ticket_id: str) -> None:
         clock.at += timedelta(minutes=5)
         raw = fake.tickets[int(ticket_id)]
@@ -93,4 +103,6 @@ def case() -> Case:
         shows_notes=True,
         transport=transport,
         client=client,
+        withdraw=withdraw,
+        break_one=break_one,
     )

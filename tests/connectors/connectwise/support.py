@@ -111,6 +111,8 @@ class FakeConnectWise:
         self.tickets: dict[int, dict[str, Any]] = {}
         self.audits: dict[int, list[Any]] = {}
         self.notes: dict[int, list[Any]] = {}
+        self.time_entries: dict[int, list[Any]] = {}
+        self.api_members: list[str] = ["SLAConnector"]
         self.feed: list[int] = []  # ids the next incremental/full feed query returns
         self.requests: list[httpx.Request] = []
         self.scripted: dict[str, list[Any]] = {}  # route name -> responses/exceptions first
@@ -121,6 +123,7 @@ class FakeConnectWise:
             ("GET", r"/service/tickets/(\d+)$", self._ticket),
             ("PATCH", r"/service/tickets/(\d+)$", self._patch),
             ("GET", r"/service/tickets/(\d+)/notes$", self._notes),
+            ("GET", r"/service/tickets/(\d+)/allNotes$", self._all_notes),
             ("POST", r"/service/tickets/(\d+)/notes$", self._post_note),
             ("GET", r"/system/audittrail$", self._audit),
             (
@@ -128,7 +131,7 @@ class FakeConnectWise:
                 r"/service/priorities$",
                 lambda r: httpx.Response(200, json=load("priorities.json")),
             ),
-            ("GET", r"/system/members$", lambda r: httpx.Response(200, json=load("members.json"))),
+            ("GET", r"/system/members$", self._members),
             ("GET", r"/service/boards$", lambda r: httpx.Response(200, json=load("boards.json"))),
         ]
         for method, pattern, handler in routes:
@@ -164,6 +167,7 @@ class FakeConnectWise:
             "POST /service/tickets/(\\d+)/notes$": "POST note",
             "GET /service/tickets$": "feed",
             "GET /service/tickets/(\\d+)/notes$": "notes",
+            "GET /service/tickets/(\\d+)/allNotes$": "notes",
             "GET /service/tickets/(\\d+)$": "ticket",
         }.get(name, name)
 
@@ -210,7 +214,10 @@ class FakeConnectWise:
         return httpx.Response(200, json=self.tickets[ticket_id])
 
     def _patch(self, request: httpx.Request) -> httpx.Response:
+        if gone := self._gone(request):
+            return gone
         ticket = self.tickets[self._id(request)]
+        ticket["_info"]["updatedBy"] = "SLAConnector"  # the API member whose keys wrote it
         for op in json.loads(request.content):
             if op["path"] == "owner":
                 ticket["owner"] = {"identifier": op["value"]["identifier"]}
@@ -218,10 +225,36 @@ class FakeConnectWise:
                 ticket["priority"] = {"id": op["value"], "name": "Priority 1 - Critical"}
         return httpx.Response(200, json=ticket)
 
+    def _gone(self, request: httpx.Request) -> httpx.Response | None:
+        """A deleted ticket answers 404 on its sub-resources too."""
+        if self._id(request) in self.tickets:
+            return None
+        return httpx.Response(404, json={"code": "NotFound", "message": "not found"})
+
     def _notes(self, request: httpx.Request) -> httpx.Response:
+        if gone := self._gone(request):
+            return gone
         return httpx.Response(200, json=self._page(self.notes.get(self._id(request), []), request))
 
+    def _all_notes(self, request: httpx.Request) -> httpx.Response:
+        """``allNotes``: the notes, then the time entries' notes (``ServiceTicketNote``)."""
+        if gone := self._gone(request):
+            return gone
+        ticket_id = self._id(request)
+        items = [{**n, "noteType": "TicketNote"} for n in self.notes.get(ticket_id, [])]
+        items += self.time_entries.get(ticket_id, [])
+        return httpx.Response(200, json=self._page(items, request))
+
+    def _members(self, request: httpx.Request) -> httpx.Response:
+        """Members by ``primaryEmail``, or the API members (``licenseClass = "A"``)."""
+        conditions = request.url.params.get("conditions", "")
+        if "licenseClass" in conditions:
+            return httpx.Response(200, json=[{"identifier": m} for m in self.api_members])
+        return httpx.Response(200, json=load("members.json"))
+
     def _post_note(self, request: httpx.Request) -> httpx.Response:
+        if gone := self._gone(request):
+            return gone
         ticket_id = self._id(request)
         body = json.loads(request.content)
         note = {**load("note_created.json"), "ticketId": ticket_id, "text": body["text"]}

@@ -28,16 +28,20 @@ async def test_check_reports_open_tickets_after_probing_every_needed_endpoint() 
     assert result.ok, result.summary
     assert result.summary == (
         "connected to https://api-na.myconnectwise.net/v4_6_release/apis/3.0 as company "
-        "mspco: 1 open tickets"
+        "mspco: 1 open tickets; auth: API member keys"
     )
     assert result.details["boards"] == ["Service Desk"]
+    assert result.details["api_members"] == ["slaconnector"]
+    assert result.details["audit_trail_readable"] is True
+    assert result.details["auth"]["method"] == "api_member_keys"
     paths = [r.url.path.split("/apis/3.0")[1] for r in fake.requests]
     assert paths == [
         "/service/tickets",
         "/service/tickets/count",
         "/service/boards",
+        "/system/members",
         "/system/audittrail",
-        "/service/tickets/1001/notes",
+        "/service/tickets/1001/allNotes",
     ]
 
 

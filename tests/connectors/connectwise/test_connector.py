@@ -193,17 +193,35 @@ async def test_malformed_rows_are_rejected_with_reasons_and_the_page_goes_on(
     assert "ticket 2 rejected" in caplog.text
 
 
+async def test_a_truncated_audit_body_is_retried_within_the_request() -> None:
+    """Issue 10 item 4: a truncated body is as transient as a 500 (retried in place)."""
+    fake = FakeConnectWise()
+    fill(fake, 3)
+    fake.script("audit", httpx.Response(200, json=[]), httpx.Response(200, content=b"[{not"))
+    connector, _ = make_connector(fake)
+    tickets, _, rejected = await poll(connector, None)
+    assert [t.id for t in tickets] == ["1", "2", "3"] and rejected == []
+
+
 async def test_malformed_audit_json_rejects_that_ticket_and_retries_it_next_poll() -> None:
     fake = FakeConnectWise()
     fill(fake, 3)
-    fake.script("audit", httpx.Response(200, json=[]), httpx.Response(200, content=b"[{not json"))
-    connector, _ = make_connector(fake)
-    tickets, cursor, rejected = await poll(connector, None)
+    bad = [httpx.Response(200, content=b"[{not json") for _ in range(5)]  # every attempt
+    fake.script("audit", httpx.Response(200, json=[]), *bad)
+    connector, sleep = make_connector(fake)
+    pages = [page async for page in connector.fetch_changed(None)]
+    tickets = [t for page in pages for t in page.tickets]
+    rejected = [r for page in pages for r in page.rejected]
+    cursor = pages[-1].cursor
     assert [t.id for t in tickets] == ["1", "3"]
     assert rejected[0][0] == "2" and "malformed JSON" in rejected[0][1]
+    failures = [f for page in pages for f in page.failures]
+    assert [(f.kind, f.object_id, f.attempts) for f in failures] == [("ticket", "2", 1)]
+    assert connector.health().failures == tuple(failures)
     assert json.loads(cursor or "")["retry"] == {"2": 1}
     fake.requests.clear()
     fake.feed = []
+    sleep.clock.at += timedelta(minutes=1)  # its back-off has passed
     tickets, cursor, _ = await poll(connector, cursor)
     assert [t.id for t in tickets] == ["2"]
     assert fake.requests[0].url.params["conditions"] == "id in (2)"
@@ -347,7 +365,7 @@ async def test_notes_mode_reads_notes_only_at_full_reads_and_in_fetch_ticket() -
     fill(fake, 1)
     connector, _ = make_connector(fake, first_response="notes")
     _, cursor, _ = await poll(connector, None)
-    assert len(fake.calls("GET", "/notes")) == 1
+    assert len(fake.calls("GET", "/allNotes")) == 1
     later = T0 + timedelta(minutes=10)
     reply = {
         **load("note_created.json"),
@@ -471,7 +489,9 @@ async def test_fetch_ticket_reads_ticket_audit_and_maps_it() -> None:
     ticket = await connector.fetch_ticket("1001")
     assert ticket.id == "1001" and ticket.source == "cw"
     assert ticket.extra["board"] == "Service Desk"
-    assert [r.url.path.rsplit("/", 1)[-1] for r in fake.requests] == ["1001", "audittrail"]
+    # The audit trail shows priority changes: the API members are read once to tell ours.
+    paths = [r.url.path.rsplit("/", 1)[-1] for r in fake.requests]
+    assert paths == ["1001", "audittrail", "members"]
 
 
 async def test_every_request_carries_auth_client_id_and_pinned_version() -> None:

@@ -2,7 +2,9 @@
 
 Prism serves ``connectwise-with-writes.json`` (the vendor's GET spec plus the ticket PATCH and
 note POST). The spec's example tickets carry no ``_info.dateEntered``, so the poll rejects them;
-what this test proves is the request side: parameters, headers and bodies.
+what this test proves is the request side: parameters, headers and bodies. The spec has no
+``/service/tickets/{parentId}/allNotes``, so this also runs the connector's fallback to
+``notes``.
 """
 
 from __future__ import annotations
@@ -86,7 +88,11 @@ async def test_check_poll_and_writes_pass_request_validation(prism: PrismServer)
         await board_checker.check()
     finally:
         await board_checker.aclose()
-    assert prism.request_errors() == []
+    # The GET subset lists allNotes for project tickets only (api-specs SOURCES.md); the 2025.1
+    # spec has the service tickets' one. The connector reads it once, then falls back to
+    # notes with a warning: that one unmatched route is expected, nothing else.
+    unmatched = [e for e in prism.request_errors() if "/allNotes" not in e]
+    assert unmatched == []
     assert "PATCH /service/tickets/42" in prism.log_text().replace("patch", "PATCH")
 
 

@@ -6,23 +6,31 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sla_connector_psa.connectwise.settings import auth_headers, parse_settings
+from sla_connector_psa.connectwise.settings import auth_headers, credentials, parse_settings
 
 from sla_connector.core.errors import ConfigError
 
 from .support import ENV, SETTINGS
 
 
-def test_settings_defaults_and_auth_header() -> None:
+@pytest.mark.anyio
+async def test_settings_defaults_and_auth_header() -> None:
     settings = parse_settings("cw", SETTINGS, environ=ENV)
     assert settings.page_size == 100
     assert settings.reconcile_interval == timedelta(hours=24)
+    assert settings.count_time_entries and settings.api_member is None
     assert settings.tier_of("priority 1 - critical") == "P1"
     assert auth_headers(settings) == {
-        "Authorization": "Basic bXNwY28rcHViS0VZOnByaXZLRVk=",  # mspco+pubKEY:privKEY
         "clientId": "guid-1234",
         "Accept": "application/vnd.connectwise.com+json; version=2026.4",
     }
+    keys = credentials(settings)
+    assert await keys.headers() == {
+        "Authorization": "Basic bXNwY28rcHViS0VZOnByaXZLRVk=",  # mspco+pubKEY:privKEY
+    }
+    assert keys.describe().method == "api_member_keys" and "privKEY" not in str(
+        keys.describe().details()
+    )
 
 
 @pytest.mark.parametrize(

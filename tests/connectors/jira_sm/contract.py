@@ -53,6 +53,7 @@ class FakeJira:
             for issue in load(page)["issues"]:
                 self.issues[issue["key"]] = issue
         self.comments: dict[str, list[dict[str, Any]]] = {key: [] for key in self.issues}
+        self.refused: set[str] = set()  # projects the search answers 400 for (archived)
 
     def _updated(self, issue: dict[str, Any]) -> datetime:
         return datetime.fromisoformat(issue["fields"]["updated"]).astimezone(UTC)
@@ -68,6 +69,10 @@ class FakeJira:
             "/rest/servicedeskapi/servicedesk": "servicedesks.json",
             "/rest/api/3/search/approximate-count": "approximate_count.json",
         }
+        if path == "/rest/servicedeskapi/servicedesk":
+            desks = load("servicedesks.json")
+            desks["values"].append({"id": "11", "projectId": "10001", "projectKey": "OPS"})
+            return httpx.Response(200, json=desks)
         if path in fixed:
             return httpx.Response(200, json=load(fixed[path]))
         if path == "/rest/api/3/search/jql":
@@ -85,6 +90,10 @@ class FakeJira:
 
     def _search(self, request: httpx.Request) -> httpx.Response:
         jql = request.url.params["jql"]
+        refused = [p for p in sorted(self.refused) if f'"{p}"' in jql]
+        if refused:  # the JQL validator's answer for an archived or unknown project
+            errors = [f"The value '{p}' does not exist for the field 'project'." for p in refused]
+            return httpx.Response(400, json={"errorMessages": errors, "warningMessages": []})
         zone = ZoneInfo(self.myself["timeZone"])
         since = _SINCE.search(jql)
         start = (
@@ -162,12 +171,21 @@ def case() -> Case:
     fake = FakeJira(clock)
     transport = FailingTransport(httpx.MockTransport(fake.handle))
     client = httpx.AsyncClient(transport=transport)
-    settings = parse_settings("jsm", {**SETTINGS, "page_size": 2}, environ=ENV)
+    settings = parse_settings(
+        "jsm", {**SETTINGS, "page_size": 2, "projects": ["ITSD", "OPS"]}, environ=ENV
+    )
     connector = JiraServiceManagement(settings, clock, client=client, sleep=Sleeps())
 
     def touch(key: str) -> None:
         clock.current += timedelta(minutes=5)
         fake.touch(key)
+
+    def withdraw(key: str) -> None:
+        del fake.issues[key]  # deleted: out of every search, 404 when read
+
+    def break_one() -> tuple[str, str]:
+        fake.refused.add("OPS")  # archived: the search refuses to name it
+        return "project", "OPS"
 
     return Case(
         kind="jira_sm",
@@ -177,6 +195,9 @@ def case() -> Case:
         person="emma@msp.example",
         tier="P1",
         touch=touch,
+        capabilities=("apply",),
         transport=transport,
         client=client,
+        withdraw=withdraw,
+        break_one=break_one,
     )

@@ -32,7 +32,11 @@ async def test_check_reports_account_desks_and_open_count(clock: FakeClock, slee
         routes = healthy(router)
         result = await adapter.check()
     assert result.ok, result.summary
-    assert result.summary == "authenticated as SLA Sidecar; 1 project(s), about 42 open issues"
+    assert result.summary == (
+        "authenticated as SLA Sidecar; 1 project(s), about 42 open issues; "
+        "auth: personal API token of sla@msp.example on the site URL"
+    )
+    assert result.details["auth"]["method"] == "api_token"
     assert result.details["client_field"] == "customfield_10002"
     assert result.details["service_desks"] == ["ITSD"]
     body = json.loads(routes["count"].calls[0].request.content)

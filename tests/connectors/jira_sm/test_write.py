@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from sla_connector.core.errors import RetriableConnectorError
+from sla_connector.core.errors import RetriableConnectorError, TicketGoneError
 from sla_connector.core.ticket import Ticket
 
 from .support import AUTH, BASE, EMMA_ID, SAM_ID, FakeClock, Sleeps, json_response, make_adapter
@@ -114,14 +114,16 @@ async def test_set_priority_rejected_by_jira_is_a_failed_result(
     assert not result.ok and "invalid priority" in result.detail
 
 
-async def test_write_to_a_deleted_issue_fails_without_stopping_the_connector(
+async def test_write_to_a_deleted_issue_raises_the_withdrawal_signal(
     clock: FakeClock, sleeps: Sleeps
 ) -> None:
+    """Issue 12 item 3: a 404 on a write is the ticket gone, not a failed write."""
     adapter = make_adapter(clock, sleeps)
     async with respx.mock(base_url=BASE) as router:
         router.put("/rest/api/3/issue/ITSD-2").mock(return_value=httpx.Response(404))
-        result = await adapter.add_tag(ticket(), "sla_breached")
-    assert not result.ok and "issue not found" in result.detail
+        with pytest.raises(TicketGoneError) as gone:
+            await adapter.add_tag(ticket(), "sla_breached")
+    assert (gone.value.ticket_id, gone.value.reason) == ("ITSD-2", "deleted")
 
 
 async def test_unreadable_echo_of_a_landed_note_is_still_success(

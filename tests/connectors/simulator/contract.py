@@ -39,6 +39,7 @@ def case() -> Case:
         tier="P1",
         touch=lambda ticket_id: psa.add_tag(ticket_id, "touched", clock.now()),
         shows_notes=True,
+        withdraw=lambda ticket_id: psa.withdraw(ticket_id, "deleted", clock.now()),
     )
 
 
@@ -72,4 +73,5 @@ def http_case() -> Case:
         shows_notes=True,
         transport=transport,
         client=client,
+        withdraw=lambda ticket_id: server.withdraw(ticket_id, "deleted"),
     )

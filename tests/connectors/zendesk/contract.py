@@ -115,7 +115,11 @@ class FakeZendesk:
                 200, json={"ticket_events": [], "end_time": now, "end_of_stream": True}
             )
         match = _TICKET.match(path)
-        if match is None or int(match.group(1)) not in self.tickets:
+        if (
+            match is None
+            or int(match.group(1)) not in self.tickets
+            or self.tickets[int(match.group(1))]["status"] == "deleted"
+        ):
             return httpx.Response(404, json={"error": "RecordNotFound"})
         tid, part = int(match.group(1)), match.group(2)
         if part == "/audits":
@@ -195,6 +199,17 @@ def case() -> Case:
         clock.current += timedelta(minutes=5)
         fake.touch(int(ticket_id))
 
+    def withdraw(ticket_id: str) -> None:
+        """Deleted: the export shows ``status: "deleted"``, reads answer 404."""
+        clock.current += timedelta(minutes=5)
+        fake.tickets[int(ticket_id)]["status"] = "deleted"
+        fake.tickets[int(ticket_id)]["updated_at"] = _stamp(clock.now())
+
+    def break_one() -> tuple[str, str]:
+        broken = sorted(fake.tickets)[1]
+        transport.broken = (re.compile(rf"/api/v2/tickets/{broken}/audits"), 500)
+        return "ticket", str(broken)
+
     return Case(
         kind="zendesk",
         connector=connector,
@@ -206,4 +221,6 @@ def case() -> Case:
         capabilities=("apply",),
         transport=transport,
         client=client,
+        withdraw=withdraw,
+        break_one=break_one,
     )

@@ -22,10 +22,14 @@ async def test_working_connection_reports_account_role_and_first_page() -> None:
     assert result.ok
     assert result.summary == (
         "authenticated as sla@msp.example (admin); incremental export "
-        "readable: 2 ticket(s) changed in the last 24 h on the first page"
+        "readable: 2 ticket(s) changed in the last 24 h on the first page; "
+        "auth: Zendesk API token (legacy) of sla@msp.example"
     )
     assert export.calls.last.request.url.params["start_time"] == "1793556000"
     assert result.details["tickets_first_page"] == 2
+    auth = result.details["auth"]
+    assert (auth["method"], auth["expires_at"]) == ("api_token", "2027-04-30T00:00:00+00:00")
+    assert any("stop working on 2027-04-30" in w for w in result.details["warnings"])
 
 
 async def verdict(router_setup: object) -> str:

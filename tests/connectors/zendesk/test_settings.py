@@ -18,7 +18,7 @@ from .support import AUTH, ENV, SETTINGS, FakeClock
 pytestmark = pytest.mark.anyio
 
 
-def test_entry_point_builds_the_adapter_from_the_config_mapping(
+async def test_entry_point_builds_the_adapter_from_the_config_mapping(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for key, value in ENV.items():
@@ -29,7 +29,8 @@ def test_entry_point_builds_the_adapter_from_the_config_mapping(
     assert isinstance(connector, ZendeskConnector)
     assert isinstance(connector, Connector)
     assert connector.http.base_url == "https://mspco.zendesk.com"
-    assert connector.headers["Authorization"] == AUTH
+    assert connector.http.credentials is not None
+    assert (await connector.http.credentials.headers())["Authorization"] == AUTH
 
 
 def test_unset_secret_names_the_variable() -> None:

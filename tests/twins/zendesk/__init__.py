@@ -12,16 +12,14 @@ summarised in docs/testing.md.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.twins.asgi import TwinMiddleware
+from tests.twins.asgi import ServedTwin
 from tests.twins.clock import Clock, system_clock
 from tests.twins.faults import FaultPlan
 from tests.twins.journal import Journal
-from tests.twins.server import TwinServer
 from tests.twins.zendesk.auth import Authenticator
 from tests.twins.zendesk.model import ZendeskState
 from tests.twins.zendesk.render import render_ticket
@@ -56,8 +54,10 @@ def _identify(scope: Any) -> str:
     return "anonymous"
 
 
-class ZendeskTwin:
+class ZendeskTwin(ServedTwin):
     """One Zendesk account on loopback; every method is safe while the server runs."""
+
+    vendor = "Zendesk"
 
     def __init__(
         self,
@@ -87,15 +87,7 @@ class ZendeskTwin:
             export_lag=export_lag,
             export_page_size=export_page_size,
         )
-        self.asgi = TwinMiddleware(
-            self.app,
-            journal=self.journal,
-            faults=self.faults,
-            clock=clock,
-            identify=_identify,
-            fault_response=zendesk_fault_response,
-        )
-        self._server: TwinServer | None = None
+        self.wrap(self.app, clock=clock, identify=_identify, fault_response=zendesk_fault_response)
         self.account = self._seed_account()
 
     def _seed_account(self) -> Account:
@@ -119,30 +111,9 @@ class ZendeskTwin:
 
     # -- serving ----------------------------------------------------------------------
 
-    def start(self) -> ZendeskTwin:
-        self.faults.released.clear()
-        self._server = TwinServer(self.asgi).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self.faults.release_held()
-            self._server.stop()
-            self._server = None
-
-    @contextmanager
-    def serve(self) -> Iterator[ZendeskTwin]:
-        self.start()
-        try:
-            yield self
-        finally:
-            self.stop()
-
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the Zendesk twin is not serving")
-        return self._server.base_url
+        return self.root_url
 
     def basic_auth(self, email: str | None = None) -> tuple[str, str]:
         """httpx ``auth=`` for the API user's legacy token."""
@@ -214,6 +185,10 @@ class ZendeskTwin:
 
     def delete_ticket(self, ticket_id: int) -> None:
         self.state.delete(ticket_id, principal="person:sam@msp.example")
+
+    def mark_spam(self, ticket_id: int) -> None:
+        """An agent's "Mark as spam": the ticket is deleted, its requester suspended."""
+        self.state.mark_spam(ticket_id, principal="person:sam@msp.example")
 
     def merge_tickets(self, target: int, sources: Iterable[int]) -> None:
         self.state.merge(

@@ -21,6 +21,10 @@ scenario uses alike), so every write creates an audit authored by whoever made i
   and support.zendesk.com/hc/en-us/articles/4959212269210 (Apps API behaviour);
 - deleted tickets are soft-deleted (404 to reads, ``status: "deleted"`` in the export):
   spec ``/api/v2/deleted_tickets``, psa-apis.md section 3.2 [verify the export value];
+- marking a ticket as spam deletes it and suspends its requester; only an active (not
+  closed) ticket whose requester is an end user can be: support.zendesk.com article
+  4408842999066 "Marking a ticket as spam and suspending the requester"; the endpoint is
+  ``PUT /api/v2/tickets/{id}/mark_as_spam`` (spec ``MarkTicketAsSpamAndSuspendRequester``);
 - a merge closes each source with a private comment and the ``closed_by_merge`` tag, and
   comments on the target: spec ``/api/v2/tickets/{ticket_id}/merge`` (comments private by
   default) [3p: the tag as seen in exported Zendesk data; verify].
@@ -110,6 +114,7 @@ class User:
     role: str
     organization_id: int | None
     created: float
+    suspended: bool = False
 
 
 @dataclass
@@ -523,6 +528,16 @@ class ZendeskState:
             now = self.clock()
             ticket.deleted_at = ticket.generated = now
             self._journal(now, request, principal, ticket, "status", "deleted", "", "", True)
+
+    def mark_spam(self, ticket_id: int, *, request: int | None = None, principal: str = "") -> None:
+        """Delete the ticket and suspend its requester (an end user; not a closed ticket)."""
+        with self.lock:
+            ticket = self.live(ticket_id)
+            requester = self.users[ticket.requester_id]
+            if ticket.status == "closed" or requester.role != "end-user":
+                raise invalid("ticket", "cannot be marked as spam")
+            self.delete(ticket_id, request=request, principal=principal)
+            requester.suspended = True
 
     def merge(
         self,

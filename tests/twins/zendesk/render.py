@@ -193,7 +193,7 @@ def render_user(user: User, base: str) -> dict[str, Any]:
         "organization_id": user.organization_id,
         "active": True,
         "verified": True,
-        "suspended": False,
+        "suspended": user.suspended,
         "created_at": iso(user.created),
         "updated_at": iso(user.created),
         "time_zone": "UTC",

@@ -70,6 +70,9 @@ def zendesk_fault_response(
             body,
         )
     headers = [(b"content-type", b"application/json; charset=utf-8")]
+    if kind is FaultKind.CONFLICT:  # the safe-update answer (model.py _check_stamp)
+        text = json.dumps({"error": "UpdateConflict", "description": "Safe Update prevented"})
+        return 409, headers, text.encode()
     if kind is FaultKind.UNAVAILABLE:
         headers.append((b"retry-after", str(retry_after).encode()))
         text = json.dumps({"error": "ServiceUnavailable", "description": "Service Unavailable"})
@@ -180,6 +183,7 @@ class ZendeskApp:
             ("GET", re.compile(r"^/api/v2/tickets/(?P<id>\d+)/audits$"), self.audits),
             ("GET", re.compile(r"^/api/v2/tickets/(?P<id>\d+)/comments$"), self.comments),
             ("POST", re.compile(r"^/api/v2/tickets/(?P<id>\d+)/merge$"), self.merge),
+            ("PUT", re.compile(r"^/api/v2/tickets/(?P<id>\d+)/mark_as_spam$"), self.spam),
             ("GET", re.compile(r"^/api/v2/custom_statuses$"), self.custom_statuses),
             ("GET", re.compile(r"^/api/v2/custom_statuses/(?P<id>\d+)$"), self.custom_status),
             ("GET", re.compile(r"^/api/v2/users/me$"), self.me),
@@ -342,6 +346,16 @@ class ZendeskApp:
             principal=principal.label,
         )
         return Response(status_code=204)
+
+    async def spam(
+        self, request: Request, principal: Principal, params: Mapping[str, str]
+    ) -> Response:
+        self.state.mark_spam(
+            int(params["id"]),
+            request=request.scope["state"].get("twin.seq"),
+            principal=principal.label,
+        )
+        return JSONResponse("Ticket marked as spam")
 
     async def merge(
         self, request: Request, principal: Principal, params: Mapping[str, str]
