@@ -23,6 +23,7 @@ from sla_connector.cli import (
     verify_log,
 )
 from sla_connector.core.errors import ConfigError, SlaConnectorError
+from sla_connector.runtime.redaction import scrub
 
 __all__ = ["EXIT_CONFIG", "EXIT_FAILURE", "build_parser", "main"]
 
@@ -53,10 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except ConfigError as exc:
-        print(f"sla-connector: configuration error: {exc}", file=sys.stderr)
+        print(f"sla-connector: configuration error: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_CONFIG
     except SlaConnectorError as exc:
-        print(f"sla-connector: {exc}", file=sys.stderr)
+        print(f"sla-connector: {scrub(str(exc))}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("sla-connector: interrupted", file=sys.stderr)

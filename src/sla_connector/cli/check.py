@@ -21,6 +21,7 @@ from sla_connector.cli.common import add_config_argument
 from sla_connector.core.errors import ConfigError, ConnectorError
 from sla_connector.core.ports import CheckResult
 from sla_connector.registry import load_connector_factory
+from sla_connector.runtime.redaction import scrub
 from sla_connector.runtime.service import build_clock, connector_settings
 from sla_connector.settings import AppConfig, load_config
 
@@ -61,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
     results = asyncio.run(_check_all(config, names))
     for name, result in results.items():
         mark = "ok  " if result.ok else "FAIL"
-        print(f"{mark} {name} ({config.connectors[name].type}): {result.summary}")
+        # A base_url written with credentials shows masked (``runtime.redaction``).
+        print(scrub(f"{mark} {name} ({config.connectors[name].type}): {result.summary}"))
         for line in detail_lines(result.details):
-            print(f"     {line}")
+            print(scrub(f"     {line}"))
     return 0 if all(result.ok for result in results.values()) else 1
 
 

@@ -38,11 +38,13 @@ from sla_connector.runtime.serving import DashboardServer, on_stop_signals
 from sla_connector.runtime.source import StoreSource
 from sla_connector.runtime.timeline import SchedulerTimeline, Timeline, VirtualTimeline
 from sla_connector.settings import AppConfig, require_secret, resolve_secret
+from sla_connector.settings.services import is_loopback
 from sla_connector.store import OwnerLock, Store
 from sla_connector.web.app import create_app
 
 __all__ = [
     "Service",
+    "allowed_hosts",
     "build_clock",
     "build_connectors",
     "build_dashboard",
@@ -54,6 +56,7 @@ __all__ = [
     "serve",
     "store_url",
     "vocabulary_of",
+    "warn_if_public",
 ]
 
 log = logging.getLogger("sla_connector.runtime")
@@ -191,7 +194,31 @@ def build_dashboard(
         display_tz=config.reports.timezone,
         cache_seconds=cache_seconds,
         public_paths=("/healthz",),  # liveness reveals nothing; /readyz keeps the token
+        allowed_hosts=allowed_hosts(config),
     )
+
+
+def allowed_hosts(config: AppConfig) -> tuple[str, ...]:
+    """The ``Host`` names the dashboard answers to besides loopback: the configured ones,
+    and the bind address when it is a specific one (not ``0.0.0.0`` or ``::``)."""
+    bind = config.dashboard.bind
+    own = () if bind in ("0.0.0.0", "::", "") else (bind,)
+    return (*config.dashboard.allowed_hosts, *own)
+
+
+def warn_if_public(config: AppConfig) -> None:
+    """Log a warning when the dashboard is served beyond loopback without a token."""
+    dashboard = config.dashboard
+    if dashboard.token_env is None and not is_loopback(dashboard.bind):
+        log.warning(
+            "dashboard served without a token",
+            extra={
+                "event": "dashboard",
+                "bind": dashboard.bind,
+                "detail": "anyone who can reach this address reads every client's figures "
+                "(dashboard.allow_public_without_token is true)",
+            },
+        )
 
 
 @dataclass
@@ -322,6 +349,7 @@ async def serve(config: AppConfig, stop: asyncio.Event | None = None) -> int:
     stop = stop or asyncio.Event()
     with on_stop_signals(stop.set):
         service = Service.build(config)
+        warn_if_public(config)
         server = DashboardServer(service.dashboard, config.dashboard.bind, config.dashboard.port)
         await server.start()
         try:
