@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sla_connector.cli.common import (
+    PlainTable,
     Rejected,
     add_config_argument,
     add_now_argument,
@@ -377,7 +378,7 @@ class _TableWriter(_Writer):
 
     def __init__(self, out: IO[str]) -> None:
         self.console = Console(file=out, width=max(Console(file=out).width, 120))
-        self.tickets = Table(title="Tickets", header_style="bold")
+        self.tickets = PlainTable(title="Tickets", header_style="bold")
         for column in ("Ticket", "Client", "Tier", "Rule", "Response", "Resolution", "Escalations"):
             self.tickets.add_column(column)
 
@@ -427,7 +428,7 @@ def _percent(value: float | None) -> str:
 
 
 def _adherence_table(rows: Iterable[AdherenceRow]) -> Table:
-    table = Table(title="Adherence (outcomes decided up to --now)", header_style="bold")
+    table = PlainTable(title="Adherence (outcomes decided up to --now)", header_style="bold")
     for column in ("Client", "Tier", "Clock", "Met", "Breached", "Adherence"):
         table.add_column(
             column, justify="right" if column in ("Met", "Breached", "Adherence") else "left"
@@ -440,7 +441,7 @@ def _adherence_table(rows: Iterable[AdherenceRow]) -> Table:
 
 
 def _comparison_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="What-if: this policy vs --compare-policy", header_style="bold")
+    table = PlainTable(title="What-if: this policy vs --compare-policy", header_style="bold")
     for column in ("Client", "Tier", "Clock", "Policy", "Other", "Difference"):
         table.add_column(
             column, justify="left" if column in ("Client", "Tier", "Clock") else "right"

@@ -24,7 +24,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from sla_connector.core.calendars import from_us
-from sla_connector.core.errors import ConfigError
+from sla_connector.core.errors import ConfigError, StoreError
 from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.registry import load_connector_factory
@@ -165,10 +165,19 @@ def dashboard_token(config: AppConfig, environ: Environ = None) -> str | None:
 
 
 def readiness_of(daemon: Daemon, store: Store) -> dict[str, Any]:
-    """``/readyz``: started, which connectors this replica leads, their polls, what is next."""
-    next_due = store.next_due()
+    """``/readyz``: started, the store writable, which connectors this replica leads,
+    their polls, what is next; not ready while the store fails (``runtime.storehealth``)."""
+    health = daemon.store_health
+    problem: str | None
+    try:
+        next_due = store.next_due() if health.ok else None
+    except StoreError as exc:
+        next_due, problem = None, str(exc)
+    else:
+        problem = health.problem
     return {
-        "ready": daemon.started,
+        "ready": daemon.started and problem is None,
+        "store": {**health.report(), "ok": problem is None, "problem": problem},
         "leading": {name: status.leading for name, status in daemon.status.items()},
         "last_poll_ok": {name: status.last_poll_ok for name, status in daemon.status.items()},
         "next_escalation_due": None if next_due is None else from_us(next_due).isoformat(),

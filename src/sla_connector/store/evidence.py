@@ -105,7 +105,13 @@ def verify_rows(conn: Connection, page_size: int = 2000) -> EvidenceCheck:
                 return _bad(count, expected_seq, f"entry {expected_seq} is missing (next is {seq})")
             if r.prev_hash != prev_hash:
                 return _bad(count, seq, f"entry {seq} does not follow entry {seq - 1}")
-            if entry_hash(prev_hash, seq, int(r.at), r.kind, r.payload) != r.hash:
+            try:
+                digest = entry_hash(prev_hash, seq, int(r.at), r.kind, r.payload)
+            except (ValueError, TypeError):  # orjson.JSONDecodeError is a ValueError
+                return _bad(
+                    count, seq, f"entry {seq} was altered: its payload or time is unreadable"
+                )
+            if digest != r.hash:
                 return _bad(count, seq, f"entry {seq} was altered: its hash does not match")
             prev_hash = r.hash
             expected_seq += 1
