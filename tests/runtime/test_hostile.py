@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from sla_connector.reporting import build_report, render_html, render_text, weekly_period
 from sla_connector.runtime import planner as planner_module
 from tests.runtime.harness import Harness, sim_config
 
@@ -61,4 +63,42 @@ async def test_finding_1_a_slow_evaluation_leaves_healthz_and_the_loop_responsiv
         assert waited_in_vain == [False], "the evaluation blocked the event loop"
     finally:
         released.set()
+        await harness.close()
+
+
+async def test_finding_2_deleting_breached_tickets_makes_the_report_say_tables_and_log_disagree(
+    tmp_path: Path,
+) -> None:
+    """The daemon logs every decided clock; a report cross-checks its figures against the
+    log, so breached tickets deleted from the database no longer pass as a verified week."""
+    harness = await Harness.start(sim_config(tmp_path, tickets_per_day=80))
+    try:
+        await harness.run_for(timedelta(days=8))
+        now = harness.clock.now()
+        policy, store = harness.config.policy, harness.store
+        period = weekly_period(now, "UTC")
+        before = build_report(store, policy, period, now)
+        assert before.evidence is not None and before.evidence.consistent, before.evidence
+        assert before.evidence.cross_checked > 0
+        assert "verified intact" in before.evidence_statement
+        assert before.evidence.head_hash in before.evidence_statement
+        breached = {(b.source, b.ticket_id) for b in before.breaches}
+        assert len(breached) > 5, "the simulated week should breach some tickets"
+        with sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}").begin() as conn:
+            for source, ticket_id in breached:
+                conn.execute(
+                    sa.text("DELETE FROM tickets WHERE source = :s AND id = :i"),
+                    {"s": source, "i": ticket_id},
+                )
+        after = build_report(store, policy, period, now)
+        assert after.total.ticket.breached < before.total.ticket.breached
+        assert after.evidence is not None and not after.evidence.consistent
+        assert store.verify_evidence().ok, "the chain itself is intact: only the tables lie"
+        statement = after.evidence_statement
+        assert "verified intact" not in statement
+        assert "the stored tables and the evidence log disagree" in statement
+        assert "have no ticket in the tables" in statement
+        for text in (render_text(after), render_html(after)):
+            assert "disagree" in text and "verified intact" not in text
+    finally:
         await harness.close()

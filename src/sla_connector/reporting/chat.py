@@ -189,7 +189,7 @@ def slack_message(report: Report, *, listed: int = _LISTED) -> dict[str, Any]:
             body.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     tail = {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": _clip(_escape(report.evidence.statement), 3000)}],
+        "elements": [{"type": "mrkdwn", "text": _clip(_escape(report.evidence_statement), 3000)}],
     }
     room = SLACK_MAX_BLOCKS - len(head) - 1
     if len(body) > room:
@@ -273,7 +273,7 @@ def _teams_card(report: Report, listed: int) -> dict[str, Any]:
     body.append(
         {
             "type": "TextBlock",
-            "text": report.evidence.statement,
+            "text": report.evidence_statement,
             "wrap": True,
             "isSubtle": True,
             "separator": True,

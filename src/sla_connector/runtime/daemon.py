@@ -217,11 +217,9 @@ class Daemon:
                 # timers, the dashboard and SIGTERM are served meanwhile (issue 11 item 1).
                 outcome = await asyncio.to_thread(self.planner.ingest, page.tickets)
                 if outcome.outcomes:
-                    decided = [
-                        {"source": src, "ticket": tid, "clock": kind, "outcome": state}
-                        for src, tid, kind, state in outcome.outcomes
-                    ]
-                    self.store.append_evidence("clock_outcomes", {"outcomes": decided}, at=now_us)
+                    self.store.append_evidence(
+                        "clock_outcomes", {"outcomes": outcome.outcomes}, at=now_us
+                    )
                 for ticket_id, reason in page.rejected:
                     log.warning(
                         "ticket rejected",
