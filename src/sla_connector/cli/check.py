@@ -49,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
         f"configuration OK: tiers {tiers}; {len(config.clients)} client(s); "
         f"{len(config.connectors)} connector(s)"
     )
+    if config.store.evidence_key_env is None:
+        print(
+            "warning: store.evidence_key_env is not set: the evidence log is unkeyed, so "
+            "whoever can write the store could rewrite it undetected (docs/operations.md)"
+        )
     if args.no_connect:
         return 0
     names = list(config.connectors)

@@ -191,6 +191,16 @@ class StoreConfig(Frozen):
         ),
         examples=["SLA_STORE_URL"],
     )
+    evidence_key_env: EnvVarName | None = Field(
+        default=None,
+        description=(
+            "Variable holding the secret key of the evidence log (HMAC-SHA256 chain; "
+            "`VARIABLE_FILE` works too). Without it the chain is unkeyed: it still catches an "
+            "edited or deleted entry but not a rewrite of the whole log, and `check` warns. "
+            "Every process reading or writing the store needs the same key."
+        ),
+        examples=["SLA_EVIDENCE_KEY"],
+    )
 
     @model_validator(mode="after")
     def _scheme(self) -> StoreConfig:
