@@ -73,6 +73,8 @@ def test_finding_10_a_non_json_payload_is_reported_by_row_not_a_crash(
     out = capsys.readouterr()
     assert "FAILED verification at entry 2" in out.out and "unreadable" in out.out
     assert "Traceback" not in out.err
+
+
 def _keyed_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> Path:
     """The example policy with ``store.evidence_key_env``, and three entries written keyed."""
     url = f"sqlite:///{tmp_path / 'state.db'}"
