@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_config_argument
+from sla_connector.cli.common import ExitCode, add_config_argument
 from sla_connector.core.errors import ConfigError, ConnectorError
 from sla_connector.core.ports import CheckResult
 from sla_connector.registry import load_connector_factory
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         f"{len(config.connectors)} connector(s)"
     )
     if args.no_connect:
-        return 0
+        return ExitCode.OK
     names = list(config.connectors)
     if args.connector:
         if args.connector not in config.connectors:
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{mark} {name} ({config.connectors[name].type}): {result.summary}")
         for line in detail_lines(result.details):
             print(f"     {line}")
-    return 0 if all(result.ok for result in results.values()) else 1
+    return ExitCode.OK if all(result.ok for result in results.values()) else ExitCode.FINDINGS
 
 
 def detail_lines(details: Mapping[str, Any]) -> Iterator[str]:

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sla_connector.cli.common import (
+    ExitCode,
     Rejected,
     add_command,
     add_now_argument,
@@ -62,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         evaluation = evaluate(item, policy, now, exclusions=recorded_exclusions(config))
         sys.stdout.write(render(evaluation, policy))
-        return 0
+        return ExitCode.OK
     print(f"sla-connector: ticket {args.ticket} not found in {args.tickets}", file=sys.stderr)
-    return 1
+    return ExitCode.FINDINGS
 
 
 def _when(micros: int | None, zone: ZoneInfo) -> str:

@@ -1,4 +1,8 @@
-"""``sla-connector verify-log``: check the evidence log's hash chain end to end."""
+"""``sla-connector verify-log``: check the evidence log's hash chain end to end.
+
+A store that does not exist is refused (exit 2), never created: an empty new store would
+otherwise "verify" with 0 entries.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_command
-from sla_connector.runtime.service import store_url
+from sla_connector.cli.common import ExitCode, add_command, open_existing_store
 from sla_connector.settings import load_config
-from sla_connector.store import Store
 
 __all__ = ["register", "run"]
 
@@ -26,13 +28,13 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config))
-    store = Store.open(store_url(config))
+    store = open_existing_store(config)
     try:
         check = store.verify_evidence()
     finally:
         store.close()
     if check.ok:
         print(f"evidence log verified: {check.entries} entries, hash chain intact")
-        return 0
+        return ExitCode.OK
     print(f"evidence log FAILED verification at entry {check.first_bad_seq}: {check.message}")
-    return 1
+    return ExitCode.FINDINGS

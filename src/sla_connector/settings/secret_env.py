@@ -14,9 +14,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sla_connector.core.errors import ConfigError
 from sla_connector.core.secrets import require_secret, resolve_secret
 
-__all__ = ["NamedSecret", "named_secrets", "require_secret", "resolve_secret"]
+__all__ = [
+    "NamedSecret",
+    "missing_secrets",
+    "named_secrets",
+    "require_secret",
+    "resolve_secret",
+]
 
 # Variables whose absence is a choice, not an error: no dashboard token means no
 # bearer token is asked for (on the default loopback bind).
@@ -59,3 +66,28 @@ def _walk(value: Any, path: str) -> Iterator[NamedSecret]:
     elif isinstance(value, Mapping):
         for key, item in value.items():
             yield from _walk(item, f"{path}.{key}")
+
+
+def missing_secrets(
+    config: BaseModel, environ: Mapping[str, str] | None = None
+) -> tuple[tuple[NamedSecret, str], ...]:
+    """Each required secret the configuration names that cannot be read, with the reason:
+    all of them, so that one run can report them all."""
+    missing: list[tuple[NamedSecret, str]] = []
+    for secret in named_secrets(config):
+        if secret.optional:
+            continue
+        try:
+            value = resolve_secret(secret.variable, environ)
+        except ConfigError as exc:
+            missing.append((secret, exc.problem))
+            continue
+        if not value:
+            missing.append(
+                (
+                    secret,
+                    f"environment variable {secret.variable} "
+                    f"(or {secret.variable}_FILE) is not set",
+                )
+            )
+    return tuple(missing)
