@@ -34,7 +34,7 @@ from sla_connector.runtime.escalator import Notifier
 from sla_connector.runtime.notify import log_notifier, slack_notifier
 from sla_connector.runtime.redaction import read_secret, remember, remember_password_of
 from sla_connector.runtime.report_jobs import ReportJob
-from sla_connector.runtime.serving import DashboardServer, on_stop_signals
+from sla_connector.runtime.serving import DashboardServer, listen, on_stop_signals
 from sla_connector.runtime.source import StoreSource
 from sla_connector.runtime.timeline import SchedulerTimeline, Timeline, VirtualTimeline
 from sla_connector.settings import AppConfig, require_secret, resolve_secret
@@ -374,11 +374,17 @@ def _timeline(clock: Clock) -> Timeline:
 async def serve(config: AppConfig, stop: asyncio.Event | None = None) -> int:
     """``sla-connector run``: serve until ``stop`` is set or SIGTERM/SIGINT; the exit code."""
     stop = stop or asyncio.Event()
+    # A busy dashboard port stops start-up first, before the store or a PSA is touched.
+    sock = listen(config.dashboard.bind, config.dashboard.port)
     with on_stop_signals(stop.set):
-        service = Service.build(config)
+        try:
+            service = Service.build(config)
+        except BaseException:
+            sock.close()
+            raise
         warn_if_public(config)
         server = DashboardServer(service.dashboard, config.dashboard.bind, config.dashboard.port)
-        await server.start()
+        await server.start(sock=sock)
         try:
             await service.start()
             await stop.wait()

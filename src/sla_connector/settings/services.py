@@ -348,9 +348,7 @@ class SlackConfig(Frozen):
     """The default Slack incoming webhook for notifications."""
 
     webhook_env: EnvVarName = Field(
-        description=(
-            "Variable holding the webhook URL (read from the environment only, not `_FILE`)."
-        ),
+        description=("Variable holding the webhook URL (`VARIABLE_FILE` works too)."),
         examples=["MSP_SLACK_WEBHOOK"],
     )
 

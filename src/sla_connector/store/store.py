@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -109,6 +110,26 @@ class Store:
             )
         key = EvidenceKey(evidence_key) if evidence_key is not None else None
         return cls(engine, parsed, max_attempts=max_attempts, evidence_key=key)
+
+    @classmethod
+    def exists(cls, url: str) -> bool:
+        """Whether a store lives at ``url`` (its tables exist), creating nothing: a SQLite
+        file that is not there stays absent. For commands that only read a store."""
+        parsed = parse_store_url(url)
+        database = parsed.database or ""
+        if (
+            parsed.get_backend_name() == "sqlite"
+            and database not in ("", ":memory:")
+            and not database.startswith("file:")
+            and not Path(database).is_file()
+        ):
+            return False
+        engine = create_store_engine(parsed)
+        try:
+            with transaction(engine, "opening the store", write=False) as conn:
+                return current_version(conn) > 0
+        finally:
+            engine.dispose()
 
     def close(self) -> None:
         """Release leadership and the owner lock, then close every connection."""
