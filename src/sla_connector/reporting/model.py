@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sla_connector.core.readmodel import BreachLine, EscalationLine
+from sla_connector.core.readmodel import BreachLine, EscalationLine, WithdrawnLine
 from sla_connector.reporting.periods import Period
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "EvidenceLine",
     "Report",
     "TierLine",
+    "WithdrawnLine",
     "adherence",
 ]
 
@@ -169,6 +170,8 @@ class Report:
     escalations: tuple[EscalationLine, ...]
     at_risk: tuple[AtRiskLine, ...]
     evidence: EvidenceLine
+    withdrawn: tuple[WithdrawnLine, ...] = ()
+    """Tickets withdrawn in the period (S37): listed, never counted as met or breached."""
 
     @property
     def kind(self) -> str:

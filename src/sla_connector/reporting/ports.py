@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from sla_connector.core.ledger import LedgerRow, ReportRun
+from sla_connector.core.ledger import LedgerRow, ReportRun, WithdrawnTicket
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
@@ -57,6 +57,10 @@ class ReportStore(Protocol):
     ) -> Sequence[LedgerRow]: ...
 
     def verify_evidence(self) -> EvidenceVerdict: ...
+
+    def withdrawals(self, *, client: str | None = None) -> Sequence[WithdrawnTicket]:
+        """Tickets that went away (S37): left out of the figures, listed as withdrawn."""
+        ...
 
 
 class RunStore(ReportStore, Protocol):

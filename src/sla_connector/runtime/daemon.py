@@ -24,6 +24,7 @@ from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.runtime.escalator import Escalator, Notifier
 from sla_connector.runtime.planner import Planner
 from sla_connector.runtime.timeline import Timeline
+from sla_connector.runtime.withdrawals import restore, withdraw
 from sla_connector.store import Store
 
 __all__ = ["ConnectorStatus", "Daemon", "DaemonSettings"]
@@ -213,6 +214,8 @@ class Daemon:
         wall = asyncio.get_running_loop().time()
         try:
             async for page in connector.fetch_changed(None if full else cursor):
+                if page.tickets:
+                    restore(self.store, name, [t.id for t in page.tickets], at=now_us)
                 outcome = self.planner.ingest(page.tickets)
                 if outcome.outcomes:
                     decided = [
@@ -230,6 +233,8 @@ class Daemon:
                             "reason": reason,
                         },
                     )
+                for gone in page.withdrawn:
+                    withdraw(self.store, name, gone.ticket_id, gone.reason, gone.detail, at=now_us)
                 if page.cursor is not None:
                     self.store.set_cursor(name, page.cursor, at=now_us)
             if full:

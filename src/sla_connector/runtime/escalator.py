@@ -19,14 +19,16 @@ from sla_connector.core.errors import (
     FatalConnectorError,
     RetriableConnectorError,
     SlaConnectorError,
+    TicketGoneError,
 )
 from sla_connector.core.escalation import StepPlan
 from sla_connector.core.evaluate import evaluate
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.ticket import Ticket
-from sla_connector.core.vocabulary import Vocabulary
+from sla_connector.core.vocabulary import Vocabulary, withdrawn_detail
 from sla_connector.runtime.planner import planned_step
+from sla_connector.runtime.withdrawals import escalation_evidence, withdraw
 from sla_connector.runtime.writeback import (
     capabilities,
     marker_tag,
@@ -159,6 +161,10 @@ class Escalator:
         """The ticket as the PSA has it now (polling lags), or how the attempt ended."""
         try:
             return await connector.fetch_ticket(row.ticket_id)
+        except TicketGoneError as exc:
+            # Gone (S37): out of the open set, its other steps cancelled, this one too.
+            withdraw(self.store, row.source, row.ticket_id, exc.reason, exc.detail, at=self._now())
+            return self._finish(row, "cancelled", withdrawn_detail(exc.reason, exc.detail), 0)
         except RetriableConnectorError as exc:
             self.store.release(row.key, error=f"re-read failed: {exc}")
             return FireResult(row.key, "retry", str(exc))
@@ -254,20 +260,7 @@ class Escalator:
         now = self._now()
         self.store.finish(row.key, state=state, at=now, lateness_us=lateness, detail=detail)
         self.store.append_evidence(
-            "escalation",
-            {
-                "key": row.key,
-                "source": row.source,
-                "ticket": row.ticket_id,
-                "client": row.client,
-                "step": row.step,
-                "cycle": row.cycle,
-                "due_at": row.due_at,
-                "state": state,
-                "lateness_us": lateness,
-                "detail": detail,
-            },
-            at=now,
+            "escalation", escalation_evidence(row, state, detail, lateness), at=now
         )
         log.info(
             "escalation %s",
