@@ -20,6 +20,7 @@ from sla_connector.core.errors import (
     RetriableConnectorError,
     SlaConnectorError,
     TicketGoneError,
+    WriteConflictError,
 )
 from sla_connector.core.escalation import StepPlan
 from sla_connector.core.evaluate import evaluate
@@ -132,8 +133,14 @@ class Escalator:
             results.append(await self._verify_and_write(row, reconciling=True))
         return results
 
-    async def _verify_and_write(self, row: LedgerRow, *, reconciling: bool) -> FireResult:
-        """Re-read the ticket, look for the step's marker, re-evaluate, then write."""
+    async def _verify_and_write(
+        self, row: LedgerRow, *, reconciling: bool, conflict: str | None = None
+    ) -> FireResult:
+        """Re-read the ticket, look for the step's marker, re-evaluate, then write.
+
+        ``conflict`` is the PSA's 409 to the first write of this attempt: the ticket changed
+        meanwhile, so it is re-read and the step re-verified before the one more write.
+        """
         connector = self.connectors[row.source]
         ticket = await self._reread(connector, row)
         if isinstance(ticket, FireResult):
@@ -155,7 +162,7 @@ class Escalator:
         settled = self._settled_before_writing(row, ticket, plan)
         if settled is not None:
             return settled
-        return await self._write(connector, row, ticket, plan)
+        return await self._write(connector, row, ticket, plan, conflict=conflict)
 
     async def _reread(self, connector: Connector, row: LedgerRow) -> Ticket | FireResult:
         """The ticket as the PSA has it now (polling lags), or how the attempt ended."""
@@ -197,9 +204,20 @@ class Escalator:
         return None
 
     async def _write(
-        self, connector: Connector, row: LedgerRow, ticket: Ticket, plan: StepPlan
+        self,
+        connector: Connector,
+        row: LedgerRow,
+        ticket: Ticket,
+        plan: StepPlan,
+        *,
+        conflict: str | None = None,
     ) -> FireResult:
-        """Write the step (or, in shadow mode, say what would be written), then notify."""
+        """Write the step (or, in shadow mode, say what would be written), then notify.
+
+        A 409 (``WriteConflictError``: a person changed the ticket since it was read) is
+        answered by re-reading, re-verifying and writing once more; a second 409 fails the
+        step with both answers, so a person's change is never overwritten blindly.
+        """
         lateness = max(0, self._now() - plan.due_at)
         writes = plan_writes(plan, ticket, lateness, self.vocabulary)
         if self.dry_run:
@@ -213,6 +231,15 @@ class Escalator:
             results = await write_actions(
                 connector, ticket, writes.actions, can=self.capabilities[row.source]
             )
+        except WriteConflictError as exc:
+            if conflict is None:
+                log.info(
+                    "write conflict: re-reading and re-verifying",
+                    extra={"event": "write_conflict", "key": row.key, "detail": str(exc)},
+                )
+                return await self._verify_and_write(row, reconciling=False, conflict=str(exc))
+            detail = f"write conflict twice (the ticket kept changing): {conflict}; then {exc}"
+            return self._finish(row, "failed", detail, lateness, final=True)
         except RetriableConnectorError as exc:
             # Possibly partly written: the retry looks for the marker before writing again.
             self.store.release(row.key, error=f"write failed: {exc}")
@@ -256,9 +283,13 @@ class Escalator:
                 return plan
         return None
 
-    def _finish(self, row: LedgerRow, state: str, detail: str, lateness: int) -> FireResult:
+    def _finish(
+        self, row: LedgerRow, state: str, detail: str, lateness: int, *, final: bool = False
+    ) -> FireResult:
         now = self._now()
-        self.store.finish(row.key, state=state, at=now, lateness_us=lateness, detail=detail)
+        self.store.finish(
+            row.key, state=state, at=now, lateness_us=lateness, detail=detail, final=final
+        )
         self.store.append_evidence(
             "escalation", escalation_evidence(row, state, detail, lateness), at=now
         )

@@ -156,8 +156,10 @@ def finish(
     detail: str,
     response: Mapping[str, Any] | None,
     max_attempts: int,
+    final: bool = False,
 ) -> None:
-    """Record a step's outcome; 'failed' goes back to planned while attempts remain."""
+    """Record a step's outcome; 'failed' goes back to planned while attempts remain
+    (unless ``final``: retrying cannot help, e.g. a second write conflict)."""
     if state not in FINISH_STATES:
         raise ValueError(
             f"ledger {key}: cannot finish as {state!r}; use one of {sorted(FINISH_STATES)}"
@@ -169,7 +171,7 @@ def finish(
         "detail": detail,
         "response_json": None if response is None else orjson.dumps(dict(response)).decode(),
     }
-    if state == FAILED:
+    if state == FAILED and not final:
         exhausted = ledger.c.attempts >= max_attempts
         values["state"] = sa.case((exhausted, FAILED), else_=PLANNED)
         values["fired_at"] = sa.case((exhausted, at), else_=None)

@@ -436,8 +436,10 @@ class Store:
         lateness_us: int,
         detail: str = "",
         response: Mapping[str, Any] | None = None,
+        final: bool = False,
     ) -> None:
-        """Record the outcome of a planned or firing step (see ``ledger.finish``)."""
+        """Record the outcome of a planned or firing step (see ``ledger.finish``); a
+        ``final`` failure is not retried."""
         with self._write(f"finishing step {key}") as conn:
             ledger_ops.finish(
                 conn,
@@ -448,6 +450,7 @@ class Store:
                 detail=detail,
                 response=response,
                 max_attempts=self.max_attempts,
+                final=final,
             )
 
     def release(self, key: str, *, error: str) -> None:
