@@ -46,6 +46,20 @@ class ConnectorHealth(Protocol):
     def polls(self) -> int: ...
     @property
     def last_poll_seconds(self) -> float: ...
+    @property
+    def failing(self) -> tuple[str, ...]:
+        """Objects failing now inside the connector (a project, board, ticket, page)."""
+        ...
+
+    @property
+    def failing_by_kind(self) -> Mapping[str, int]: ...
+    @property
+    def object_errors(self) -> Mapping[str, int]:
+        """Failed attempts per object kind since start, each back-off step once."""
+        ...
+
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
 
 
 @runtime_checkable

@@ -68,6 +68,8 @@ class ConnectorLine:
     polls: int
     poll_errors: int
     last_poll_seconds: float
+    failing: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,8 @@ def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
             health.polls,
             health.poll_errors,
             health.last_poll_seconds,
+            tuple(health.failing),
+            tuple(health.warnings),
         )
         for name, health in sorted(source.connector_status().items())
     ]
