@@ -6,7 +6,7 @@ on the event loop that fires escalations. The overview is cached for ``cache_sec
 many open browsers and a Prometheus scraper cost one evaluation per period.
 
 Routes: ``/`` (overview), ``/clients/{client}``, ``/tickets/{source}/{id}``, the same under
-``/api/...`` as JSON, ``/metrics``, ``/healthz`` and ``/readyz``, ``POST /login`` and
+``/api/...`` as JSON (described by ``/api/openapi.json``, ``web.openapi``), ``/metrics``, ``/healthz`` and ``/readyz``, ``POST /login`` and
 ``POST /logout``. With a token, all of them need it (see ``web.auth``), health included
 unless the caller lists paths in ``public_paths``. Every answer carries the security headers
 and a ``Host`` that is not an allowed name is refused (``web.security``).
@@ -38,6 +38,7 @@ from sla_connector.web.data import DashboardSource
 from sla_connector.web.figures import ticket_url
 from sla_connector.web.health import health_routes
 from sla_connector.web.metrics import build_registry
+from sla_connector.web.openapi import OPENAPI_PATH, openapi_document
 from sla_connector.web.pages import Pages
 from sla_connector.web.security import HostCheck, SecurityHeaders, content_security_policy
 from sla_connector.web.ticket_view import TicketView, build_ticket
@@ -196,6 +197,15 @@ def _metrics_route(registry: CollectorRegistry) -> Route:
     return Route("/metrics", metrics)
 
 
+def _openapi_route() -> Route:
+    document = openapi_document()
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponseZ(document)
+
+    return Route(OPENAPI_PATH, openapi)
+
+
 def _logout_route() -> Route:
     async def logout(_: Request) -> Response:
         response = RedirectResponse("/", status_code=303)
@@ -259,6 +269,7 @@ def create_app(
     routes = [
         *_Routes(views, pages).table(),
         _metrics_route(registry),
+        _openapi_route(),
         _logout_route(),
         *health_routes(readiness or _default_readiness(source)),
     ]
