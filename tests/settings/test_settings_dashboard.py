@@ -66,5 +66,13 @@ def test_the_host_check_serves_configured_names_and_a_specific_bind_address() ->
         _config({"bind": "10.1.2.3", "token_env": "T", "allowed_hosts": ["sla.msp.example"]})
     )
     assert allowed_hosts(config) == ("sla.msp.example", "10.1.2.3")
-    wildcard = config_from_mapping(_config({"bind": "0.0.0.0", "token_env": "T"}))
-    assert allowed_hosts(wildcard) == ()
+    open_lan = config_from_mapping(
+        _config({"bind": "10.1.2.3", "allow_public_without_token": True})
+    )
+    assert allowed_hosts(open_lan) == ("10.1.2.3",)
+    assert allowed_hosts(config_from_mapping(_config({}))) == ("127.0.0.1",)
+
+
+def test_with_a_token_and_no_names_configured_the_token_alone_guards() -> None:
+    tokened = config_from_mapping(_config({"bind": "0.0.0.0", "token_env": "T"}))
+    assert allowed_hosts(tokened) is None  # Prometheus may scrape the pod by its address

@@ -207,12 +207,19 @@ def build_dashboard(
     )
 
 
-def allowed_hosts(config: AppConfig) -> tuple[str, ...]:
+def allowed_hosts(config: AppConfig) -> tuple[str, ...] | None:
     """The ``Host`` names the dashboard answers to besides loopback: the configured ones,
-    and the bind address when it is a specific one (not ``0.0.0.0`` or ``::``)."""
-    bind = config.dashboard.bind
-    own = () if bind in ("0.0.0.0", "::", "") else (bind,)
-    return (*config.dashboard.allowed_hosts, *own)
+    and the bind address when it is a specific one (not ``0.0.0.0`` or ``::``).
+
+    None (no Host check) with a token and no ``allowed_hosts``: the token already defeats
+    DNS rebinding (a rebound page has neither the token nor the cookie, which the browser
+    keeps for the real name), and a probe or Prometheus may use any name or pod address.
+    """
+    dashboard = config.dashboard
+    if dashboard.token_env and not dashboard.allowed_hosts:
+        return None
+    own = () if dashboard.bind in ("0.0.0.0", "::", "") else (dashboard.bind,)
+    return (*dashboard.allowed_hosts, *own)
 
 
 def warn_if_public(config: AppConfig) -> None:
