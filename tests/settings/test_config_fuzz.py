@@ -207,3 +207,14 @@ def test_the_strategies_reach_the_schema() -> None:
         node = _child(node, key)
     assert node is not None
     assert math.isfinite(len(DEFS)) and "DashboardConfig" in DEFS
+
+
+def test_found_by_the_fuzz_a_newline_in_a_value_still_gives_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = copy.deepcopy(BASE)
+    data["calendars"]["uk-office"]["holidays"]["country"] = "G\nB"
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["check", "-c", str(path), "--no-connect"]) == EXIT_CONFIG
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
