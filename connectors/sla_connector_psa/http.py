@@ -28,6 +28,7 @@ import base64
 import ipaddress
 import json
 import logging
+import socket
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -90,6 +91,18 @@ _RETRY_READ = (UnreachableError, ServerError, RateLimitedError, MalformedRespons
 _RETRY_WRITE = (UnreachableError, RateLimitedError, ServerError)
 # Errors raised before the request bytes left this process: safe to repeat any method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def _unresolved(exc: BaseException) -> bool:
+    """Whether a connection failed because the host name did not resolve (DNS)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a bounded walk down the cause chain
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _is_loopback(host: str) -> bool:
@@ -452,8 +465,19 @@ class PsaHttp:
             ) from exc
 
     def _unreachable(self, url: str, exc: Exception) -> UnreachableError:
+        host = urlsplit(url).netloc
+        if _unresolved(exc):
+            # A name that does not resolve will not resolve a second later: one attempt, no
+            # back-off (the next poll asks again), so `check` answers at once.
+            error = UnreachableError(
+                f"cannot resolve {urlsplit(url).hostname} for connector {self.name} (DNS); "
+                "check base_url (or subdomain / site) and this machine's DNS",
+                url=url,
+            )
+            error.unresolved = True
+            return error
         return UnreachableError(
-            f"cannot reach {urlsplit(url).netloc} for connector {self.name} ({exc!r}); "
+            f"cannot reach {host} for connector {self.name} ({exc!r}); "
             "check base_url, DNS, proxy and firewall",
             url=url,
         )
@@ -566,7 +590,7 @@ class PsaHttp:
             if state.outcome is None or not state.outcome.failed:
                 return False
             exc = state.outcome.exception()
-            if not isinstance(exc, retry_on):
+            if not isinstance(exc, retry_on) or getattr(exc, "unresolved", False):
                 return False
             wait = getattr(exc, "retry_after", None)
             return not (isinstance(wait, int | float) and wait > MAX_RETRY_AFTER)

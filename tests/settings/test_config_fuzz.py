@@ -6,7 +6,8 @@ and lists as the schema shapes them), mixed with hostile ones (huge numbers and 
 ``.inf``, NaN, deep nesting, wrong types, unknown keys). Each is put in place of one value
 of the bundled example policy, or added as a key, and the file goes through ``sla-connector
 check --no-connect`` in-process. The outcome is "configuration OK" and exit 0, or one line
-``sla-connector: configuration error: ...`` and exit 2; never a traceback (an exception
+``sla-connector: configuration error: ...`` and exit 2, or (a valid file naming a
+variable that is unset) the pre-flight's verdict and exit 1; never a traceback (an exception
 escaping ``main`` fails the test) and never another exit code.
 """
 
@@ -23,7 +24,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla_connector.cli import EXIT_CONFIG, main
+from sla_connector.cli import main
+from sla_connector.cli.common import ExitCode
 from sla_connector.settings import AppConfig, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,6 +147,7 @@ def _paths(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | i
 
 
 PATHS = _paths(BASE)
+SECRETS = ("ZENDESK_EMAIL", "ZENDESK_API_TOKEN")
 
 
 @st.composite
@@ -181,9 +184,12 @@ def _dump(data: dict[str, Any]) -> str | None:
 @given(data=configs())
 def test_item_10_generated_configs_are_ok_or_one_line_exit_2_never_a_traceback(
     data: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    for name in SECRETS:  # those the example names, so that it passes the pre-flight as is
+        monkeypatch.setenv(name, "fuzz-secret-value")
     text = _dump(data)
     if text is None:
         return
@@ -192,10 +198,12 @@ def test_item_10_generated_configs_are_ok_or_one_line_exit_2_never_a_traceback(
     code = main(["check", "-c", str(path), "--no-connect"])
     out = capsys.readouterr()
     assert "Traceback" not in out.err
-    if code == 0:
+    if code == ExitCode.OK:
         assert out.out.startswith("configuration OK")
+    elif code == ExitCode.FINDINGS:  # valid, but the pre-flight found a secret unset
+        assert "verdict: NOT READY" in out.out and not out.err.strip()
     else:
-        assert code == EXIT_CONFIG, (code, out.err)
+        assert code == ExitCode.USAGE, (code, out.err)
         lines = out.err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("sla-connector: configuration error: ")
 
@@ -216,5 +224,5 @@ def test_found_by_the_fuzz_a_newline_in_a_value_still_gives_one_line(
     data["calendars"]["uk-office"]["holidays"]["country"] = "G\nB"
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data))
-    assert main(["check", "-c", str(path), "--no-connect"]) == EXIT_CONFIG
+    assert main(["check", "-c", str(path), "--no-connect"]) == ExitCode.USAGE
     assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -236,13 +236,13 @@ class Daemon:
         wall = asyncio.get_running_loop().time()
         try:
             async for page in connector.fetch_changed(None if full else cursor):
-                outcome = self.planner.ingest(page.tickets)
+                # Off the event loop: however long a page's tickets take to evaluate, the
+                # timers, the dashboard and SIGTERM are served meanwhile (issue 11 item 1).
+                outcome = await asyncio.to_thread(self.planner.ingest, page.tickets)
                 if outcome.outcomes:
-                    decided = [
-                        {"source": src, "ticket": tid, "clock": kind, "outcome": state}
-                        for src, tid, kind, state in outcome.outcomes
-                    ]
-                    self.store.append_evidence("clock_outcomes", {"outcomes": decided}, at=now_us)
+                    self.store.append_evidence(
+                        "clock_outcomes", {"outcomes": outcome.outcomes}, at=now_us
+                    )
                 for ticket_id, reason in page.rejected:
                     log.warning(
                         "ticket rejected",

@@ -23,7 +23,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from sla_connector.core.calendars import from_us
+from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.errors import ConfigError, StoreError
 from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.vocabulary import Vocabulary
@@ -34,7 +34,7 @@ from sla_connector.runtime.escalator import Notifier
 from sla_connector.runtime.notify import log_notifier, slack_notifier
 from sla_connector.runtime.redaction import read_secret, remember, remember_password_of
 from sla_connector.runtime.report_jobs import ReportJob
-from sla_connector.runtime.serving import DashboardServer, on_stop_signals
+from sla_connector.runtime.serving import DashboardServer, listen, on_stop_signals
 from sla_connector.runtime.source import StoreSource
 from sla_connector.runtime.timeline import SchedulerTimeline, Timeline, VirtualTimeline
 from sla_connector.settings import AppConfig, require_secret, resolve_secret
@@ -52,6 +52,7 @@ __all__ = [
     "connector_settings",
     "daemon_settings",
     "dashboard_token",
+    "evidence_key",
     "open_store",
     "serve",
     "store_url",
@@ -112,8 +113,23 @@ def store_url(config: AppConfig, environ: Environ = None) -> str:
     return url
 
 
+def evidence_key(config: AppConfig, environ: Environ = None) -> bytes | None:
+    """The evidence log's key from ``store.evidence_key_env`` (or its ``_FILE``); None when
+    no key is configured (an unkeyed chain). A named variable that is unset is an error."""
+    variable = config.store.evidence_key_env
+    if not variable:
+        return None
+    key = require_secret(variable, "store.evidence_key_env", environ)
+    remember(key)
+    return key.encode()
+
+
 def open_store(config: AppConfig, environ: Environ = None) -> Store:
-    return Store.open(store_url(config, environ), max_attempts=config.runtime.max_attempts)
+    return Store.open(
+        store_url(config, environ),
+        max_attempts=config.runtime.max_attempts,
+        evidence_key=evidence_key(config, environ),
+    )
 
 
 def daemon_settings(config: AppConfig, *, virtual: bool = False) -> DaemonSettings:
@@ -308,6 +324,8 @@ class Service:
         """Start the timeline, the daemon (leadership, reconcile, polls) and the report jobs."""
         if isinstance(self.timeline, SchedulerTimeline):
             self.timeline.start()
+        # A key configured on an existing unkeyed log: anchor it before anything else.
+        self.store.anchor_evidence_key(at=to_us(self.clock.now()))
         await self.daemon.start()
         if self.reports is not None:
             self.reports.arm(self.timeline)
@@ -363,11 +381,17 @@ def _timeline(clock: Clock) -> Timeline:
 async def serve(config: AppConfig, stop: asyncio.Event | None = None) -> int:
     """``sla-connector run``: serve until ``stop`` is set or SIGTERM/SIGINT; the exit code."""
     stop = stop or asyncio.Event()
+    # A busy dashboard port stops start-up first, before the store or a PSA is touched.
+    sock = listen(config.dashboard.bind, config.dashboard.port)
     with on_stop_signals(stop.set):
-        service = Service.build(config)
+        try:
+            service = Service.build(config)
+        except BaseException:
+            sock.close()
+            raise
         warn_if_public(config)
         server = DashboardServer(service.dashboard, config.dashboard.bind, config.dashboard.port)
-        await server.start()
+        await server.start(sock=sock)
         try:
             await service.start()
             await stop.wait()

@@ -191,6 +191,16 @@ class StoreConfig(Frozen):
         ),
         examples=["SLA_STORE_URL"],
     )
+    evidence_key_env: EnvVarName | None = Field(
+        default=None,
+        description=(
+            "Variable holding the secret key of the evidence log (HMAC-SHA256 chain; "
+            "`VARIABLE_FILE` works too). Without it the chain is unkeyed: it still catches an "
+            "edited or deleted entry but not a rewrite of the whole log, and `check` warns. "
+            "Every process reading or writing the store needs the same key."
+        ),
+        examples=["SLA_EVIDENCE_KEY"],
+    )
 
     @model_validator(mode="after")
     def _scheme(self) -> StoreConfig:
@@ -199,7 +209,8 @@ class StoreConfig(Frozen):
             raise FieldProblem(
                 "url",
                 f"{mask_userinfo(self.url)!r} is not a supported store; use sqlite:///FILE or "
-                "postgresql+psycopg://USER@HOST/DB (put a password in the variable url_env names)",
+                "postgresql+psycopg://HOST/DB (the user and password in the URL the variable "
+                "url_env names)",
             )
         return self
 
@@ -338,9 +349,7 @@ class SlackConfig(Frozen):
     """The default Slack incoming webhook for notifications."""
 
     webhook_env: EnvVarName = Field(
-        description=(
-            "Variable holding the webhook URL (read from the environment only, not `_FILE`)."
-        ),
+        description=("Variable holding the webhook URL (`VARIABLE_FILE` works too)."),
         examples=["MSP_SLACK_WEBHOOK"],
     )
 
