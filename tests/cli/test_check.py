@@ -153,8 +153,11 @@ def test_check_of_an_oauth_client_names_expiry_and_missing_scopes(
 
 
 def test_finding_2_check_warns_when_the_evidence_log_is_unkeyed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The pre-flight checks every secret the policy names, so give it the connector's.
+    monkeypatch.setenv("ZENDESK_EMAIL", "agent@example.com")
+    monkeypatch.setenv("ZENDESK_API_TOKEN", "not-a-real-token")
     text = (ROOT / "examples" / "policy.yaml").read_text()
     unkeyed = tmp_path / "unkeyed.yaml"
     unkeyed.write_text(text)
@@ -164,5 +167,6 @@ def test_finding_2_check_warns_when_the_evidence_log_is_unkeyed(
     keyed.write_text(
         re.sub(r"(?m)^(  url: sqlite:.*)$", r"\1\n  evidence_key_env: SLA_EVIDENCE_KEY", text)
     )
+    monkeypatch.setenv("SLA_EVIDENCE_KEY", "a-long-evidence-key-0123456789")
     assert main(["check", "-c", str(keyed), "--no-connect"]) == 0
     assert "unkeyed" not in capsys.readouterr().out

@@ -212,11 +212,11 @@ class _Walk:
 
     def step(self, row: sa.Row[Any]) -> str | None:
         """Check one entry; a problem, or None when it chains on."""
+        seq, kind, payload = int(row.seq), row.kind, row.payload
         try:
-            seq, at = int(row.seq), int(row.at)
+            at = int(row.at)
         except (ValueError, TypeError):
-            return f"entry {self.expected_seq} was altered: its sequence or time is unreadable"
-        kind, payload = row.kind, row.payload
+            return f"entry {seq} was altered: its payload or time is unreadable"
         prev_hash, stored = row.prev_hash, row.hash
         if seq != self.expected_seq:
             return f"entry {self.expected_seq} is missing (next is {seq})"
