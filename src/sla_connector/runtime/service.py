@@ -54,6 +54,7 @@ __all__ = [
     "dashboard_token",
     "evidence_key",
     "open_store",
+    "public_without_token",
     "serve",
     "store_url",
     "vocabulary_of",
@@ -238,10 +239,17 @@ def allowed_hosts(config: AppConfig) -> tuple[str, ...] | None:
     return (*dashboard.allowed_hosts, *own)
 
 
+def public_without_token(config: AppConfig) -> bool:
+    """Whether the dashboard is served beyond loopback without a token (which the settings
+    allow only with ``dashboard.allow_public_without_token``)."""
+    dashboard = config.dashboard
+    return dashboard.token_env is None and not is_loopback(dashboard.bind)
+
+
 def warn_if_public(config: AppConfig) -> None:
     """Log a warning when the dashboard is served beyond loopback without a token."""
     dashboard = config.dashboard
-    if dashboard.token_env is None and not is_loopback(dashboard.bind):
+    if public_without_token(config):
         log.warning(
             "dashboard served without a token",
             extra={
