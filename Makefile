@@ -56,3 +56,4 @@ clean:
 docs: install
 	$(PY) -m sla_connector.cli.docs > docs/cli.md
 	$(PY) -m sla_connector.settings.reference > docs/configuration.md
+	$(PY) -m sla_connector.web.openapi > docs/openapi.json

@@ -67,5 +67,29 @@ def test_the_host_check_serves_configured_names_and_a_specific_bind_address() ->
         _config({"bind": "10.1.2.3", "token_env": "T", "allowed_hosts": ["sla.msp.example"]})
     )
     assert allowed_hosts(config) == ("sla.msp.example", "10.1.2.3")
-    wildcard = config_from_mapping(_config({"bind": "0.0.0.0", "token_env": "T"}))
-    assert allowed_hosts(wildcard) == ()
+    open_lan = config_from_mapping(
+        _config({"bind": "10.1.2.3", "allow_public_without_token": True})
+    )
+    assert allowed_hosts(open_lan) == ("10.1.2.3",)
+    assert allowed_hosts(config_from_mapping(_config({}))) == ("127.0.0.1",)
+
+
+def test_with_a_token_and_no_names_configured_the_token_alone_guards() -> None:
+    tokened = config_from_mapping(_config({"bind": "0.0.0.0", "token_env": "T"}))
+    assert allowed_hosts(tokened) is None  # Prometheus may scrape the pod by its address
+
+
+def test_finding_10_check_warns_about_an_allowed_public_bind_without_a_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZENDESK_EMAIL", "agent@example.com")
+    monkeypatch.setenv("ZENDESK_API_TOKEN", "not-a-real-token")
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        yaml.safe_dump(_config({"bind": "0.0.0.0", "allow_public_without_token": True}))
+    )
+    assert main(["check", "-c", str(path), "--no-connect"]) == 0
+    assert "warning: the dashboard on 0.0.0.0 has no token" in capsys.readouterr().out
+    path.write_text(yaml.safe_dump(_config({"bind": "127.0.0.1"})))
+    assert main(["check", "-c", str(path), "--no-connect"]) == 0
+    assert "has no token" not in capsys.readouterr().out

@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: Exception) -> str:
+    """The error as one line (a value quoted in it may hold a newline), secrets masked."""
+    return " ".join(scrub(str(exc)).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the process exit code (``ExitCode``)."""
     parser = build_parser()
@@ -56,11 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except ConfigError as exc:
-        print(f"sla-connector: configuration error: {scrub(str(exc))}", file=sys.stderr)
+        print(f"sla-connector: configuration error: {_one_line(exc)}", file=sys.stderr)
         return ExitCode.USAGE
     except SlaConnectorError as exc:
         # Unreachable hosts, a busy port, a store that cannot be read, a failed worker.
-        print(f"sla-connector: {scrub(str(exc))}", file=sys.stderr)
+        print(f"sla-connector: {_one_line(exc)}", file=sys.stderr)
         return ExitCode.UNAVAILABLE
     except KeyboardInterrupt:
         print("sla-connector: interrupted", file=sys.stderr)

@@ -28,7 +28,7 @@ from sla_connector.core.errors import ConfigError, ConnectorError
 from sla_connector.core.ports import CheckResult
 from sla_connector.registry import load_connector_factory
 from sla_connector.runtime.redaction import scrub
-from sla_connector.runtime.service import build_clock, connector_settings
+from sla_connector.runtime.service import build_clock, connector_settings, public_without_token
 from sla_connector.settings import AppConfig, load_config
 from sla_connector.settings.secret_env import missing_secrets
 
@@ -67,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
         print(
             "warning: store.evidence_key_env is not set: the evidence log is unkeyed, so "
             "whoever can write the store could rewrite it undetected (docs/operations.md)"
+        )
+    if public_without_token(config):
+        print(
+            f"warning: the dashboard on {config.dashboard.bind} has no token: anyone who can "
+            "reach it reads every client's figures (docs/security.md)"
         )
     names = list(config.connectors)
     if args.connector:

@@ -22,8 +22,9 @@ __all__ = ["mask_userinfo", "require_secret", "resolve_secret"]
 
 # ``scheme://user:password@`` anywhere in a text: the user-info runs to the last ``@``
 # before the authority ends (``/``, ``?``, ``#`` or whitespace), so a password holding ``@``
-# is masked whole. Masking too much is harmless; too little leaks.
-_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/?#\s]*)@")
+# is masked whole. Masking too much is harmless; too little leaks. Both runs are bounded, so
+# a log line quoting a hostile ticket ("a://a://...@") costs linear time, not quadratic.
+_USERINFO_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,31}://)([^/?#\s]{0,512})@")
 MASK = "[redacted]"
 
 

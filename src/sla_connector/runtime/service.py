@@ -54,6 +54,7 @@ __all__ = [
     "dashboard_token",
     "evidence_key",
     "open_store",
+    "public_without_token",
     "serve",
     "store_url",
     "vocabulary_of",
@@ -223,18 +224,32 @@ def build_dashboard(
     )
 
 
-def allowed_hosts(config: AppConfig) -> tuple[str, ...]:
+def allowed_hosts(config: AppConfig) -> tuple[str, ...] | None:
     """The ``Host`` names the dashboard answers to besides loopback: the configured ones,
-    and the bind address when it is a specific one (not ``0.0.0.0`` or ``::``)."""
-    bind = config.dashboard.bind
-    own = () if bind in ("0.0.0.0", "::", "") else (bind,)
-    return (*config.dashboard.allowed_hosts, *own)
+    and the bind address when it is a specific one (not ``0.0.0.0`` or ``::``).
+
+    None (no Host check) with a token and no ``allowed_hosts``: the token already defeats
+    DNS rebinding (a rebound page has neither the token nor the cookie, which the browser
+    keeps for the real name), and a probe or Prometheus may use any name or pod address.
+    """
+    dashboard = config.dashboard
+    if dashboard.token_env and not dashboard.allowed_hosts:
+        return None
+    own = () if dashboard.bind in ("0.0.0.0", "::", "") else (dashboard.bind,)
+    return (*dashboard.allowed_hosts, *own)
+
+
+def public_without_token(config: AppConfig) -> bool:
+    """Whether the dashboard is served beyond loopback without a token (which the settings
+    allow only with ``dashboard.allow_public_without_token``)."""
+    dashboard = config.dashboard
+    return dashboard.token_env is None and not is_loopback(dashboard.bind)
 
 
 def warn_if_public(config: AppConfig) -> None:
     """Log a warning when the dashboard is served beyond loopback without a token."""
     dashboard = config.dashboard
-    if dashboard.token_env is None and not is_loopback(dashboard.bind):
+    if public_without_token(config):
         log.warning(
             "dashboard served without a token",
             extra={

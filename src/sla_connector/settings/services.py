@@ -209,7 +209,8 @@ class StoreConfig(Frozen):
             raise FieldProblem(
                 "url",
                 f"{mask_userinfo(self.url)!r} is not a supported store; use sqlite:///FILE or "
-                "postgresql+psycopg://USER@HOST/DB (put a password in the variable url_env names)",
+                "postgresql+psycopg://HOST/DB (the user and password in the URL the variable "
+                "url_env names)",
             )
         return self
 

@@ -57,7 +57,7 @@ def parse_store_url(raw: str) -> URL:
     except sa.exc.ArgumentError:
         raise StoreError(
             f"store.url {mask_url(raw)!r} is not a database URL; expected "
-            "sqlite:///path.db or postgresql+psycopg://user@host/db"
+            "sqlite:///path.db or postgresql+psycopg://host/db (user and password in url_env)"
         ) from None
     backend = url.get_backend_name()
     if backend == "postgres":

@@ -6,10 +6,11 @@ on the event loop that fires escalations. The overview is cached for ``cache_sec
 many open browsers and a Prometheus scraper cost one evaluation per period.
 
 Routes: ``/`` (overview), ``/clients/{client}``, ``/tickets/{source}/{id}``, the same under
-``/api/...`` as JSON, ``/metrics``, ``/healthz`` and ``/readyz``, ``POST /login`` and
-``POST /logout``. With a token, all of them need it (see ``web.auth``), health included
-unless the caller lists paths in ``public_paths``. Every answer carries the security headers
-and a ``Host`` that is not an allowed name is refused (``web.security``).
+``/api/...`` as JSON (described by ``/api/openapi.json``, ``web.openapi``), ``/metrics``,
+``/healthz`` and ``/readyz``, ``POST /login`` and ``POST /logout``. With a token, all of
+them need it (see ``web.auth``), health included unless the caller lists paths in
+``public_paths``. Every answer carries the security headers and a ``Host`` that is not an
+allowed name is refused (``web.security``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from sla_connector.web.data import DashboardSource
 from sla_connector.web.figures import ticket_url
 from sla_connector.web.health import health_routes
 from sla_connector.web.metrics import build_registry
+from sla_connector.web.openapi import OPENAPI_PATH, openapi_document
 from sla_connector.web.pages import Pages
 from sla_connector.web.security import HostCheck, SecurityHeaders, content_security_policy
 from sla_connector.web.ticket_view import TicketView, build_ticket
@@ -196,6 +198,15 @@ def _metrics_route(registry: CollectorRegistry) -> Route:
     return Route("/metrics", metrics)
 
 
+def _openapi_route() -> Route:
+    document = openapi_document()
+
+    async def openapi(_: Request) -> Response:
+        return JSONResponseZ(document)
+
+    return Route(OPENAPI_PATH, openapi)
+
+
 def _logout_route() -> Route:
     async def logout(_: Request) -> Response:
         response = RedirectResponse("/", status_code=303)
@@ -209,16 +220,15 @@ def _middleware(
     token: str | None,
     pages: Pages,
     public_paths: Collection[str],
-    allowed_hosts: Collection[str],
+    allowed_hosts: Collection[str] | None,
     limiter: LoginLimiter | None,
 ) -> list[Middleware]:
-    """Outermost first: security headers on every answer, the Host check, then the token
-    check in front of every route (when there is a token)."""
+    """Outermost first: security headers on every answer, the Host check (unless
+    ``allowed_hosts`` is None), then the token check (when there is a token)."""
     csp = content_security_policy([pages.css], [pages.js])
-    stack = [
-        Middleware(SecurityHeaders, csp=csp),
-        Middleware(HostCheck, allowed_hosts=allowed_hosts),
-    ]
+    stack = [Middleware(SecurityHeaders, csp=csp)]
+    if allowed_hosts is not None:
+        stack.append(Middleware(HostCheck, allowed_hosts=allowed_hosts))
     if token is not None:
         stack.append(
             Middleware(
@@ -242,13 +252,14 @@ def create_app(
     cache_seconds: float = 2.0,
     display_tz: tzinfo | str = "UTC",
     public_paths: Collection[str] = (),
-    allowed_hosts: Collection[str] = (),
+    allowed_hosts: Collection[str] | None = (),
     login_limiter: LoginLimiter | None = None,
 ) -> Starlette:
     """The dashboard app. ``token`` None: open (bind it to 127.0.0.1 then); "" is refused.
 
     ``vocabulary`` carries the configured "late" and "at risk" (the defaults otherwise).
-    ``allowed_hosts``: the ``Host`` names served besides the loopback ones (``web.security``).
+    ``allowed_hosts``: the ``Host`` names served besides the loopback ones (``web.security``);
+    None turns the Host check off (for a token-protected dashboard behind any name).
     """
     if token is not None and not token:
         raise ValueError("the dashboard token is empty; unset it to serve without one")
@@ -259,6 +270,7 @@ def create_app(
     routes = [
         *_Routes(views, pages).table(),
         _metrics_route(registry),
+        _openapi_route(),
         _logout_route(),
         *health_routes(readiness or _default_readiness(source)),
     ]
