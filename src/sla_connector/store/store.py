@@ -348,8 +348,10 @@ class Store:
         lateness_us: int,
         detail: str = "",
         response: Mapping[str, Any] | None = None,
+        final: bool = False,
     ) -> None:
-        """Record the outcome of a planned or firing step (see ``ledger.finish``)."""
+        """Record the outcome of a planned or firing step (see ``ledger.finish``);
+        ``final`` makes a ``failed`` step stay failed (no attempt would go otherwise)."""
         with self._write(f"finishing step {key}") as conn:
             ledger_ops.finish(
                 conn,
@@ -359,7 +361,7 @@ class Store:
                 lateness_us=lateness_us,
                 detail=detail,
                 response=response,
-                max_attempts=self.max_attempts,
+                max_attempts=1 if final else self.max_attempts,
             )
 
     def release(self, key: str, *, error: str) -> None:
