@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from sla_connector.cli import main
 from sla_connector.reporting import build_report, render_html, render_text, weekly_period
+from sla_connector.runtime import escalator as escalator_module
 from sla_connector.runtime import planner as planner_module
 from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.daemon import Daemon, DaemonSettings
@@ -150,7 +151,23 @@ async def test_finding_5_a_note_failing_at_run_time_fails_the_step_and_writes_th
     """Ticket 1 makes the template divide by zero: the step is written with the default
     note, finished ``failed`` with the reason in the ledger and the evidence log, and no
     row stays ``firing``."""
-    config = _policy_with_note(RUNTIME_FAILING_NOTE)
+    store, psa = await _scripted_run(tmp_path, _policy_with_note(RUNTIME_FAILING_NOTE))
+    rows = {row.key: row for row in store.ledger()}
+    assert not [row for row in rows.values() if row.state == "firing"]
+    row = rows[ESC_KEY]
+    assert row.state == "failed", (row.detail, psa.writes)
+    assert "note template failed (ZeroDivisionError" in row.detail
+    assert "the default note was written" in row.detail
+    (note,) = [value for action, value in psa.writes if action == "note"]
+    assert note.startswith("SLA escalation 'senior-engineer'") and marker_text(ESC_KEY) in note
+    logged = [e.payload for e in store.evidence() if e.kind == "escalation"]
+    assert [(p["key"], p["state"]) for p in logged if p["key"] == ESC_KEY] == [(ESC_KEY, "failed")]
+    assert "ZeroDivisionError" in next(p["detail"] for p in logged if p["key"] == ESC_KEY)
+    store.close()
+
+
+async def _scripted_run(tmp_path: Path, config: Any) -> tuple[Store, ScriptedPsa]:
+    """The daemon on the escalator tests' scripted PSA (one P2 ticket) for six hours."""
     clock = ManualClock(ESC_START)
     psa = ScriptedPsa(clock, [])
     store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
@@ -173,15 +190,19 @@ async def test_finding_5_a_note_failing_at_run_time_fails_the_step_and_writes_th
         await timeline.run_until(ESC_START + timedelta(hours=6))
     finally:
         await daemon.stop()
-    rows = {row.key: row for row in store.ledger()}
-    assert not [row for row in rows.values() if row.state == "firing"]
-    row = rows[ESC_KEY]
-    assert row.state == "failed", (row.detail, psa.writes)
-    assert "note template failed (ZeroDivisionError" in row.detail
-    assert "the default note was written" in row.detail
-    (note,) = [value for action, value in psa.writes if action == "note"]
-    assert note.startswith("SLA escalation 'senior-engineer'") and marker_text(ESC_KEY) in note
-    logged = [e.payload for e in store.evidence() if e.kind == "escalation"]
-    assert [(p["key"], p["state"]) for p in logged if p["key"] == ESC_KEY] == [(ESC_KEY, "failed")]
-    assert "ZeroDivisionError" in next(p["detail"] for p in logged if p["key"] == ESC_KEY)
+    return store, psa
+
+
+async def test_finding_5_an_unexpected_error_while_firing_never_leaves_a_row_firing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(escalator_module, "plan_writes", broken)
+    store, psa = await _scripted_run(tmp_path, _policy_with_note("Escalated"))
+    row = next(row for row in store.ledger() if row.key == ESC_KEY)
+    assert (row.state, row.detail) == ("failed", "internal error: RuntimeError")
+    assert not [r for r in store.ledger() if r.state == "firing"]
+    assert psa.writes == []
     store.close()
