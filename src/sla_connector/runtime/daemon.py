@@ -98,6 +98,10 @@ class Daemon:
         self.planner: Planner | None = None
         self.started = False
         self._busy: set[asyncio.Task[Any]] = set()
+        # Held while a poll page is evaluated and stored in a worker thread: the loop's own
+        # store writes (firing, leadership) wait for it here, asynchronously, instead of
+        # blocking the event loop on the database's write lock.
+        self._writing = asyncio.Lock()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -121,7 +125,7 @@ class Daemon:
             self.timeline.every(
                 f"poll:{name}", self.settings.poll_intervals[name], self._job(self.poll, name)
             )
-        self.timeline.every("leadership", self.settings.leadership_interval, self._lead)
+        self.timeline.every("leadership", self.settings.leadership_interval, self._lead_job)
         self.started = True
         log.info("daemon started", extra={"event": "start", "connectors": sorted(self.connectors)})
 
@@ -162,6 +166,10 @@ class Daemon:
         since = wall - int(self.settings.replica_timeout.total_seconds() * 1_000_000)
         replicas = max(1, len(self.store.live_replicas(since=since)))
         return math.ceil(len(self.connectors) / replicas)
+
+    async def _lead_job(self) -> None:
+        async with self._writing:
+            await self._lead()
 
     async def _lead(self) -> None:
         """Lead up to a fair share of connectors; notice a lost lead (HA on PostgreSQL).
@@ -215,11 +223,12 @@ class Daemon:
             async for page in connector.fetch_changed(None if full else cursor):
                 # Off the event loop: however long a page's tickets take to evaluate, the
                 # timers, the dashboard and SIGTERM are served meanwhile (issue 11 item 1).
-                outcome = await asyncio.to_thread(self.planner.ingest, page.tickets)
-                if outcome.outcomes:
-                    self.store.append_evidence(
-                        "clock_outcomes", {"outcomes": outcome.outcomes}, at=now_us
-                    )
+                async with self._writing:
+                    outcome = await asyncio.to_thread(self.planner.ingest, page.tickets)
+                    if outcome.outcomes:
+                        self.store.append_evidence(
+                            "clock_outcomes", {"outcomes": outcome.outcomes}, at=now_us
+                        )
                 for ticket_id, reason in page.rejected:
                     log.warning(
                         "ticket rejected",
@@ -257,7 +266,8 @@ class Daemon:
         if status.retry_after is not None and now < status.retry_after:
             self.arm(name)
             return
-        results = await self.escalator.fire_due(name)
+        async with self._writing:
+            results = await self.escalator.fire_due(name)
         for result in results:
             status.fired[result.state] = status.fired.get(result.state, 0) + 1
         if any(result.state == "retry" for result in results):

@@ -115,6 +115,7 @@ class Escalator:
                 break  # shutting down: the next start fires the rest
             result = await self.fire(row)
             results.append(result)
+            await asyncio.sleep(0)  # a burst of due steps lets the dashboard answer between
             if result.state == "retry":
                 break  # the PSA is unreachable: later rows would fail the same way
         return results

@@ -9,9 +9,11 @@ catches its ``NoteError``, writes the default note and fails the step with the r
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from sla_connector.core.ticket import Ticket
@@ -27,6 +29,12 @@ _ENVIRONMENT = SandboxedEnvironment(autoescape=False)
 _MAX_NOTE = 64_000  # characters; a PSA refuses far less, a template must not make megabytes
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(template: str) -> Template:
+    """Each configured template is compiled once (a policy holds a handful)."""
+    return _ENVIRONMENT.from_string(template)
+
+
 class NoteError(Exception):
     """A note template failed to render; the message says why (never a traceback)."""
 
@@ -34,7 +42,7 @@ class NoteError(Exception):
 def render_note(template: str, context: dict[str, Any]) -> str:
     """Render ``template`` in the sandbox; any failure is a ``NoteError`` with the reason."""
     try:
-        text = _ENVIRONMENT.from_string(template).render(context)
+        text = _compiled(template).render(context)
     except Exception as exc:  # whatever the template does, it is the template's failure
         raise NoteError(f"{type(exc).__name__}: {exc}") from None
     if len(text) > _MAX_NOTE:
