@@ -53,6 +53,28 @@ def test_edited_entry_fails_with_its_sequence(
     assert "FAILED verification at entry 2" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        "UPDATE evidence SET payload = 'not json {' WHERE seq = 2",
+        "UPDATE evidence SET payload = X'FFFE00' WHERE seq = 2",
+        "UPDATE evidence SET at = 'yesterday' WHERE seq = 2",
+    ],
+)
+def test_finding_10_a_non_json_payload_is_reported_by_row_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tampered: str
+) -> None:
+    config = _config(tmp_path)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text(tampered))
+    engine.dispose()
+    assert main(["verify-log", "-c", str(config)]) == 1
+    out = capsys.readouterr()
+    assert "FAILED verification at entry 2" in out.out and "unreadable" in out.out
+    assert "Traceback" not in out.err
+
+
 def _keyed_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> Path:
     """The example policy with ``store.evidence_key_env``, and three entries written keyed."""
     url = f"sqlite:///{tmp_path / 'state.db'}"

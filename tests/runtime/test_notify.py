@@ -44,7 +44,7 @@ async def test_notices_reach_the_webhook_and_no_log_line_holds_its_path(
         try:
             await harness.run_for(timedelta(days=2))
             transport = httpx.ASGITransport(app=harness.service.dashboard)
-            async with httpx.AsyncClient(transport=transport, base_url="http://d.test") as http:
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
                 dashboard = (await http.get("/api/overview")).text + (await http.get("/")).text
             ledger = harness.store.ledger()
             evidence = [json.dumps(entry.payload) for entry in harness.store.evidence()]

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_config_argument, add_now_argument, parse_now
+from sla_connector.cli.common import ExitCode, add_config_argument, add_now_argument, parse_now
 from sla_connector.core.calendars import to_us
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.exclusions import EXCLUDABLE_CLOCKS, Exclusion, RecordedExclusions
@@ -77,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
                     f"sla-connector: {source}/{ticket_id} has no active {args.clock} exclusion "
                     "to revoke"
                 )
-                return 1
+                return ExitCode.FINDINGS
             print(f"revoked the exclusion of the {args.clock} clock of {source}/{ticket_id}")
-            return 0
+            return ExitCode.OK
         store.exclude(
             ExclusionRow(
                 source=source,
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         f"excluded the {args.clock} clock of {source}/{ticket_id} from contract objectives: "
         f"{reason} (approved by {by}, {format_instant(when)})"
     )
-    return 0
+    return ExitCode.OK
 
 
 def recorded_exclusions(config: AppConfig) -> RecordedExclusions:

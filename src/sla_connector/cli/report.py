@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_command, add_now_argument, parse_now
+from sla_connector.cli.common import ExitCode, add_command, add_now_argument, parse_now
 from sla_connector.core.errors import ConfigError
 from sla_connector.reporting import (
     INTERNAL,
@@ -35,8 +35,6 @@ from sla_connector.settings import load_config
 from sla_connector.store import Store
 
 __all__ = ["register", "run"]
-
-EXIT_SEND_FAILED = 1
 
 
 def register(commands: Any) -> None:
@@ -145,5 +143,5 @@ def run(args: argparse.Namespace) -> int:
     for path in _write(rendered, Path(args.out)):
         print(path)
     if args.send and asyncio.run(_send(deliverer_for(config.notify, attempts=3), rendered, found)):
-        return EXIT_SEND_FAILED
-    return 0
+        return ExitCode.FINDINGS
+    return ExitCode.OK

@@ -1,4 +1,8 @@
-"""``sla-connector verify-log``: check the evidence log's hash chain end to end."""
+"""``sla-connector verify-log``: check the evidence log's hash chain end to end.
+
+A store that does not exist is refused (exit 2), never created: an empty new store would
+otherwise "verify" with 0 entries.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_command
-from sla_connector.runtime.service import open_store
+from sla_connector.cli.common import ExitCode, add_command, open_existing_store
 from sla_connector.settings import load_config
 
 __all__ = ["register", "run"]
@@ -29,7 +32,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config))
-    store = open_store(config)
+    store = open_existing_store(config)
     try:
         check = store.verify_evidence()
     finally:
@@ -41,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
                 "warning: the chain is unkeyed; set store.evidence_key_env so that a rewrite "
                 "of the whole log is caught too"
             )
-        return 0
+        return ExitCode.OK
     print(f"evidence log FAILED verification at entry {check.first_bad_seq}: {check.message}")
-    return 1
+    return ExitCode.FINDINGS

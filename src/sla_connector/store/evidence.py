@@ -212,7 +212,11 @@ class _Walk:
 
     def step(self, row: sa.Row[Any]) -> str | None:
         """Check one entry; a problem, or None when it chains on."""
-        seq, at, kind, payload = int(row.seq), int(row.at), row.kind, row.payload
+        seq, kind, payload = int(row.seq), row.kind, row.payload
+        try:
+            at = int(row.at)
+        except (ValueError, TypeError):
+            return f"entry {seq} was altered: its payload or time is unreadable"
         prev_hash, stored = row.prev_hash, row.hash
         if seq != self.expected_seq:
             return f"entry {self.expected_seq} is missing (next is {seq})"
@@ -236,7 +240,11 @@ class _Walk:
         else:
             self.keyed_seen = True
             use = self.key
-        if not hmac.compare_digest(entry_hash(prev_hash, seq, at, kind, payload, key=use), stored):
+        try:
+            digest = entry_hash(prev_hash, seq, at, kind, payload, key=use)
+        except (ValueError, TypeError):  # orjson.JSONDecodeError is a ValueError
+            return f"entry {seq} was altered: its payload or time is unreadable"
+        if not hmac.compare_digest(digest, stored):
             return f"entry {seq} was altered: its hash does not match"
         self.prev_hash = stored
         self.expected_seq += 1
