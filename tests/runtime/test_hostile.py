@@ -12,9 +12,20 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from sla_connector.cli import main
 from sla_connector.reporting import build_report, render_html, render_text, weekly_period
+from sla_connector.runtime import escalator as escalator_module
 from sla_connector.runtime import planner as planner_module
-from tests.runtime.harness import Harness, sim_config
+from sla_connector.runtime.clocks import ManualClock
+from sla_connector.runtime.daemon import Daemon, DaemonSettings
+from sla_connector.runtime.timeline import VirtualTimeline
+from sla_connector.runtime.writeback import marker_text
+from sla_connector.settings import config_from_mapping, parse_yaml
+from sla_connector.store import Store
+from tests.runtime.harness import ROOT, Harness, sim_config
+from tests.runtime.test_escalator import KEY as ESC_KEY
+from tests.runtime.test_escalator import START as ESC_START
+from tests.runtime.test_escalator import ScriptedPsa
 
 pytestmark = pytest.mark.anyio
 
@@ -102,3 +113,96 @@ async def test_finding_2_deleting_breached_tickets_makes_the_report_say_tables_a
             assert "disagree" in text and "verified intact" not in text
     finally:
         await harness.close()
+
+
+RUNTIME_FAILING_NOTE = "Escalated: {{ 100 // (ticket.id | int - 1) }}"  # fine for the sample
+
+
+def _policy_with_note(note: str) -> Any:
+    data = parse_yaml((ROOT / "examples" / "policy.yaml").read_text())
+    data["escalations"]["P2"][0]["note"] = note
+    return config_from_mapping(data)
+
+
+def test_finding_5_check_renders_each_note_and_names_the_failing_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        (ROOT / "examples" / "policy.yaml")
+        .read_text()
+        .replace(
+            "{name: senior-engineer, on: breach, after: 2h, to: senior_engineer,",
+            "{name: senior-engineer, on: breach, after: 2h, to: senior_engineer, "
+            'note: "{{ 1 // 0 }}",',
+        )
+    )
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    assert main(["check", "-c", str(path), "--no-connect"]) == 2
+    err = capsys.readouterr().err
+    assert "senior-engineer" in err and "ZeroDivisionError" in err
+    assert "Traceback" not in err
+    _policy_with_note(RUNTIME_FAILING_NOTE)  # renders for the sample ticket: accepted
+
+
+async def test_finding_5_a_note_failing_at_run_time_fails_the_step_and_writes_the_default(
+    tmp_path: Path,
+) -> None:
+    """Ticket 1 makes the template divide by zero: the step is written with the default
+    note, finished ``failed`` with the reason in the ledger and the evidence log, and no
+    row stays ``firing``."""
+    store, psa = await _scripted_run(tmp_path, _policy_with_note(RUNTIME_FAILING_NOTE))
+    rows = {row.key: row for row in store.ledger()}
+    assert not [row for row in rows.values() if row.state == "firing"]
+    row = rows[ESC_KEY]
+    assert row.state == "failed", (row.detail, psa.writes)
+    assert "note template failed (ZeroDivisionError" in row.detail
+    assert "the default note was written" in row.detail
+    (note,) = [value for action, value in psa.writes if action == "note"]
+    assert note.startswith("SLA escalation 'senior-engineer'") and marker_text(ESC_KEY) in note
+    logged = [e.payload for e in store.evidence() if e.kind == "escalation"]
+    assert [(p["key"], p["state"]) for p in logged if p["key"] == ESC_KEY] == [(ESC_KEY, "failed")]
+    assert "ZeroDivisionError" in next(p["detail"] for p in logged if p["key"] == ESC_KEY)
+    store.close()
+
+
+async def _scripted_run(tmp_path: Path, config: Any) -> tuple[Store, ScriptedPsa]:
+    """The daemon on the escalator tests' scripted PSA (one P2 ticket) for six hours."""
+    clock = ManualClock(ESC_START)
+    psa = ScriptedPsa(clock, [])
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    timeline = VirtualTimeline(clock)
+    daemon = Daemon(
+        policy=config.policy,
+        store=store,
+        connectors={"sim": psa},  # type: ignore[dict-item]
+        clock=clock,
+        timeline=timeline,
+        settings=DaemonSettings(
+            poll_intervals={"sim": timedelta(minutes=5)},
+            reconcile_intervals={"sim": timedelta(days=1)},
+            owner="test",
+            leadership_interval=timedelta(hours=1),
+        ),
+    )
+    await daemon.start()
+    try:
+        await timeline.run_until(ESC_START + timedelta(hours=6))
+    finally:
+        await daemon.stop()
+    return store, psa
+
+
+async def test_finding_5_an_unexpected_error_while_firing_never_leaves_a_row_firing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(escalator_module, "plan_writes", broken)
+    store, psa = await _scripted_run(tmp_path, _policy_with_note("Escalated"))
+    row = next(row for row in store.ledger() if row.key == ESC_KEY)
+    assert (row.state, row.detail) == ("failed", "internal error: RuntimeError")
+    assert not [r for r in store.ledger() if r.state == "firing"]
+    assert psa.writes == []
+    store.close()

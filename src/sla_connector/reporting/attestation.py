@@ -121,23 +121,13 @@ def attest(
             checked += 1
             if key not in fired:
                 unfired.append(key)
-    problems: list[str] = []
-    if missing:
-        problems.append(
-            _problem("breached clock(s) in the log have no ticket in the tables", missing)
-        )
-    if not_breached:
-        problems.append(
-            _problem("breached clock(s) in the log are not breaches in the tables", not_breached)
-        )
-    if met_missing:
-        problems.append(
-            _problem("met clock(s) in the log have no ticket in the tables", met_missing)
-        )
-    if unfired:
-        problems.append(
-            _problem("fired escalation(s) in the log are missing from the ledger", unfired)
-        )
+    found = (
+        (missing, "breached clock(s) in the log have no ticket in the tables"),
+        (not_breached, "breached clock(s) in the log are not breaches in the tables"),
+        (met_missing, "met clock(s) in the log have no ticket in the tables"),
+        (unfired, "fired escalation(s) in the log are missing from the ledger"),
+    )
+    problems = [_problem(what, keys) for keys, what in found if keys]
     return EvidenceAttestation(
         key_id=verdict.key_id,
         first_seq=verdict.first_seq,

@@ -126,6 +126,10 @@ class Daemon:
         self.store_health = StoreHealth(clock)
         self.started = False
         self._busy: set[asyncio.Task[Any]] = set()
+        # Held while a poll page is evaluated and stored in a worker thread: the loop's own
+        # store writes (firing, leadership) wait for it here, asynchronously, instead of
+        # blocking the event loop on the database's write lock.
+        self._writing = asyncio.Lock()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -202,7 +206,7 @@ class Daemon:
         health.succeeded()
 
     async def _lead_guarded(self) -> None:
-        await self._guarded(self._lead, "leadership", "leadership")
+        await self._guarded(self._lead_job, "leadership", "leadership")
 
     def fair_share(self) -> int:
         """How many connectors this replica may lead: all of them divided among live replicas."""
@@ -211,6 +215,10 @@ class Daemon:
         since = wall - int(self.settings.replica_timeout.total_seconds() * 1_000_000)
         replicas = max(1, len(self.store.live_replicas(since=since)))
         return math.ceil(len(self.connectors) / replicas)
+
+    async def _lead_job(self) -> None:
+        async with self._writing:
+            await self._lead()
 
     async def _lead(self) -> None:
         """Lead up to a fair share of connectors; notice a lost lead (HA on PostgreSQL).
@@ -269,11 +277,12 @@ class Daemon:
                     restore(self.store, name, [t.id for t in page.tickets], at=now_us)
                 # Off the event loop: however long a page's tickets take to evaluate, the
                 # timers, the dashboard and SIGTERM are served meanwhile (issue 11 item 1).
-                outcome = await asyncio.to_thread(self.planner.ingest, page.tickets)
-                if outcome.outcomes:
-                    self.store.append_evidence(
-                        "clock_outcomes", {"outcomes": outcome.outcomes}, at=now_us
-                    )
+                async with self._writing:
+                    outcome = await asyncio.to_thread(self.planner.ingest, page.tickets)
+                    if outcome.outcomes:
+                        self.store.append_evidence(
+                            "clock_outcomes", {"outcomes": outcome.outcomes}, at=now_us
+                        )
                 for ticket_id, reason in page.rejected:
                     log.warning(
                         "ticket rejected",
@@ -314,7 +323,8 @@ class Daemon:
         if status.retry_after is not None and now < status.retry_after:
             self.arm(name)
             return
-        results = await self.escalator.fire_due(name)
+        async with self._writing:
+            results = await self.escalator.fire_due(name)
         for result in results:
             status.fired[result.state] = status.fired.get(result.state, 0) + 1
         if any(result.state == "retry" for result in results):

@@ -9,6 +9,7 @@ again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sla_connector.core.errors import (
     FatalConnectorError,
     RetriableConnectorError,
     SlaConnectorError,
+    StoreError,
     TicketGoneError,
     WriteConflictError,
 )
@@ -116,6 +118,7 @@ class Escalator:
                 break  # shutting down: the next start fires the rest
             result = await self.fire(row)
             results.append(result)
+            await asyncio.sleep(0)  # a burst of due steps lets the dashboard answer between
             if result.state == "retry":
                 break  # the PSA is unreachable: later rows would fail the same way
         return results
@@ -134,6 +137,21 @@ class Escalator:
         return results
 
     async def _verify_and_write(
+        self, row: LedgerRow, *, reconciling: bool, conflict: str | None = None
+    ) -> FireResult:
+        """``_attempt``, and a row that an unexpected error interrupts is finished ``failed``
+        with the reason rather than left ``firing`` for ever (the store's own errors
+        propagate: nothing could be recorded then)."""
+        try:
+            return await self._attempt(row, reconciling=reconciling, conflict=conflict)
+        except (StoreError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # a job boundary for one step
+            detail = f"internal error: {_safe(exc)}"
+            log.error("escalation %s failed unexpectedly: %s", row.key, detail)
+            return self._finish(row, "failed", detail, 0, final=True)
+
+    async def _attempt(
         self, row: LedgerRow, *, reconciling: bool, conflict: str | None = None
     ) -> FireResult:
         """Re-read the ticket, look for the step's marker, re-evaluate, then write.
@@ -218,12 +236,12 @@ class Escalator:
         lateness = max(0, self._now() - plan.due_at)
         writes = plan_writes(plan, ticket, lateness, self.vocabulary)
         if self.dry_run:
-            return self._finish(
-                row,
-                "would_fire",
-                f"shadow mode: would write {len(writes.actions)} change(s)",
-                lateness,
-            )
+            detail = f"shadow mode: would write {len(writes.actions)} change(s)"
+            if writes.problem:
+                return self._finish(
+                    row, "failed", f"{writes.problem}; {detail}", lateness, final=True
+                )
+            return self._finish(row, "would_fire", detail, lateness)
         try:
             results = await write_actions(
                 connector, ticket, writes.actions, can=self.capabilities[row.source]
@@ -249,6 +267,10 @@ class Escalator:
         if writes.notify:
             await self._notify(row, ticket, plan, lateness, writes.note)
         detail = "; ".join(r.detail for r in results if r.detail) or "written"
+        if writes.problem:
+            # Written with the default note, but the step as configured did not run; a
+            # retry would render the same template (and find its marker): final.
+            return self._finish(row, "failed", f"{writes.problem}; {detail}", lateness, final=True)
         return self._finish(row, "done", detail, lateness)
 
     async def _notify(

@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2.sandbox import SandboxedEnvironment
-
 from sla_connector.core.calendars import from_us
 from sla_connector.core.durations import format_seconds
 from sla_connector.core.escalation import StepPlan
 from sla_connector.core.ports import Connector, NoteFinder, StepWriter, WriteResult
 from sla_connector.core.ticket import Ticket
 from sla_connector.core.vocabulary import Vocabulary
+from sla_connector.settings.templates import DEFAULT_NOTE, NoteError, render_note
 
 __all__ = [
     "DEFAULT_NOTE",
@@ -33,13 +32,6 @@ __all__ = [
     "marker_written",
     "write_actions",
 ]
-
-DEFAULT_NOTE = (
-    "SLA escalation '{{ step }}' ({{ tier }}): {{ reason }}. "
-    "Due {{ due_at }}; escalated to {{ recipient }}."
-    "{% if late %} Fired late by {{ lateness }} (the PSA or the daemon was unavailable).{% endif %}"
-)
-_ENVIRONMENT = SandboxedEnvironment(autoescape=False)
 
 
 def marker_text(key: str) -> str:
@@ -87,6 +79,7 @@ class Writeback:
     actions: tuple[tuple[str, str], ...]
     notify: bool
     note: str | None
+    problem: str | None = None  # the step's note template failed: the default note is used
 
 
 def plan_writes(
@@ -94,7 +87,8 @@ def plan_writes(
 ) -> Writeback:
     """The writes for a step: idempotent ones first, the marker-bearing note and tag last.
 
-    The note says the step fired late when ``vocabulary`` calls its lateness late.
+    The note says the step fired late when ``vocabulary`` calls its lateness late. A note
+    template that fails to render is replaced by the default note and ``problem`` says why.
     """
     step = plan.step
     late = vocabulary.is_late(lateness_us)
@@ -116,14 +110,19 @@ def plan_writes(
     if "set_priority" in step.actions:
         actions.append(("set_priority", step.priority or plan.tier))
     note: str | None = None
+    problem: str | None = None
     if "note" in step.actions:
-        body = _ENVIRONMENT.from_string(step.note or DEFAULT_NOTE).render(context)
+        try:
+            body = render_note(step.note or DEFAULT_NOTE, context)
+        except NoteError as exc:
+            problem = f"note template failed ({exc}); the default note was written"
+            body = render_note(DEFAULT_NOTE, context)
         note = f"{body}\n{marker_text(plan.key)}"
         actions.append(("note", note))
     actions.append(("tag", marker_tag(step.name, plan.cycle)))
     if "tag" in step.actions and step.tag:
         actions.append(("tag", step.tag))
-    return Writeback(tuple(actions), "notify" in step.actions, note)
+    return Writeback(tuple(actions), "notify" in step.actions, note, problem)
 
 
 async def marker_written(

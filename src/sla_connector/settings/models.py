@@ -32,6 +32,7 @@ from sla_connector.settings.fields import (
     TextList,
     TimeZoneName,
 )
+from sla_connector.settings.templates import NoteError, render_note, sample_context
 
 __all__ = [
     "CalendarConfig",
@@ -501,7 +502,7 @@ class EscalationStepConfig(Frozen):
             if getattr(self, field) is not None and action not in self.actions:
                 raise FieldProblem(field, f"is set but actions does not include {action}")
         if self.note is not None:
-            _check_template(self.note)
+            _check_template(self.note, self.name)
         return self
 
     @property
@@ -510,8 +511,15 @@ class EscalationStepConfig(Frozen):
         return cast(StepTrigger, self.on)
 
 
-def _check_template(text: str) -> None:
+def _check_template(text: str, step: str) -> None:
+    """Parse the note, then render it in the sandbox against a sample ticket."""
     try:
         jinja2.Environment(autoescape=False).parse(text)
     except jinja2.TemplateSyntaxError as exc:
         raise FieldProblem("note", f"template error on line {exc.lineno}: {exc.message}") from None
+    try:
+        render_note(text, sample_context(step))
+    except NoteError as exc:
+        raise FieldProblem(
+            "note", f"step {step!r}: the template fails when rendered for a sample ticket: {exc}"
+        ) from None
