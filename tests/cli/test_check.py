@@ -150,3 +150,22 @@ def test_check_of_an_oauth_client_names_expiry_and_missing_scopes(
     assert "auth: Zendesk OAuth client credentials (client sla_connector); expires: 20" in out
     assert "scopes lacking: write" in out
     assert secret not in out and not any(t in out for t in twin.auth.access)
+
+
+def test_finding_2_check_warns_when_the_evidence_log_is_unkeyed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The secrets the file names are set: --no-connect checks them too (issue 13 finding 7).
+    for variable in ("ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "SLA_EVIDENCE_KEY"):
+        monkeypatch.setenv(variable, "x" * 32)
+    text = (ROOT / "examples" / "policy.yaml").read_text()
+    unkeyed = tmp_path / "unkeyed.yaml"
+    unkeyed.write_text(text)
+    assert main(["check", "-c", str(unkeyed), "--no-connect"]) == 0
+    assert "the evidence log is unkeyed" in capsys.readouterr().out
+    keyed = tmp_path / "keyed.yaml"
+    keyed.write_text(
+        re.sub(r"(?m)^(  url: sqlite:.*)$", r"\1\n  evidence_key_env: SLA_EVIDENCE_KEY", text)
+    )
+    assert main(["check", "-c", str(keyed), "--no-connect"]) == 0
+    assert "unkeyed" not in capsys.readouterr().out

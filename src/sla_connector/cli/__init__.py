@@ -25,6 +25,7 @@ from sla_connector.cli import (
 )
 from sla_connector.cli.common import EXIT_CODES, ExitCode
 from sla_connector.core.errors import ConfigError, SlaConnectorError
+from sla_connector.runtime.redaction import scrub
 
 __all__ = ["build_parser", "main"]
 
@@ -55,11 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except ConfigError as exc:
-        print(f"sla-connector: configuration error: {exc}", file=sys.stderr)
+        print(f"sla-connector: configuration error: {scrub(str(exc))}", file=sys.stderr)
         return ExitCode.USAGE
     except SlaConnectorError as exc:
         # Unreachable hosts, a busy port, a store that cannot be read, a failed worker.
-        print(f"sla-connector: {exc}", file=sys.stderr)
+        print(f"sla-connector: {scrub(str(exc))}", file=sys.stderr)
         return ExitCode.UNAVAILABLE
     except KeyboardInterrupt:
         print("sla-connector: interrupted", file=sys.stderr)

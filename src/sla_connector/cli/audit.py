@@ -28,6 +28,7 @@ from rich.table import Table
 
 from sla_connector.cli.common import (
     ExitCode,
+    PlainTable,
     Rejected,
     add_config_argument,
     add_now_argument,
@@ -433,7 +434,7 @@ class _TableWriter(_Writer):
         self.console = Console(
             file=out, width=max(Console().width, 120), force_terminal=sys.stdout.isatty() or None
         )
-        self.tickets = Table(title="Tickets", header_style="bold")
+        self.tickets = PlainTable(title="Tickets", header_style="bold")
         for column in ("Ticket", "Client", "Tier", "Rule", "Response", "Resolution", "Escalations"):
             self.tickets.add_column(column)
 
@@ -483,7 +484,7 @@ def _percent(value: float | None) -> str:
 
 
 def _adherence_table(rows: Iterable[AdherenceRow]) -> Table:
-    table = Table(title="Adherence (outcomes decided up to --now)", header_style="bold")
+    table = PlainTable(title="Adherence (outcomes decided up to --now)", header_style="bold")
     for column in ("Client", "Tier", "Clock", "Met", "Breached", "Adherence"):
         table.add_column(
             column, justify="right" if column in ("Met", "Breached", "Adherence") else "left"
@@ -496,7 +497,7 @@ def _adherence_table(rows: Iterable[AdherenceRow]) -> Table:
 
 
 def _comparison_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="What-if: this policy vs --compare-policy", header_style="bold")
+    table = PlainTable(title="What-if: this policy vs --compare-policy", header_style="bold")
     for column in ("Client", "Tier", "Clock", "Policy", "Other", "Difference"):
         table.add_column(
             column, justify="left" if column in ("Client", "Tier", "Clock") else "right"

@@ -28,6 +28,7 @@ from sla_connector.core.durations import describe_duration
 from sla_connector.core.errors import ConfigError, ConnectorError
 from sla_connector.core.ports import CheckResult
 from sla_connector.registry import load_connector_factory
+from sla_connector.runtime.redaction import scrub
 from sla_connector.runtime.service import build_clock, connector_settings
 from sla_connector.settings import AppConfig, load_config
 from sla_connector.settings.secret_env import missing_secrets
@@ -68,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
             f"     {tier.key} {tier.name}: response {describe_duration(tier.response)}, "
             f"resolution {describe_duration(tier.resolution)} ({tier.calendar})"
         )
+    if config.store.evidence_key_env is None:
+        print(
+            "warning: store.evidence_key_env is not set: the evidence log is unkeyed, so "
+            "whoever can write the store could rewrite it undetected (docs/operations.md)"
+        )
     names = list(config.connectors)
     if args.connector:
         if args.connector not in config.connectors:
@@ -94,15 +100,16 @@ def run(args: argparse.Namespace) -> int:
     for name, result in results.items():
         skipped = f"connectors.{name}" in lacking
         mark = "skip" if skipped else "ok  " if result.ok else "FAIL"
-        print(f"{mark} {name} ({config.connectors[name].type}): {result.summary}")
+        # A base_url written with credentials shows masked (``runtime.redaction``).
+        print(scrub(f"{mark} {name} ({config.connectors[name].type}): {result.summary}"))
         for line in detail_lines(result.details):
-            print(f"     {line}")
+            print(scrub(f"     {line}"))
         problems += not result.ok and not skipped
     if not args.connector:
         channels = check_channels(config, send_test=args.send_test, lacking=lacking)
         for channel in asyncio.run(channels):
             mark = "skip" if channel.skipped else "ok  " if channel.ok else "FAIL"
-            print(f"{mark} {channel.name}: {channel.summary}")
+            print(scrub(f"{mark} {channel.name}: {channel.summary}"))
             problems += not channel.ok and not channel.skipped
     return _verdict(problems, "configuration, secrets, connectors and channels")
 

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.style import StyleType
+from rich.table import Table
+from rich.text import Text
 
 from sla_connector.core.errors import ConfigError, TicketError
 from sla_connector.core.policy import Policy
@@ -30,6 +33,7 @@ from sla_connector.store.engine import mask_url
 __all__ = [
     "EXIT_CODES",
     "ExitCode",
+    "PlainTable",
     "Rejected",
     "add_command",
     "add_config_argument",
@@ -42,7 +46,29 @@ __all__ = [
     "read_lines",
     "read_tickets",
     "require_secrets",
+    "terminal_text",
 ]
+
+
+def terminal_text(value: str) -> Text:
+    """``value`` as a terminal shows it literally: rich markup (``[red]``), emoji codes
+    (``:warning:``) and control characters (an ANSI escape in a ticket subject) inert;
+    each control character becomes U+FFFD."""
+    return Text("".join(ch if ch.isprintable() else "\ufffd" for ch in value))
+
+
+class PlainTable(Table):
+    """A rich table whose text cells come from data (ticket ids, client and rule names):
+    each is shown as written (``terminal_text``), never read as markup."""
+
+    def add_row(
+        self,
+        *renderables: RenderableType | None,
+        style: StyleType | None = None,
+        end_section: bool = False,
+    ) -> None:
+        cells = [terminal_text(r) if isinstance(r, str) else r for r in renderables]
+        super().add_row(*cells, style=style, end_section=end_section)
 
 
 class ExitCode(IntEnum):

@@ -17,7 +17,7 @@ from sla_connector.core.calendars import to_us
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.exclusions import EXCLUDABLE_CLOCKS, Exclusion, RecordedExclusions
 from sla_connector.core.ticket import format_instant
-from sla_connector.runtime.service import store_url
+from sla_connector.runtime.service import evidence_key, store_url
 from sla_connector.settings import AppConfig, load_config
 from sla_connector.store import ExclusionRow, Store
 from sla_connector.store.engine import parse_store_url
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     reason = (args.reason or "").strip()
     if not reason and not args.revoke:
         raise ConfigError("--reason", "say why the clock is excluded")
-    with Store.open(store_url(config)) as store:
+    with Store.open(store_url(config), evidence_key=evidence_key(config)) as store:
         if args.revoke:
             if not store.revoke_exclusion(
                 source, ticket_id, args.clock, by=by, at=at, reason=reason
@@ -107,7 +107,7 @@ def recorded_exclusions(config: AppConfig) -> RecordedExclusions:
         if not database or database == ":memory:" or not Path(database).exists():
             return {}
     found: dict[tuple[str, str], dict[str, Exclusion]] = {}
-    with Store.open(url) as store:
+    with Store.open(url, evidence_key=evidence_key(config)) as store:
         for row in store.exclusions():
             found.setdefault((row.source, row.ticket_id), {})[row.clock] = Exclusion(
                 clock="response" if row.clock == "response" else "resolution",

@@ -30,7 +30,7 @@ from sla_connector.reporting import (
     render_json,
 )
 from sla_connector.runtime.report_jobs import deliverer_for, report_targets
-from sla_connector.runtime.service import store_url, vocabulary_of
+from sla_connector.runtime.service import evidence_key, store_url, vocabulary_of
 from sla_connector.settings import load_config
 from sla_connector.store import Store
 
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     period = period_for(args.period, now, config.reports.timezone)
     url = store_url(config)
     _check_store(url)
-    store = Store.open(url)
+    store = Store.open(url, evidence_key=evidence_key(config))
     try:
         report = build_report(
             store,
