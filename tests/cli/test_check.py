@@ -167,5 +167,6 @@ def test_finding_2_check_warns_when_the_evidence_log_is_unkeyed(
     keyed.write_text(
         re.sub(r"(?m)^(  url: sqlite:.*)$", r"\1\n  evidence_key_env: SLA_EVIDENCE_KEY", text)
     )
+    monkeypatch.setenv("SLA_EVIDENCE_KEY", "a-long-evidence-key-0123456789")
     assert main(["check", "-c", str(keyed), "--no-connect"]) == 0
     assert "unkeyed" not in capsys.readouterr().out

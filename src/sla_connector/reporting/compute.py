@@ -16,7 +16,7 @@ from typing import TypedDict
 from sla_connector.core.adherence import AdherenceCounter
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
-from sla_connector.core.ledger import LedgerRow
+from sla_connector.core.ledger import LedgerRow, WithdrawnTicket
 from sla_connector.core.policy import Policy
 from sla_connector.core.readmodel import (
     Breach,
@@ -24,6 +24,7 @@ from sla_connector.core.readmodel import (
     EscalationLine,
     breach_lines,
     escalation_line,
+    withdrawn_lines,
 )
 from sla_connector.core.ticket import Ticket
 from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary
@@ -181,6 +182,7 @@ def compute_report(
     timezone: str = "UTC",
     vocabulary: Vocabulary | None = None,
     chain: Iterable[EvidenceRecord] = (),
+    withdrawn: Iterable[WithdrawnTicket] = (),
 ) -> Report:
     """The report of ``client`` (None: every client, the MSP's report) for ``period``.
 
@@ -188,12 +190,15 @@ def compute_report(
     evaluated as of ``now``, so at-risk lines are live and breaches after the period's end
     do not count in it). ``chain`` holds the evidence log's entries from the period's
     start on: the figures are cross-checked against the outcomes they record
-    (``reporting.attestation``).
+    (``reporting.attestation``). A ticket in ``withdrawn`` is left out of every figure
+    (S39) and listed as withdrawn when its withdrawal falls in the period.
     """
     terms = vocabulary or Vocabulary()
     acc = _Accumulator(period, period.previous(), to_us(now), terms)
+    gone = [w for w in withdrawn if client is None or w.client == client]
+    skip = {(w.source, w.ticket_id) for w in gone}
     for ticket in tickets:
-        if client is None or ticket.client == client:
+        if (client is None or ticket.client == client) and (ticket.source, ticket.id) not in skip:
             acc.add(evaluate(ticket, policy, now))
     acc.finish()
     ledger_rows = [r for r in ledger if client is None or r.client == client]
@@ -251,6 +256,9 @@ def compute_report(
         escalations=escalations,
         at_risk=at_risk,
         evidence=attestation,
+        withdrawn=withdrawn_lines(
+            (w for w in gone if period.start_us <= w.withdrawn_at < period.end_us), ledger_rows
+        ),
     )
 
 
@@ -372,6 +380,7 @@ def build_report(
     previous = period.previous()
     verdict = evidence if evidence is not None else store.verify_evidence()
     ledger = store.ledger(since=previous.start_us, client=client)
+    withdrawn = store.withdrawals(client=client)
     return compute_report(
         policy,
         _relevant_tickets(store, client, previous.start_us),
@@ -385,4 +394,5 @@ def build_report(
         # A clock decided in the period is logged when polled, so no earlier than its
         # decision: the entries from the period's start on hold every outcome to check.
         chain=store.evidence(since_at=period.start_us),
+        withdrawn=withdrawn,
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sla_connector.core.readmodel import BreachLine, EscalationLine
+from sla_connector.core.readmodel import BreachLine, EscalationLine, WithdrawnLine
 from sla_connector.reporting.periods import Period
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "EvidenceAttestation",
     "Report",
     "TierLine",
+    "WithdrawnLine",
     "adherence",
 ]
 
@@ -206,6 +207,8 @@ class Report:
     escalations: tuple[EscalationLine, ...]
     at_risk: tuple[AtRiskLine, ...]
     evidence: EvidenceAttestation | None  # None: the log was not checked
+    withdrawn: tuple[WithdrawnLine, ...] = ()
+    """Tickets withdrawn in the period (S39): listed, never counted as met or breached."""
 
     @property
     def evidence_statement(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from sla_connector.core.ledger import LedgerRow, ReportRun
+from sla_connector.core.ledger import LedgerRow, ReportRun, WithdrawnTicket
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
@@ -83,6 +83,10 @@ class ReportStore(Protocol):
     def evidence(
         self, *, since_seq: int = 0, since_at: int | None = None
     ) -> Iterator[EvidenceRecord]: ...
+
+    def withdrawals(self, *, client: str | None = None) -> Sequence[WithdrawnTicket]:
+        """Tickets that went away (S39): left out of the figures, listed as withdrawn."""
+        ...
 
 
 class RunStore(ReportStore, Protocol):

@@ -19,12 +19,14 @@ from typing import Any
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError, StoreError
 from sla_connector.core.policy import Policy
-from sla_connector.core.ports import Clock, Connector
+from sla_connector.core.ports import Clock, Connector, ObjectFailure
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.runtime.escalator import Escalator, Notifier
+from sla_connector.runtime.isolation import ObjectFailures
 from sla_connector.runtime.planner import Planner
 from sla_connector.runtime.storehealth import StoreHealth
 from sla_connector.runtime.timeline import Timeline
+from sla_connector.runtime.withdrawals import restore, withdraw
 from sla_connector.store import Store
 
 __all__ = ["ConnectorStatus", "Daemon", "DaemonSettings"]
@@ -63,6 +65,30 @@ class ConnectorStatus:
     retry_after: datetime | None = None
     failures_in_a_row: int = 0
     fired: dict[str, int] = field(default_factory=dict)
+    objects: ObjectFailures = field(default_factory=ObjectFailures)
+
+    @property
+    def failing(self) -> tuple[str, ...]:
+        """The objects failing now inside the connector, one line each (issue 12 item 4)."""
+        return self.objects.lines
+
+    @property
+    def failing_by_kind(self) -> dict[str, int]:
+        """How many objects of each kind are failing now."""
+        counts: dict[str, int] = {}
+        for failure in self.objects.failing:
+            counts[failure.kind] = counts.get(failure.kind, 0) + 1
+        return counts
+
+    @property
+    def object_errors(self) -> dict[str, int]:
+        """Failed attempts per object kind since start (each back-off step counted once)."""
+        return dict(self.objects.errors)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The connector's warnings for an operator (``HealthReporter``)."""
+        return self.objects.warnings
 
 
 class Daemon:
@@ -234,8 +260,13 @@ class Daemon:
         status.polls += 1
         status.last_poll_at = started
         wall = asyncio.get_running_loop().time()
+        seen: list[ObjectFailure] = []
         try:
             async for page in connector.fetch_changed(None if full else cursor):
+                status.objects.record(name, page.failures)
+                seen.extend(page.failures)
+                if page.tickets:
+                    restore(self.store, name, [t.id for t in page.tickets], at=now_us)
                 # Off the event loop: however long a page's tickets take to evaluate, the
                 # timers, the dashboard and SIGTERM are served meanwhile (issue 11 item 1).
                 outcome = await asyncio.to_thread(self.planner.ingest, page.tickets)
@@ -253,6 +284,8 @@ class Daemon:
                             "reason": reason,
                         },
                     )
+                for gone in page.withdrawn:
+                    withdraw(self.store, name, gone.ticket_id, gone.reason, gone.detail, at=now_us)
                 if page.cursor is not None:
                     self.store.set_cursor(name, page.cursor, at=now_us)
             if full:
@@ -269,6 +302,7 @@ class Daemon:
             )
         finally:
             status.last_poll_seconds = asyncio.get_running_loop().time() - wall
+            status.objects.refresh(name, connector, seen)
         self.arm(name)
 
     async def fire(self, name: str) -> None:

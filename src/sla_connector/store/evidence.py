@@ -212,7 +212,11 @@ class _Walk:
 
     def step(self, row: sa.Row[Any]) -> str | None:
         """Check one entry; a problem, or None when it chains on."""
-        seq, at, kind, payload = int(row.seq), int(row.at), row.kind, row.payload
+        seq, kind, payload = int(row.seq), row.kind, row.payload
+        try:
+            at = int(row.at)
+        except (ValueError, TypeError):
+            return f"entry {seq} was altered: its payload or time is unreadable"
         prev_hash, stored = row.prev_hash, row.hash
         if seq != self.expected_seq:
             return f"entry {self.expected_seq} is missing (next is {seq})"

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import orjson
 
-from sla_connector.core.ledger import LedgerRow, ReportRun
+from sla_connector.core.ledger import LedgerRow, ReportRun, WithdrawnTicket
 from sla_connector.core.ticket import Ticket, parse_ticket
 from sla_connector.core.vocabulary import (
     CANCELLED,
@@ -47,6 +47,7 @@ __all__ = [
     "PlannedStep",
     "ReportRun",
     "TicketRow",
+    "WithdrawnTicket",
 ]
 
 REPORT_STATES: Final = frozenset({"running", "sent", "failed"})

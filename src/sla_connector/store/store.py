@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
@@ -41,8 +42,9 @@ from sla_connector.store.records import (
     PlannedStep,
     ReportRun,
     TicketRow,
+    WithdrawnTicket,
 )
-from sla_connector.store.schema import cursors, ledger, report_runs, tickets
+from sla_connector.store.schema import cursors, ledger, report_runs, tickets, withdrawals
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "Store"]
 
@@ -309,6 +311,109 @@ class Store:
         with self._read("counting tickets") as conn:
             return int(conn.execute(query).scalar() or 0)
 
+    # --- tickets that went away (S39) ---------------------------------------------------
+
+    def withdraw(
+        self, source: str, ticket_id: str, *, reason: str, detail: str, cancel_reason: str, at: int
+    ) -> tuple[WithdrawnTicket, list[LedgerRow]] | None:
+        """Take a ticket out of the open set, in one transaction: record why, mark its
+        snapshot closed, cancel its planned and dormant steps with ``cancel_reason``.
+
+        Returns the record and the cancelled steps; None when the ticket was never stored or
+        is withdrawn already (a full read that reports it again changes nothing).
+        """
+        with self._write(f"withdrawing ticket {source}:{ticket_id}") as conn:
+            key = (tickets.c.source == source, tickets.c.id == ticket_id)
+            snapshot = conn.execute(sa.select(tickets).where(*key)).first()
+            if snapshot is None:
+                return None
+            done = conn.execute(
+                sa.select(withdrawals.c.reason).where(
+                    withdrawals.c.source == source, withdrawals.c.ticket_id == ticket_id
+                )
+            ).first()
+            if done is not None:
+                return None
+            row = TicketRow(**snapshot._mapping)
+            record = WithdrawnTicket(
+                source=source,
+                ticket_id=ticket_id,
+                client=row.client,
+                tier=row.tier,
+                subject=row.ticket().subject,
+                reason=reason,
+                detail=detail,
+                withdrawn_at=at,
+            )
+            conn.execute(
+                sa.insert(withdrawals).values(
+                    source=source,
+                    ticket_id=ticket_id,
+                    client=row.client,
+                    reason=reason,
+                    detail=detail,
+                    withdrawn_at=at,
+                )
+            )
+            conn.execute(sa.update(tickets).where(*key).values(is_open=False, updated_at=at))
+            cancelled = ledger_ops.cancel_ticket(conn, source, ticket_id, cancel_reason, at)
+            return record, cancelled
+
+    def restore_withdrawn(self, source: str, ticket_ids: Sequence[str]) -> list[str]:
+        """Forget the withdrawal of tickets a poll delivered again (restored, moved back);
+        returns the ids that had been withdrawn. Their cancelled steps stay cancelled."""
+        wanted = list(dict.fromkeys(ticket_ids))
+        back: list[str] = []
+        if not wanted:
+            return back
+        with self._write(f"restoring withdrawn tickets of {source}") as conn:
+            for start in range(0, len(wanted), _BATCH):
+                chunk = wanted[start : start + _BATCH]
+                where = (withdrawals.c.source == source, withdrawals.c.ticket_id.in_(chunk))
+                found = list(
+                    conn.execute(sa.select(withdrawals.c.ticket_id).where(*where)).scalars()
+                )
+                if found:
+                    conn.execute(sa.delete(withdrawals).where(*where))
+                    back.extend(found)
+        return sorted(back)
+
+    def withdrawals(
+        self, *, client: str | None = None, source: str | None = None
+    ) -> list[WithdrawnTicket]:
+        """Withdrawn tickets (of one client or source), with their last snapshot's tier and
+        subject, oldest first."""
+        query = (
+            sa.select(withdrawals, tickets.c.tier, tickets.c.ticket_json)
+            .join(
+                tickets,
+                sa.and_(
+                    tickets.c.source == withdrawals.c.source,
+                    tickets.c.id == withdrawals.c.ticket_id,
+                ),
+                isouter=True,
+            )
+            .order_by(withdrawals.c.withdrawn_at, withdrawals.c.source, withdrawals.c.ticket_id)
+        )
+        if client is not None:
+            query = query.where(withdrawals.c.client == client)
+        if source is not None:
+            query = query.where(withdrawals.c.source == source)
+        with self._read("reading withdrawn tickets") as conn:
+            return [
+                WithdrawnTicket(
+                    source=r.source,
+                    ticket_id=r.ticket_id,
+                    client=r.client,
+                    tier=r.tier or "",
+                    subject=_subject(r.ticket_json),
+                    reason=r.reason,
+                    detail=r.detail,
+                    withdrawn_at=int(r.withdrawn_at),
+                )
+                for r in conn.execute(query)
+            ]
+
     # --- escalation ledger -------------------------------------------------------------
 
     def plan(self, steps: Sequence[PlannedStep]) -> None:
@@ -369,8 +474,10 @@ class Store:
         lateness_us: int,
         detail: str = "",
         response: Mapping[str, Any] | None = None,
+        final: bool = False,
     ) -> None:
-        """Record the outcome of a planned or firing step (see ``ledger.finish``)."""
+        """Record the outcome of a planned or firing step (see ``ledger.finish``); a
+        ``final`` failure is not retried."""
         with self._write(f"finishing step {key}") as conn:
             ledger_ops.finish(
                 conn,
@@ -381,6 +488,7 @@ class Store:
                 detail=detail,
                 response=response,
                 max_attempts=self.max_attempts,
+                final=final,
             )
 
     def release(self, key: str, *, error: str) -> None:
@@ -544,6 +652,13 @@ class Store:
             if len(page) < _PAGE:
                 return
             after = page[-1].seq
+
+
+def _subject(ticket_json: str | None) -> str:
+    if not ticket_json:
+        return ""
+    found = orjson.loads(ticket_json).get("subject", "")
+    return found if isinstance(found, str) else ""
 
 
 def _check_clock(clock: str) -> None:

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sla_connector.core.readmodel import BreachLine, EscalationLine
+from sla_connector.core.readmodel import BreachLine, EscalationLine, WithdrawnLine
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.web.auth import COOKIE_NAME, LoginLimiter, TokenGuard
 from sla_connector.web.data import DashboardSource
@@ -54,7 +54,7 @@ def _as_json(value: Any) -> Any:
     if not is_dataclass(value) or isinstance(value, type):
         raise TypeError(f"{type(value).__name__} is not JSON serialisable")
     data = {f.name: getattr(value, f.name) for f in fields(value)}
-    if isinstance(value, EscalationLine | BreachLine):
+    if isinstance(value, EscalationLine | BreachLine | WithdrawnLine):
         data["url"] = ticket_url(value.source, value.ticket_id)
     return data
 

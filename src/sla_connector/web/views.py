@@ -13,12 +13,15 @@ from datetime import UTC, datetime
 from sla_connector.core.adherence import KINDS, AdherenceCounter
 from sla_connector.core.calendars import from_us
 from sla_connector.core.evaluate import TicketEvaluation
+from sla_connector.core.ledger import LedgerRow
 from sla_connector.core.readmodel import (
     Breach,
     BreachLine,
     EscalationLine,
+    WithdrawnLine,
     breach_lines,
     escalation_lines,
+    withdrawn_lines,
 )
 from sla_connector.core.secrets import mask_userinfo
 from sla_connector.core.vocabulary import ATTEMPTED_STATES, Vocabulary
@@ -66,6 +69,8 @@ class ConnectorLine:
     polls: int
     poll_errors: int
     last_poll_seconds: float
+    failing: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,7 @@ class Overview:
     connectors: list[ConnectorLine]
     evidence_ok: bool
     failed_reports: list[ReportLine]
+    withdrawn: list[WithdrawnLine]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +128,15 @@ class ClientView:
     at_risk: list[TicketLine]
     breached_open: list[TicketLine]
     escalations: list[EscalationLine]
+    withdrawn: list[WithdrawnLine]
+
+
+def _withdrawn(
+    source: DashboardSource, ledger: list[LedgerRow], since: int, client: str | None = None
+) -> list[WithdrawnLine]:
+    """Tickets withdrawn at or after ``since`` (S39), latest first."""
+    recent = [w for w in source.withdrawn(client=client) if w.withdrawn_at >= since]
+    return list(withdrawn_lines(recent, ledger))[:LIST_LIMIT]
 
 
 def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
@@ -132,7 +147,7 @@ def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
     evaluations = evaluate_all(source, policy, now, since=now_us - longest)
     watch = watch_tickets(evaluations, vocabulary)
     blocks = adherence_blocks(policy, evaluations, now_us, watch.counts)
-    ledger = source.ledger(since=now_us - longest, until=now_us + 1)
+    ledger = list(source.ledger(since=now_us - longest))
     connectors = [
         ConnectorLine(
             name,
@@ -143,6 +158,8 @@ def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
             health.polls,
             health.poll_errors,
             health.last_poll_seconds,
+            tuple(health.failing),
+            tuple(health.warnings),
         )
         for name, health in sorted(source.connector_status().items())
     ]
@@ -158,11 +175,15 @@ def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
         at_risk=watch.at_risk[:LIST_LIMIT],
         breached_open=watch.breached_open[:LIST_LIMIT],
         escalations=escalation_lines(
-            ledger, vocabulary, states=ATTEMPTED_STATES, limit=ESCALATION_LIMIT
+            [row for row in ledger if row.due_at <= now_us],
+            vocabulary,
+            states=ATTEMPTED_STATES,
+            limit=ESCALATION_LIMIT,
         ),
         connectors=connectors,
         evidence_ok=source.evidence_ok(),
         failed_reports=failed_reports(source),
+        withdrawn=_withdrawn(source, ledger, now_us - longest),
     )
 
 
@@ -236,7 +257,9 @@ def build_client(source: DashboardSource, client: str, vocabulary: Vocabulary) -
         return None
     watch = watch_tickets(evaluations, vocabulary)
     block = adherence_blocks(policy, evaluations, now_us, watch.counts, only_client=client)[0]
-    ledger = list(source.ledger(since=since, until=now_us + 1, client=client))
+    ledger = list(source.ledger(since=since, client=client))
+    withdrawn = _withdrawn(source, ledger, since, client)
+    ledger = [row for row in ledger if row.due_at <= now_us]
     breaches = breach_lines(policy, _breaches(evaluations, since, now_us), ledger, vocabulary)
     return ClientView(
         now=now,
@@ -250,4 +273,5 @@ def build_client(source: DashboardSource, client: str, vocabulary: Vocabulary) -
         escalations=escalation_lines(
             ledger, vocabulary, states=ATTEMPTED_STATES, limit=ESCALATION_LIMIT
         ),
+        withdrawn=withdrawn,
     )
