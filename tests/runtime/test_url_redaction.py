@@ -14,7 +14,8 @@ import respx
 import yaml
 from sla_connector_psa.http import PsaHttp, UnreachableError, split_userinfo, validate_base_url
 
-from sla_connector.cli import EXIT_CONFIG, main
+from sla_connector.cli import main
+from sla_connector.cli.common import ExitCode
 from sla_connector.core.errors import FatalConnectorError
 from sla_connector.core.secrets import mask_userinfo
 from sla_connector.runtime.logs import JsonFormatter
@@ -117,7 +118,7 @@ def test_finding_7_a_store_url_password_is_never_printed_by_a_config_error(
         out = capsys.readouterr()
         assert PASSWORD not in out.out + out.err, url
         if code != 0:
-            assert code == EXIT_CONFIG and len(out.err.strip().splitlines()) == 1
+            assert code == ExitCode.USAGE and len(out.err.strip().splitlines()) == 1
 
 
 def test_json_log_of_a_secret_url_stays_masked(json_log: io.StringIO) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sla_connector.cli import EXIT_CONFIG, main
+from sla_connector.cli import main
+from sla_connector.cli.common import ExitCode
 from sla_connector.core.errors import ConfigError
 from sla_connector.runtime.service import allowed_hosts, warn_if_public
 from sla_connector.settings import config_from_mapping, parse_yaml
@@ -36,7 +37,7 @@ def test_finding_10_check_refuses_it_in_one_line_with_exit_2(
     data = _config({"bind": "0.0.0.0"})
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data))
-    assert main(["check", "-c", str(path), "--no-connect"]) == EXIT_CONFIG
+    assert main(["check", "-c", str(path), "--no-connect"]) == ExitCode.USAGE
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "dashboard.bind" in err
     assert "Traceback" not in err
