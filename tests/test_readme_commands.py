@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import selectors
+import shlex
 import shutil
 import signal
 import socket
@@ -16,6 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from sla_connector.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRESS = re.compile(r"UTC: (\d+) tickets, (\d+) escalations fired")
@@ -64,3 +67,40 @@ def test_make_demo_reaches_its_first_escalation_and_stops_cleanly_on_ctrl_c(tmp_
     assert "dashboard: http://127.0.0.1:" in text
     assert "Demo interrupted" in text, text[-2000:]
     assert re.search(r"Report: \S+weekly-\d{4}-\d{2}-\d{2}\.html", text)
+
+
+def _readme_commands() -> list[list[str]]:
+    """Every ``.venv/bin/sla-connector ...`` command in the README: code blocks (with their
+    ``\\`` continuations) and inline code."""
+    text = (ROOT / "README.md").read_text()
+    commands: list[str] = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        joined = re.sub(r"\\\n\s*", " ", block)
+        commands += [line for line in joined.splitlines() if "sla-connector " in line]
+    commands += re.findall(r"`(\.venv/bin/sla-connector [^`]+)`", text)
+    found = [shlex.split(line.split("#")[0]) for line in commands]
+    return [argv for argv in found if argv]
+
+
+def test_finding_8_readme_commands_work_as_written_from_a_fresh_clone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 finding 8: no bare ``sla-connector`` (not on PATH without activating the
+    venv), every command parses, every file it names exists, and those that need no PSA run."""
+    text = (ROOT / "README.md").read_text()
+    assert not re.search(r"(?<![/\w-])sla-connector (run|check|init|audit|explain|demo)\b", text)
+    commands = _readme_commands()
+    assert len(commands) >= 8
+    parser = build_parser()
+    monkeypatch.chdir(ROOT)
+    ran = 0
+    for argv in commands:
+        assert argv[0] == ".venv/bin/sla-connector", argv
+        args = parser.parse_args(argv[1:])  # exits (fails the test) on an unknown option
+        named = [a for a in argv[1:] if a.startswith(("examples/", "config.example"))]
+        assert all((ROOT / path).exists() for path in named), argv
+        if args.command in ("audit", "explain") and "config.yaml" not in argv:
+            assert main([*argv[1:], "--no-store"] if args.command == "audit" else argv[1:]) == 0
+            ran += 1
+    capsys.readouterr()
+    assert ran >= 3

@@ -155,9 +155,9 @@ def test_check_of_an_oauth_client_names_expiry_and_missing_scopes(
 def test_finding_2_check_warns_when_the_evidence_log_is_unkeyed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The pre-flight checks every secret the policy names, so give it the connector's.
-    monkeypatch.setenv("ZENDESK_EMAIL", "agent@example.com")
-    monkeypatch.setenv("ZENDESK_API_TOKEN", "not-a-real-token")
+    # The secrets the file names are set: --no-connect checks them too (issue 13 finding 7).
+    for variable in ("ZENDESK_EMAIL", "ZENDESK_API_TOKEN", "SLA_EVIDENCE_KEY"):
+        monkeypatch.setenv(variable, "x" * 32)
     text = (ROOT / "examples" / "policy.yaml").read_text()
     unkeyed = tmp_path / "unkeyed.yaml"
     unkeyed.write_text(text)

@@ -113,3 +113,16 @@ def test_finding_2_explain_without_a_store_names_it(
     assert main(["explain", "-c", str(config), "demo-p1-breach"]) == 2
     assert "no store at" in capsys.readouterr().err
     assert not (tmp_path / "s.db").exists()
+
+
+def test_finding_8_durations_are_shown_as_the_config_wrote_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 13 finding 8: ``3bd`` is "3 business days", not "1d 6h 00m"."""
+    assert main([*ARGS, "10001"]) == 0
+    out = capsys.readouterr().out
+    assert "target 3 business days under P3 (Standard)" in out
+    assert "target 4h under P3 (Standard)" in out
+    assert "of 3 business days (1d 6h 00m of business time for this ticket)" in out
+    assert main(["check", "-c", str(ROOT / "examples/policy.yaml"), "--no-connect"]) in (0, 1)
+    assert "P3 Standard: response 4h, resolution 3 business days" in capsys.readouterr().out

@@ -11,9 +11,9 @@ Usage in a vendor's contract test::
         assert prism.request_errors() == []
 
 Prism is installed by ``npm ci --prefix tools/prism`` (``make prism``); the spec files live in
-``../shared/api-specs`` next to the repository (``SLA_API_SPECS`` names another folder, e.g. for
-a git worktree that does not sit beside it). When node, Prism or the spec is missing the
-test is skipped with the reason. ``request_errors()`` lists every request Prism refused: a
+the repository, ``tests/fixtures/specs/`` (their sources and versions: its README.md). When
+node or Prism is missing the test is skipped with the reason; a missing spec is a failure.
+``request_errors()`` lists every request Prism refused: a
 request-validation error (wrong parameter type, missing required header, a body that breaks the
 schema), or a path / method the spec does not define. Response-side findings are ignored: they
 describe the spec's own examples, not our requests.
@@ -39,7 +39,7 @@ import pytest
 __all__ = ["SPECS", "PrismServer", "prism_binary", "prism_fixture", "prism_server", "spec_path"]
 
 REPO = Path(__file__).resolve().parents[2]
-SPECS = Path(os.environ.get("SLA_API_SPECS") or REPO.parent / "shared" / "api-specs")
+SPECS = REPO / "tests" / "fixtures" / "specs"
 PRISM_BIN = REPO / "tools" / "prism" / "node_modules" / ".bin" / "prism"
 START_TIMEOUT = 120.0  # seconds; the 2.8 MB Jira spec takes longest to load
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -55,10 +55,10 @@ def prism_binary() -> Path | None:
 
 
 def spec_path(name: str) -> Path:
-    """A spec file from ``../shared/api-specs``; skips the test when it is absent."""
+    """A spec file from ``tests/fixtures/specs``; it is part of the checkout."""
     path = SPECS / name
     if not path.exists():
-        pytest.skip(f"API spec {path} is absent (expected next to the repository)")
+        pytest.fail(f"API spec {path} is missing from the checkout (see its README.md)")
     return path
 
 

@@ -1,6 +1,6 @@
 """The 300-case reference sample: ``add`` and ``elapsed`` against an independent slow reference.
 
-The cases live beside the repository (``../shared/data``; see its README.md). Each case's
+The cases live in the repository (``tests/fixtures/reference/``; see its README.md). Each case's
 calendar is mapped to the config shape and built through ``BusinessCalendar.from_config``,
 so the config parser is exercised too. Instants are compared in UTC: with aware datetimes
 ``==`` would also hold for the wrong occurrence of a repeated fall-back hour's wall time.
@@ -18,13 +18,10 @@ import pytest
 
 from sla_connector.core.calendars import BusinessCalendar
 
-CASES_FILE = Path(__file__).parents[2].parent / "shared/data/calendar-cases-sample.jsonl"
+CASES_FILE = Path(__file__).parents[2] / "tests/fixtures/reference/calendar-cases-sample.jsonl"
 
 
 def _load_cases() -> list[Any]:
-    if not CASES_FILE.is_file():
-        reason = f"reference sample {CASES_FILE} is absent (CI provides it at ../shared/data)"
-        return [pytest.param(None, id="sample-absent", marks=pytest.mark.skip(reason=reason))]
     cases = [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
     return [pytest.param(case, id=f"case-{case['id']}-{case['template']}") for case in cases]
 

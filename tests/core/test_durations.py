@@ -6,7 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from sla_connector.core.durations import BusinessDays, format_seconds, parse_duration, parse_percent
+from sla_connector.core.durations import (
+    BusinessDays,
+    describe_duration,
+    format_seconds,
+    parse_duration,
+    parse_percent,
+)
 
 
 @pytest.mark.parametrize(
@@ -89,3 +95,10 @@ def test_percentages_outside_0_to_100_are_rejected(value: str | int) -> None:
 )
 def test_format_seconds_for_humans(seconds: float, text: str) -> None:
     assert format_seconds(seconds) == text
+
+
+def test_finding_8_describe_duration_is_the_config_spelling() -> None:
+    assert describe_duration(BusinessDays(3)) == "3 business days"
+    assert describe_duration(BusinessDays(1)) == "1 business day"
+    assert describe_duration(timedelta(hours=1, minutes=30)) == "1h30m"
+    assert describe_duration(timedelta(minutes=15)) == "15m"

@@ -5,8 +5,10 @@ A real ``sla-connector demo`` runs the daemon on the embedded simulator in virtu
 by Selenium with Debian's chromedriver, loads the overview and checks that every adherence
 cell and total shows what ``/api/overview`` says for the same instant, then waits for a
 simulated breach to reach the page through its own polling, without a reload. Along the
-way it saves the README screenshots under ``docs/images/``: the overview at laptop and
-phone widths, a client page, and the weekly report the demo writes.
+way it takes the README screenshots: the overview at laptop and phone widths, a client
+page, and the weekly report the demo writes. They go to a temporary folder, so a test run
+leaves the checkout as it was; ``SLA_SCREENSHOTS_DIR=docs/images`` refreshes the committed
+ones.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,6 @@ from typing import Any
 import pytest
 
 from tests.web.browser_support import (
-    REPO,
     DemoRun,
     browser,
     browser_skip_reason,
@@ -34,8 +36,10 @@ from tests.web.browser_support import (
 
 pytestmark = pytest.mark.slow
 
-# SLA_SCREENSHOTS_DIR sends them elsewhere (CI, or to keep the committed images untouched).
-SCREENSHOTS = Path(os.environ.get("SLA_SCREENSHOTS_DIR") or REPO / "docs" / "images")
+# A temporary folder unless SLA_SCREENSHOTS_DIR names one (docs/images to refresh them).
+SCREENSHOTS = Path(
+    os.environ.get("SLA_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "sla-screenshots"
+)
 BUSY = datetime(2026, 11, 3, 14, tzinfo=UTC)  # the demo's Tuesday afternoon: a full screen
 DESKTOP = (1366, 900)
 PHONE = (390, 844)

@@ -24,6 +24,7 @@ from typing import Any
 
 from sla_connector.cli.common import ExitCode, add_config_argument
 from sla_connector.cli.preflight import NOT_TRIED, check_channels
+from sla_connector.core.durations import describe_duration
 from sla_connector.core.errors import ConfigError, ConnectorError
 from sla_connector.core.ports import CheckResult
 from sla_connector.registry import load_connector_factory
@@ -63,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
         f"configuration OK: tiers {tiers}; {len(config.clients)} client(s); "
         f"{len(config.connectors)} connector(s)"
     )
+    for tier in config.policy.tiers.values():
+        print(
+            f"     {tier.key} {tier.name}: response {describe_duration(tier.response)}, "
+            f"resolution {describe_duration(tier.resolution)} ({tier.calendar})"
+        )
     if config.store.evidence_key_env is None:
         print(
             "warning: store.evidence_key_env is not set: the evidence log is unkeyed, so "

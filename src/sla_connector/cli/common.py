@@ -24,6 +24,7 @@ from sla_connector.core.errors import ConfigError, TicketError
 from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket, parse_instant, parse_ticket
 from sla_connector.runtime.service import open_store, store_url
+from sla_connector.schemas import ticket_schema_problem
 from sla_connector.settings import AppConfig, load_config
 from sla_connector.settings.secret_env import missing_secrets
 from sla_connector.store import Store
@@ -226,7 +227,8 @@ def read_lines(
 
 
 def parse_line(number: int, raw: bytes, known_sources: Collection[str]) -> Ticket | Rejected:
-    """One JSONL line as a ticket, or the reason it is rejected (S24)."""
+    """One JSONL line as a ticket, or the reason it is rejected (S24): the parser's reason,
+    then where the shipped JSON Schema objects, when it does."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -234,7 +236,10 @@ def parse_line(number: int, raw: bytes, known_sources: Collection[str]) -> Ticke
     try:
         return parse_ticket(data, known_sources)
     except TicketError as exc:
-        return Rejected(number, str(exc))
+        # Only for a rejected line (rare), so a million good lines pay nothing for it.
+        problem = ticket_schema_problem(data)
+        schema = f" (ticket.schema.json: {problem})" if problem else ""
+        return Rejected(number, f"{exc}{schema}")
 
 
 def read_tickets(

@@ -33,7 +33,7 @@ from sla_connector.cli.common import (
 )
 from sla_connector.cli.exclude import recorded_exclusions
 from sla_connector.core.calendars import from_us
-from sla_connector.core.durations import format_seconds
+from sla_connector.core.durations import describe_duration, duration_text, format_seconds
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
 from sla_connector.core.exclusions import Exclusion
 from sla_connector.core.ledger import LedgerRow
@@ -188,14 +188,20 @@ def _clock(result: ClockResult, policy: Policy, client: str, title: str) -> list
     zone = terms.calendar.tz
     target = format_seconds(result.target_us / 1e6)
     used = format_seconds(result.elapsed_us / 1e6)
+    configured = describe_duration(terms.tier.target(result.kind))
     lines = [
         f"{title} (cycle {result.cycle}) — {result.state.upper()}",
-        f"  target {target} of business time under {result.tier} "
+        f"  target {configured} under {result.tier} "
         f"({terms.tier.name}), calendar {terms.calendar.name or zone.key}",
     ]
     for at, label in result.timeline:
         lines.append(f"  {_when(at, zone):32} {label}")
-    lines.append(f"  used {used} of {target}")
+    length = (
+        ""
+        if configured == duration_text(terms.tier.target(result.kind))
+        else (f" ({target} of business time for this ticket)")
+    )
+    lines.append(f"  used {used} of business time of {configured}{length}")
     if result.state == "paused":
         lines.append(
             f"  paused: {format_seconds(result.remaining_us / 1e6)} of business time remain"

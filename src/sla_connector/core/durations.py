@@ -11,6 +11,8 @@ __all__ = [
     "MAX_DAYS",
     "BusinessDays",
     "Duration",
+    "describe_duration",
+    "duration_text",
     "format_seconds",
     "parse_duration",
     "parse_percent",
@@ -97,3 +99,26 @@ def format_seconds(seconds: float) -> str:
     if minutes:
         return f"{sign}{minutes}m {secs:02d}s" if secs else f"{sign}{minutes}m"
     return f"{sign}{secs}s"
+
+
+def duration_text(value: Duration) -> str:
+    """The config spelling of a duration: ``1h30m``, ``90s``, ``3bd``, ``0s``."""
+    if isinstance(value, BusinessDays):
+        return str(value)
+    total = int(value.total_seconds())
+    parts = []
+    for unit, seconds in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, total = divmod(total, seconds)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def describe_duration(value: Duration) -> str:
+    """A configured target as people read it, as the configuration wrote it: ``3 business
+    days``, ``4h``, ``1h30m`` (never the computed length, ``1d 6h 00m``, that a business-day
+    target has for one ticket). The one rendering of a target for check, explain, the
+    dashboard and the reports."""
+    if isinstance(value, BusinessDays):
+        return f"{value.days} business day{'s' if value.days != 1 else ''}"
+    return duration_text(value)

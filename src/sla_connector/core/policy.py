@@ -71,6 +71,10 @@ class Tier:
     pause_allowed: bool = True
     max_pause: Duration | None = None
 
+    def target(self, kind: str) -> Duration:
+        """The configured target of a clock kind: ``response``, else the resolution."""
+        return self.response if kind == "response" else self.resolution
+
 
 @dataclass(frozen=True, slots=True)
 class TierOverride:

@@ -29,7 +29,13 @@ from pydantic import (
 )
 
 from sla_connector.core.calendars import parse_day_spec, parse_interval
-from sla_connector.core.durations import BusinessDays, Duration, parse_duration, parse_percent
+from sla_connector.core.durations import (
+    BusinessDays,
+    Duration,
+    duration_text,
+    parse_duration,
+    parse_percent,
+)
 from sla_connector.core.patterns import pattern_problem
 from sla_connector.core.policy import NEXT_BUSINESS_DAY
 
@@ -116,19 +122,6 @@ ListOf = Annotated[tuple[V, ...], BeforeValidator(_as_list)]
 
 TextList = ListOf[Text]
 """A list of non-blank strings."""
-
-
-def duration_text(value: timedelta | BusinessDays) -> str:
-    """The config spelling of a duration: ``1h30m``, ``90s``, ``3bd``, ``0s``."""
-    if isinstance(value, BusinessDays):
-        return str(value)
-    total = int(value.total_seconds())
-    parts = []
-    for unit, seconds in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, total = divmod(total, seconds)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
 
 
 def show_input(value: Any) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sla_connector.core.calendars import from_us, to_us
-from sla_connector.core.durations import format_seconds
+from sla_connector.core.durations import describe_duration, format_seconds
 from sla_connector.core.evaluate import ClockResult, evaluate
 from sla_connector.core.policy import Policy
 from sla_connector.core.readmodel import EscalationLine, escalation_lines
@@ -129,7 +129,7 @@ def _clock(result: ClockResult, policy: Policy, client: str, title: str) -> Cloc
         target_seconds=result.target_us / 1e6,
         elapsed_seconds=result.elapsed_us / 1e6,
         remaining_seconds=result.remaining_us / 1e6,
-        target_text=format_seconds(result.target_us / 1e6),
+        target_text=describe_duration(terms.tier.target(result.kind)),
         used_text=format_seconds(result.elapsed_us / 1e6),
         remaining_text=format_seconds(result.remaining_us / 1e6),
         due_at=None if result.due_at is None else from_us(result.due_at),
