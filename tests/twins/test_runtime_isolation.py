@@ -27,9 +27,9 @@ from sla_connector.store import Store
 from sla_connector.web.app import create_app
 from sla_connector.web.views import build_overview
 from tests.twins.clock import ManualClock
-from tests.web.helpers import client_for
 from tests.twins.connectors import TwinTime, jira_connector
 from tests.twins.jira_sm import JiraTwin
+from tests.web.helpers import client_for
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
