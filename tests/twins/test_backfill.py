@@ -165,15 +165,20 @@ async def test_backfill_of_500_tickets_resumes_and_audits_like_the_tickets_read_
     sleep = VirtualSleep(clock)
     options: dict[str, Any] = {"auth": "site_token"} if vendor == "jsm" else {}
 
+    built: list[Connector] = []
+
     def make(lookback: str) -> Connector:
-        return builder(  # type: ignore[no-any-return]
-            twin,
-            TwinTime(clock),
-            environ=env,
-            sleep=sleep,
-            full_read_lookback=lookback,
-            **options,
+        built.append(
+            builder(
+                twin,
+                TwinTime(clock),
+                environ=env,
+                sleep=sleep,
+                full_read_lookback=lookback,
+                **options,
+            )
         )
+        return built[-1]
 
     config_path = _config_file(tmp_path, vendor)
     config = load_config(config_path)
@@ -182,6 +187,7 @@ async def test_backfill_of_500_tickets_resumes_and_audits_like_the_tickets_read_
         config, parse_since("4mo"), TwinTime(clock), out=out, only=vendor, page_limit=1
     )
     job.make = make
+    began = clock()
     with pytest.raises(InterruptedError):
         await job.run()
     assert job.checkpoint.exists() and not out.exists()  # interrupted after one page
@@ -189,6 +195,16 @@ async def test_backfill_of_500_tickets_resumes_and_audits_like_the_tickets_read_
     resumed.make = make
     await resumed.run()
     assert not resumed.checkpoint.exists() and not resumed.partial.exists()
+    # The pace stays within the connector's request budget: only its waits move the clock.
+    minutes = max(clock() - began, 1.0) / 60
+    requests = sum(c.health().counters["requests"] for c in built)  # type: ignore[attr-defined]
+    budget = built[-1].settings.requests_per_minute  # type: ignore[attr-defined]
+    assert requests <= budget * (minutes + len(built)) or sleep.slept == 0  # per 60 s window
+    with capsys.disabled():
+        print(
+            f"backfill {vendor}: {TICKETS} tickets, {requests} requests, budget {budget}/min, "
+            f"{TICKETS / minutes:.0f} tickets/min at the budget ({clock() - began:.0f} s twin time)"
+        )
 
     lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert sorted(t["id"] for t in lines) == sorted(ids)  # every ticket, exactly once
