@@ -152,7 +152,7 @@ def test_connector_numeric_user_id_is_kept_as_text_and_vendor_keys_as_options() 
     assert zd.users["dana@msp.example"] == "12345"
     assert zd.options["subdomain"] == "mspco"
     assert zd.poll_interval == timedelta(seconds=60)
-    assert zd.reconcile_interval == timedelta(hours=1)
+    assert zd.reconcile_interval is None  # the connector type decides (runtime.service)
 
 
 def test_defaults() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sla_connector import __version__
 from sla_connector.cli import (
     audit,
+    backfill,
     check,
     demo,
     exclude,
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sla-connector {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, demo, check, audit, explain, exclude, report, verify_log, init):
+    for module in (run, demo, check, audit, backfill, explain, exclude, report, verify_log, init):
         module.register(commands)
     return parser
 

@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.errors import ConfigError, StoreError
+from sla_connector.core.plugins import ConnectorPlugin
 from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.registry import load_connector_factory
@@ -38,7 +39,7 @@ from sla_connector.runtime.serving import DashboardServer, listen, on_stop_signa
 from sla_connector.runtime.source import StoreSource
 from sla_connector.runtime.timeline import SchedulerTimeline, Timeline, VirtualTimeline
 from sla_connector.settings import AppConfig, require_secret, resolve_secret
-from sla_connector.settings.services import is_loopback
+from sla_connector.settings.services import ConnectorConfig, is_loopback
 from sla_connector.store import OwnerLock, Store
 from sla_connector.web.app import create_app
 
@@ -133,6 +134,24 @@ def open_store(config: AppConfig, environ: Environ = None) -> Store:
     )
 
 
+DEFAULT_RECONCILE_INTERVAL = timedelta(hours=1)
+"""Between full reads when neither the configuration nor the connector type says."""
+
+
+def reconcile_interval(entry: ConnectorConfig) -> timedelta:
+    """``connectors.<name>.reconcile_interval``, else the connector type's own default
+    (``ConnectorSettings.reconcile_interval``: ConnectWise 24 h, where a full read re-reads
+    histories), else ``DEFAULT_RECONCILE_INTERVAL``."""
+    configured: timedelta | None = entry.reconcile_interval
+    if configured is not None:
+        return configured
+    factory = load_connector_factory(entry.type)
+    declared = factory.declaration if isinstance(factory, ConnectorPlugin) else None
+    if declared is not None and declared.reconcile_interval is not None:
+        return declared.reconcile_interval
+    return DEFAULT_RECONCILE_INTERVAL
+
+
 def daemon_settings(config: AppConfig, *, virtual: bool = False) -> DaemonSettings:
     """The daemon's knobs; ``virtual`` for a discrete-event run where real time does not pass.
 
@@ -145,7 +164,7 @@ def daemon_settings(config: AppConfig, *, virtual: bool = False) -> DaemonSettin
     owner = runtime.owner or f"{socket.gethostname()}:{os.getpid()}"
     return DaemonSettings(
         poll_intervals={name: c.poll_interval for name, c in config.connectors.items()},
-        reconcile_intervals={name: c.reconcile_interval for name, c in config.connectors.items()},
+        reconcile_intervals={name: reconcile_interval(c) for name, c in config.connectors.items()},
         owner=owner,
         dry_run=runtime.dry_run,
         horizon=runtime.horizon,

@@ -123,10 +123,11 @@ class ConnectorConfig(Frozen):
         description="Request budget in any 60 s window (default: the connector's own).",
         examples=["120"],
     )
-    reconcile_interval: Interval = Field(
-        default=timedelta(hours=1),
+    reconcile_interval: Interval | None = Field(
+        default=None,
         description=(
-            "How often a poll is a full read (open tickets and recent ones) instead of incremental."
+            "How often a poll is a full read (open tickets and recent ones) instead of "
+            "incremental (default: the connector's own, 24h for ConnectWise; else 1h)."
         ),
         examples=["6h"],
     )
