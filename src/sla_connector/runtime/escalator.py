@@ -131,6 +131,10 @@ class Escalator:
             results.append(await self._verify_and_write(row, reconciling=True))
         return results
 
+    async def reconcile_row(self, row: LedgerRow) -> FireResult:
+        """Settle one row a crashed process left ``firing`` (see ``reconcile``)."""
+        return await self._verify_and_write(row, reconciling=True)
+
     async def _verify_and_write(self, row: LedgerRow, *, reconciling: bool) -> FireResult:
         """Re-read the ticket, look for the step's marker, re-evaluate, then write."""
         connector = self.connectors[row.source]

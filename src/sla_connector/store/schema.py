@@ -23,6 +23,7 @@ __all__ = [
     "ledger",
     "metadata",
     "report_runs",
+    "request_log",
     "schema_version",
     "tickets",
 ]
@@ -145,4 +146,15 @@ exclusions = sa.Table(
     sa.Column("revoked_by", sa.Text, nullable=True),
     sa.Column("revoked_at", _US, nullable=True),
     sa.Column("revoke_reason", sa.Text, nullable=True),
+)
+
+# Migration 4: the request budgets of the connectors (issue 10 item 2). One row per request
+# sent through a budget in the last minute or two, so a restarted daemon goes on counting
+# where the last one stopped and a crash loop cannot exceed a vendor's rate limit.
+request_log = sa.Table(
+    "request_log",
+    later_metadata,
+    sa.Column("bucket", sa.Text, nullable=False),
+    sa.Column("at", _US, nullable=False),
+    sa.Index("ix_request_log_bucket_at", "bucket", "at"),
 )
