@@ -300,13 +300,15 @@ class Daemon:
         work: list[tuple[LedgerRow, bool]] = []
         if reconcile:
             work += [(row, True) for row in self.store.firing(name)]
-        due = self.store.due(to_us(now), name, limit=len(in_flight) + len(backoff) + 500)
+        # No more tasks than slots: each one that ends re-arms the timer, which takes the
+        # next due steps, so the store is asked for a few rows at a time, never hundreds.
+        free = max(0, self.settings.concurrency - len(in_flight))
+        due = self.store.due(to_us(now), name, limit=len(in_flight) + len(backoff) + free)
         work += [(row, False) for row in due if backoff.get(row.key, now) <= now]
-        tasks = [
-            self._spawn(name, row, reconciling)
-            for row, reconciling in work
-            if row.key not in in_flight
-        ]
+        fresh = [(row, rec) for row, rec in work if row.key not in in_flight]
+        tasks = [self._spawn(name, row, rec) for row, rec in fresh[: max(free, 0)]]
+        if reconcile:
+            tasks += [self._spawn(name, row, rec) for row, rec in fresh[free:] if rec]
         if tasks and not self._detached:
             await asyncio.gather(*tasks)
         self.arm(name)
@@ -366,6 +368,9 @@ class Daemon:
         if self.escalator.stopping or not self.status[name].leading:
             return
         in_flight, backoff = self._in_flight[name], self._backoff[name]
+        now = self.clock.now()
+        for key in [key for key, until in backoff.items() if until <= now]:
+            del backoff[key]  # its back-off is over: the step is due like any other
         upcoming = self.store.due(_FOREVER, name, limit=len(in_flight) + len(backoff) + 1)
         instants = [
             max(from_us(row.due_at), backoff.get(row.key, from_us(row.due_at)))
