@@ -31,6 +31,7 @@ belongs to whoever injected it.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import ipaddress
 import itertools
@@ -482,8 +483,9 @@ class PsaHttp:
             url=url,
         )
 
-    async def _throttle(self) -> None:
-        """Keep at most ``requests_per_minute`` requests in any 60 s window, urgent first.
+    async def _throttle(self) -> datetime:
+        """Keep at most ``requests_per_minute`` requests in any 60 s window, urgent first;
+        the instant the request was counted at.
 
         Waiting requests form one queue in priority order and only its head waits for a
         slot; a more urgent request that arrives meanwhile takes the head (the one it
@@ -511,6 +513,7 @@ class PsaHttp:
                     now = max(self.clock.now(), start)  # a virtual clock may not have moved
                     break
             self._count(now)
+            return now
         finally:
             self._queue.remove(entry)
             heapq.heapify(self._queue)
@@ -562,8 +565,27 @@ class PsaHttp:
             except Exception as exc:  # the store is down: the budget goes on in memory
                 log_warning_once(self, f"cannot record a request in the budget: {exc}")
 
+    def _settle(self, stamp: datetime) -> None:
+        """The request was counted before it left (a connection from the pool may have
+        kept it waiting); the vendor counted it by now at the latest, so its place in the
+        window moves to now (the conservative end) once it is answered or has failed."""
+        now = self.clock.now()
+        if now <= stamp:
+            return
+        try:
+            self._window.remove(stamp)
+        except ValueError:
+            return  # already out of the window
+        bisect.insort(self._window, now)
+
     async def _request(self, call: _Call, auth: Mapping[str, str]) -> httpx.Response:
-        await self._throttle()
+        stamp = await self._throttle()
+        try:
+            return await self._send(call, auth)
+        finally:
+            self._settle(stamp)
+
+    async def _send(self, call: _Call, auth: Mapping[str, str]) -> httpx.Response:
         self.requests_made += 1
         kwargs: dict[str, Any] = {}
         if call.params:
