@@ -91,6 +91,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_RETRY_AFTER = 300.0  # seconds; a longer server-imposed wait ends the poll instead
+# A budget's window: the vendor's minute, and a second more for the time a request spends
+# between being counted here and being counted by the vendor (and for clock skew).
+_WINDOW = timedelta(seconds=61)
 
 
 _RETRY_READ = (UnreachableError, ServerError, RateLimitedError, MalformedResponseError)
@@ -280,7 +283,7 @@ class PsaHttp:
         """Count this budget's requests in ``log``, starting from those of the last minute."""
         self.request_log = log
         now = self.clock.now()
-        since = now - timedelta(seconds=60)
+        since = now - _WINDOW
         try:
             earlier = log.recent_requests(self.bucket, since=_us(since))
         except Exception as exc:  # the store is down: the budget starts from memory
@@ -484,8 +487,8 @@ class PsaHttp:
         )
 
     async def _throttle(self) -> datetime:
-        """Keep at most ``requests_per_minute`` requests in any 60 s window, urgent first;
-        the instant the request was counted at.
+        """Keep at most ``requests_per_minute`` requests in any ``_WINDOW`` (61 s), urgent
+        first; the instant the request was counted at.
 
         Waiting requests form one queue in priority order and only its head waits for a
         slot; a more urgent request that arrives meanwhile takes the head (the one it
@@ -531,7 +534,7 @@ class PsaHttp:
     def _slot(self, urgent: bool) -> tuple[datetime, datetime | None]:
         """Now, and None when a slot is free now, else when one will be."""
         now = self.clock.now()
-        window = timedelta(seconds=60)
+        window = _WINDOW
         while self._window and self._window[0] <= now - window:
             self._window.popleft()
         limit = self._limit(urgent)

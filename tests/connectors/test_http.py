@@ -347,7 +347,7 @@ async def test_request_budget_waits_for_the_window_to_free_a_slot() -> None:
     await http.get_json("t")
     assert sleep.waits == []
     await http.get_json("t")
-    assert sleep.waits == [60.0]
+    assert sleep.waits == [61.0]  # the minute, and a second for the request's transit
     assert http.requests_made == 3
 
 
@@ -356,7 +356,7 @@ async def test_request_budget_does_not_wait_once_the_window_has_passed() -> None
     respx.get(BASE + "/t").mock(return_value=httpx.Response(200, json={}))
     http, sleep = make_http(rpm=1)
     await http.get_json("t")
-    sleep.clock.at += timedelta(seconds=61)
+    sleep.clock.at += timedelta(seconds=62)
     await http.get_json("t")
     assert sleep.waits == []
 
@@ -421,7 +421,7 @@ async def test_a_budget_kept_in_the_log_goes_on_counting_after_a_restart() -> No
     second.clock.at = first.clock.at + timedelta(seconds=10)  # type: ignore[attr-defined]
     second.keep_budgets(log)
     await second.get_json("t")
-    assert sleep.waits == [50.0]  # the budget was spent 10 s ago: wait out the minute
+    assert sleep.waits == [51.0]  # the budget was spent 10 s ago: wait out the minute
     assert len(log.times[second.bucket]) == 3
 
 
