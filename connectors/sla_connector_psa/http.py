@@ -16,7 +16,14 @@ Credentials come from a ``Credentials`` object (static headers, or ``oauth``'s
 client-credentials token source); after a 401 they are renewed once and the request is sent
 again, so an access token that expired between two requests never reaches the caller. A
 per-connector request budget (requests per minute) is kept on the injected clock, and all
-waiting goes through an injectable ``sleep`` so tests run in virtual time. A ``PsaHttp``
+waiting goes through an injectable ``sleep`` so tests run in virtual time. The budget is
+one queue in priority order: a request the runtime marked urgent (``core.ports.urgent``:
+the verify and write of a due step) goes before any waiting background request (polls,
+full reads), and background requests leave a quarter of the general budget to urgent ones.
+``keep_budgets(log)`` keeps every budget of the layer and its siblings in a
+``core.ports.RequestLog`` (the runtime's store): it starts from the requests the log holds
+for the last minute and counts each request there before sending it, so a restarted
+daemon cannot exceed a vendor's limit by starting with a fresh budget. A ``PsaHttp``
 given no client builds the production one and closes it in ``aclose``; an injected client
 belongs to whoever injected it.
 """
@@ -25,7 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
+import heapq
 import ipaddress
+import itertools
 import json
 import logging
 import socket
@@ -40,7 +50,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from sla_connector.core.errors import FatalConnectorError, WriteConflictError
-from sla_connector.core.ports import Clock
+from sla_connector.core.ports import URGENT, Clock, RequestLog, request_priority
 from sla_connector.core.secrets import mask_userinfo
 from sla_connector_psa.credentials import AuthDescription, Credentials, StaticCredentials
 from sla_connector_psa.http_errors import (
@@ -85,6 +95,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_RETRY_AFTER = 300.0  # seconds; a longer server-imposed wait ends the poll instead
+# A budget's window: the vendor's minute, and a second more for the time a request spends
+# between being counted here and being counted by the vendor (and for clock skew).
+_WINDOW = timedelta(seconds=61)
 
 
 _RETRY_READ = (UnreachableError, ServerError, RateLimitedError, MalformedResponseError)
@@ -103,6 +116,21 @@ def _unresolved(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _us(instant: datetime) -> int:
+    return int(instant.timestamp() * 1_000_000)
+
+
+def _from_us(at: int) -> datetime:
+    return datetime.fromtimestamp(at / 1_000_000, UTC)
+
+
+def log_warning_once(http: PsaHttp, message: str) -> None:
+    """One warning per layer about its request log (a store that is down says so once)."""
+    if not getattr(http, "_warned", False):
+        http._warned = True  # type: ignore[attr-defined]
+        log.warning("connector %s: %s", http.name, message)
 
 
 def _is_loopback(host: str) -> bool:
@@ -221,6 +249,11 @@ class PsaHttp:
         self.observers: list[Callable[[httpx.Response], None]] = []
         self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
         self._window: deque[datetime] = deque()
+        self._queue: list[tuple[int, int, asyncio.Event]] = []  # (priority, order, turn)
+        self._order = itertools.count()
+        self.family: list[PsaHttp] = [self]  # this layer and its siblings (one account)
+        self.request_log: RequestLog | None = None
+        self.bucket = f"{name}/0/{requests_per_minute}"
         self._backoff = wait_exponential_jitter(initial=1, max=60, jitter=1)
         self.requests_made = 0
         self.retries = 0  # attempts beyond each request's first (a health counter)
@@ -277,7 +310,33 @@ class PsaHttp:
         other.observers = self.observers
         if authenticated and base_url is None:
             other._userinfo_auth = self._userinfo_auth
+
+        other.family = self.family
+        other.bucket = f"{self.name}/{len(self.family)}/{requests_per_minute}"
+        self.family.append(other)
+        if self.request_log is not None:
+            other.keep_budget(self.request_log)
         return other
+
+    def keep_budgets(self, log: RequestLog) -> None:
+        """Keep this layer's budget and its siblings' in ``log`` (``core.ports.BudgetKeeper``)."""
+        for member in self.family:
+            member.keep_budget(log)
+
+    def keep_budget(self, log: RequestLog) -> None:
+        """Count this budget's requests in ``log``, starting from those of the last minute."""
+        self.request_log = log
+        now = self.clock.now()
+        since = now - _WINDOW
+        try:
+            earlier = log.recent_requests(self.bucket, since=_us(since))
+        except Exception as exc:  # the store is down: the budget starts from memory
+            log_warning_once(self, f"cannot read the request budget: {exc}")
+            return
+        if self._window:  # this layer's own requests are already in the log
+            earlier = [at for at in earlier if at < _us(self._window[0])]
+        seen = sorted([*(_from_us(at) for at in earlier), *self._window])
+        self._window = deque(at for at in seen if at > since)
 
     async def aclose(self) -> None:
         """Close the client if this layer built it; an injected one is its owner's."""
@@ -482,22 +541,109 @@ class PsaHttp:
             url=url,
         )
 
-    async def _throttle(self) -> None:
-        """Keep at most ``requests_per_minute`` requests in any 60 s window."""
+    async def _throttle(self) -> datetime:
+        """Keep at most ``requests_per_minute`` requests in any ``_WINDOW`` (61 s), urgent
+        first; the instant the request was counted at.
+
+        Waiting requests form one queue in priority order and only its head waits for a
+        slot; a more urgent request that arrives meanwhile takes the head (the one it
+        displaced goes back to waiting its turn), so an urgent request never waits behind
+        a background one.
+        """
+        urgent = request_priority.get() == URGENT
+        turn = asyncio.Event()
+        entry = (0 if urgent else 1, next(self._order), turn)
+        head = self._queue[0] if self._queue else None
+        heapq.heappush(self._queue, entry)
+        if head is not None and self._queue[0] is entry:
+            head[2].set()  # displaced: let it see it is no longer first
+        try:
+            while True:
+                while self._queue[0] is not entry:
+                    turn.clear()
+                    await turn.wait()
+                now, start = self._slot(urgent)
+                if start is None:
+                    break
+                turn.clear()
+                if await self._wait_or_yield((start - now).total_seconds(), turn):
+                    self._expire_before(start, self._limit(urgent))
+                    now = max(self.clock.now(), start)  # a virtual clock may not have moved
+                    break
+            self._count(now)
+            return now
+        finally:
+            self._queue.remove(entry)
+            heapq.heapify(self._queue)
+            if self._queue:
+                self._queue[0][2].set()
+
+    def _limit(self, urgent: bool) -> int:
+        """Background requests leave a quarter of the general budget (the first of the
+        family, where verifies and writes go) to urgent ones."""
+        limit = self.requests_per_minute
+        if urgent or self.family[0] is not self or limit < 4:
+            return limit
+        return limit - limit // 4
+
+    def _slot(self, urgent: bool) -> tuple[datetime, datetime | None]:
+        """Now, and None when a slot is free now, else when one will be."""
         now = self.clock.now()
-        window = timedelta(seconds=60)
+        window = _WINDOW
         while self._window and self._window[0] <= now - window:
             self._window.popleft()
-        if len(self._window) >= self.requests_per_minute:
-            start = self._window.popleft() + window
-            wait = (start - now).total_seconds()
-            if wait > 0:
-                await self._sleep(wait)
-            now = max(now, start)  # do not rely on a virtual clock advancing during sleep
+        limit = self._limit(urgent)
+        if len(self._window) < limit:
+            return now, None
+        return now, self._window[len(self._window) - limit] + window
+
+    def _expire_before(self, start: datetime, limit: int) -> None:
+        while len(self._window) >= limit and self._window[0] < start:
+            self._window.popleft()
+
+    async def _wait_or_yield(self, seconds: float, turn: asyncio.Event) -> bool:
+        """Sleep ``seconds``; False when a more urgent request took the head meanwhile."""
+        if seconds <= 0:
+            return True
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        displaced = asyncio.ensure_future(turn.wait())
+        try:
+            await asyncio.wait({sleeper, displaced}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, displaced):
+                if not task.done():
+                    task.cancel()
+        return sleeper.done() and not sleeper.cancelled() and not displaced.done()
+
+    def _count(self, now: datetime) -> None:
         self._window.append(now)
+        if self.request_log is not None:
+            try:
+                self.request_log.record_request(self.bucket, at=_us(now))
+            except Exception as exc:  # the store is down: the budget goes on in memory
+                log_warning_once(self, f"cannot record a request in the budget: {exc}")
+
+    def _settle(self, stamp: datetime) -> None:
+        """The request was counted before it left (a connection from the pool may have
+        kept it waiting); the vendor counted it by now at the latest, so its place in the
+        window moves to now (the conservative end) once it is answered or has failed."""
+        now = self.clock.now()
+        if now <= stamp:
+            return
+        try:
+            self._window.remove(stamp)
+        except ValueError:
+            return  # already out of the window
+        bisect.insort(self._window, now)
 
     async def _request(self, call: _Call, auth: Mapping[str, str]) -> httpx.Response:
-        await self._throttle()
+        stamp = await self._throttle()
+        try:
+            return await self._send(call, auth)
+        finally:
+            self._settle(stamp)
+
+    async def _send(self, call: _Call, auth: Mapping[str, str]) -> httpx.Response:
         self.requests_made += 1
         kwargs: dict[str, Any] = {}
         if call.params:

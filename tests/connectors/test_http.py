@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ from sla_connector.core.errors import (
     RetriableConnectorError,
     WriteConflictError,
 )
+from sla_connector.core.ports import urgent
 from sla_connector.core.secrets import resolve_secret
 
 pytestmark = pytest.mark.anyio
@@ -345,7 +347,7 @@ async def test_request_budget_waits_for_the_window_to_free_a_slot() -> None:
     await http.get_json("t")
     assert sleep.waits == []
     await http.get_json("t")
-    assert sleep.waits == [60.0]
+    assert sleep.waits == [61.0]  # the minute, and a second for the request's transit
     assert http.requests_made == 3
 
 
@@ -354,9 +356,82 @@ async def test_request_budget_does_not_wait_once_the_window_has_passed() -> None
     respx.get(BASE + "/t").mock(return_value=httpx.Response(200, json={}))
     http, sleep = make_http(rpm=1)
     await http.get_json("t")
-    sleep.clock.at += timedelta(seconds=61)
+    sleep.clock.at += timedelta(seconds=62)
     await http.get_json("t")
     assert sleep.waits == []
+
+
+class HeldSleep:
+    """A sleep the test releases by hand (the clock moves by the time slept)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.waits: list[float] = []
+        self.release = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await self.release.wait()
+        self.clock.at += timedelta(seconds=seconds)
+
+
+@respx.mock
+async def test_an_urgent_request_goes_before_a_waiting_background_one() -> None:
+    respx.get(BASE + "/t").mock(return_value=httpx.Response(200, json={}))
+    http, _ = make_http(rpm=4)  # background requests may use 3 of the 4 slots
+    held = HeldSleep(http.clock)  # type: ignore[arg-type]
+    http._sleep = held
+    for _ in range(3):
+        await http.get_json("t")
+    poll = asyncio.ensure_future(http.get_json("t"))  # a fourth background request waits
+    await asyncio.sleep(0.01)
+    assert not poll.done() and held.waits
+    with urgent():
+        await asyncio.wait_for(http.get_json("t"), 5)  # the verify of a due step goes now
+    assert not poll.done()
+    held.release.set()
+    await asyncio.wait_for(poll, 5)
+    assert http.requests_made == 5
+
+
+class MemoryLog:
+    """A ``RequestLog`` in memory: what a previous process recorded, and what this one does."""
+
+    def __init__(self, earlier: dict[str, list[int]]) -> None:
+        self.times = {bucket: list(times) for bucket, times in earlier.items()}
+
+    def recent_requests(self, bucket: str, *, since: int) -> list[int]:
+        return [at for at in self.times.get(bucket, []) if at >= since]
+
+    def record_request(self, bucket: str, *, at: int) -> None:
+        self.times.setdefault(bucket, []).append(at)
+
+
+@respx.mock
+async def test_a_budget_kept_in_the_log_goes_on_counting_after_a_restart() -> None:
+    respx.get(BASE + "/t").mock(return_value=httpx.Response(200, json={}))
+    first, _ = make_http(rpm=2)
+    log = MemoryLog({})
+    first.keep_budgets(log)
+    await first.get_json("t")
+    await first.get_json("t")
+    assert len(log.times[first.bucket]) == 2
+    # The process is killed and restarted 10 s later: a fresh layer, the same log.
+    second, sleep = make_http(rpm=2)
+    second.clock.at = first.clock.at + timedelta(seconds=10)  # type: ignore[attr-defined]
+    second.keep_budgets(log)
+    await second.get_json("t")
+    assert sleep.waits == [51.0]  # the budget was spent 10 s ago: wait out the minute
+    assert len(log.times[second.bucket]) == 3
+
+
+def test_siblings_keep_their_budgets_in_buckets_of_their_own() -> None:
+    http, _ = make_http(rpm=100)
+    export = http.sibling(requests_per_minute=8)
+    log = MemoryLog({})
+    http.keep_budgets(log)
+    assert export.request_log is log and http.request_log is log
+    assert export.bucket != http.bucket
 
 
 def test_budget_below_one_is_a_config_error_naming_the_key() -> None:

@@ -73,6 +73,7 @@ from sla_connector.core.ports import (
     Clock,
     ConnectorHealth,
     PollPage,
+    RequestLog,
     Withdrawal,
     WriteResult,
 )
@@ -429,6 +430,10 @@ class ConnectWiseConnector:
     async def check(self) -> CheckResult:
         """Authenticate, read one page and probe the endpoints the daemon needs."""
         return await check(self)
+
+    def keep_budgets(self, log: RequestLog) -> None:
+        """Keep the request budgets in ``log`` across restarts (``core.ports.BudgetKeeper``)."""
+        self.http.keep_budgets(log)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this connector created it."""

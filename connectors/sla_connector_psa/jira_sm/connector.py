@@ -60,6 +60,7 @@ from sla_connector.core.ports import (
     Clock,
     ConnectorHealth,
     PollPage,
+    RequestLog,
     Withdrawal,
     WriteResult,
 )
@@ -440,6 +441,10 @@ class JiraServiceManagement:
         """Authenticate, confirm JSM agent access to the projects, count open issues, and
         describe the credentials (method, expiry, scopes)."""
         return await check(self)
+
+    def keep_budgets(self, log: RequestLog) -> None:
+        """Keep the request budgets in ``log`` across restarts (``core.ports.BudgetKeeper``)."""
+        self.http.keep_budgets(log)
 
     async def aclose(self) -> None:
         """Close the HTTP client when this adapter built it."""

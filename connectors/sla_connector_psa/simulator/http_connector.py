@@ -42,6 +42,7 @@ from sla_connector.core.ports import (
     Clock,
     ConnectorHealth,
     PollPage,
+    RequestLog,
     Withdrawal,
     WriteResult,
 )
@@ -232,6 +233,10 @@ class SimulatorHttpConnector(WritesByName):
             ),
             details=details,
         )
+
+    def keep_budgets(self, log: RequestLog) -> None:
+        """Keep the request budgets in ``log`` across restarts (``core.ports.BudgetKeeper``)."""
+        self.http.keep_budgets(log)
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -58,6 +58,7 @@ from sla_connector.core.ports import (
     Clock,
     ConnectorHealth,
     PollPage,
+    RequestLog,
     Withdrawal,
     WriteResult,
 )
@@ -561,6 +562,10 @@ class ZendeskConnector:
         """Authenticate, read one export page, resolve status names, describe the
         credentials (method, expiry, scopes); each failure says what to fix."""
         return await check(self)
+
+    def keep_budgets(self, log: RequestLog) -> None:
+        """Keep the request budgets in ``log`` across restarts (``core.ports.BudgetKeeper``)."""
+        self.http.keep_budgets(log)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this connector created it."""

@@ -6,7 +6,13 @@ party's would. What a connector may do beyond the port is declared here too, as
 ``runtime_checkable`` protocols the runtime checks once when it builds the connector:
 ``StepWriter`` (a whole escalation step in one request), ``NoteFinder`` (search the
 PSA's notes for a step's marker when the ticket's ``notes`` cannot show it) and
-``HealthReporter`` (what is failing inside the connector, object by object).
+``HealthReporter`` (what is failing inside the connector, object by object) and
+``BudgetKeeper`` (the connector's request budgets kept in a ``RequestLog`` the runtime
+gives it, the store, so a restarted daemon goes on with the last minute's requests counted).
+
+Priority: the runtime marks the requests of a due step's verify and write ``URGENT``
+(``urgent()``, a context variable every task inherits); a connector's rate limiter lets
+them go before background requests (polls, full reads) when its budget is short.
 
 Signals a connector gives the runtime besides tickets: a ``PollPage`` lists the tickets that
 went away (``withdrawn``: deleted, merged, spam, out of scope) and the objects that could not
@@ -18,7 +24,9 @@ back-off while the rest of the poll went on); ``fetch_ticket`` raises
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -26,7 +34,10 @@ from typing import Any, Protocol, runtime_checkable
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
+    "BACKGROUND",
+    "URGENT",
     "WRITE_ACTIONS",
+    "BudgetKeeper",
     "CheckResult",
     "Clock",
     "Connector",
@@ -36,9 +47,12 @@ __all__ = [
     "NoteFinder",
     "ObjectFailure",
     "PollPage",
+    "RequestLog",
     "StepWriter",
     "Withdrawal",
     "WriteResult",
+    "request_priority",
+    "urgent",
 ]
 
 WRITE_ACTIONS = ("reassign", "set_priority", "note", "tag")
@@ -183,6 +197,43 @@ class HealthReporter(Protocol):
     """Optional: the connector's per-object failures, counters and warnings right now."""
 
     def health(self) -> ConnectorHealth: ...
+
+
+class RequestLog(Protocol):
+    """Where request budgets are kept across restarts: instants (UTC microseconds) of the
+    requests sent through a named budget."""
+
+    def recent_requests(self, bucket: str, *, since: int) -> list[int]:
+        """The instants of ``bucket``'s requests at or after ``since``, oldest first."""
+        ...
+
+    def record_request(self, bucket: str, *, at: int) -> None:
+        """Count one request of ``bucket`` at ``at`` (before it is sent)."""
+        ...
+
+
+@runtime_checkable
+class BudgetKeeper(Protocol):
+    """Optional: the connector keeps its request budgets in ``log`` from now on, starting
+    from the requests ``log`` holds for the last minute."""
+
+    def keep_budgets(self, log: RequestLog) -> None: ...
+
+
+URGENT = "urgent"
+BACKGROUND = "background"
+request_priority: ContextVar[str] = ContextVar("sla_connector_request_priority", default=BACKGROUND)
+"""``URGENT`` inside the verify-and-write of a due step, else ``BACKGROUND``."""
+
+
+@contextmanager
+def urgent() -> Iterator[None]:
+    """Mark the requests made inside this block (and tasks it starts) urgent."""
+    token = request_priority.set(URGENT)
+    try:
+        yield
+    finally:
+        request_priority.reset(token)
 
 
 class ConnectorFactory(Protocol):

@@ -1,8 +1,17 @@
 """The enforcement daemon: poll each PSA, plan, fire at the due instant, survive restarts.
 
 ``Daemon`` holds no state of its own that matters across a restart: cursors, clocks,
-the ledger and the evidence log live in the store, so ``start`` re-arms everything from
-there.
+the ledger, the evidence log and the request budgets live in the store, so ``start``
+re-arms everything from there.
+
+Start fast, fire first (issue 10): ``start`` takes the leads and dispatches every step the
+store says is due (and every step a crashed process left claimed) before anything else,
+then arms the timers and starts the polls in the background; it awaits no PSA request, so
+"daemon started" is logged at once. Due steps are verified and written concurrently, at
+most ``DaemonSettings.concurrency`` at a time per connector, with their requests marked
+urgent (``core.ports.urgent``) so the connector's rate limiter lets them go before polls
+and full reads. Each poll re-arms the timer after every page, so a step is armed at its
+due instant the moment a poll shows its ticket.
 """
 
 from __future__ import annotations
@@ -19,20 +28,29 @@ from typing import Any
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError, StoreError
 from sla_connector.core.policy import Policy
-from sla_connector.core.ports import Clock, Connector, ObjectFailure
+from sla_connector.core.ports import (
+    BudgetKeeper,
+    Clock,
+    Connector,
+    ObjectFailure,
+    RequestLog,
+    urgent,
+)
 from sla_connector.core.vocabulary import Vocabulary
-from sla_connector.runtime.escalator import Escalator, Notifier
+from sla_connector.runtime.escalator import Escalator, FireResult, Notifier
 from sla_connector.runtime.isolation import ObjectFailures
 from sla_connector.runtime.planner import Planner
 from sla_connector.runtime.storehealth import StoreHealth
-from sla_connector.runtime.timeline import Timeline
+from sla_connector.runtime.timeline import Timeline, VirtualTimeline
 from sla_connector.runtime.withdrawals import restore, withdraw
-from sla_connector.store import Store
+from sla_connector.store import LedgerRow, Store
 
 __all__ = ["ConnectorStatus", "Daemon", "DaemonSettings"]
 
 log = logging.getLogger("sla_connector.runtime")
 INSTALLED_KEY = "__installed_at__"
+_FOREVER = 2**62  # a due instant later than any step's
+_FIRST_RETRY = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +67,10 @@ class DaemonSettings:
     leadership_interval: timedelta = timedelta(seconds=5)
     replica_timeout: timedelta = timedelta(seconds=15)
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    concurrency: int = 8  # due steps verified and written at once, per connector
+    # Real time: steps fire in tasks of their own, so a slow write never holds up the next
+    # due step. On a VirtualTimeline (discrete-event time) the fire job always awaits them.
+    detached: bool = True
 
 
 @dataclass(slots=True)
@@ -130,11 +152,23 @@ class Daemon:
         # store writes (firing, leadership) wait for it here, asynchronously, instead of
         # blocking the event loop on the database's write lock.
         self._writing = asyncio.Lock()
+        self._detached = settings.detached and not isinstance(timeline, VirtualTimeline)
+        self._in_flight: dict[str, set[str]] = {name: set() for name in connectors}
+        self._backoff: dict[str, dict[str, datetime]] = {name: {} for name in connectors}
+        self._retries: dict[str, dict[str, int]] = {name: {} for name in connectors}
+        self._slots = {name: asyncio.Semaphore(max(1, settings.concurrency)) for name in connectors}
+        for connector in self.connectors.values():
+            if isinstance(connector, BudgetKeeper):
+                budget: RequestLog = store
+                connector.keep_budgets(budget)
 
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Take leadership, reconcile interrupted writes, arm polls and timers."""
+        """Take the leads, fire what is due, then arm polls and timers (issue 10: start
+        fast, fire first). No PSA request is awaited here in real time: the steps already
+        due and those a crash left claimed are verified and written in tasks of their own,
+        and the first poll (a full read after a long pause) runs in the background."""
         now = self.clock.now()
         installed = self.store.get_cursor(INSTALLED_KEY)
         if installed is None:
@@ -153,9 +187,19 @@ class Daemon:
             self.timeline.every(
                 f"poll:{name}", self.settings.poll_intervals[name], self._job(self.poll, name)
             )
-        self.timeline.every("leadership", self.settings.leadership_interval, self._lead_guarded)
+        interval = self.settings.leadership_interval
+        self.timeline.every(
+            "leadership", interval, self._lead_guarded, first=self.clock.now() + interval
+        )
         self.started = True
-        log.info("daemon started", extra={"event": "start", "connectors": sorted(self.connectors)})
+        log.info(
+            "daemon started",
+            extra={
+                "event": "start",
+                "connectors": sorted(self.connectors),
+                "firing": {name: len(keys) for name, keys in self._in_flight.items()},
+            },
+        )
 
     async def stop(self) -> None:
         """Let in-flight polls and writes finish, then close the connectors."""
@@ -244,8 +288,9 @@ class Daemon:
             if self.store.try_lead(name):
                 status.leading = True
                 log.info("leading", extra={"event": "leadership", "connector": name})
-                await self.escalator.reconcile(name)
-                self.arm(name)
+                # Steps a dead process left claimed are settled by their marker, and steps
+                # already due are written, before any poll.
+                await self.fire(name, reconcile=True)
 
     # -- jobs -------------------------------------------------------------------------
 
@@ -297,6 +342,7 @@ class Daemon:
                     withdraw(self.store, name, gone.ticket_id, gone.reason, gone.detail, at=now_us)
                 if page.cursor is not None:
                     self.store.set_cursor(name, page.cursor, at=now_us)
+                self.arm(name)  # at first sight: a step is armed as soon as a page shows it
             if full:
                 self.store.set_last_full_read(name, now_us)
             status.last_poll_ok = True
@@ -314,35 +360,97 @@ class Daemon:
             status.objects.refresh(name, connector, seen)
         self.arm(name)
 
-    async def fire(self, name: str) -> None:
-        """Fire what is due for a connector, then re-arm its timer."""
+    async def fire(self, name: str, *, reconcile: bool = False) -> None:
+        """Dispatch the connector's due steps (and, on taking the lead, those a crashed
+        process left claimed), at most ``concurrency`` at a time; then re-arm its timer.
+
+        A step whose last attempt ended ``retry`` (the PSA still failing after the
+        per-request retries) waits out its own back-off; the other steps do not.
+        """
         status = self.status[name]
-        if not status.leading:
+        if not status.leading or self.escalator.stopping:
             return
         now = self.clock.now()
-        if status.retry_after is not None and now < status.retry_after:
-            self.arm(name)
-            return
-        async with self._writing:
-            results = await self.escalator.fire_due(name)
-        for result in results:
-            status.fired[result.state] = status.fired.get(result.state, 0) + 1
-        if any(result.state == "retry" for result in results):
-            status.failures_in_a_row += 1
-            backoff = self.settings.retry_backoff * min(2 ** (status.failures_in_a_row - 1), 10)
-            status.retry_after = self.clock.now() + backoff
-        else:
-            status.failures_in_a_row = 0
-            status.retry_after = None
+        in_flight, backoff = self._in_flight[name], self._backoff[name]
+        work: list[tuple[LedgerRow, bool]] = []
+        if reconcile:
+            work += [(row, True) for row in self.store.firing(name)]
+        # No more tasks than slots: each one that ends re-arms the timer, which takes the
+        # next due steps, so the store is asked for a few rows at a time, never hundreds.
+        free = max(0, self.settings.concurrency - len(in_flight))
+        due = self.store.due(to_us(now), name, limit=len(in_flight) + len(backoff) + free)
+        work += [(row, False) for row in due if backoff.get(row.key, now) <= now]
+        fresh = [(row, rec) for row, rec in work if row.key not in in_flight]
+        tasks = [self._spawn(name, row, rec) for row, rec in fresh[: max(free, 0)]]
+        if reconcile:
+            tasks += [self._spawn(name, row, rec) for row, rec in fresh[free:] if rec]
+        if tasks and not self._detached:
+            await asyncio.gather(*tasks)
         self.arm(name)
 
+    def _spawn(self, name: str, row: LedgerRow, reconciling: bool) -> asyncio.Task[None]:
+        self._in_flight[name].add(row.key)
+        task = asyncio.get_running_loop().create_task(self._fire_one(name, row, reconciling))
+        self._busy.add(task)
+        task.add_done_callback(self._busy.discard)
+        return task
+
+    async def _fire_one(self, name: str, row: LedgerRow, reconciling: bool) -> None:
+        """Verify and write one step (its requests urgent), then record how it went."""
+        status = self.status[name]
+        try:
+            async with self._slots[name]:
+                if self.escalator.stopping or not status.leading:
+                    return  # the next start (or the new leader) fires it
+                with urgent():
+                    if reconciling:
+                        result = await self.escalator.reconcile_row(row)
+                    else:
+                        result = await self.escalator.fire(row)
+            self._count(name, result)
+        except Exception:  # a task boundary: one step's failure must not stop the others
+            log.exception("firing %s failed", row.key)
+        finally:
+            self._in_flight[name].discard(row.key)
+            self.arm(name)
+
+    def _count(self, name: str, result: FireResult) -> None:
+        status, backoff = self.status[name], self._backoff[name]
+        status.fired[result.state] = status.fired.get(result.state, 0) + 1
+        # "failed" goes back to planned while attempts remain (store.finish): it waits
+        # out the same back-off as a retry instead of being re-read again at once.
+        if result.state in ("retry", "failed"):
+            status.failures_in_a_row += 1
+            tries = self._retries[name].get(result.key, 0) + 1
+            self._retries[name][result.key] = tries
+            # The first retry of a step comes after a second (a 409, one unlucky read);
+            # then ``retry_backoff``, doubling up to ten times it (the PSA is down).
+            wait = (
+                _FIRST_RETRY
+                if tries == 1
+                else self.settings.retry_backoff * min(2 ** (tries - 2), 10)
+            )
+            backoff[result.key] = self.clock.now() + wait
+        elif result.state != "lost_claim":
+            status.failures_in_a_row = 0
+            backoff.pop(result.key, None)
+            self._retries[name].pop(result.key, None)
+        status.retry_after = min(backoff.values(), default=None)
+
     def arm(self, name: str) -> None:
-        """Point the connector's timer at its next due step (after any retry back-off)."""
-        if self.escalator.stopping:
+        """Point the connector's timer at its next step to fire: the earliest due step not
+        being fired already, or a step's retry when its back-off ends."""
+        if self.escalator.stopping or not self.status[name].leading:
             return
-        following = self.store.next_due(name)
-        when = None if following is None else from_us(following)
-        retry_after = self.status[name].retry_after
-        if when is not None and retry_after is not None and when < retry_after:
-            when = retry_after
+        in_flight, backoff = self._in_flight[name], self._backoff[name]
+        now = self.clock.now()
+        for key in [key for key, until in backoff.items() if until <= now]:
+            del backoff[key]  # its back-off is over: the step is due like any other
+        upcoming = self.store.due(_FOREVER, name, limit=len(in_flight) + len(backoff) + 1)
+        instants = [
+            max(from_us(row.due_at), backoff.get(row.key, from_us(row.due_at)))
+            for row in upcoming
+            if row.key not in in_flight
+        ]
+        when = min(instants, default=None)
         self.timeline.at(f"fire:{name}", when, self._job(self.fire, name))

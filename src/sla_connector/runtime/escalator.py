@@ -38,6 +38,7 @@ from sla_connector.runtime.writeback import (
     marker_written,
     plan_writes,
     write_actions,
+    writes_to_psa,
 )
 from sla_connector.store import LedgerRow, Store
 
@@ -136,6 +137,10 @@ class Escalator:
             results.append(await self._verify_and_write(row, reconciling=True))
         return results
 
+    async def reconcile_row(self, row: LedgerRow) -> FireResult:
+        """Settle one row a crashed process left ``firing`` (see ``reconcile``)."""
+        return await self._verify_and_write(row, reconciling=True)
+
     async def _verify_and_write(
         self, row: LedgerRow, *, reconciling: bool, conflict: str | None = None
     ) -> FireResult:
@@ -165,7 +170,8 @@ class Escalator:
             return ticket
         lateness = max(0, self._now() - row.due_at)
         can = self.capabilities[row.source]
-        if await marker_written(
+        # A notify-only step leaves no marker on the ticket (it writes nothing there).
+        if writes_to_psa(row.actions) and await marker_written(
             connector, ticket, row.key, marker_tag(row.step, row.cycle), can=can
         ):
             detail = (
@@ -242,6 +248,11 @@ class Escalator:
                     row, "failed", f"{writes.problem}; {detail}", lateness, final=True
                 )
             return self._finish(row, "would_fire", detail, lateness)
+        if not writes.actions:
+            # Notify-only: nothing goes to the PSA; the ledger row is the step's record.
+            if writes.notify:
+                await self._notify(row, ticket, plan, lateness, writes.note)
+            return self._finish(row, "done", "notified; nothing written to the PSA", lateness)
         try:
             results = await write_actions(
                 connector, ticket, writes.actions, can=self.capabilities[row.source]

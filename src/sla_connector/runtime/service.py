@@ -361,10 +361,9 @@ class Service:
         """Let in-flight writes finish (at most 9 s), then stop the timeline, close the store."""
         try:
             if isinstance(self.timeline, SchedulerTimeline):
-                # Pause (no new jobs) rather than shut down first: APScheduler's shutdown
-                # cancels running jobs, i.e. in-flight writes, which stop() must let finish.
-                if self.timeline.scheduler.running:
-                    self.timeline.scheduler.pause()
+                # Pause (no new jobs) rather than shut down first: shutting down cancels
+                # running jobs, i.e. in-flight writes, which stop() must let finish.
+                self.timeline.pause()
                 await asyncio.wait_for(self.daemon.stop(), timeout=9)
                 self.timeline.shutdown()
             else:

@@ -2,9 +2,9 @@
 
 The daemon only asks a timeline for three things: run a job every N seconds of virtual
 time, run a job at an instant (a re-armable timer), and run a job on a cron schedule in a
-time zone. ``SchedulerTimeline`` maps those onto APScheduler's ``AsyncIOScheduler`` (the
-production path, accelerated when the clock is); ``VirtualTimeline`` runs them in virtual
-time as fast as the machine allows, so a simulated month takes seconds.
+time zone. ``SchedulerTimeline`` maps those onto the asyncio loop's timers and one task per
+interval job (the production path, accelerated when the clock is); ``VirtualTimeline`` runs
+them in virtual time as fast as the machine allows, so a simulated month takes seconds.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from sla_connector.runtime.clocks import ManualClock, ScaledClock, SystemClock
@@ -46,53 +45,72 @@ class Timeline(Protocol):
 
 
 class SchedulerTimeline:
-    """APScheduler 3 ``AsyncIOScheduler`` driven by the wall clock or an accelerated one."""
+    """Timers and intervals on the asyncio loop, on the wall clock or an accelerated one.
+
+    A one-shot timer (``at``) is a ``loop.call_later`` handle that re-arming replaces; a
+    job it starts runs as a task of its own, so a re-armed timer always goes off, however
+    long an earlier run takes (no "maximum number of running instances" skips). An
+    interval job (``every``) is one task that runs the job, then waits out the rest of
+    the interval: two runs of one interval job cannot overlap, by construction, and a run
+    that overran its interval is followed by the next at once, never by a pile-up.
+    Cron instants are computed with APScheduler's ``CronTrigger`` on the (virtual) clock.
+    """
 
     def __init__(self, clock: SystemClock | ScaledClock) -> None:
         self.clock = clock
-        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._loops: dict[str, _Interval] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.paused = False
 
     def start(self) -> None:
-        self.scheduler.start()
+        self.paused = False
+
+    def pause(self) -> None:
+        """Start no new job (a running one goes on); ``stop`` lets in-flight writes finish."""
+        self.paused = True
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for interval in self._loops.values():
+            interval.stop()
 
     def shutdown(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        self.pause()
+        for task in list(self._tasks):
+            task.cancel()
+        for interval in self._loops.values():
+            interval.task.cancel()
+        self._loops.clear()
 
-    def _real(self, instant: datetime) -> datetime:
-        """The wall-clock moment at which the clock shows ``instant``."""
-        ahead = instant - self.clock.now()
-        return datetime.now(UTC) + timedelta(seconds=max(self.clock.real_seconds(ahead), 0.0))
+    def _delay(self, instant: datetime) -> float:
+        """Real seconds until the clock shows ``instant`` (0 when it already has)."""
+        return max(self.clock.real_seconds(instant - self.clock.now()), 0.0)
+
+    def _launch(self, name: str, job: Job) -> None:
+        self._timers.pop(name, None)
+        if self.paused:
+            return
+        task = asyncio.get_running_loop().create_task(_guarded(name, job), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def every(
         self, name: str, interval: timedelta, job: Job, *, first: datetime | None = None
     ) -> None:
+        self.cancel(name)
         seconds = max(self.clock.real_seconds(interval), 0.001)
-        start = self._real(first) if first is not None else datetime.now(UTC)
-        self.scheduler.add_job(
-            job,
-            "interval",
-            seconds=seconds,
-            next_run_time=start,
-            id=name,
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
+        delay = self._delay(first) if first is not None else 0.0
+        self._loops[name] = _Interval.begin(name, job, seconds, delay, lambda: self.paused)
 
     def at(self, name: str, instant: datetime | None, job: Job) -> None:
-        if instant is None:
-            self.cancel(name)
+        previous = self._timers.pop(name, None)
+        if previous is not None:
+            previous.cancel()
+        if instant is None or self.paused:
             return
-        self.scheduler.add_job(
-            job,
-            "date",
-            run_date=self._real(instant),
-            id=name,
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+        loop = asyncio.get_running_loop()
+        self._timers[name] = loop.call_later(self._delay(instant), self._launch, name, job)
 
     def cron(self, name: str, trigger: CronTrigger, job: Job) -> None:
         async def fire_and_rearm() -> None:
@@ -109,8 +127,60 @@ class SchedulerTimeline:
             self.at(name, following, job)
 
     def cancel(self, name: str) -> None:
-        if self.scheduler.get_job(name) is not None:
-            self.scheduler.remove_job(name)
+        handle = self._timers.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+        interval = self._loops.pop(name, None)
+        if interval is not None:
+            interval.stop()
+
+
+async def _guarded(name: str, job: Job) -> None:
+    try:
+        await job()
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # a job boundary: one failing job must not stop the others
+        log.exception("job %s failed", name)
+
+
+@dataclass
+class _Interval:
+    """One interval job's task: run, wait out the rest of the interval, run again."""
+
+    task: asyncio.Task[None]
+    stopped: bool = False
+    running: bool = False
+
+    @classmethod
+    def begin(
+        cls, name: str, job: Job, seconds: float, delay: float, paused: Callable[[], bool]
+    ) -> _Interval:
+        loop = asyncio.get_running_loop()
+        holder: list[_Interval] = []
+
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            while not (holder[0].stopped or paused()):
+                began = loop.time()
+                holder[0].running = True
+                try:
+                    await _guarded(name, job)
+                finally:
+                    holder[0].running = False
+                if holder[0].stopped or paused():
+                    break
+                await asyncio.sleep(max(seconds - (loop.time() - began), 0.0))
+
+        interval = cls(loop.create_task(run(), name=name))
+        holder.append(interval)
+        return interval
+
+    def stop(self) -> None:
+        """No further run; a run in progress finishes (a poll is never cut short)."""
+        self.stopped = True
+        if not self.running:
+            self.task.cancel()
 
 
 @dataclass(order=True)

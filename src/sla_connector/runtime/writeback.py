@@ -31,6 +31,7 @@ __all__ = [
     "marker_text",
     "marker_written",
     "write_actions",
+    "writes_to_psa",
 ]
 
 
@@ -87,8 +88,12 @@ def plan_writes(
 ) -> Writeback:
     """The writes for a step: idempotent ones first, the marker-bearing note and tag last.
 
-    The note says the step fired late when ``vocabulary`` calls its lateness late. A note
-    template that fails to render is replaced by the default note and ``problem`` says why.
+    A step writes to the PSA only the actions it lists: a notify-only step
+    (``actions: [notify]``) has no writes at all, not even the marker tag; its exactly-once
+    record is the ledger row in the store (issue 10 item 1). The note says the step fired
+    late when ``vocabulary`` calls its lateness late.
+    A note template that fails to render is replaced by the default note and ``problem``
+    says why.
     """
     step = plan.step
     late = vocabulary.is_late(lateness_us)
@@ -119,10 +124,16 @@ def plan_writes(
             body = render_note(DEFAULT_NOTE, context)
         note = f"{body}\n{marker_text(plan.key)}"
         actions.append(("note", note))
-    actions.append(("tag", marker_tag(step.name, plan.cycle)))
+    if writes_to_psa(step.actions):
+        actions.append(("tag", marker_tag(step.name, plan.cycle)))
     if "tag" in step.actions and step.tag:
         actions.append(("tag", step.tag))
     return Writeback(tuple(actions), "notify" in step.actions, note, problem)
+
+
+def writes_to_psa(actions: Sequence[str]) -> bool:
+    """Whether a step with these actions writes to the PSA at all (not notify-only)."""
+    return any(action != "notify" for action in actions)
 
 
 async def marker_written(

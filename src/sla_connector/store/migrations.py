@@ -55,11 +55,17 @@ def _v4_withdrawals(conn: Connection) -> None:
     schema.withdrawals.create(conn, checkfirst=True)
 
 
+def _v5_request_log(conn: Connection) -> None:
+    """The connectors' request budgets, kept across restarts (issue 10 item 2)."""
+    schema.request_log.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_create_tables,
     _v2_ledger_by_client,
     _v3_exclusions,
     _v4_withdrawals,
+    _v5_request_log,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -23,6 +23,7 @@ __all__ = [
     "ledger",
     "metadata",
     "report_runs",
+    "request_log",
     "schema_version",
     "tickets",
     "withdrawals",
@@ -159,4 +160,15 @@ withdrawals = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("detail", sa.Text, nullable=False, default=""),
     sa.Column("withdrawn_at", _US, nullable=False),
+)
+
+# Migration 5: the request budgets of the connectors (issue 10 item 2). One row per request
+# sent through a budget in the last minute or two, so a restarted daemon goes on counting
+# where the last one stopped and a crash loop cannot exceed a vendor's rate limit.
+request_log = sa.Table(
+    "request_log",
+    later_metadata,
+    sa.Column("bucket", sa.Text, nullable=False),
+    sa.Column("at", _US, nullable=False),
+    sa.Index("ix_request_log_bucket_at", "bucket", "at"),
 )

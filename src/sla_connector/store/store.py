@@ -44,7 +44,14 @@ from sla_connector.store.records import (
     TicketRow,
     WithdrawnTicket,
 )
-from sla_connector.store.schema import cursors, ledger, report_runs, tickets, withdrawals
+from sla_connector.store.schema import (
+    cursors,
+    ledger,
+    report_runs,
+    request_log,
+    tickets,
+    withdrawals,
+)
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "Store"]
 
@@ -52,6 +59,7 @@ DEFAULT_MAX_ATTEMPTS: Final = 5
 _PAGE: Final = 2000
 _BATCH: Final = 5000
 _REPLICA: Final = "__replica__:"
+_REQUEST_MEMORY_US: Final = 120_000_000
 _TICKET_FIELDS: Final = tuple(c.name for c in tickets.columns)
 _TICKET_UPDATE: Final = tuple(n for n in _TICKET_FIELDS if n not in ("source", "id"))
 
@@ -206,6 +214,29 @@ class Store:
         """Remove a replica's heartbeat at a clean shutdown."""
         with self._write(f"removing replica {owner}") as conn:
             conn.execute(sa.delete(cursors).where(cursors.c.connector == _REPLICA + owner))
+
+    # --- request budgets (core.ports.RequestLog) ---------------------------------------
+
+    def recent_requests(self, bucket: str, *, since: int) -> list[int]:
+        """Instants (µs) of ``bucket``'s requests at or after ``since``, oldest first."""
+        query = (
+            sa.select(request_log.c.at)
+            .where(request_log.c.bucket == bucket, request_log.c.at >= since)
+            .order_by(request_log.c.at)
+        )
+        with self._read(f"reading the request budget {bucket!r}") as conn:
+            return [int(at) for at in conn.execute(query).scalars()]
+
+    def record_request(self, bucket: str, *, at: int) -> None:
+        """Count a request of ``bucket`` at ``at``; forget the bucket's requests older than
+        two minutes (a budget looks back one)."""
+        with self._write(f"counting a request of {bucket!r}") as conn:
+            conn.execute(sa.insert(request_log).values(bucket=bucket, at=at))
+            conn.execute(
+                sa.delete(request_log).where(
+                    request_log.c.bucket == bucket, request_log.c.at < at - _REQUEST_MEMORY_US
+                )
+            )
 
     # --- poll cursors ------------------------------------------------------------------
 

@@ -77,4 +77,4 @@ async def test_incremental_endpoints_keep_their_own_budget() -> None:
         router.get(EXPORT_PATH).mock(return_value=json_response(load("export_empty.json")))
         for _ in range(3):
             await poll(connector, CURSOR)
-    assert sleep.waits == [60.0]  # the third export request waited for the window
+    assert sleep.waits == [61.0]  # the third export waited out the window (60 s + 1 s transit)
