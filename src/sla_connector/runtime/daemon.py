@@ -22,6 +22,7 @@ from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.runtime.escalator import Escalator, Notifier
+from sla_connector.runtime.notifications import Notifications, NotifyPolicy
 from sla_connector.runtime.planner import Planner
 from sla_connector.runtime.timeline import Timeline
 from sla_connector.store import Store
@@ -46,6 +47,7 @@ class DaemonSettings:
     leadership_interval: timedelta = timedelta(seconds=5)
     replica_timeout: timedelta = timedelta(seconds=15)
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    notify: NotifyPolicy = field(default_factory=NotifyPolicy)
 
 
 @dataclass(slots=True)
@@ -77,6 +79,7 @@ class Daemon:
         timeline: Timeline,
         settings: DaemonSettings,
         notifier: Notifier | None = None,
+        notify_channel: str = "log",
     ) -> None:
         self.policy = policy
         self.store = store
@@ -85,6 +88,21 @@ class Daemon:
         self.timeline = timeline
         self.settings = settings
         self.status = {name: ConnectorStatus() for name in connectors}
+        # Notices go through their own ledger (runtime.notifications): recorded, retried.
+        self.notifications = (
+            None
+            if notifier is None
+            else Notifications(
+                store,
+                notifier,
+                clock,
+                timeline,
+                owner=settings.owner,
+                channel_name=notify_channel,
+                leading=self.leading,
+                policy=settings.notify,
+            )
+        )
         self.escalator = Escalator(
             policy,
             store,
@@ -92,7 +110,7 @@ class Daemon:
             clock,
             owner=settings.owner,
             dry_run=settings.dry_run,
-            notifier=notifier,
+            notifier=None if self.notifications is None else self.notifications.submit,
             vocabulary=settings.vocabulary,
         )
         self.planner: Planner | None = None
@@ -122,18 +140,21 @@ class Daemon:
                 f"poll:{name}", self.settings.poll_intervals[name], self._job(self.poll, name)
             )
         self.timeline.every("leadership", self.settings.leadership_interval, self._lead)
+        if self.notifications is not None:
+            self.notifications.start()
         self.started = True
         log.info("daemon started", extra={"event": "start", "connectors": sorted(self.connectors)})
 
     async def stop(self) -> None:
         """Let in-flight polls and writes finish, then close the connectors."""
         self.escalator.stopping = True
+        posting = set() if self.notifications is None else self.notifications.halt()
         for name in list(self.connectors):
             self.timeline.cancel(f"poll:{name}")
             self.timeline.cancel(f"fire:{name}")
         self.timeline.cancel("leadership")
-        if self._busy:
-            await asyncio.wait(self._busy, timeout=8)
+        if self._busy or posting:
+            await asyncio.wait(self._busy | posting, timeout=8)
         for connector in self.connectors.values():
             await connector.aclose()
         for name, status in self.status.items():
@@ -154,6 +175,10 @@ class Daemon:
                     self._busy.discard(task)
 
         return run
+
+    def leading(self) -> list[str]:
+        """The connectors this replica leads now."""
+        return [name for name, status in self.status.items() if status.leading]
 
     def fair_share(self) -> int:
         """How many connectors this replica may lead: all of them divided among live replicas."""
@@ -189,6 +214,8 @@ class Daemon:
                 log.info("leading", extra={"event": "leadership", "connector": name})
                 await self.escalator.reconcile(name)
                 self.arm(name)
+                if self.notifications is not None:
+                    self.notifications.arm()  # the notices of the connector taken over
 
     # -- jobs -------------------------------------------------------------------------
 

@@ -50,7 +50,17 @@ def _v3_exclusions(conn: Connection) -> None:
     schema.exclusions.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_ledger_by_client, _v3_exclusions)
+def _v4_notifications(conn: Connection) -> None:
+    """The notification ledger: each escalation notice claimed, sent or failed (issue 10)."""
+    schema.notifications.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_create_tables,
+    _v2_ledger_by_client,
+    _v3_exclusions,
+    _v4_notifications,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 
