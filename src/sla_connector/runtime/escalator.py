@@ -33,6 +33,7 @@ from sla_connector.runtime.writeback import (
     marker_written,
     plan_writes,
     write_actions,
+    writes_to_psa,
 )
 from sla_connector.store import LedgerRow, Store
 
@@ -138,7 +139,8 @@ class Escalator:
             return ticket
         lateness = max(0, self._now() - row.due_at)
         can = self.capabilities[row.source]
-        if await marker_written(
+        # A notify-only step leaves no marker on the ticket (it writes nothing there).
+        if writes_to_psa(row.actions) and await marker_written(
             connector, ticket, row.key, marker_tag(row.step, row.cycle), can=can
         ):
             detail = (
@@ -206,6 +208,11 @@ class Escalator:
                 f"shadow mode: would write {len(writes.actions)} change(s)",
                 lateness,
             )
+        if not writes.actions:
+            # Notify-only: nothing goes to the PSA; the ledger row is the step's record.
+            if writes.notify:
+                await self._notify(row, ticket, plan, lateness, writes.note)
+            return self._finish(row, "done", "notified; nothing written to the PSA", lateness)
         try:
             results = await write_actions(
                 connector, ticket, writes.actions, can=self.capabilities[row.source]

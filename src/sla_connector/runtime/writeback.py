@@ -32,6 +32,7 @@ __all__ = [
     "marker_text",
     "marker_written",
     "write_actions",
+    "writes_to_psa",
 ]
 
 DEFAULT_NOTE = (
@@ -94,7 +95,10 @@ def plan_writes(
 ) -> Writeback:
     """The writes for a step: idempotent ones first, the marker-bearing note and tag last.
 
-    The note says the step fired late when ``vocabulary`` calls its lateness late.
+    A step writes to the PSA only the actions it lists: a notify-only step
+    (``actions: [notify]``) has no writes at all, not even the marker tag; its exactly-once
+    record is the ledger row in the store (issue 10 item 1). The note says the step fired
+    late when ``vocabulary`` calls its lateness late.
     """
     step = plan.step
     late = vocabulary.is_late(lateness_us)
@@ -120,10 +124,16 @@ def plan_writes(
         body = _ENVIRONMENT.from_string(step.note or DEFAULT_NOTE).render(context)
         note = f"{body}\n{marker_text(plan.key)}"
         actions.append(("note", note))
-    actions.append(("tag", marker_tag(step.name, plan.cycle)))
+    if writes_to_psa(step.actions):
+        actions.append(("tag", marker_tag(step.name, plan.cycle)))
     if "tag" in step.actions and step.tag:
         actions.append(("tag", step.tag))
     return Writeback(tuple(actions), "notify" in step.actions, note)
+
+
+def writes_to_psa(actions: Sequence[str]) -> bool:
+    """Whether a step with these actions writes to the PSA at all (not notify-only)."""
+    return any(action != "notify" for action in actions)
 
 
 async def marker_written(

@@ -425,8 +425,9 @@ class EscalationStepConfig(Frozen):
     )
     actions: ListOf[str] = Field(
         description=(
-            "Any of `reassign`, `set_priority`, `note`, `tag`, `notify`. Every firing also adds "
-            "the marker tag `sla-<step>-c<cycle>`."
+            "Any of `reassign`, `set_priority`, `note`, `tag`, `notify`. Every firing that "
+            "writes to the PSA also adds the marker tag `sla-<step>-c<cycle>`; a notify-only "
+            "step (`[notify]`) writes nothing to the PSA (its record is the store's ledger)."
         ),
         examples=["[reassign, note, notify]"],
     )
