@@ -140,6 +140,7 @@ class Notifications:
         self.wall = wall
         self.stopping = False
         self._lock = asyncio.Lock()
+        self._again = False
         self._busy: set[asyncio.Task[Any]] = set()
 
     def _now(self) -> int:
@@ -203,6 +204,9 @@ class Notifications:
         """Point the delivery timer at the next pending notice of the connectors led here."""
         if self.stopping:
             return
+        if self._lock.locked():
+            self._again = True  # a pass is running: it looks again before it ends
+            return
         when = self.clock.now() if soon else None
         if when is None:
             following = self.store.next_notification_at(self.leading())
@@ -226,6 +230,7 @@ class Notifications:
         async with self._lock:  # one delivery pass at a time in this process
             outcomes: list[tuple[str, str]] = []
             while not self.stopping:
+                self._again = False
                 wall = self._wall()
                 claimed = await asyncio.to_thread(
                     self.store.claim_notifications,
@@ -234,9 +239,9 @@ class Notifications:
                     lease_until=wall + int(self.policy.lease * 1_000_000),
                     owner=self.owner,
                     sources=self.leading(),
-                    limit=20,
+                    limit=1,  # one at a time: a claim's lease covers its own post only
                 )
-                if not claimed:
+                if not claimed and not self._again:
                     break
                 for row in claimed:
                     outcomes.append((row.key, await self._post(row)))
