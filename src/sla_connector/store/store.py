@@ -155,14 +155,20 @@ class Store:
         """Say that replica ``owner`` is alive (wall-clock µs), for sharing connectors fairly."""
         with self._write(f"heartbeat of {owner}") as conn:
             self._upsert_cursor(conn, _REPLICA + owner, {"updated_at": at})
+        if self._leadership is not None:
+            self._leadership.announce(owner)
 
     def live_replicas(self, *, since: int) -> list[str]:
-        """Replicas whose last heartbeat is at or after ``since``, sorted."""
+        """Replicas whose last heartbeat is at or after ``since`` (on PostgreSQL, and whose
+        session holds their replica lock), sorted."""
         query = sa.select(cursors.c.connector).where(
             cursors.c.connector.startswith(_REPLICA, autoescape=True), cursors.c.updated_at >= since
         )
         with self._read("reading live replicas") as conn:
-            return sorted(name.removeprefix(_REPLICA) for name in conn.execute(query).scalars())
+            fresh = sorted(name.removeprefix(_REPLICA) for name in conn.execute(query).scalars())
+        # On PostgreSQL a fresh heartbeat is not enough: the replica's session must still
+        # hold its own lock (a killed process's heartbeat stays fresh for a while).
+        return fresh if self._leadership is None else self._leadership.alive(fresh)
 
     def forget_replica(self, owner: str) -> None:
         """Remove a replica's heartbeat at a clean shutdown."""
