@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import respx
 
+from sla_connector.core.calendars import to_us
 from sla_connector.core.ticket import parse_ticket
 from sla_connector.runtime.clocks import ManualClock
-from sla_connector.runtime.escalator import Notice
+from sla_connector.runtime.escalator import Escalator, Notice
 from sla_connector.runtime.notifications import (
     Notifications,
     NotifyPolicy,
@@ -28,7 +30,7 @@ from sla_connector.runtime.notifications import (
 )
 from sla_connector.runtime.notify import slack_notifier
 from sla_connector.runtime.timeline import VirtualTimeline
-from sla_connector.store import Store
+from sla_connector.store import PlannedStep, Store
 from sla_connector.web.data import StaticSource
 from tests.web.dataset import POLICY
 from tests.web.helpers import app_for, client_for
@@ -198,3 +200,28 @@ async def test_only_the_connectors_led_here_are_delivered(store: Store) -> None:
     await ledger.submit(_notice())
     assert await ledger.deliver() == []
     assert store.notifications()[0].state == "pending"
+
+
+class _Unreachable:
+    """A connector the escalator must not call."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"the PSA was asked for {name}")
+
+
+async def test_a_notify_only_step_whose_notice_was_recorded_is_settled_without_the_psa(
+    store: Store,
+) -> None:
+    clock = ManualClock(START)
+    key = "sim:7:p1-at-risk:c1"
+    due = to_us(START)
+    store.plan([PlannedStep(key, "sim", "7", "acme", "P1", "p1-at-risk", 1, due, "terry",
+                            ("notify",))])  # fmt: skip
+    assert store.claim(key, at=due, owner="killed")
+    ledger, _ = _ledger(store, clock)
+    await ledger.submit(_notice(key))  # recorded, then the process was killed
+    connector: Any = _Unreachable()
+    escalator = Escalator(POLICY, store, {"sim": connector}, clock, owner="next")
+    (result,) = await escalator.reconcile("sim")
+    assert (result.state, result.detail) == ("done", "reconciled: its notice is recorded")
+    assert [n.key for n in store.notifications()] == [key]

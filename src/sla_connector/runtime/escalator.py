@@ -133,6 +133,10 @@ class Escalator:
 
     async def _verify_and_write(self, row: LedgerRow, *, reconciling: bool) -> FireResult:
         """Re-read the ticket, look for the step's marker, re-evaluate, then write."""
+        if not writes_to_psa(row.actions) and self.store.notification(row.key) is not None:
+            # A notify-only step whose notice was recorded before a crash has fired.
+            lateness = max(0, self._now() - row.due_at)
+            return self._finish(row, "done", "reconciled: its notice is recorded", lateness)
         connector = self.connectors[row.source]
         ticket = await self._reread(connector, row)
         if isinstance(ticket, FireResult):

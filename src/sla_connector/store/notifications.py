@@ -26,7 +26,7 @@ from sla_connector.core.ledger import (
 from sla_connector.store.engine import dialect_insert
 from sla_connector.store.schema import notifications
 
-__all__ = ["claim_due", "enqueue", "next_at", "read", "recover", "settle"]
+__all__ = ["claim_due", "enqueue", "get", "next_at", "read", "recover", "settle"]
 
 
 def _row(r: Row[Any]) -> NotificationRow:
@@ -149,3 +149,9 @@ def read(conn: Connection, *, state: str | None = None) -> list[NotificationRow]
     if state is not None:
         query = query.where(notifications.c.state == state)
     return [_row(r) for r in conn.execute(query)]
+
+
+def get(conn: Connection, key: str) -> NotificationRow | None:
+    """The notice of one step, if one was recorded."""
+    found = conn.execute(sa.select(notifications).where(notifications.c.key == key)).first()
+    return None if found is None else _row(found)

@@ -551,6 +551,11 @@ class Store:
         with self._read("reading the next notice") as conn:
             return notification_ops.next_at(conn, sources)
 
+    def notification(self, key: str) -> NotificationRow | None:
+        """The notice recorded for one step, if any."""
+        with self._read(f"reading notice {key}") as conn:
+            return notification_ops.get(conn, key)
+
     def notifications(self, *, state: str | None = None) -> list[NotificationRow]:
         """The notification ledger, oldest first (one state when given)."""
         with self._read("reading notices") as conn:
