@@ -180,6 +180,14 @@ class Daemon:
         """The connectors this replica leads now."""
         return [name for name, status in self.status.items() if status.leading]
 
+    async def _quiet(self, timeout: float = 10.0) -> bool:
+        """Wait (at most ``timeout`` s) for the polls and writes in flight to end."""
+        running = {task for task in self._busy if task is not asyncio.current_task()}
+        if not running:
+            return True
+        _, pending = await asyncio.wait(running, timeout=timeout)
+        return not pending
+
     def fair_share(self) -> int:
         """How many connectors this replica may lead: all of them divided among live replicas."""
         wall = int(time.time() * 1_000_000)
@@ -202,9 +210,15 @@ class Daemon:
                 log.warning("lost the lead", extra={"event": "leadership", "connector": name})
         leading = [name for name, status in self.status.items() if status.leading]
         for name in leading[share:]:
-            self.store.release_lead(name)
-            self.status[name].leading = False
+            self.status[name].leading = False  # no new poll or firing of it starts here
             self.timeline.cancel(f"fire:{name}")
+            if not await self._quiet():
+                # A write may still be in flight: releasing now would let the next leader
+                # reconcile its step while it lands, and write it again. Next tick.
+                self.status[name].leading = True
+                self.arm(name)
+                continue
+            self.store.release_lead(name)
             log.info("handed over", extra={"event": "leadership", "connector": name})
         for name, status in self.status.items():
             if status.leading or sum(s.leading for s in self.status.values()) >= share:
