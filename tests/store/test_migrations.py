@@ -59,7 +59,7 @@ def test_opening_a_v1_database_applies_later_migrations_once(
     assert "ix_ledger_client_due" in _ledger_indexes(raw)
     applied = _versions(raw)
     assert [v for v, _ in applied] == list(range(1, LATEST_VERSION + 1))
-    assert {"exclusions", "notifications"} <= set(sa.inspect(raw).get_table_names())
+    assert {"exclusions", "withdrawals", "notifications"} <= set(sa.inspect(raw).get_table_names())
     first.close()
     second = open_store()
     assert _versions(raw) == applied

@@ -21,6 +21,7 @@ __all__ = [
     "LedgerRow",
     "NotificationRow",
     "ReportRun",
+    "WithdrawnTicket",
 ]
 
 NOTIFY_PENDING: Final = "pending"
@@ -113,3 +114,22 @@ class NotificationRow:
     sent_at: int | None = None
     owner: str = ""
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawnTicket:
+    """A ticket that left the PSA or the connector's scope (``core.vocabulary``: withdrawn).
+
+    ``reason`` is one of ``core.errors.WITHDRAWN_REASONS``; ``detail`` says more (the
+    ticket it was merged into, where it moved); ``withdrawn_at`` is when the runtime learnt
+    it (UTC µs). ``tier`` and ``subject`` are the last snapshot's.
+    """
+
+    source: str
+    ticket_id: str
+    client: str
+    tier: str
+    subject: str
+    reason: str
+    detail: str
+    withdrawn_at: int

@@ -10,7 +10,7 @@ from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock
 from sla_connector.core.ticket import Ticket
 from sla_connector.runtime.daemon import ConnectorStatus
-from sla_connector.store import LedgerRow, NotificationRow, ReportRun, Store
+from sla_connector.store import LedgerRow, NotificationRow, ReportRun, Store, WithdrawnTicket
 
 __all__ = ["StoreSource"]
 
@@ -36,9 +36,15 @@ class StoreSource:
         return self._clock.now()
 
     def tickets(self, *, client: str | None = None, since: int | None = None) -> Iterable[Ticket]:
+        gone = {(w.source, w.ticket_id) for w in self._store.withdrawals(client=client)}
         for row in self._store.iter_tickets(client=client):
+            if (row.source, row.id) in gone:
+                continue  # withdrawn (S39): out of the open set and the measurement
             if since is None or row.is_open or row.updated_at >= since:
                 yield row.ticket()
+
+    def withdrawn(self, *, client: str | None = None) -> Iterable[WithdrawnTicket]:
+        return self._store.withdrawals(client=client)
 
     def ticket(self, source: str, ticket_id: str) -> Ticket | None:
         row = self._store.get_ticket(source, ticket_id)

@@ -23,6 +23,7 @@ from sla_connector.store.records import (
     PlannedStep,
     ReportRun,
     TicketRow,
+    WithdrawnTicket,
 )
 from sla_connector.store.store import DEFAULT_MAX_ATTEMPTS, Store
 
@@ -45,4 +46,5 @@ __all__ = [
     "ReportRun",
     "Store",
     "TicketRow",
+    "WithdrawnTicket",
 ]

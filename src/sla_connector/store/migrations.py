@@ -50,7 +50,12 @@ def _v3_exclusions(conn: Connection) -> None:
     schema.exclusions.create(conn, checkfirst=True)
 
 
-def _v4_notifications(conn: Connection) -> None:
+def _v4_withdrawals(conn: Connection) -> None:
+    """Tickets that went away: deleted, merged, spam, out of scope (issue 12, S39)."""
+    schema.withdrawals.create(conn, checkfirst=True)
+
+
+def _v5_notifications(conn: Connection) -> None:
     """The notification ledger: each escalation notice claimed, sent or failed (issue 10)."""
     schema.notifications.create(conn, checkfirst=True)
 
@@ -59,7 +64,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v1_create_tables,
     _v2_ledger_by_client,
     _v3_exclusions,
-    _v4_notifications,
+    _v4_withdrawals,
+    _v5_notifications,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from sla_connector.core.ledger import LedgerRow, NotificationRow, ReportRun
+from sla_connector.core.ledger import LedgerRow, NotificationRow, ReportRun, WithdrawnTicket
 from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket
 
@@ -46,6 +46,20 @@ class ConnectorHealth(Protocol):
     def polls(self) -> int: ...
     @property
     def last_poll_seconds(self) -> float: ...
+    @property
+    def failing(self) -> tuple[str, ...]:
+        """Objects failing now inside the connector (a project, board, ticket, page)."""
+        ...
+
+    @property
+    def failing_by_kind(self) -> Mapping[str, int]: ...
+    @property
+    def object_errors(self) -> Mapping[str, int]:
+        """Failed attempts per object kind since start, each back-off step once."""
+        ...
+
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
 
 
 @runtime_checkable
@@ -65,7 +79,12 @@ class DashboardSource(Protocol):
 
     def tickets(self, *, client: str | None = None, since: int | None = None) -> Iterable[Ticket]:
         """Canonical tickets: at least every open one, and every one changed at or after
-        ``since`` (UTC µs; None: all). Returning more is allowed, never fewer."""
+        ``since`` (UTC µs; None: all). Returning more is allowed, never fewer. Withdrawn
+        tickets (S39) are never among them."""
+        ...
+
+    def withdrawn(self, *, client: str | None = None) -> Iterable[WithdrawnTicket]:
+        """Tickets that went away (deleted, merged, spam, out of scope: S39)."""
         ...
 
     def ticket(self, source: str, ticket_id: str) -> Ticket | None:
@@ -107,6 +126,7 @@ class StaticSource:
     connectors: dict[str, ConnectorHealth] = field(default_factory=dict)
     evidence: bool = True
     reports: list[ReportRun] = field(default_factory=list)
+    withdrawals: list[WithdrawnTicket] = field(default_factory=list)
     notices: list[NotificationRow] = field(default_factory=list)
 
     def policy(self) -> Policy:
@@ -117,7 +137,15 @@ class StaticSource:
 
     def tickets(self, *, client: str | None = None, since: int | None = None) -> Iterable[Ticket]:
         # ``since`` is only a hint; returning every ticket honours the contract.
-        return [t for t in self.ticket_list if client is None or t.client == client]
+        gone = {(w.source, w.ticket_id) for w in self.withdrawals}
+        return [
+            t
+            for t in self.ticket_list
+            if (client is None or t.client == client) and (t.source, t.id) not in gone
+        ]
+
+    def withdrawn(self, *, client: str | None = None) -> Sequence[WithdrawnTicket]:
+        return [w for w in self.withdrawals if client is None or w.client == client]
 
     def ticket(self, source: str, ticket_id: str) -> Ticket | None:
         for item in self.ticket_list:

@@ -74,6 +74,16 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("Still open", "still_open", "yesno"),
         Column("Escalations", "escalations", "steps"),
     ),
+    "withdrawn": (
+        Column("Withdrawn", "withdrawn_at", "time"),
+        Column("Ticket", "ticket_id", "ticket"),
+        _CLIENT,
+        _TIER,
+        _SUBJECT,
+        Column("Why", "reason", "reason"),
+        Column("Detail", "detail"),
+        Column("Steps cancelled", "cancelled", "names"),
+    ),
 }
 
 STATE_TEXT = {
@@ -89,6 +99,12 @@ STATE_TEXT = {
     "cancelled": DASH + " cancelled",
     "fired": "✓ fired",
     "pending": "… pending",
+}
+REASON_TEXT = {
+    "deleted": "deleted in the PSA",
+    "merged": "merged into another ticket",
+    "spam": "marked as spam",
+    "out_of_scope": "moved out of scope",
 }
 STATUS_ICON = {"meets": "✓", "below": "✗", "no-data": "", "no-target": "·"}
 
@@ -132,15 +148,19 @@ class Pages:
             lstrip_blocks=True,
         )
         static = files("sla_connector.web") / "static"
+        # The only inline style and script of every page; the CSP allows them by hash.
+        self.css = static.joinpath("dashboard.css").read_text(encoding="utf-8")
+        self.js = static.joinpath("dashboard.js").read_text(encoding="utf-8")
         self.env.globals.update(
-            css=Markup(static.joinpath("dashboard.css").read_text(encoding="utf-8")),
-            js=Markup(static.joinpath("dashboard.js").read_text(encoding="utf-8")),
+            css=Markup(self.css),
+            js=Markup(self.js),
             refresh=refresh_seconds,
             tz_name=getattr(display_tz, "key", None) or str(display_tz),
             logout=logout,
             columns=COLUMNS,
             kinds=KIND_LABELS,
             state_text=STATE_TEXT,
+            reason_text=REASON_TEXT,
             status_icon=STATUS_ICON,
         )
         self.env.filters.update(

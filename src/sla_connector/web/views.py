@@ -13,14 +13,17 @@ from datetime import UTC, datetime
 from sla_connector.core.adherence import KINDS, AdherenceCounter
 from sla_connector.core.calendars import from_us
 from sla_connector.core.evaluate import TicketEvaluation
-from sla_connector.core.ledger import NOTIFY_FAILED
+from sla_connector.core.ledger import NOTIFY_FAILED, LedgerRow
 from sla_connector.core.readmodel import (
     Breach,
     BreachLine,
     EscalationLine,
+    WithdrawnLine,
     breach_lines,
     escalation_lines,
+    withdrawn_lines,
 )
+from sla_connector.core.secrets import mask_userinfo
 from sla_connector.core.vocabulary import ATTEMPTED_STATES, Vocabulary
 from sla_connector.web.data import DashboardSource
 from sla_connector.web.figures import (
@@ -67,6 +70,8 @@ class ConnectorLine:
     polls: int
     poll_errors: int
     last_poll_seconds: float
+    failing: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,7 @@ class Overview:
     connectors: list[ConnectorLine]
     evidence_ok: bool
     failed_reports: list[ReportLine]
+    withdrawn: list[WithdrawnLine]
     failed_notifications: list[NoticeLine] = field(default_factory=list)
 
 
@@ -139,6 +145,15 @@ class ClientView:
     at_risk: list[TicketLine]
     breached_open: list[TicketLine]
     escalations: list[EscalationLine]
+    withdrawn: list[WithdrawnLine]
+
+
+def _withdrawn(
+    source: DashboardSource, ledger: list[LedgerRow], since: int, client: str | None = None
+) -> list[WithdrawnLine]:
+    """Tickets withdrawn at or after ``since`` (S39), latest first."""
+    recent = [w for w in source.withdrawn(client=client) if w.withdrawn_at >= since]
+    return list(withdrawn_lines(recent, ledger))[:LIST_LIMIT]
 
 
 def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
@@ -149,17 +164,19 @@ def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
     evaluations = evaluate_all(source, policy, now, since=now_us - longest)
     watch = watch_tickets(evaluations, vocabulary)
     blocks = adherence_blocks(policy, evaluations, now_us, watch.counts)
-    ledger = source.ledger(since=now_us - longest, until=now_us + 1)
+    ledger = list(source.ledger(since=now_us - longest))
     connectors = [
         ConnectorLine(
             name,
             health.leading,
             health.last_poll_ok,
             None if health.last_poll_at is None else health.last_poll_at.astimezone(UTC),
-            health.last_error,
+            None if health.last_error is None else mask_userinfo(health.last_error),
             health.polls,
             health.poll_errors,
             health.last_poll_seconds,
+            tuple(health.failing),
+            tuple(health.warnings),
         )
         for name, health in sorted(source.connector_status().items())
     ]
@@ -175,11 +192,15 @@ def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
         at_risk=watch.at_risk[:LIST_LIMIT],
         breached_open=watch.breached_open[:LIST_LIMIT],
         escalations=escalation_lines(
-            ledger, vocabulary, states=ATTEMPTED_STATES, limit=ESCALATION_LIMIT
+            [row for row in ledger if row.due_at <= now_us],
+            vocabulary,
+            states=ATTEMPTED_STATES,
+            limit=ESCALATION_LIMIT,
         ),
         connectors=connectors,
         evidence_ok=source.evidence_ok(),
         failed_reports=failed_reports(source),
+        withdrawn=_withdrawn(source, ledger, now_us - longest),
         failed_notifications=failed_notifications(source),
     )
 
@@ -273,7 +294,9 @@ def build_client(source: DashboardSource, client: str, vocabulary: Vocabulary) -
         return None
     watch = watch_tickets(evaluations, vocabulary)
     block = adherence_blocks(policy, evaluations, now_us, watch.counts, only_client=client)[0]
-    ledger = list(source.ledger(since=since, until=now_us + 1, client=client))
+    ledger = list(source.ledger(since=since, client=client))
+    withdrawn = _withdrawn(source, ledger, since, client)
+    ledger = [row for row in ledger if row.due_at <= now_us]
     breaches = breach_lines(policy, _breaches(evaluations, since, now_us), ledger, vocabulary)
     return ClientView(
         now=now,
@@ -287,4 +310,5 @@ def build_client(source: DashboardSource, client: str, vocabulary: Vocabulary) -
         escalations=escalation_lines(
             ledger, vocabulary, states=ATTEMPTED_STATES, limit=ESCALATION_LIMIT
         ),
+        withdrawn=withdrawn,
     )
