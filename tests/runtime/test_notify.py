@@ -88,7 +88,7 @@ async def test_notices_reach_the_webhook_and_no_log_line_holds_its_path(
 
 async def http_get(harness: Harness, path: str) -> httpx.Response:
     transport = httpx.ASGITransport(app=harness.service.dashboard)
-    async with httpx.AsyncClient(transport=transport, base_url="http://d.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         return await http.get(path)
 
 
