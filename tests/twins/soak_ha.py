@@ -177,7 +177,8 @@ def _kill_loop(
         while time.time() < deadline and not run.stop.is_set():
             if leader.daemon.process is None and time.time() >= restart_at:
                 leader.daemon.start()
-            survivor = next((r for r in replicas if r is not leader and r.leads()), None)
+            # The standby, or the killed replica once restarted: whichever leads first.
+            survivor = next((r for r in replicas if r.leads()), None)
             if survivor is not None:
                 failover.took_over_at, failover.new_leader = time.time(), survivor.name
                 break
