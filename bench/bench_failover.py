@@ -3,7 +3,7 @@
 Two replicas share one PostgreSQL schema (created for the run and dropped after) and a
 PSA twin (``--vendor``, Zendesk by default); the leader is SIGKILLed ``--kills`` times
 (default 6), each kill timed at a step's due instant, 0.3-0.9 s after one, or at random
-(``tests/twins/soak_ha.KILL_PATTERN``), and restarted as the standby. Prints one Markdown
+(``tests/twins/soak_ha.KILL_PATTERN``), and restarted 0.5-1 s later. Prints one Markdown
 row per run: steps written, missed, duplicates, extra and early writes, lateness, the
 takeover times and the lateness of the steps that fell due during a failover; then what
 went wrong and when each kill happened. ``--check`` exits 1 unless the run is clean (0

@@ -6,8 +6,9 @@
 thread finds the replica that leads the connector (its ``/readyz``) and SIGKILLs it
 ``kills`` times, each kill timed by the scenario's due instants: ``at`` a step's due
 instant, ``just after`` it (0.3-0.9 s later) or at a random moment, in the order
-``KILL_PATTERN`` gives; the killed replica is restarted 0.5-1 s later and stands by. For
-every kill it records how long the survivor took to lead (``/readyz`` says so).
+``KILL_PATTERN`` gives; the killed replica is restarted 0.5-1 s later. For every kill it
+records how long until a replica led again (``/readyz`` says so): the standby on its next
+leadership tick, or the restarted replica if its start-up took the lead first.
 
 The report is ``soak_report.SoakReport`` over the twin's journal (duplicates, misses,
 extra and early writes) plus ``HaResult``: the takeover times and the lateness of the

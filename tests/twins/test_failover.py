@@ -2,7 +2,7 @@
 
 Two `sla-connector run` processes share a PostgreSQL schema and the Zendesk twin; the
 leader is SIGKILLed three times, at a step's due instant, just after one (0.3-0.9 s) and at
-a random moment, and restarted as the standby (``tests/twins/soak_ha.py``). The twin's
+a random moment, and restarted 0.5-1 s later (``tests/twins/soak_ha.py``). The twin's
 journal must show every due step written once (those due during a failover included),
 nothing extra, nothing early. Timings (takeover, the p99 of the steps due during a
 failover: at most 15 s) are the benchmark's to check, with the six-kill version:
