@@ -2,7 +2,8 @@
 
 The daemon (the service ``run`` builds) runs on the simulator in virtual time with
 ``notify.slack`` pointed at a loopback webhook that answers 404, then 500 (echoing the
-request path in its error bodies, as some proxies do), then 200. Every log line, in the
+request path in its error bodies, as some proxies do), then 200: the refused notice is
+failed (on the dashboard and in /metrics), the other retried and sent once. Every log line, in the
 production JSON format at DEBUG and as our own records, the ledger, the evidence log and
 the dashboard must hold no part of the webhook URL's path.
 """
@@ -47,11 +48,25 @@ async def test_notices_reach_the_webhook_and_no_log_line_holds_its_path(
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
                 dashboard = (await http.get("/api/overview")).text + (await http.get("/")).text
             ledger = harness.store.ledger()
+            notices = harness.store.notifications()
             evidence = [json.dumps(entry.payload) for entry in harness.store.evidence()]
+            metrics = (await http_get(harness, "/metrics")).text
         finally:
             await harness.close()
     notified = [row for row in ledger if row.state == "done" and "notify" in row.actions]
-    assert len(hook.posts) == len(notified) >= 3, "every notify step posts once"
+    assert len(notified) >= 3
+    # The 404 (invalid_payload) is a refusal: that notice is failed at once, and shown. The
+    # 500 is retried after a back-off: its notice is sent on the second post. Every other
+    # notice is sent once.
+    states = {n.key: n.state for n in notices}
+    assert sorted(states) == sorted(row.key for row in notified), "one notice per notify step"
+    assert list(states.values()).count("failed") == 1
+    assert list(states.values()).count("sent") == len(notified) - 1
+    assert len(hook.posts) == len(notified) + 1
+    assert [n.attempts for n in notices if n.state == "sent"].count(2) == 1
+    assert 'sla_notifications{state="failed"} 1.0' in metrics
+    assert "table-failed-notifications" in dashboard
+    assert "slack refused: slack webhook answered HTTP 404: invalid_payload" in dashboard
     assert {path for path, _, _ in hook.posts} == {SECRET_PATH}
     assert all("SLA escalation" in body["text"] for _, _, body in hook.posts)
     ours = "\n".join(
@@ -65,8 +80,16 @@ async def test_notices_reach_the_webhook_and_no_log_line_holds_its_path(
     assert_absent(SECRET_PARTS, "\n".join(row.detail for row in ledger), "the ledger")
     assert_absent(SECRET_PARTS, "\n".join(evidence), "the evidence log")
     assert_absent(SECRET_PARTS, dashboard, "the dashboard")
+    assert_absent(SECRET_PARTS, metrics, "/metrics")
+    assert_absent(SECRET_PARTS, "\n".join(n.detail + n.payload for n in notices), "notices")
     failed = [row for row in notified if "failed" in row.detail]
     assert not failed, "a failed notice never fails the PSA write"
+
+
+async def http_get(harness: Harness, path: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=harness.service.dashboard)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        return await http.get(path)
 
 
 def test_a_notice_says_late_by_only_when_the_vocabulary_calls_it_late() -> None:

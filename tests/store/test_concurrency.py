@@ -224,3 +224,45 @@ def _eventually(probe: Callable[[], bool], tries: int = 100) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+_PG_REPLICA = """
+import sys, time
+from sla_connector.store import Store
+store = Store.open(sys.argv[1])
+store.heartbeat("replica-a", at=int(sys.argv[2]))
+print("ALIVE", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_replica_stops_counting_at_once_though_its_heartbeat_is_fresh(
+    postgres_url: str,
+) -> None:
+    now = int(time.time() * 1_000_000)
+    other = subprocess.Popen(
+        [sys.executable, "-c", _PG_REPLICA, postgres_url, str(now)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None
+        assert other.stdout.readline().strip() == "ALIVE"
+        with Store.open(postgres_url) as store:
+            store.heartbeat("replica-b", at=now)
+            assert store.live_replicas(since=now - 1) == ["replica-a", "replica-b"]
+            other.send_signal(signal.SIGKILL)
+            other.wait()
+            # Its heartbeat row is as fresh as ours, but its session (and lock) is gone.
+            assert _eventually(lambda: store.live_replicas(since=now - 1) == ["replica-b"])
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_live_replicas_on_sqlite_are_the_fresh_heartbeats(tmp_path: Path) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        store.heartbeat("a", at=100)
+        store.heartbeat("b", at=50)
+        assert store.live_replicas(since=60) == ["a"]

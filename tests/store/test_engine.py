@@ -84,6 +84,7 @@ def test_public_names_are_exactly_these() -> None:
         "FIRING",
         "LATEST_VERSION",
         "LedgerRow",
+        "NotificationRow",
         "OwnerLock",
         "PLANNED",
         "PlannedStep",

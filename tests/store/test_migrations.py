@@ -59,7 +59,7 @@ def test_opening_a_v1_database_applies_later_migrations_once(
     assert "ix_ledger_client_due" in _ledger_indexes(raw)
     applied = _versions(raw)
     assert [v for v, _ in applied] == list(range(1, LATEST_VERSION + 1))
-    assert {"exclusions", "withdrawals"} <= set(sa.inspect(raw).get_table_names())
+    assert {"exclusions", "withdrawals", "notifications"} <= set(sa.inspect(raw).get_table_names())
     first.close()
     second = open_store()
     assert _versions(raw) == applied
@@ -70,6 +70,7 @@ def test_a_v1_database_has_no_exclusions_table_until_migration_3(
     v1_database: str, raw: Engine
 ) -> None:
     assert "exclusions" not in sa.inspect(raw).get_table_names()
+    assert "notifications" not in sa.inspect(raw).get_table_names()
 
 
 def test_opening_without_migrations_refuses_an_old_schema(v1_database: str) -> None:

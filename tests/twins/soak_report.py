@@ -68,6 +68,7 @@ class SoakReport:
     requests: int = 0
     starts: int = 0
     notes: list[str] = field(default_factory=list)
+    late_by_step: dict[str, float] = field(default_factory=dict)  # key -> first update - due
 
     @classmethod
     def build(
@@ -144,6 +145,7 @@ class SoakReport:
             if late < -EARLY_TOLERANCE:
                 report.early.append(f"{step.ticket}:{step.step} {late:+.1f}s")
             report.lateness.append(late)
+            report.late_by_step[f"{step.ticket}:{step.step}:c1"] = late
             if first_seen.get(step.ticket, math.inf) <= step.due - VISIBLE_BEFORE:
                 report.lateness_visible.append(late)
             if any(start + UP_FOR <= step.due < end for start, end in uptimes):

@@ -1,17 +1,38 @@
-"""The records everyone reads back from the state: a ledger row and a report run.
+"""The records everyone reads back from the state: a ledger row, a report run, a notice.
 
 One class each, used by every reader: the store returns them, the escalator fires and
-reconciles ``LedgerRow``s, and the dashboard and the reports build their lines from them
-(``core.readmodel``). Every instant is UTC microseconds.
+reconciles ``LedgerRow``s, the notification ledger sends ``NotificationRow``s, and the
+dashboard and the reports build their lines from them (``core.readmodel``). Every instant
+is UTC microseconds.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["LedgerRow", "ReportRun", "WithdrawnTicket"]
+__all__ = [
+    "NOTIFICATION_STATES",
+    "NOTIFY_CLAIMED",
+    "NOTIFY_FAILED",
+    "NOTIFY_PENDING",
+    "NOTIFY_SENT",
+    "LedgerRow",
+    "NotificationRow",
+    "ReportRun",
+    "WithdrawnTicket",
+]
+
+NOTIFY_PENDING: Final = "pending"
+"""Waiting to be sent (first try, or the next try after a failed one at ``next_at``)."""
+NOTIFY_CLAIMED: Final = "claimed"
+"""Taken by one process, which is posting it now (until ``lease_until``)."""
+NOTIFY_SENT: Final = "sent"
+"""The channel accepted it: done, never posted again."""
+NOTIFY_FAILED: Final = "failed"
+"""Could not be sent within its attempts (or the channel refused it for good)."""
+NOTIFICATION_STATES: Final = frozenset({NOTIFY_PENDING, NOTIFY_CLAIMED, NOTIFY_SENT, NOTIFY_FAILED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +84,35 @@ class ReportRun:
     state: str
     claimed_at: int = 0
     finished_at: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    """One escalation notice's life in the notification ledger, keyed by its step's key.
+
+    ``state`` is one of ``NOTIFICATION_STATES``; ``attempts`` counts the posts tried;
+    ``next_at`` (clock µs) is when a pending notice is due to be tried; ``lease_until``
+    (wall-clock µs) is when a claim by a process that died may be taken over; ``payload``
+    is the notice as JSON (``runtime.notifications`` writes and reads it); ``detail`` is
+    the last error (never a secret).
+    """
+
+    key: str
+    source: str
+    ticket_id: str
+    client: str
+    step: str
+    channel: str
+    state: str
+    payload: str
+    created_at: int
+    next_at: int
+    attempts: int = 0
+    claimed_at: int | None = None
+    lease_until: int | None = None
+    sent_at: int | None = None
+    owner: str = ""
     detail: str = ""
 
 

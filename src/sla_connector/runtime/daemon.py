@@ -39,6 +39,7 @@ from sla_connector.core.ports import (
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.runtime.escalator import Escalator, FireResult, Notifier
 from sla_connector.runtime.isolation import ObjectFailures
+from sla_connector.runtime.notifications import Notifications, NotifyPolicy
 from sla_connector.runtime.planner import Planner
 from sla_connector.runtime.storehealth import StoreHealth
 from sla_connector.runtime.timeline import Timeline, VirtualTimeline
@@ -71,6 +72,7 @@ class DaemonSettings:
     # Real time: steps fire in tasks of their own, so a slow write never holds up the next
     # due step. On a VirtualTimeline (discrete-event time) the fire job always awaits them.
     detached: bool = True
+    notify: NotifyPolicy = field(default_factory=NotifyPolicy)
 
 
 @dataclass(slots=True)
@@ -126,6 +128,7 @@ class Daemon:
         timeline: Timeline,
         settings: DaemonSettings,
         notifier: Notifier | None = None,
+        notify_channel: str = "log",
     ) -> None:
         self.policy = policy
         self.store = store
@@ -134,6 +137,21 @@ class Daemon:
         self.timeline = timeline
         self.settings = settings
         self.status = {name: ConnectorStatus() for name in connectors}
+        # Notices go through their own ledger (runtime.notifications): recorded, retried.
+        self.notifications = (
+            None
+            if notifier is None
+            else Notifications(
+                store,
+                notifier,
+                clock,
+                timeline,
+                owner=settings.owner,
+                channel_name=notify_channel,
+                leading=self.leading,
+                policy=settings.notify,
+            )
+        )
         self.escalator = Escalator(
             policy,
             store,
@@ -141,7 +159,7 @@ class Daemon:
             clock,
             owner=settings.owner,
             dry_run=settings.dry_run,
-            notifier=notifier,
+            notifier=None if self.notifications is None else self.notifications.submit,
             vocabulary=settings.vocabulary,
         )
         self.planner: Planner | None = None
@@ -191,6 +209,8 @@ class Daemon:
         self.timeline.every(
             "leadership", interval, self._lead_guarded, first=self.clock.now() + interval
         )
+        if self.notifications is not None:
+            self.notifications.start()
         self.started = True
         log.info(
             "daemon started",
@@ -204,12 +224,13 @@ class Daemon:
     async def stop(self) -> None:
         """Let in-flight polls and writes finish, then close the connectors."""
         self.escalator.stopping = True
+        posting = set() if self.notifications is None else self.notifications.halt()
         for name in list(self.connectors):
             self.timeline.cancel(f"poll:{name}")
             self.timeline.cancel(f"fire:{name}")
         self.timeline.cancel("leadership")
-        if self._busy:
-            await asyncio.wait(self._busy, timeout=8)
+        if self._busy or posting:
+            await asyncio.wait(self._busy | posting, timeout=8)
         for connector in self.connectors.values():
             await connector.aclose()
         for name, status in self.status.items():
@@ -230,6 +251,18 @@ class Daemon:
                     self._busy.discard(task)
 
         return run
+
+    def leading(self) -> list[str]:
+        """The connectors this replica leads now."""
+        return [name for name, status in self.status.items() if status.leading]
+
+    async def _quiet(self, timeout: float = 10.0) -> bool:
+        """Wait (at most ``timeout`` s) for the polls and writes in flight to end."""
+        running = {task for task in self._busy if task is not asyncio.current_task()}
+        if not running:
+            return True
+        _, pending = await asyncio.wait(running, timeout=timeout)
+        return not pending
 
     async def _guarded(self, call: Callable[[], Awaitable[None]], name: str, label: str) -> None:
         """Run a job unless the store is backing off; a store failure backs off, logged at
@@ -278,9 +311,15 @@ class Daemon:
                 log.warning("lost the lead", extra={"event": "leadership", "connector": name})
         leading = [name for name, status in self.status.items() if status.leading]
         for name in leading[share:]:
-            self.store.release_lead(name)
-            self.status[name].leading = False
+            self.status[name].leading = False  # no new poll or firing of it starts here
             self.timeline.cancel(f"fire:{name}")
+            if not await self._quiet():
+                # A write may still be in flight: releasing now would let the next leader
+                # reconcile its step while it lands, and write it again. Next tick.
+                self.status[name].leading = True
+                self.arm(name)
+                continue
+            self.store.release_lead(name)
             log.info("handed over", extra={"event": "leadership", "connector": name})
         for name, status in self.status.items():
             if status.leading or sum(s.leading for s in self.status.values()) >= share:
@@ -291,6 +330,8 @@ class Daemon:
                 # Steps a dead process left claimed are settled by their marker, and steps
                 # already due are written, before any poll.
                 await self.fire(name, reconcile=True)
+                if self.notifications is not None:
+                    self.notifications.arm()  # the notices of the connector taken over
 
     # -- jobs -------------------------------------------------------------------------
 

@@ -164,6 +164,10 @@ class Escalator:
         ``conflict`` is the PSA's 409 to the first write of this attempt: the ticket changed
         meanwhile, so it is re-read and the step re-verified before the one more write.
         """
+        if not writes_to_psa(row.actions) and self.store.notification(row.key) is not None:
+            # A notify-only step whose notice was recorded before a crash has fired.
+            lateness = max(0, self._now() - row.due_at)
+            return self._finish(row, "done", "reconciled: its notice is recorded", lateness)
         connector = self.connectors[row.source]
         ticket = await self._reread(connector, row)
         if isinstance(ticket, FireResult):
@@ -179,6 +183,9 @@ class Escalator:
                 if reconciling
                 else "already on the ticket"
             )
+            if "notify" in row.actions:  # written before a crash; its notice may not be
+                plan = self._current_plan(ticket, row)
+                await self._notify(row, ticket, plan, lateness, None)
             return self._finish(row, "done", detail, lateness)
         plan = self._current_plan(ticket, row)
         if plan is None:
@@ -285,18 +292,25 @@ class Escalator:
         return self._finish(row, "done", detail, lateness)
 
     async def _notify(
-        self, row: LedgerRow, ticket: Ticket, plan: StepPlan, lateness: int, note: str | None
+        self,
+        row: LedgerRow,
+        ticket: Ticket,
+        plan: StepPlan | None,
+        lateness: int,
+        note: str | None,
     ) -> None:
-        """Tell the notification channel; best effort, the PSA write stands either way."""
+        """Hand the notice to the notifier: the daemon's notification ledger
+        (``runtime.notifications``) records it once per key and sends it, retrying; the
+        PSA write stands whatever happens to the notice."""
         if self.notifier is None:
             return
         notice = Notice(
             row.key,
             ticket,
-            plan.step.name,
-            plan.tier,
-            plan.to,
-            plan.reason,
+            row.step if plan is None else plan.step.name,
+            row.tier if plan is None else plan.tier,
+            row.recipient if plan is None else plan.to,
+            f"step {row.step} fell due" if plan is None else plan.reason,
             lateness,
             self.vocabulary.is_late(lateness),
             note,
@@ -304,7 +318,7 @@ class Escalator:
         try:
             await self.notifier(notice)
         except Exception as exc:  # a job boundary for the notice only
-            log.warning("notification for %s failed: %s", row.key, _safe(exc))
+            log.error("notification for %s could not be recorded: %s", row.key, _safe(exc))
 
     def _current_plan(self, ticket: Ticket, row: LedgerRow) -> StepPlan | None:
         evaluation = evaluate(ticket, self.policy, self.clock.now())

@@ -3,8 +3,9 @@
 A notice goes out through the same delivery code as the reports (``reporting.Deliverer``),
 so it has the same guarantees: the webhook URL is a secret read from the variable
 ``notify.slack.webhook_env`` names (or its ``_FILE``) at send time, and no error message,
-log line or record ever contains it. A notice is best effort: one attempt, never held up
-by retries, and the PSA write it follows stands whatever happens to it.
+log line or record ever contains it. One call is one post; the notification ledger
+(``runtime.notifications``) records each notice, retries a failed post with back-off and
+shows one that finally fails, and the PSA write it follows stands whatever happens to it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sla_connector.core.durations import format_seconds
-from sla_connector.reporting import Deliverer, slack_escape
+from sla_connector.reporting import Deliverer, DeliveryError, slack_escape
 from sla_connector.runtime.escalator import Notice, Notifier
 from sla_connector.runtime.redaction import read_secret
 
@@ -80,8 +81,8 @@ def slack_notifier(
 ) -> Notifier:
     """Post each escalation to the Slack webhook named by ``webhook_env``.
 
-    A failed post raises ``DeliveryError`` (its message names the status, never the URL);
-    the escalator logs it and keeps the PSA write.
+    A failed post, or a webhook variable that is not set, raises ``DeliveryError`` (its
+    message names the status, never the URL); the notification ledger records it.
     """
     courier = deliverer or Deliverer(attempts=1, timeout=10.0)
 
@@ -89,8 +90,7 @@ def slack_notifier(
         url, problem = read_secret(webhook_env, _WEBHOOK_KEY, environ)
         if url is None:
             reason = problem or f"environment variable {webhook_env} is not set"
-            log.warning("Slack notification skipped: %s", reason)
-            return
+            raise DeliveryError(f"Slack notification not sent: {reason}", retriable=False)
         await courier.post("slack", url, notice_message(notice), what=f"notice {notice.key}")
 
     return notify

@@ -32,6 +32,7 @@ from sla_connector.registry import load_connector_factory
 from sla_connector.runtime.clocks import ManualClock, ScaledClock, SystemClock
 from sla_connector.runtime.daemon import Daemon, DaemonSettings
 from sla_connector.runtime.escalator import Notifier
+from sla_connector.runtime.notifications import NotifyPolicy
 from sla_connector.runtime.notify import log_notifier, slack_notifier
 from sla_connector.runtime.redaction import read_secret, remember, remember_password_of
 from sla_connector.runtime.report_jobs import ReportJob
@@ -173,6 +174,12 @@ def daemon_settings(config: AppConfig, *, virtual: bool = False) -> DaemonSettin
         leadership_interval=leadership,
         replica_timeout=timedelta(seconds=15),
         vocabulary=vocabulary_of(config),
+        # Notices are retried on the wall clock's pace: 10 s, doubling, 6 posts in all.
+        notify=NotifyPolicy(
+            backoff=timedelta(seconds=10 * speed),
+            max_backoff=timedelta(minutes=10 * speed),
+            sweep=leadership,
+        ),
     )
 
 
@@ -322,6 +329,7 @@ class Service:
                 timeline=timeline,
                 settings=daemon_settings(config, virtual=virtual),
                 notifier=build_notifier(config, environ),
+                notify_channel="log" if config.notify.slack is None else "slack",
             )
         except BaseException:
             _close(store, lock)

@@ -10,7 +10,7 @@ from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock
 from sla_connector.core.ticket import Ticket
 from sla_connector.runtime.daemon import ConnectorStatus
-from sla_connector.store import LedgerRow, ReportRun, Store, WithdrawnTicket
+from sla_connector.store import LedgerRow, NotificationRow, ReportRun, Store, WithdrawnTicket
 
 __all__ = ["StoreSource"]
 
@@ -68,3 +68,6 @@ class StoreSource:
 
     def report_runs(self) -> Iterable[ReportRun]:
         return self._store.report_runs()
+
+    def notifications(self) -> Iterable[NotificationRow]:
+        return self._store.notifications()

@@ -9,7 +9,10 @@ through a session-level ``pg_try_advisory_lock``. The lock lives on a dedicated
 connection held open for the store's lifetime: when a leader is killed its connection
 drops and PostgreSQL frees the lock at once, so a standby can take over on its next try.
 Keys are 64-bit digests of the current schema and the connector name, so deployments
-in separate schemas of one database never contend.
+in separate schemas of one database never contend. Each replica also holds a lock of its
+own name on that connection (``announce``): a replica is alive while a session holds it
+(``alive``), so a killed leader's share of the connectors is recounted on the survivors'
+next tick instead of once its heartbeat has aged.
 """
 
 from __future__ import annotations
@@ -84,12 +87,24 @@ def acquire_owner_lock(db_path: str | None) -> OwnerLock:
     return OwnerLock(lock_path, fd)
 
 
-def advisory_key(scope: str, connector: str) -> int:
-    """A stable signed 64-bit lock key for a connector within a schema."""
-    digest = hashlib.sha256(f"sla-connector:lead:{scope}:{connector}".encode()).digest()
+def advisory_key(scope: str, connector: str, *, kind: str = "lead") -> int:
+    """A stable signed 64-bit lock key for a connector (or, with ``kind="replica"``, a
+    replica's own name) within a schema."""
+    digest = hashlib.sha256(f"sla-connector:{kind}:{scope}:{connector}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _halves(key: int) -> tuple[int, int]:
+    """How ``pg_locks`` shows a bigint advisory key: (classid, objid)."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return unsigned >> 32, unsigned & 0xFFFFFFFF
+
+
+_GRANTED = sa.text(
+    "SELECT CAST(classid AS bigint) AS hi, CAST(objid AS bigint) AS lo FROM pg_locks"
+    " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 _HOLDS = sa.text(
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
     " AND pid = pg_backend_pid() AND objsubid = 1"
@@ -105,6 +120,7 @@ class Leadership:
         self._conn: Connection | None = None
         self._scope = ""
         self._held: set[str] = set()
+        self._announced: set[str] = set()
         self._mutex = threading.Lock()
 
     def try_lead(self, connector: str) -> bool:
@@ -124,6 +140,41 @@ class Leadership:
             if won:
                 self._held.add(connector)
             return won
+
+    def announce(self, owner: str) -> None:
+        """Hold replica ``owner``'s own lock on the dedicated connection, so the others
+        see it alive exactly as long as its session is: a killed replica's lock goes with
+        its connection, and ``alive`` stops counting it at once (no heartbeat to age)."""
+        with self._mutex:
+            if owner in self._announced and self._conn is not None:
+                return
+            try:
+                conn = self._connection()
+                key = advisory_key(self._scope, owner, kind="replica")
+                conn.execute(sa.select(sa.func.pg_try_advisory_lock(key)))
+            except sa.exc.DBAPIError as exc:
+                self._drop()
+                shown = self._engine.url.render_as_string(hide_password=True)
+                raise StoreError(
+                    f"store {shown}: announcing replica {owner!r}: {exc.orig}"
+                ) from exc
+            # Taken, or already held by a live process of the same name: alive either way.
+            self._announced.add(owner)
+
+    def alive(self, owners: list[str]) -> list[str]:
+        """The replicas among ``owners`` whose own lock a live session holds."""
+        with self._mutex:
+            try:
+                conn = self._connection()
+                granted = {(int(r.hi), int(r.lo)) for r in conn.execute(_GRANTED)}
+            except sa.exc.DBAPIError:
+                self._drop()
+                return list(owners)  # cannot tell: count them all, as heartbeats do
+            return [
+                owner
+                for owner in owners
+                if _halves(advisory_key(self._scope, owner, kind="replica")) in granted
+            ]
 
     def leads(self, connector: str) -> bool:
         """Whether the lock is still held: False once the connection has been lost."""
@@ -152,6 +203,7 @@ class Leadership:
         """
         with self._mutex:
             self._held.clear()
+            self._announced.clear()
             if self._conn is not None:
                 # A failure means the connection is gone, and its locks with it.
                 with contextlib.suppress(sa.exc.DBAPIError):
@@ -168,9 +220,9 @@ class Leadership:
     def _holds(self, connector: str) -> bool:
         if self._conn is None:
             return False
-        key = advisory_key(self._scope, connector) & 0xFFFFFFFFFFFFFFFF
+        hi, lo = _halves(advisory_key(self._scope, connector))
         try:
-            found = self._conn.execute(_HOLDS, {"hi": key >> 32, "lo": key & 0xFFFFFFFF}).scalar()
+            found = self._conn.execute(_HOLDS, {"hi": hi, "lo": lo}).scalar()
         except sa.exc.DBAPIError:
             self._drop()
             self._held.clear()
@@ -178,6 +230,7 @@ class Leadership:
         return bool(found)
 
     def _drop(self) -> None:
+        self._announced.clear()  # the session's locks went with it
         if self._conn is not None:
             conn, self._conn = self._conn, None
             # Invalidate rather than return to the pool: a pooled connection would keep

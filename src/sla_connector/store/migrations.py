@@ -60,12 +60,18 @@ def _v5_request_log(conn: Connection) -> None:
     schema.request_log.create(conn, checkfirst=True)
 
 
+def _v6_notifications(conn: Connection) -> None:
+    """The notification ledger: each escalation notice claimed, sent or failed (issue 10)."""
+    schema.notifications.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_create_tables,
     _v2_ledger_by_client,
     _v3_exclusions,
     _v4_withdrawals,
     _v5_request_log,
+    _v6_notifications,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import orjson
 
-from sla_connector.core.ledger import LedgerRow, ReportRun, WithdrawnTicket
+from sla_connector.core.ledger import LedgerRow, NotificationRow, ReportRun, WithdrawnTicket
 from sla_connector.core.ticket import Ticket, parse_ticket
 from sla_connector.core.vocabulary import (
     CANCELLED,
@@ -44,6 +44,7 @@ __all__ = [
     "EvidenceEntry",
     "ExclusionRow",
     "LedgerRow",
+    "NotificationRow",
     "PlannedStep",
     "ReportRun",
     "TicketRow",

@@ -22,6 +22,7 @@ __all__ = [
     "later_metadata",
     "ledger",
     "metadata",
+    "notifications",
     "report_runs",
     "request_log",
     "schema_version",
@@ -171,4 +172,28 @@ request_log = sa.Table(
     sa.Column("bucket", sa.Text, nullable=False),
     sa.Column("at", _US, nullable=False),
     sa.Index("ix_request_log_bucket_at", "bucket", "at"),
+)
+
+# Migration 6: the notification ledger (issue 10 item 5). One row per notified step (its
+# ledger key): pending -> claimed -> sent, or failed when it cannot be sent.
+notifications = sa.Table(
+    "notifications",
+    later_metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("ticket_id", sa.Text, nullable=False),
+    sa.Column("client", sa.Text, nullable=False),
+    sa.Column("step", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", _US, nullable=False),
+    sa.Column("next_at", _US, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("claimed_at", _US, nullable=True),
+    sa.Column("lease_until", _US, nullable=True),
+    sa.Column("sent_at", _US, nullable=True),
+    sa.Column("owner", sa.Text, nullable=False, default=""),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    sa.Index("ix_notifications_state_next", "state", "next_at"),
 )

@@ -8,7 +8,7 @@ consumer never pins a transaction (or SQLite's WAL) for long.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Final
@@ -21,6 +21,7 @@ from sla_connector.core.errors import StoreError
 from sla_connector.store import evidence as evidence_log
 from sla_connector.store import exclusions as exclusion_ops
 from sla_connector.store import ledger as ledger_ops
+from sla_connector.store import notifications as notification_ops
 from sla_connector.store.engine import (
     create_store_engine,
     dialect_insert,
@@ -39,6 +40,7 @@ from sla_connector.store.records import (
     EvidenceEntry,
     ExclusionRow,
     LedgerRow,
+    NotificationRow,
     PlannedStep,
     ReportRun,
     TicketRow,
@@ -201,14 +203,20 @@ class Store:
         """Say that replica ``owner`` is alive (wall-clock µs), for sharing connectors fairly."""
         with self._write(f"heartbeat of {owner}") as conn:
             self._upsert_cursor(conn, _REPLICA + owner, {"updated_at": at})
+        if self._leadership is not None:
+            self._leadership.announce(owner)
 
     def live_replicas(self, *, since: int) -> list[str]:
-        """Replicas whose last heartbeat is at or after ``since``, sorted."""
+        """Replicas whose last heartbeat is at or after ``since`` (on PostgreSQL, and whose
+        session holds their replica lock), sorted."""
         query = sa.select(cursors.c.connector).where(
             cursors.c.connector.startswith(_REPLICA, autoescape=True), cursors.c.updated_at >= since
         )
         with self._read("reading live replicas") as conn:
-            return sorted(name.removeprefix(_REPLICA) for name in conn.execute(query).scalars())
+            fresh = sorted(name.removeprefix(_REPLICA) for name in conn.execute(query).scalars())
+        # On PostgreSQL a fresh heartbeat is not enough: the replica's session must still
+        # hold its own lock (a killed process's heartbeat stays fresh for a while).
+        return fresh if self._leadership is None else self._leadership.alive(fresh)
 
     def forget_replica(self, owner: str) -> None:
         """Remove a replica's heartbeat at a clean shutdown."""
@@ -683,6 +691,71 @@ class Store:
             if len(page) < _PAGE:
                 return
             after = page[-1].seq
+
+    # --- notification ledger ----------------------------------------------------------
+
+    def enqueue_notification(self, row: NotificationRow) -> bool:
+        """Record a notice as pending; False when its step's notice is already recorded."""
+        with self._write(f"recording notice {row.key}") as conn:
+            return notification_ops.enqueue(conn, row)
+
+    def claim_notifications(
+        self,
+        *,
+        now: int,
+        wall: int,
+        lease_until: int,
+        owner: str,
+        sources: Collection[str],
+        limit: int = 50,
+    ) -> list[NotificationRow]:
+        """Claim the due notices of ``sources`` for ``owner`` (see ``notifications``)."""
+        with self._write("claiming notices") as conn:
+            return notification_ops.claim_due(
+                conn,
+                now=now,
+                wall=wall,
+                lease_until=lease_until,
+                owner=owner,
+                sources=sources,
+                limit=limit,
+            )
+
+    def settle_notification(
+        self,
+        key: str,
+        *,
+        owner: str,
+        state: str,
+        at: int,
+        detail: str = "",
+        retry_at: int | None = None,
+    ) -> bool:
+        """Record how ``owner``'s post of a notice ended: sent, failed or pending again."""
+        with self._write(f"recording the outcome of notice {key}") as conn:
+            return notification_ops.settle(
+                conn, key, owner=owner, state=state, at=at, detail=detail, retry_at=retry_at
+            )
+
+    def recover_notifications(self, *, owner: str | None, detail: str) -> int:
+        """Claimed notices of ``owner`` (every one when None) back to pending."""
+        with self._write("recovering claimed notices") as conn:
+            return notification_ops.recover(conn, owner=owner, detail=detail)
+
+    def next_notification_at(self, sources: Collection[str]) -> int | None:
+        """When the next pending notice of ``sources`` is due to be tried."""
+        with self._read("reading the next notice") as conn:
+            return notification_ops.next_at(conn, sources)
+
+    def notification(self, key: str) -> NotificationRow | None:
+        """The notice recorded for one step, if any."""
+        with self._read(f"reading notice {key}") as conn:
+            return notification_ops.get(conn, key)
+
+    def notifications(self, *, state: str | None = None) -> list[NotificationRow]:
+        """The notification ledger, oldest first (one state when given)."""
+        with self._read("reading notices") as conn:
+            return notification_ops.read(conn, state=state)
 
 
 def _subject(ticket_json: str | None) -> str:

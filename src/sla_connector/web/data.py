@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from sla_connector.core.ledger import LedgerRow, ReportRun, WithdrawnTicket
+from sla_connector.core.ledger import LedgerRow, NotificationRow, ReportRun, WithdrawnTicket
 from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket
 
@@ -109,6 +109,11 @@ class DashboardSource(Protocol):
         """Report deliveries, so failed ones show on the dashboard and in /metrics."""
         ...
 
+    def notifications(self) -> Iterable[NotificationRow]:
+        """The notification ledger, so notices that could not be sent show on the
+        dashboard and in /metrics."""
+        ...
+
 
 @dataclass
 class StaticSource:
@@ -122,6 +127,7 @@ class StaticSource:
     evidence: bool = True
     reports: list[ReportRun] = field(default_factory=list)
     withdrawals: list[WithdrawnTicket] = field(default_factory=list)
+    notices: list[NotificationRow] = field(default_factory=list)
 
     def policy(self) -> Policy:
         return self.policy_value
@@ -173,3 +179,6 @@ class StaticSource:
 
     def report_runs(self) -> Sequence[ReportRun]:
         return list(self.reports)
+
+    def notifications(self) -> Sequence[NotificationRow]:
+        return list(self.notices)

@@ -3,8 +3,9 @@
 A custom collector reads the same ``Overview`` the dashboard shows (adherence per
 client/tier/clock/window, open, at-risk and breached-open counts), the whole escalation
 ledger (escalations by outcome and timing, and the write-back lateness histogram, so the
-figures survive a restart and agree with the evidence), and the connectors' poll health.
-Every scrape recomputes from the source; nothing is accumulated in process memory.
+figures survive a restart and agree with the evidence), the connectors' poll health, and
+the notification ledger's notices by state. Every scrape recomputes from the source;
+nothing is accumulated in process memory.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from sla_connector.core.ledger import NOTIFICATION_STATES
 from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary
 from sla_connector.web.data import DashboardSource
 from sla_connector.web.figures import ALL_TIERS
@@ -54,6 +56,7 @@ class DashboardCollector(Collector):
         evidence.add_metric([], 1.0 if overview.evidence_ok else 0.0)
         yield evidence
         yield from self._reports(overview)
+        yield from self._notifications()
 
     def _adherence(self, overview: Overview) -> Iterator[Metric]:
         labels = ["client", "tier", "clock", "window"]
@@ -205,6 +208,19 @@ class DashboardCollector(Collector):
         for kind in ("weekly", "monthly", *sorted(set(kinds) - {"weekly", "monthly"})):
             failing.add_metric([kind], kinds.get(kind, 0))
         yield failing
+
+    def _notifications(self) -> Iterator[Metric]:
+        notices = GaugeMetricFamily(
+            "sla_notifications",
+            "escalation notices in the notification ledger, by state (failed: given up)",
+            labels=["state"],
+        )
+        states = dict.fromkeys(sorted(NOTIFICATION_STATES), 0)
+        for row in self._source.notifications():
+            states[row.state] = states.get(row.state, 0) + 1
+        for state, count in states.items():
+            notices.add_metric([state], count)
+        yield notices
 
 
 def _le(bound: float) -> str:

@@ -7,13 +7,13 @@ and the core evaluates every ticket), so the app calls them from a worker thread
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sla_connector.core.adherence import KINDS, AdherenceCounter
 from sla_connector.core.calendars import from_us
 from sla_connector.core.evaluate import TicketEvaluation
-from sla_connector.core.ledger import LedgerRow
+from sla_connector.core.ledger import NOTIFY_FAILED, LedgerRow
 from sla_connector.core.readmodel import (
     Breach,
     BreachLine,
@@ -42,6 +42,7 @@ from sla_connector.web.figures import (
 __all__ = [
     "ClientView",
     "ConnectorLine",
+    "NoticeLine",
     "Overview",
     "ReportLine",
     "TrendPoint",
@@ -86,6 +87,21 @@ class ReportLine:
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeLine:
+    """An escalation notice that could not be sent (the notification ledger's ``failed``)."""
+
+    key: str
+    source: str
+    ticket_id: str
+    client: str
+    step: str
+    channel: str
+    attempts: int
+    created_at: datetime
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class Overview:
     """Everything on the overview page and in ``/api/overview``."""
 
@@ -104,6 +120,7 @@ class Overview:
     evidence_ok: bool
     failed_reports: list[ReportLine]
     withdrawn: list[WithdrawnLine]
+    failed_notifications: list[NoticeLine] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +201,7 @@ def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
         evidence_ok=source.evidence_ok(),
         failed_reports=failed_reports(source),
         withdrawn=_withdrawn(source, ledger, now_us - longest),
+        failed_notifications=failed_notifications(source),
     )
 
 
@@ -202,6 +220,25 @@ def failed_reports(source: DashboardSource) -> list[ReportLine]:
         )
         for r in runs
         if r.state == "failed" and (r.kind, r.period_start, r.recipient) not in sent
+    ]
+
+
+def failed_notifications(source: DashboardSource) -> list[NoticeLine]:
+    """Notices the notification ledger gave up on, oldest first."""
+    return [
+        NoticeLine(
+            n.key,
+            n.source,
+            n.ticket_id,
+            n.client,
+            n.step,
+            n.channel,
+            n.attempts,
+            from_us(n.created_at),
+            n.detail,
+        )
+        for n in source.notifications()
+        if n.state == NOTIFY_FAILED
     ]
 
 
