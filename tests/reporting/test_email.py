@@ -91,18 +91,23 @@ async def test_scheduled_report_email_arrives_with_recipients_subject_parts_and_
     counts = expected(dataset, WEEK_START, WEEK_END, NOW, "acme")
     assert message["Subject"] == (
         f"SLA weekly report: ACME Corporation, Week 12 Oct - 18 Oct 2026 - "
-        f"{rate(counts, 'ticket')} of tickets within SLA"
+        f"All clocks met {rate(counts, 'ticket')}"
     )
     assert message["From"] == SENDER and message["To"] == ", ".join(ACME)
-    assert message.get_content_type() == "multipart/alternative"
+    # More breaches than the body lists: the CSV it points to rides along.
+    assert message.get_content_type() == "multipart/mixed"
+    body, *attached = list(message.iter_parts())
+    assert body.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in body.iter_parts()] == ["text/plain", "text/html"]
+    assert [(a.get_content_type(), a.get_filename()) for a in attached] == [
+        ("text/csv", "sla-acme-weekly-2026-W42.csv")
+    ]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert [part.get_content_type() for part in message.iter_parts()] == [
-        "text/plain",
-        "text/html",
-    ]
+    assert "more, in the attached CSV (sla-acme-weekly-2026-W42.csv)" in text
+    assert "dana@msp.example" not in text + html and "sam@msp.example" not in text + html
     for label, kind in (("Response", "response"), ("Resolution", "resolution"),
-                        ("Both clocks met", "ticket")):  # fmt: skip
+                        ("All clocks met", "ticket")):  # fmt: skip
         met = counts[("P1", kind, "met")] + counts[("P2", kind, "met")]
         breached = counts[("P1", kind, "breached")] + counts[("P2", kind, "breached")]
         figure = rate(counts, kind)
@@ -110,7 +115,7 @@ async def test_scheduled_report_email_arrives_with_recipients_subject_parts_and_
                          rf"{breached} breached", text), (label, figure)  # fmt: skip
         assert f"{figure}</strong>" in html and f"{met} met / {breached} breached" in html
     for tier, name in (("P1", "Critical"), ("P2", "High")):
-        block = rf"{tier} {name}\n\s+response\s+{re.escape(rate(counts, 'response', tier))}"
+        block = rf"{tier} {name}\r?\n\s+response\s+{re.escape(rate(counts, 'response', tier))}"
         assert re.search(block, text), tier
     assert "contract target 95.0%" in text
 

@@ -22,7 +22,7 @@ from sla_connector.core.evaluate import ClockResult
 from sla_connector.core.ledger import LedgerRow
 from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket
-from sla_connector.core.vocabulary import NOT_FIRING_STATES, Vocabulary
+from sla_connector.core.vocabulary import NOT_FIRING_STATES, PLANNED, Vocabulary
 
 __all__ = [
     "Breach",
@@ -131,7 +131,8 @@ def breach_lines(
     """Each breach, oldest first, with the ledger steps of its ticket, cycle and clock.
 
     Steps settled without firing (cancelled, dormant) are left out; planned and firing
-    ones are listed with their state.
+    ones are listed with their state, except that a closed ticket never shows a step as
+    planned (it will not fire: the daemon cancels it at its next look).
     """
     step_clock = {s.name: s.clock for steps in policy.escalations.values() for s in steps}
     by_ticket: dict[tuple[str, str], list[LedgerRow]] = defaultdict(list)
@@ -153,6 +154,7 @@ def breach_lines(
             escalation_line(row, vocabulary)
             for row in by_ticket.get((ticket.source, ticket.id), ())
             if row.cycle == clock.cycle
+            and (item.still_open or row.state != PLANNED)
             and (
                 step_clock.get(row.step) == clock.kind
                 or (step_clock.get(row.step, "any") == "any" and is_first)

@@ -14,6 +14,8 @@ those of a configuration that does not set them.
   instant (a PSA outage or the daemon being down; the due instant itself never moves).
 - A ticket's clock is **at risk** while it runs and has used at least ``at_risk`` of its
   target, not yet breached.
+- **All clocks met** (``ALL_CLOCKS_MET``) is the combined metric: the share of tickets
+  whose response clock and every resolution cycle met their targets (SEMANTICS S22).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Final
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation
 
 __all__ = [
+    "ALL_CLOCKS_MET",
+    "ALL_CLOCKS_MET_DEFINITION",
     "ATTEMPTED_STATES",
     "CANCELLED",
     "DEFAULT_AT_RISK",
@@ -69,6 +73,16 @@ ATTEMPTED_STATES: Final = FIRED_STATES | {FIRING}
 """Fired, or being fired now: what the escalation lists show."""
 NOT_FIRING_STATES: Final = frozenset({CANCELLED, DORMANT})
 """Settled without firing (dormant until a later trigger, cancelled for good)."""
+
+ALL_CLOCKS_MET: Final = "All clocks met"
+"""The one name of the combined metric (the ``ticket`` kind of ``core.adherence``), in every
+view: dashboard, reports, packs, API, /metrics and audit."""
+ALL_CLOCKS_MET_DEFINITION: Final = (
+    "the share of tickets decided in the period whose response and every resolution cycle "
+    "met their targets; one breached clock makes the ticket a miss, so it can sit below "
+    "both the response and the resolution figure"
+)
+"""What ``ALL_CLOCKS_MET`` means, printed beside it."""
 
 DEFAULT_LATE_AFTER: Final = timedelta(seconds=60)
 DEFAULT_AT_RISK: Final = 0.75

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
+from sla_connector.core.exclusions import ExclusionRecord
 from sla_connector.core.ledger import LedgerRow, ReportRun
 from sla_connector.core.ticket import Ticket
 
@@ -57,6 +58,10 @@ class ReportStore(Protocol):
     ) -> Sequence[LedgerRow]: ...
 
     def verify_evidence(self) -> EvidenceVerdict: ...
+
+    def exclusions(self) -> Sequence[ExclusionRecord]: ...
+
+    def evidence_head(self) -> tuple[int, str]: ...
 
 
 class RunStore(ReportStore, Protocol):

@@ -11,24 +11,32 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from sla_connector.core.credits import format_money, format_percent
 from sla_connector.core.ticket import format_instant
+from sla_connector.core.vocabulary import ALL_CLOCKS_MET, ALL_CLOCKS_MET_DEFINITION
 from sla_connector.reporting import formats
 from sla_connector.reporting.chat import slack_message, teams_message
 from sla_connector.reporting.model import Adherence, Report
 from sla_connector.reporting.periods import Period
 
 __all__ = [
+    "AT_RISK_CSV_COLUMNS",
     "BREACH_CSV_COLUMNS",
+    "ESCALATION_CSV_COLUMNS",
     "MAX_CLIENTS",
     "MAX_LISTED",
+    "Attachment",
     "Rendered",
+    "csv_attachments",
+    "csv_name",
     "render_all",
     "render_csv",
     "render_html",
@@ -60,6 +68,33 @@ BREACH_CSV_COLUMNS = (
     "escalations_fired",
     "max_lateness_seconds",
 )
+ESCALATION_CSV_COLUMNS = (
+    "client",
+    "source",
+    "ticket_id",
+    "tier",
+    "step",
+    "cycle",
+    "to",
+    "state",
+    "due_at",
+    "fired_at",
+    "late",
+    "lateness_seconds",
+)
+AT_RISK_CSV_COLUMNS = (
+    "client",
+    "source",
+    "ticket_id",
+    "subject",
+    "tier",
+    "clock",
+    "used_percent",
+    "due_at",
+    "seconds_to_breach",
+)
+LISTS = ("breaches", "escalations", "at-risk")
+"""The lists a report shows, each with a CSV of all its rows."""
 
 
 def colour(cell: Adherence) -> str:
@@ -72,6 +107,11 @@ def bar_widths(rate: float | None) -> tuple[int, int]:
     """Pixel widths of the filled and empty cells of a bar (``BAR_PX`` in all)."""
     filled = 0 if rate is None else round(max(0.0, min(1.0, rate)) * BAR_PX)
     return filled, BAR_PX - filled
+
+
+def money_text(amount: Decimal | None, currency: str | None) -> str:
+    """An amount as a statement prints it; ``no fee set`` when the contract has none."""
+    return "no fee set" if amount is None else format_money(amount, currency)
 
 
 _ENV = Environment(
@@ -89,9 +129,15 @@ _ENV.filters.update(
     colour=colour,
     duration=formats.duration,
     lateness=formats.lateness,
+    compared=formats.compared,
+    contract_duration=formats.contract_duration,
+    money=money_text,
+    percent=format_percent,
 )
 _ENV.globals.update(
     bar_widths=bar_widths,
+    ALL_CLOCKS_MET=ALL_CLOCKS_MET,
+    ALL_CLOCKS_MET_DEFINITION=ALL_CLOCKS_MET_DEFINITION,
     MAX_LISTED=MAX_LISTED,
     MAX_CLIENTS=MAX_CLIENTS,
     TRACK=TRACK,
@@ -101,6 +147,7 @@ _ENV.globals.update(
 
 def _context(report: Report) -> dict[str, Any]:
     return {
+        "csv_name": csv_name,
         "r": report,
         "subject": formats.subject(report),
         "local": formats.local_formatter(report.timezone),
@@ -154,8 +201,61 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def csv_name(report: Report, which: str = "breaches") -> str:
+    """The file name of one list's CSV: ``sla-acme-weekly-2026-W42.csv`` for the breaches,
+    ``...-escalations.csv`` and ``...-at-risk.csv`` for the others."""
+    stem = f"sla-{report.scope}-{report.kind}-{report.period.slug}"
+    return f"{stem}.csv" if which == "breaches" else f"{stem}-{which}.csv"
+
+
+def _rows(report: Report, which: str) -> int:
+    return len(
+        {"breaches": report.breaches, "escalations": report.escalations}.get(which, report.at_risk)
+    )
+
+
+def render_list_csv(report: Report, which: str) -> str:
+    """One list's CSV (``LISTS``)."""
+    if which == "breaches":
+        return render_csv(report)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if which == "escalations":
+        writer.writerow(ESCALATION_CSV_COLUMNS)
+        for e in report.escalations:
+            writer.writerow(
+                [
+                    e.client, e.source, _cell(e.ticket_id), e.tier, _cell(e.step), e.cycle,
+                    _cell(report.who(e)), e.state, format_instant(e.due_at),
+                    "" if e.fired_at is None else format_instant(e.fired_at),
+                    "yes" if e.late else "no",
+                    "" if e.lateness_seconds is None else f"{e.lateness_seconds:.0f}",
+                ]
+            )  # fmt: skip
+        return out.getvalue()
+    writer.writerow(AT_RISK_CSV_COLUMNS)
+    for a in report.at_risk:
+        writer.writerow(
+            [
+                a.client, a.source, _cell(a.ticket_id), _cell(a.subject), a.tier, a.clock,
+                f"{a.used * 100:.0f}", format_instant(a.due_at), f"{a.seconds_to_breach:.0f}",
+            ]
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def csv_attachments(report: Report) -> tuple[Attachment, ...]:
+    """The CSV of each list the email cuts at ``MAX_LISTED`` rows ("and N more, in the
+    attached CSV"), so every such line is true."""
+    return tuple(
+        Attachment(csv_name(report, which), "text/csv", render_list_csv(report, which).encode())
+        for which in LISTS
+        if _rows(report, which) > MAX_LISTED
+    )
+
+
 def render_csv(report: Report) -> str:
-    """Every breach of the period, one row each, with its escalations summarised."""
+    """Every breach of the period, worst first, with its escalations summarised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(BREACH_CSV_COLUMNS)
@@ -173,12 +273,21 @@ def render_csv(report: Report) -> str:
                 format_instant(b.breached_at),
                 "" if b.due_at is None else format_instant(b.due_at),
                 "yes" if b.still_open else "no",
-                _cell("; ".join(f"{e.step}->{e.recipient}:{e.state}" for e in b.escalations)),
+                _cell("; ".join(f"{e.step}->{report.who(e)}:{e.state}" for e in b.escalations)),
                 sum(1 for e in b.escalations if e.fired_at is not None),
                 "" if not lateness else f"{max(lateness):.0f}",
             ]
         )
     return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with the email: the evidence pack, or a CSV the body points to."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +300,12 @@ class Rendered:
     text: str
     slack: dict[str, Any]
     teams: dict[str, Any]
+    attachments: tuple[Attachment, ...] = ()
 
 
-def render_all(report: Report) -> Rendered:
-    """Render the report for every channel."""
+def render_all(report: Report, attachments: tuple[Attachment, ...] = ()) -> Rendered:
+    """Render the report for every channel; the email carries ``attachments`` (the pack)
+    and the CSV of every list it cuts short."""
     return Rendered(
         report=report,
         subject=formats.subject(report),
@@ -202,4 +313,5 @@ def render_all(report: Report) -> Rendered:
         text=render_text(report),
         slack=slack_message(report),
         teams=teams_message(report),
+        attachments=(*attachments, *csv_attachments(report)),
     )

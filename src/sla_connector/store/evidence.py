@@ -26,7 +26,7 @@ from sla_connector.core.errors import StoreError
 from sla_connector.store.records import EvidenceCheck, EvidenceEntry
 from sla_connector.store.schema import GENESIS_HASH, evidence, evidence_head
 
-__all__ = ["append", "canonical_payload", "entry_hash", "read_page", "verify_rows"]
+__all__ = ["append", "canonical_payload", "entry_hash", "head", "read_page", "verify_rows"]
 
 
 def canonical_payload(payload: Mapping[str, Any]) -> str:
@@ -64,6 +64,14 @@ def append(conn: Connection, kind: str, payload: Mapping[str, Any], at: int) -> 
         sa.update(evidence_head).where(evidence_head.c.id == 1).values(seq=seq, hash=digest)
     )
     return digest
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    """(seq, hash) of the head row: the tip the next append chains to."""
+    row = conn.execute(
+        sa.select(evidence_head.c.seq, evidence_head.c.hash).where(evidence_head.c.id == 1)
+    ).one()
+    return int(row.seq), str(row.hash)
 
 
 def read_page(conn: Connection, after_seq: int, limit: int) -> list[EvidenceEntry]:
