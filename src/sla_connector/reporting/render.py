@@ -12,9 +12,10 @@ import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -23,8 +24,11 @@ from sla_connector.core.credits import format_money, format_percent
 from sla_connector.core.ticket import format_instant
 from sla_connector.core.vocabulary import ALL_CLOCKS_MET, ALL_CLOCKS_MET_DEFINITION
 from sla_connector.reporting import formats
+from sla_connector.reporting.chart import trend_svg
 from sla_connector.reporting.chat import slack_message, teams_message
 from sla_connector.reporting.model import Adherence, Report
+from sla_connector.reporting.pack import PDF_APPENDIX_ROWS, Pack
+from sla_connector.reporting.pdf import render_pdf
 from sla_connector.reporting.periods import Period
 
 __all__ = [
@@ -41,6 +45,8 @@ __all__ = [
     "render_csv",
     "render_html",
     "render_json",
+    "render_pack_html",
+    "render_pack_pdf",
     "render_text",
     "report_to_dict",
 ]
@@ -158,6 +164,48 @@ def _context(report: Report) -> dict[str, Any]:
 def render_html(report: Report) -> str:
     """The HTML body of the report email."""
     return _ENV.get_template("report.html.j2").render(_context(report))
+
+
+_UNIT = {"weekly": "week", "monthly": "month", "quarterly": "quarter"}
+
+
+def render_pack_html(pack: Pack) -> str:
+    """The evidence pack as one standalone HTML document (what the PDF is drawn from)."""
+    report = pack.report
+    zone = ZoneInfo(report.timezone)
+    branding = pack.branding
+    lines = [
+        (ALL_CLOCKS_MET, [point.ticket for point in pack.trend], branding.primary_colour, 2.5),
+        ("Response", [point.response for point in pack.trend], "#0891b2", 1.2),
+        ("Resolution", [point.resolution for point in pack.trend], "#7c3aed", 1.2),
+    ]
+    chart = trend_svg(
+        [point.label for point in pack.trend],
+        lines,
+        report.total.target,
+        accent=branding.accent_colour,
+        title=f"{ALL_CLOCKS_MET}, response and resolution over the last {len(pack.trend)} periods",
+    )
+    context = _context(report)
+    context.update(
+        p=pack,
+        b=branding,
+        a=pack.attestation,
+        logo=branding.logo_uri(),
+        chart=chart,
+        methods={t.tier: t for t in pack.tiers},
+        unit=_UNIT.get(report.kind, "period"),
+        last_day=report.period.end - timedelta(days=1),
+        day=lambda instant: instant.astimezone(zone).strftime("%a %d %b %Y"),
+        empty_periods=sum(1 for point in pack.trend if point.ticket.rate is None),
+        appendix_rows=PDF_APPENDIX_ROWS,
+    )
+    return _ENV.get_template("pack.html.j2").render(context)
+
+
+def render_pack_pdf(pack: Pack) -> bytes:
+    """The evidence pack as PDF (WeasyPrint); ``PdfUnavailable`` names a missing library."""
+    return render_pdf(render_pack_html(pack))
 
 
 def render_text(report: Report) -> str:

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sla_connector.core.calendars import to_us
@@ -34,6 +36,7 @@ from sla_connector.core.policy import Policy
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.reporting.compute import build_report
 from sla_connector.reporting.delivery import Deliver, Target, scrub
+from sla_connector.reporting.pack import Branding, appendix_csv, build_pack
 from sla_connector.reporting.periods import (
     KINDS,
     Period,
@@ -43,13 +46,14 @@ from sla_connector.reporting.periods import (
     weekly_period,
 )
 from sla_connector.reporting.ports import EvidenceVerdict, RunStore
-from sla_connector.reporting.render import Rendered, render_all
+from sla_connector.reporting.render import Attachment, Rendered, render_all, render_pack_pdf
 
 __all__ = [
     "WEEKDAYS",
     "DueRun",
     "ReportSchedule",
     "RunOutcome",
+    "archive",
     "due_runs",
     "fire_before",
     "last_fire",
@@ -78,6 +82,9 @@ class ReportSchedule:
     targets: tuple[Target, ...] = ()
     quarterly_day: str = "mon"
     quarterly_at: time = time(8, 0)
+    branding: Branding = field(default_factory=Branding)
+    archive_dir: str | None = None
+    """Where each client's delivered packs are also written (``reports.archive_dir``)."""
 
     def __post_init__(self) -> None:
         if self.weekly_day not in WEEKDAYS:
@@ -296,14 +303,49 @@ def _render(
     evidence: EvidenceVerdict,
     vocabulary: Vocabulary | None,
 ) -> Rendered:
-    report = build_report(
+    client = run.target.client
+    timezone = run.target.timezone or schedule.timezone
+    if client is None or run.kind == "weekly":
+        report = build_report(
+            store,
+            policy,
+            run.period,
+            now,
+            client=client,
+            timezone=timezone,
+            evidence=evidence,
+            vocabulary=vocabulary,
+        )
+        return render_all(report)
+    # A client's month or quarter: the evidence pack, attached and archived.
+    pack = build_pack(
         store,
         policy,
         run.period,
         now,
-        client=run.target.client,
-        timezone=schedule.timezone,
+        client=client,
+        timezone=timezone,
+        branding=schedule.branding,
         evidence=evidence,
         vocabulary=vocabulary,
     )
-    return render_all(report)
+    pdf = render_pack_pdf(pack)
+    if schedule.archive_dir is not None:
+        archive(Path(schedule.archive_dir), pack.filename, pdf)
+    return render_all(
+        pack.report,
+        (
+            Attachment(pack.filename, "application/pdf", pdf),
+            Attachment(pack.appendix_name, "text/csv", appendix_csv(pack).encode()),
+        ),
+    )
+
+
+def archive(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` as ``folder/name`` atomically (a reader never sees half a file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    partial = folder / f".{name}.partial"
+    partial.write_bytes(data)
+    os.replace(partial, target)
+    return target

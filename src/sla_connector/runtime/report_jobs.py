@@ -31,13 +31,20 @@ from sla_connector.reporting import (
 )
 from sla_connector.reporting.compute import client_timezone
 from sla_connector.reporting.delivery import Channel
+from sla_connector.reporting.pack import Branding
 from sla_connector.runtime.redaction import read_secret
 from sla_connector.runtime.timeline import Timeline
-from sla_connector.settings.services import NotifyConfig, RecipientConfig, ReportsConfig
+from sla_connector.settings.services import (
+    BrandingConfig,
+    NotifyConfig,
+    RecipientConfig,
+    ReportsConfig,
+)
 from sla_connector.store import Store
 
 __all__ = [
     "ReportJob",
+    "branding_of",
     "deliverer_for",
     "monthly_trigger",
     "quarterly_trigger",
@@ -90,6 +97,16 @@ def report_targets(
     return tuple(found)
 
 
+def branding_of(branding: BrandingConfig) -> Branding:
+    """``reports.branding`` as the plain value the packs take."""
+    return Branding(
+        msp_name=branding.msp_name,
+        logo=branding.logo,
+        primary_colour=branding.primary_colour,
+        accent_colour=branding.accent_colour,
+    )
+
+
 def report_schedule(
     reports: ReportsConfig, environ: Environ = None, policy: Policy | None = None
 ) -> ReportSchedule:
@@ -105,6 +122,8 @@ def report_schedule(
         targets=report_targets(
             reports.recipients, environ=environ, policy=policy, timezone=reports.timezone
         ),
+        branding=branding_of(reports.branding),
+        archive_dir=reports.archive_dir,
     )
 
 
