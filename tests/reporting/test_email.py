@@ -10,10 +10,11 @@ import email
 import email.policy
 import re
 import ssl
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -40,6 +41,7 @@ from tests.reporting.conftest import (
 from tests.reporting.dataset import Spec, expected, rate
 
 SENDER = "SLA Reports <sla@msp.example>"
+LONDON = ZoneInfo("Europe/London")
 ACME = ["it-lead@acme.example", "cfo@acme.example"]
 
 
@@ -197,3 +199,86 @@ def empty_report(config: Any) -> Rendered:
     with Store.open(config.store.url) as store:
         report = build_report(store, config.policy, weekly_period(NOW, "Europe/London"), NOW)
     return render_all(report)
+
+
+def _late_replies(count: int) -> list[Any]:
+    """``count`` P2 tickets of October 2026, each answered an hour late and solved in time:
+    exactly one breach each (response), so the month has ``count`` breaches."""
+    from sla_connector.core.ticket import parse_ticket  # noqa: PLC0415
+
+    start = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    tickets = []
+    for n in range(count):
+        created = start + timedelta(minutes=80 * n)
+        stamp = "%Y-%m-%dT%H:%M:%SZ"
+        tickets.append(
+            parse_ticket(
+                {"id": str(9000 + n), "source": "sim", "client": "acme",
+                 "subject": f"Printer {n} offline", "source_priority": "normal",
+                 "created_at": created.strftime(stamp),
+                 "events": [
+                     {"at": (created + timedelta(hours=2)).strftime(stamp),
+                      "type": "public_reply", "by": "agent"},
+                     {"at": (created + timedelta(hours=3)).strftime(stamp),
+                      "type": "status", "to": "solved"},
+                 ]}
+            )
+        )  # fmt: skip
+    return tickets
+
+
+@pytest.mark.anyio
+async def test_monthly_email_carries_html_text_and_the_pdf_pack_and_lists_20_of_500_breaches(
+    tmp_path: Path,
+) -> None:
+    sink = Sink()
+    archive = tmp_path / "packs"
+    now = datetime(2026, 11, 1, 8, 0, tzinfo=LONDON)  # the monthly run (day 1, 08:00)
+    with smtp_server(sink) as port:
+        config = make_config(
+            tmp_path,
+            reports={"timezone": "Europe/London", "archive_dir": str(archive),
+                     "recipients": {"acme": {"email": ACME}}},
+            notify={"smtp": {"host": "127.0.0.1", "port": port, "starttls": False,
+                             "sender": SENDER}},
+        )  # fmt: skip
+        store = Store.open(config.store.url)
+        try:
+            seed_store(store, config.policy, _late_replies(500), now)
+            schedule = report_schedule(config.reports, policy=config.policy)
+            outcomes = await run_due_reports(store, config.policy, schedule, now,
+                                             deliverer_for(config.notify), not_before=now)  # fmt: skip
+            again = await run_due_reports(store, config.policy, schedule, now,
+                                          deliverer_for(config.notify), not_before=now)  # fmt: skip
+        finally:
+            store.close()
+    assert [(o.kind, o.recipient, o.state) for o in outcomes] == [("monthly", "acme:email", "sent")]
+    assert again == [] and len(sink.envelopes) == 1  # exactly once
+    message = parse(sink.envelopes[0])
+    assert message.get_content_type() == "multipart/mixed"
+    body, *attached = list(message.iter_parts())
+    assert body.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in body.iter_parts()] == ["text/plain", "text/html"]
+    files = {a.get_filename(): a for a in attached}
+    assert [(a.get_content_type(), a.get_filename()) for a in attached] == [
+        ("application/pdf", "acme-monthly-2026-10.pdf"),
+        ("text/csv", "acme-monthly-2026-10-clocks.csv"),
+        ("text/csv", "sla-acme-monthly-2026-10.csv"),
+    ]
+    pdf = files["acme-monthly-2026-10.pdf"].get_content()
+    assert pdf.startswith(b"%PDF-") and files["acme-monthly-2026-10.pdf"]["Content-Disposition"]
+    assert (archive / "acme-monthly-2026-10.pdf").read_bytes() == pdf
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Breaches (500), most severe first" in html and "BREACHES (500" in text
+    breaches_html = html[html.index("Breaches (500") : html.index("Escalations fired (")]
+    assert breaches_html.count("<strong>sim/") == 20
+    assert "... and 480 more, in the attached CSV (sla-acme-monthly-2026-10.csv)." in html
+    assert "and 480 more, in the attached CSV (sla-acme-monthly-2026-10.csv)" in text
+    rows = files["sla-acme-monthly-2026-10.csv"].get_content()
+    rows = rows.decode() if isinstance(rows, bytes) else rows
+    assert len(rows.strip().splitlines()) == 1 + 500
+    # Nothing else is cut short, so no other CSV is promised or attached.
+    assert "more, in the attached CSV" not in html.replace(
+        "... and 480 more, in the attached CSV (sla-acme-monthly-2026-10.csv).", ""
+    )

@@ -44,6 +44,7 @@ from sla_connector.reporting.periods import period_containing
 from sla_connector.reporting.render import (
     Attachment,
     csv_attachments,
+    csv_name,
     render_pack_html,
     render_pack_pdf,
 )
@@ -158,7 +159,9 @@ def _write_pack(pack: Pack, fmt: str, out: Path) -> tuple[list[Path], bytes]:
         target.write_text(render_pack_html(pack), encoding="utf-8")
     appendix = target.with_name(target.stem + "-clocks.csv")
     appendix.write_text(appendix_csv(pack), encoding="utf-8")
-    return [target, appendix], pdf
+    register = target.with_name(csv_name(pack.report, "breaches"))
+    register.write_text(render_csv(pack.report), encoding="utf-8")
+    return [target, appendix, register], pdf
 
 
 def _period(args: argparse.Namespace, now: datetime, timezone: str) -> Period:

@@ -16,7 +16,9 @@ from sla_connector.reporting.model import Adherence
 __all__ = ["trend_svg"]
 
 WIDTH, HEIGHT = 680, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 46
+LEFT, RIGHT, TOP, BOTTOM = 44, 30, 14, 46
+_FLOORS = ((0.9, 0.02), (0.8, 0.04), (0.5, 0.1), (0.0, 0.2))
+"""The chart's possible lowest values, each with its gridline step (five steps to 100%)."""
 
 
 def _y(rate: float, low: float) -> float:
@@ -25,10 +27,10 @@ def _y(rate: float, low: float) -> float:
 
 
 def _floor(rates: Sequence[float], target: float | None) -> float:
-    """The chart's lowest value: a round 10% below every point and the target."""
+    """The chart's lowest value: the highest of ``_FLOORS`` below every point and the target."""
     values = [*rates, *([target] if target is not None else [])]
     lowest = min(values, default=0.0)
-    return max(0.0, min(0.9, int(lowest * 10) / 10 - (0.1 if lowest * 10 % 1 == 0 else 0)))
+    return next(low for low, _ in _FLOORS if low <= lowest - 0.005 or low == 0.0)
 
 
 def _series(cells: Sequence[Adherence], xs: Sequence[float], low: float) -> list[list[str]]:

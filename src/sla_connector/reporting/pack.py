@@ -43,6 +43,7 @@ from sla_connector.reporting.ports import EvidenceVerdict, ReportStore
 __all__ = [
     "APPENDIX_CSV_COLUMNS",
     "PDF_APPENDIX_ROWS",
+    "PDF_REGISTER_ROWS",
     "TREND_PERIODS",
     "Attestation",
     "Branding",
@@ -58,14 +59,17 @@ __all__ = [
     "build_pack",
     "evidence_attestation",
     "formats_money",
+    "month_label",
     "pack_filename",
     "trend_periods",
 ]
 
 TREND_PERIODS = 12
 """Periods in the pack's trend chart, the pack's own one last."""
-PDF_APPENDIX_ROWS = 1500
+PDF_APPENDIX_ROWS = 300
 """Clocks listed in the PDF's appendix; the appendix CSV always has them all."""
+PDF_REGISTER_ROWS = 150
+"""Breaches listed in the PDF's register (worst first); the breach CSV has them all."""
 LONGEST_HOLDS = 10
 APPENDIX_CSV_COLUMNS = (
     "source",
@@ -441,13 +445,17 @@ def _summary(report: Report, register: tuple[RegisterLine, ...], policy: Policy)
     for statement in report.credits:
         if statement.total is None:
             continue
+        month = month_label(statement.month)
         if statement.total == 0:
-            sentences.append(f"No service credit is due for {statement.month}.")
+            sentences.append(f"No service credit is due for {month}.")
         else:
-            sentences.append(
-                f"A service credit of {formats_money(statement)} is due for {statement.month}."
-            )
+            sentences.append(f"A service credit of {formats_money(statement)} is due for {month}.")
     return sentences
+
+
+def month_label(month: str) -> str:
+    """``2026-10`` -> ``October 2026``."""
+    return datetime.strptime(month, "%Y-%m").strftime("%B %Y")  # noqa: DTZ007 - a label only
 
 
 def formats_money(statement: CreditStatement) -> str:

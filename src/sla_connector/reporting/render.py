@@ -27,7 +27,7 @@ from sla_connector.reporting import formats
 from sla_connector.reporting.chart import trend_svg
 from sla_connector.reporting.chat import slack_message, teams_message
 from sla_connector.reporting.model import Adherence, Report
-from sla_connector.reporting.pack import PDF_APPENDIX_ROWS, Pack
+from sla_connector.reporting.pack import PDF_APPENDIX_ROWS, PDF_REGISTER_ROWS, Pack, month_label
 from sla_connector.reporting.pdf import render_pdf
 from sla_connector.reporting.periods import Period
 
@@ -136,6 +136,7 @@ _ENV.filters.update(
     duration=formats.duration,
     lateness=formats.lateness,
     compared=formats.compared,
+    month_label=month_label,
     contract_duration=formats.contract_duration,
     money=money_text,
     percent=format_percent,
@@ -199,6 +200,7 @@ def render_pack_html(pack: Pack) -> str:
         day=lambda instant: instant.astimezone(zone).strftime("%a %d %b %Y"),
         empty_periods=sum(1 for point in pack.trend if point.ticket.rate is None),
         appendix_rows=PDF_APPENDIX_ROWS,
+        register_rows=PDF_REGISTER_ROWS,
     )
     return _ENV.get_template("pack.html.j2").render(context)
 
