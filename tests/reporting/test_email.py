@@ -246,10 +246,13 @@ async def test_monthly_email_carries_html_text_and_the_pdf_pack_and_lists_20_of_
         try:
             seed_store(store, config.policy, _late_replies(500), now)
             schedule = report_schedule(config.reports, policy=config.policy)
-            outcomes = await run_due_reports(store, config.policy, schedule, now,
-                                             deliverer_for(config.notify), not_before=now)  # fmt: skip
-            again = await run_due_reports(store, config.policy, schedule, now,
-                                          deliverer_for(config.notify), not_before=now)  # fmt: skip
+            deliver = deliverer_for(config.notify)
+            outcomes = await run_due_reports(
+                store, config.policy, schedule, now, deliver, not_before=now
+            )
+            again = await run_due_reports(
+                store, config.policy, schedule, now, deliver, not_before=now
+            )
         finally:
             store.close()
     assert [(o.kind, o.recipient, o.state) for o in outcomes] == [("monthly", "acme:email", "sent")]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -94,12 +95,10 @@ def built(tmp_path_factory: pytest.TempPathFactory, dataset: list[Spec]) -> Any:
         seed_store(store, config.policy, tickets_at(dataset, PACK_NOW), PACK_NOW)
         store.append_evidence("test", {"n": 1}, at=1)
         head = store.append_evidence("test", {"n": 2}, at=2)
-        from zoneinfo import ZoneInfo  # noqa: PLC0415
-
         period = period_containing("monthly", datetime(2026, 10, 1, tzinfo=ZoneInfo(NEW_YORK)))
+        branding = Branding("Northwind IT", config.reports.branding.logo)
         pack = build_pack(store, config.policy, period, PACK_NOW, client="acme",
-                          timezone=NEW_YORK,
-                          branding=Branding("Northwind IT", config.reports.branding.logo))  # fmt: skip
+                          timezone=NEW_YORK, branding=branding)  # fmt: skip
     finally:
         store.close()
     pdf = tmp_path / "acme-monthly-2026-10.pdf"
@@ -110,7 +109,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, dataset: list[Spec]) -> Any:
 def test_the_pack_pdf_carries_the_client_the_hand_computed_figures_and_the_evidence_hash(
     built: Any, dataset: list[Spec]
 ) -> None:
-    pack, pdf, head, period = built
+    _, pdf, head, period = built
     text = poppler("pdftotext", "-layout", str(pdf), "-")
     flat = " ".join(text.split())
     assert "ACME Corporation" in flat and "Northwind IT" in flat
