@@ -1,4 +1,8 @@
-"""``sla-connector verify-log``: check the evidence log's hash chain end to end."""
+"""``sla-connector verify-log``: check the evidence log's hash chain end to end.
+
+``--entry N`` also prints entry N's hash, which a client's auditor compares with the head
+hash quoted in an evidence pack (the log only grows, so a later head leaves it unchanged).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sla_connector.cli.common import add_command
+from sla_connector.core.errors import ConfigError
 from sla_connector.runtime.service import store_url
 from sla_connector.settings import load_config
 from sla_connector.store import Store
@@ -15,24 +20,37 @@ __all__ = ["register", "run"]
 
 
 def register(commands: Any) -> None:
-    add_command(
+    parser = add_command(
         commands,
         "verify-log",
         run,
         summary="verify the evidence log's hash chain (exit 1 when it was tampered with)",
         description="Recompute every entry's hash of the append-only evidence log.",
     )
+    parser.add_argument(
+        "--entry",
+        metavar="N",
+        type=int,
+        help="also print entry N's hash (compare it with the head an evidence pack quotes)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config))
     store = Store.open(store_url(config))
+    entry = None
     try:
         check = store.verify_evidence()
+        if args.entry is not None and args.entry >= 1:
+            entry = next(store.evidence(since_seq=args.entry - 1), None)
     finally:
         store.close()
+    if args.entry is not None and (entry is None or entry.seq != args.entry):
+        raise ConfigError("--entry", f"the log has no entry {args.entry}")
     if check.ok:
         print(f"evidence log verified: {check.entries} entries, hash chain intact")
+        if entry is not None:
+            print(f"entry {entry.seq}: {entry.hash}")
         return 0
     print(f"evidence log FAILED verification at entry {check.first_bad_seq}: {check.message}")
     return 1
