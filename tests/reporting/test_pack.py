@@ -169,6 +169,22 @@ def test_the_appendix_lists_every_clock_decided_in_the_period(
     assert all(p.ticket.rate is None for p in pack.trend[:-2])
 
 
+def test_the_report_json_carries_the_credit_statement_as_exact_decimals(
+    built: Any, dataset: list[Spec]
+) -> None:
+    import orjson  # noqa: PLC0415
+
+    from sla_connector.reporting.render import render_json  # noqa: PLC0415
+
+    pack, _, _, period = built
+    data = orjson.loads(render_json(pack.report))
+    (statement,) = data["credits"]
+    assert statement["month"] == "2026-10" and statement["currency"] == "USD"
+    _, credit = expected_credit(expected(dataset, period.start, period.end, PACK_NOW, "acme"))
+    assert statement["total"] == str(credit)
+    assert statement["lines"][0]["formula"].startswith("missed: ")
+
+
 def test_the_html_pack_has_the_svg_chart_and_no_script(built: Any) -> None:
     pack = built[0]
     html = render_pack_html(pack)

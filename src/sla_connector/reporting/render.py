@@ -218,6 +218,8 @@ def render_text(report: Report) -> str:
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return format_instant(value)
+    if isinstance(value, Decimal):
+        return str(value)  # money and shares as exact decimal strings, never floats (S30)
     if isinstance(value, Period):
         return {
             "kind": value.kind,
