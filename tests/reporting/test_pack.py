@@ -235,6 +235,9 @@ def test_a_missing_logo_is_one_line_naming_the_key_and_exit_2(
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "reports.branding.logo" in err and "nope.png" in err
+    # The daemon does not start half-configured either: `run` stops at the same line.
+    assert main(["run", "-c", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == err
 
 
 def test_a_missing_system_library_names_the_debian_package(

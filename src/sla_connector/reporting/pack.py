@@ -446,7 +446,12 @@ def _summary(report: Report, register: tuple[RegisterLine, ...], policy: Policy)
         if statement.total is None:
             continue
         month = month_label(statement.month)
-        if statement.total == 0:
+        if not statement.complete:
+            sentences.append(
+                f"{month} is not over: the service credits so far come to "
+                f"{formats_money(statement)}."
+            )
+        elif statement.total == 0:
             sentences.append(f"No service credit is due for {month}.")
         else:
             sentences.append(f"A service credit of {formats_money(statement)} is due for {month}.")
