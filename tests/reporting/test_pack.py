@@ -71,7 +71,14 @@ def poppler(*argv: str) -> str:
     return done.stdout
 
 
-def expected_credit(counts: Counter[tuple[str, str, str]]) -> tuple[str, Decimal]:
+def uncapped_credit(counts: Counter[tuple[str, str, str]]) -> Decimal:
+    """The same credit before the monthly cap."""
+    return expected_credit(counts, cap=Decimal(1))[1]
+
+
+def expected_credit(
+    counts: Counter[tuple[str, str, str]], cap: Decimal = Decimal("0.15")
+) -> tuple[str, Decimal]:
     """The resolution objective by hand: 1% of 10,000 USD per point below 95%, cap 15%."""
     met = sum(counts[(t, "resolution", "met")] for t in TARGETS)
     decided = met + sum(counts[(t, "resolution", "breached")] for t in TARGETS)
@@ -82,7 +89,7 @@ def expected_credit(counts: Counter[tuple[str, str, str]]) -> tuple[str, Decimal
     p1_decided = p1_met + counts[("P1", "response", "breached")]
     if p1_decided >= 5 and Decimal(p1_met) < Decimal("0.99") * p1_decided:
         share += Decimal("0.05")
-    total = min(share, Decimal("0.15")) * 10000
+    total = min(share, cap) * 10000
     return f"{actual * 100:.2f}".rstrip("0").rstrip("."), total.quantize(Decimal("0.01"))
 
 
@@ -259,3 +266,49 @@ def test_a_missing_system_library_names_the_debian_package(
     with pytest.raises(PdfUnavailable) as caught:
         render_pdf("<p>x</p>")
     assert "\n" not in str(caught.value) and "apt-get install libpango-1.0-0" in str(caught.value)
+
+
+def test_weekly_report_shows_month_to_date_exposure_and_monthly_the_statement_before_and_after_cap(
+    tmp_path: Path, dataset: list[Spec]
+) -> None:
+    from sla_connector.reporting import build_report, render_all  # noqa: PLC0415
+    from sla_connector.reporting.periods import weekly_period  # noqa: PLC0415
+
+    config = pack_config(tmp_path)
+    weekly_now = datetime(2026, 10, 19, 12, 0, tzinfo=UTC)
+    store = Store.open(config.store.url)
+    try:
+        seed_store(store, config.policy, tickets_at(dataset, weekly_now), weekly_now)
+        weekly = build_report(store, config.policy, weekly_period(weekly_now, NEW_YORK),
+                              weekly_now, client="acme", timezone=NEW_YORK)  # fmt: skip
+    finally:
+        store.close()
+    month_start = datetime(2026, 10, 1, tzinfo=ZoneInfo(NEW_YORK))
+    _, so_far = expected_credit(expected(dataset, month_start, weekly_now, weekly_now, "acme"))
+    (statement,) = weekly.credits
+    assert not statement.complete and statement.total == so_far
+    text = render_all(weekly).text
+    assert "SERVICE CREDITS SO FAR, OCTOBER 2026" in text
+    assert f"Exposure so far this month: {so_far:,.2f} USD" in text
+
+    store = Store.open(config.store.url)
+    try:
+        seed_store(store, config.policy, tickets_at(dataset, PACK_NOW), PACK_NOW)
+        monthly = build_report(store, config.policy,
+                               period_containing("monthly", month_start), PACK_NOW,
+                               client="acme", timezone=NEW_YORK)  # fmt: skip
+    finally:
+        store.close()
+    counts = expected(dataset, month_start, datetime(2026, 11, 1, tzinfo=ZoneInfo(NEW_YORK)),
+                      PACK_NOW, "acme")  # fmt: skip
+    actual, credit = expected_credit(counts)
+    html = render_all(monthly).html
+    assert "Credit statement, October 2026" in html
+    assert f"missed: {actual}% against a target of 95%;" in html  # the formula applied
+    assert "points below target x 1% per point" in html
+    assert f"Total credit due: {credit:,.2f} USD" in html
+    before = uncapped_credit(counts)
+    if before > credit:
+        assert f"{before:,.2f} USD before the cap; capped at 15% of the fee" in html
+    else:
+        assert f"{before:,.2f} USD, within the cap of 15% of the fee" in html

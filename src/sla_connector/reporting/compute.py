@@ -48,6 +48,7 @@ __all__ = [
     "build_report",
     "client_timezone",
     "compute_report",
+    "relevant_tickets",
     "role_label",
     "step_roles",
     "worst_first",
@@ -423,7 +424,7 @@ class _Found:
         )
 
 
-def _relevant_tickets(store: ReportStore, client: str | None, since: int) -> Iterator[Ticket]:
+def relevant_tickets(store: ReportStore, client: str | None, since: int) -> Iterator[Ticket]:
     """Open tickets, and closed ones whose snapshot is recent enough to matter.
 
     A closed ticket decided every clock by its last stop, which is no later than the
@@ -454,7 +455,7 @@ def build_report(
     ledger = store.ledger(since=previous.start_us, client=client)
     return compute_report(
         policy,
-        _relevant_tickets(store, client, _credit_history_start(period, previous)),
+        relevant_tickets(store, client, _credit_history_start(period, previous)),
         ledger,
         evidence if evidence is not None else store.verify_evidence(),
         period,

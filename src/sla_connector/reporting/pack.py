@@ -19,7 +19,6 @@ import base64
 import csv
 import io
 import mimetypes
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -32,10 +31,10 @@ from sla_connector.core.exclusions import Exclusion, recorded_from
 from sla_connector.core.policy import Policy
 from sla_connector.core.readmodel import BreachLine
 from sla_connector.core.statements import CreditStatement
-from sla_connector.core.ticket import Ticket, format_instant
+from sla_connector.core.ticket import format_instant
 from sla_connector.core.vocabulary import ALL_CLOCKS_MET, Vocabulary
 from sla_connector.reporting import formats
-from sla_connector.reporting.compute import compute_report
+from sla_connector.reporting.compute import compute_report, relevant_tickets
 from sla_connector.reporting.model import Adherence, Report, adherence
 from sla_connector.reporting.periods import Period
 from sla_connector.reporting.ports import EvidenceVerdict, ReportStore
@@ -492,12 +491,6 @@ def _top_tier_sentence(report: Report, register: tuple[RegisterLine, ...], polic
     return f"{count}; {len(steps)} escalations written, {late} of them late."
 
 
-def _tickets_since(store: ReportStore, client: str, since: int) -> Iterator[Ticket]:
-    for row in store.iter_tickets(client=client):
-        if row.is_open or row.updated_at >= since:
-            yield row.ticket()
-
-
 def build_pack(
     store: ReportStore,
     policy: Policy,
@@ -517,7 +510,7 @@ def build_pack(
     attestation = evidence_attestation(store, verdict)
     report = compute_report(
         policy,
-        _tickets_since(store, client, trend[0].start_us),
+        relevant_tickets(store, client, trend[0].start_us),
         store.ledger(since=period.previous().start_us, client=client),
         verdict,
         period,
