@@ -230,9 +230,14 @@ def test_report_command_writes_the_pdf_pack_and_its_appendix_csv(
 
 
 def test_a_missing_logo_is_one_line_naming_the_key_and_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import yaml  # noqa: PLC0415
+
+    from sla_connector.runtime import redaction  # noqa: PLC0415
+
+    # Secrets other tests of this process remembered (an SMTP user "reports") stay out.
+    monkeypatch.setattr(redaction, "_secrets", set())
 
     path = tmp_path / "config.yaml"
     data = {**POLICY, "reports": {"branding": {"logo": str(tmp_path / "nope.png")}}}

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sla_connector.cli.common import add_command, add_now_argument, parse_now
+from sla_connector.cli.common import ExitCode, add_command, add_now_argument, parse_now
 from sla_connector.core.errors import ConfigError
 from sla_connector.reporting import (
     INTERNAL,
@@ -49,13 +49,11 @@ from sla_connector.reporting.render import (
     render_pack_pdf,
 )
 from sla_connector.runtime.report_jobs import branding_of, deliverer_for, report_targets
-from sla_connector.runtime.service import store_url, vocabulary_of
+from sla_connector.runtime.service import evidence_key, store_url, vocabulary_of
 from sla_connector.settings import load_config
 from sla_connector.store import Store
 
 __all__ = ["register", "run"]
-
-EXIT_SEND_FAILED = 1
 
 
 def register(commands: Any) -> None:
@@ -222,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     period = _period(args, now, timezone)
     url = store_url(config)
     _check_store(url)
-    store = Store.open(url)
+    store = Store.open(url, evidence_key=evidence_key(config))
     pack: Pack | None = None
     try:
         if args.format is not None:
@@ -262,5 +260,5 @@ def run(args: argparse.Namespace) -> int:
         for path in _write(rendered, Path(args.out)):
             print(path)
     if args.send and asyncio.run(_send(deliverer_for(config.notify, attempts=3), rendered, found)):
-        return EXIT_SEND_FAILED
-    return 0
+        return ExitCode.FINDINGS
+    return ExitCode.OK

@@ -1,7 +1,9 @@
 """``sla-connector verify-log``: check the evidence log's hash chain end to end.
 
-``--entry N`` also prints entry N's hash, which a client's auditor compares with the head
-hash quoted in an evidence pack (the log only grows, so a later head leaves it unchanged).
+A store that does not exist is refused (exit 2), never created: an empty new store would
+otherwise "verify" with 0 entries. ``--entry N`` also prints entry N's hash, which a
+client's auditor compares with the head hash quoted in an evidence pack (the log only
+grows, so a later head leaves it unchanged).
 """
 
 from __future__ import annotations
@@ -10,11 +12,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_command
+from sla_connector.cli.common import ExitCode, add_command, open_existing_store
 from sla_connector.core.errors import ConfigError
-from sla_connector.runtime.service import store_url
 from sla_connector.settings import load_config
-from sla_connector.store import Store
 
 __all__ = ["register", "run"]
 
@@ -25,7 +25,11 @@ def register(commands: Any) -> None:
         "verify-log",
         run,
         summary="verify the evidence log's hash chain (exit 1 when it was tampered with)",
-        description="Recompute every entry's hash of the append-only evidence log.",
+        description=(
+            "Recompute every entry's hash of the append-only evidence log, with the key "
+            "`store.evidence_key_env` names (HMAC-SHA256) when one is configured; print the "
+            "key id and the range of entries verified."
+        ),
     )
     parser.add_argument(
         "--entry",
@@ -37,7 +41,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config))
-    store = Store.open(store_url(config))
+    store = open_existing_store(config)
     entry = None
     try:
         check = store.verify_evidence()
@@ -48,9 +52,14 @@ def run(args: argparse.Namespace) -> int:
     if args.entry is not None and (entry is None or entry.seq != args.entry):
         raise ConfigError("--entry", f"the log has no entry {args.entry}")
     if check.ok:
-        print(f"evidence log verified: {check.entries} entries, hash chain intact")
+        print(f"evidence log verified: {check.message}")
         if entry is not None:
             print(f"entry {entry.seq}: {entry.hash}")
-        return 0
+        if check.key_id is None:
+            print(
+                "warning: the chain is unkeyed; set store.evidence_key_env so that a rewrite "
+                "of the whole log is caught too"
+            )
+        return ExitCode.OK
     print(f"evidence log FAILED verification at entry {check.first_bad_seq}: {check.message}")
-    return 1
+    return ExitCode.FINDINGS

@@ -1,7 +1,7 @@
 """Compute a ``Report`` by re-evaluating stored tickets with the core.
 
-``compute_report`` is a pure function of (policy, tickets, ledger rows, evidence verdict,
-period, now); ``build_report`` reads those from a store. Tickets are streamed: only the
+``compute_report`` is a pure function of (policy, tickets, ledger rows, evidence verdict
+and entries, period, now); ``build_report`` reads those from a store. Tickets are streamed: only the
 counters, the period's breaches and the at-risk list are kept in memory.
 """
 
@@ -30,17 +30,17 @@ from sla_connector.core.readmodel import (
 from sla_connector.core.statements import CreditStatement, credit_statement
 from sla_connector.core.ticket import Ticket
 from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary
+from sla_connector.reporting.attestation import ChainFacts, attest
 from sla_connector.reporting.model import (
     Adherence,
     AtRiskLine,
     ClientSummary,
-    EvidenceLine,
     Report,
     TierLine,
     adherence,
 )
 from sla_connector.reporting.periods import Period, period_containing
-from sla_connector.reporting.ports import EvidenceVerdict, ReportStore
+from sla_connector.reporting.ports import EvidenceRecord, EvidenceVerdict, ReportStore
 
 __all__ = [
     "INTERNAL",
@@ -131,6 +131,7 @@ class _Accumulator:
     breaches: list[Breach] = field(default_factory=list)
     at_risk: list[AtRiskLine] = field(default_factory=list)
     clients: set[str] = field(default_factory=set)
+    read: set[tuple[str, str]] = field(default_factory=set)  # (source, id) of every ticket
     current_index: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
     before_index: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
@@ -148,6 +149,7 @@ class _Accumulator:
     def add(self, ev: TicketEvaluation) -> None:
         ticket, key = ev.ticket, (ev.ticket.client, ev.tier)
         self.clients.add(ticket.client)
+        self.read.add((ticket.source, ticket.id))
         self.current.add(ev)
         self.before.add(ev)
         self.objectives.add(ev, self.policy)
@@ -242,6 +244,7 @@ def compute_report(
     client: str | None = None,
     timezone: str = "UTC",
     vocabulary: Vocabulary | None = None,
+    chain: Iterable[EvidenceRecord] = (),
     exclusions: RecordedExclusions | None = None,
     observers: Sequence[Observer] = (),
 ) -> Report:
@@ -249,8 +252,11 @@ def compute_report(
 
     Tickets of other clients are ignored; ``now`` is the evaluation instant (clocks are
     evaluated as of ``now``, so at-risk lines are live and breaches after the period's end
-    do not count in it). Breaches are listed worst first (``worst_first``). ``exclusions``
-    (recorded in the store) count in the contracted clients' credit statements only.
+    do not count in it). ``chain`` holds the evidence log's entries from the period's
+    start on: the figures are cross-checked against the outcomes they record
+    (``reporting.attestation``). Breaches are listed worst first (``worst_first``).
+    ``exclusions`` (recorded in the store) count in the contracted clients' credit
+    statements only.
     """
     terms = vocabulary or Vocabulary()
     acc = _Accumulator(period, period.previous(), to_us(now), terms, policy, observers)
@@ -267,6 +273,18 @@ def compute_report(
     scope_name = (policy.client(client).name or client) if client is not None else "All clients"
 
     found = _Found(acc, breaches, at_risk)
+    escalations = _fired_in(period, ledger_rows, terms)
+    attestation = None
+    if evidence is not None:
+        attestation = attest(
+            evidence,
+            ChainFacts.read(chain),
+            period=period,
+            client=client,
+            breached={(b.ticket.source, b.ticket.id, b.clock.kind) for b in acc.breaches},
+            read=acc.read,
+            fired={line.key for line in escalations},
+        )
     tiers = sorted(policy.tiers, key=lambda key: (policy.severity(key), key))
     return Report(
         scope=scope,
@@ -298,9 +316,9 @@ def compute_report(
             for tier in tiers
         ),
         breaches=breaches,
-        escalations=_fired_in(period, ledger_rows, terms),
+        escalations=escalations,
         at_risk=at_risk,
-        evidence=_evidence(evidence),
+        evidence=attestation,
         credits=_credits(policy, acc, clients),
         roles=step_roles(policy),
     )
@@ -392,12 +410,6 @@ def _tier_line(
     )
 
 
-def _evidence(check: EvidenceVerdict | None) -> EvidenceLine:
-    if check is None:
-        return EvidenceLine(checked=False, ok=False, entries=0, message="")
-    return EvidenceLine(checked=True, ok=check.ok, entries=check.entries, message=check.message)
-
-
 @dataclass(frozen=True, slots=True)
 class _Found:
     """What the tickets of a report gave: the counters, the breaches, the at-risk clocks."""
@@ -452,17 +464,21 @@ def build_report(
     several reports verifies once).
     """
     previous = period.previous()
+    verdict = evidence if evidence is not None else store.verify_evidence()
     ledger = store.ledger(since=previous.start_us, client=client)
     return compute_report(
         policy,
         relevant_tickets(store, client, _credit_history_start(period, previous)),
         ledger,
-        evidence if evidence is not None else store.verify_evidence(),
+        verdict,
         period,
         now=now,
         client=client,
         timezone=timezone,
         vocabulary=vocabulary,
+        # A clock decided in the period is logged when polled, so no earlier than its
+        # decision: the entries from the period's start on hold every outcome to check.
+        chain=store.evidence(since_at=period.start_us),
         exclusions=recorded_from(store.exclusions()),
     )
 

@@ -3,8 +3,9 @@
 ``build_pack`` computes the client's ``Report`` for the period (the same figures as the
 email, from ``compute_report``) and, in the same pass over the tickets, what the pack adds:
 the trend over the last 12 periods, the holds (pauses that counted, S36), the breach
-register with exclusions, every clock decided in the period (the appendix) and the
-evidence-log head the figures were computed against. It also gathers the methodology:
+register with exclusions and every clock decided in the period (the appendix); the
+evidence-log range, head and key the figures were cross-checked against are the report's
+own ``EvidenceAttestation``. It also gathers the methodology:
 each tier's targets as the contract states them, the calendars and holidays used, the time
 zone, and what pauses a clock. ``render_pack_html`` renders it with the templates the
 emails use (``reporting/templates``); ``reporting.pdf`` turns that HTML into the PDF.
@@ -35,7 +36,7 @@ from sla_connector.core.ticket import format_instant
 from sla_connector.core.vocabulary import ALL_CLOCKS_MET, Vocabulary
 from sla_connector.reporting import formats
 from sla_connector.reporting.compute import compute_report, relevant_tickets
-from sla_connector.reporting.model import Adherence, Report, adherence
+from sla_connector.reporting.model import Adherence, EvidenceAttestation, Report, adherence
 from sla_connector.reporting.periods import Period
 from sla_connector.reporting.ports import EvidenceVerdict, ReportStore
 
@@ -44,7 +45,6 @@ __all__ = [
     "PDF_APPENDIX_ROWS",
     "PDF_REGISTER_ROWS",
     "TREND_PERIODS",
-    "Attestation",
     "Branding",
     "CalendarMethod",
     "ClockLine",
@@ -56,7 +56,6 @@ __all__ = [
     "TrendPoint",
     "appendix_csv",
     "build_pack",
-    "evidence_attestation",
     "formats_money",
     "month_label",
     "pack_filename",
@@ -187,22 +186,6 @@ class CalendarMethod:
 
 
 @dataclass(frozen=True, slots=True)
-class Attestation:
-    """What the figures were computed against in the evidence log (hash chain).
-
-    Field names follow the ``EvidenceAttestation`` of the HMAC-keyed chain (issue 11), so
-    that one can replace this one: ``consistent`` is the chain verification's verdict.
-    """
-
-    key_id: str | None
-    first_seq: int
-    last_seq: int
-    head_hash: str
-    consistent: bool
-    problems: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Pack:
     """Everything one evidence pack shows, in its order."""
 
@@ -216,8 +199,12 @@ class Pack:
     tiers: tuple[TierMethod, ...]
     calendars: tuple[CalendarMethod, ...]
     paused_statuses: tuple[tuple[str, tuple[str, ...]], ...]
-    attestation: Attestation
     clocks: tuple[ClockLine, ...]
+
+    @property
+    def attestation(self) -> EvidenceAttestation | None:
+        """The evidence-log range, head hash and key the figures were checked against."""
+        return self.report.evidence
 
     @property
     def statements(self) -> tuple[CreditStatement, ...]:
@@ -243,23 +230,6 @@ def trend_periods(period: Period, count: int = TREND_PERIODS) -> list[Period]:
     while len(found) < count:
         found.append(found[-1].previous())
     return found[::-1]
-
-
-def evidence_attestation(store: ReportStore, verdict: EvidenceVerdict) -> Attestation:
-    """The store's evidence head (seq, hash) and the chain verdict, as the pack quotes them.
-
-    The seam the HMAC-keyed chain's ``EvidenceAttestation`` replaces (issue 11): until then
-    the range is the whole chain, 1 to the head.
-    """
-    seq, head = store.evidence_head()
-    return Attestation(
-        key_id=None,
-        first_seq=1 if seq else 0,
-        last_seq=seq,
-        head_hash=head,
-        consistent=verdict.ok,
-        problems=() if verdict.ok else (verdict.message,),
-    )
 
 
 @dataclass(slots=True)
@@ -507,7 +477,6 @@ def build_pack(
     trend = trend_periods(period)
     collector = _Collector(period, trend)
     verdict = evidence if evidence is not None else store.verify_evidence()
-    attestation = evidence_attestation(store, verdict)
     report = compute_report(
         policy,
         relevant_tickets(store, client, trend[0].start_us),
@@ -518,6 +487,7 @@ def build_pack(
         client=client,
         timezone=timezone,
         vocabulary=vocabulary,
+        chain=store.evidence(since_at=period.start_us),
         exclusions=recorded_from(store.exclusions()),
         observers=(collector,),
     )
@@ -544,7 +514,6 @@ def build_pack(
         paused_statuses=tuple(
             (source, tuple(sorted(sets.paused))) for source, sets in sorted(policy.sources.items())
         ),
-        attestation=attestation,
         clocks=tuple(sorted(collector.clocks, key=lambda c: (c.decided_at, c.ticket_id, c.clock))),
     )
 

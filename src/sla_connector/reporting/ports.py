@@ -7,14 +7,15 @@ tests can pass a small fake.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 from sla_connector.core.exclusions import ExclusionRecord
 from sla_connector.core.ledger import LedgerRow, ReportRun
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
+    "EvidenceRecord",
     "EvidenceVerdict",
     "ReportStore",
     "RunStore",
@@ -44,6 +45,27 @@ class EvidenceVerdict(Protocol):
     def entries(self) -> int: ...
     @property
     def message(self) -> str: ...
+    @property
+    def key_id(self) -> str | None: ...
+    @property
+    def first_seq(self) -> int: ...
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def head_hash(self) -> str: ...
+
+
+class EvidenceRecord(Protocol):
+    """One evidence log entry (``store.EvidenceEntry``)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
 
 
 class ReportStore(Protocol):
@@ -59,9 +81,11 @@ class ReportStore(Protocol):
 
     def verify_evidence(self) -> EvidenceVerdict: ...
 
-    def exclusions(self) -> Sequence[ExclusionRecord]: ...
+    def evidence(
+        self, *, since_seq: int = 0, since_at: int | None = None
+    ) -> Iterator[EvidenceRecord]: ...
 
-    def evidence_head(self) -> tuple[int, str]: ...
+    def exclusions(self) -> Sequence[ExclusionRecord]: ...
 
 
 class RunStore(ReportStore, Protocol):

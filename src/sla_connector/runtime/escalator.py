@@ -167,13 +167,10 @@ class Escalator:
 
     def _park(self, row: LedgerRow) -> FireResult:
         """Not triggered now (a reply landed, a pause began); a later trigger revives it."""
-        self.store.finish(
-            row.key,
-            state="dormant",
-            at=self._now(),
-            lateness_us=0,
-            detail="verified before firing: not triggered",
-        )
+        detail = "verified before firing: not triggered"
+        now = self._now()
+        self.store.finish(row.key, state="dormant", at=now, lateness_us=0, detail=detail)
+        self._evidence(row, "dormant", detail, 0, now)
         return FireResult(row.key, "dormant", "not triggered")
 
     def _settled_before_writing(
@@ -253,6 +250,22 @@ class Escalator:
     def _finish(self, row: LedgerRow, state: str, detail: str, lateness: int) -> FireResult:
         now = self._now()
         self.store.finish(row.key, state=state, at=now, lateness_us=lateness, detail=detail)
+        self._evidence(row, state, detail, lateness, now)
+        log.info(
+            "escalation %s",
+            state,
+            extra={
+                "event": "escalation",
+                "key": row.key,
+                "state": state,
+                "lateness_us": lateness,
+                "detail": detail,
+            },
+        )
+        return FireResult(row.key, state, detail, lateness)
+
+    def _evidence(self, row: LedgerRow, state: str, detail: str, lateness: int, now: int) -> None:
+        """Every outcome of an attempt at a step goes into the evidence log."""
         self.store.append_evidence(
             "escalation",
             {
@@ -269,15 +282,3 @@ class Escalator:
             },
             at=now,
         )
-        log.info(
-            "escalation %s",
-            state,
-            extra={
-                "event": "escalation",
-                "key": row.key,
-                "state": state,
-                "lateness_us": lateness,
-                "detail": detail,
-            },
-        )
-        return FireResult(row.key, state, detail, lateness)

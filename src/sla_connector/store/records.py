@@ -116,12 +116,20 @@ class EvidenceEntry:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceCheck:
-    """The verdict of ``verify_evidence``; ``first_bad_seq`` is None when ``ok``."""
+    """The verdict of ``verify_evidence``; ``first_bad_seq`` is None when ``ok``.
+
+    ``first_seq..last_seq`` is the range verified intact (up to the first damaged entry)
+    and ``head_hash`` the hash of ``last_seq``."""
 
     ok: bool
     entries: int
     first_bad_seq: int | None
     message: str
+    key_id: str | None = None  # the verifier's key (None: verified as an unkeyed chain)
+    first_seq: int = 0  # the range verified (0..0 for an empty log)
+    last_seq: int = 0
+    head_hash: str = ""
+    unkeyed_entries: int = 0  # plain SHA-256 entries (written before a key was configured)
 
 
 @dataclass(frozen=True, slots=True)

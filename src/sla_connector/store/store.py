@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from sla_connector.store.engine import (
     parse_store_url,
     transaction,
 )
+from sla_connector.store.evidence import EvidenceKey
 from sla_connector.store.locks import Leadership, OwnerLock, acquire_owner_lock
 from sla_connector.store.migrations import LATEST_VERSION, current_version, upgrade
 from sla_connector.store.records import (
@@ -56,9 +58,17 @@ class Store:
     """Cursors, ticket snapshots, the escalation ledger, report runs, exclusions and the
     evidence log."""
 
-    def __init__(self, engine: Engine, url: URL, *, max_attempts: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        url: URL,
+        *,
+        max_attempts: int,
+        evidence_key: EvidenceKey | None = None,
+    ) -> None:
         """Use ``Store.open``; this only wires an engine that is already migrated."""
         self._engine = engine
+        self.evidence_key = evidence_key
         self._url = url
         self.dialect: str = engine.dialect.name
         self.max_attempts = max_attempts
@@ -67,9 +77,16 @@ class Store:
 
     @classmethod
     def open(
-        cls, url: str, *, migrate: bool = True, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+        cls,
+        url: str,
+        *,
+        migrate: bool = True,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        evidence_key: bytes | None = None,
     ) -> Store:
         """Connect, bring the schema up to date (unless ``migrate`` is False) and check it.
+
+        ``evidence_key`` keys the evidence chain (HMAC-SHA256); None leaves it unkeyed.
 
         ``max_attempts`` bounds the claims of a step that keeps failing (see ``finish``).
         A PostgreSQL URL may pick a schema with ``?options=-csearch_path%3Dname``.
@@ -91,7 +108,28 @@ class Store:
                 f"store {shown}: schema version {have}, this sla-connector needs "
                 f"{LATEST_VERSION}; open it with migrations enabled"
             )
-        return cls(engine, parsed, max_attempts=max_attempts)
+        key = EvidenceKey(evidence_key) if evidence_key is not None else None
+        return cls(engine, parsed, max_attempts=max_attempts, evidence_key=key)
+
+    @classmethod
+    def exists(cls, url: str) -> bool:
+        """Whether a store lives at ``url`` (its tables exist), creating nothing: a SQLite
+        file that is not there stays absent. For commands that only read a store."""
+        parsed = parse_store_url(url)
+        database = parsed.database or ""
+        if (
+            parsed.get_backend_name() == "sqlite"
+            and database not in ("", ":memory:")
+            and not database.startswith("file:")
+            and not Path(database).is_file()
+        ):
+            return False
+        engine = create_store_engine(parsed)
+        try:
+            with transaction(engine, "opening the store", write=False) as conn:
+                return current_version(conn) > 0
+        finally:
+            engine.dispose()
 
     def close(self) -> None:
         """Release leadership and the owner lock, then close every connection."""
@@ -446,7 +484,7 @@ class Store:
         if not row.reason.strip() or not row.approved_by.strip():
             raise ValueError("an exclusion needs a reason and who approved it")
         with self._write(f"excluding {row.clock} of {row.source}:{row.ticket_id}") as conn:
-            exclusion_ops.record(conn, row)
+            exclusion_ops.record(conn, row, key=self.evidence_key)
 
     def revoke_exclusion(
         self, source: str, ticket_id: str, clock: str, *, by: str, at: int, reason: str = ""
@@ -454,7 +492,9 @@ class Store:
         """Revoke the clock's active exclusion, logged; False when none is active."""
         _check_clock(clock)
         with self._write(f"revoking the exclusion of {source}:{ticket_id}") as conn:
-            return exclusion_ops.revoke(conn, source, ticket_id, clock, by=by, at=at, reason=reason)
+            return exclusion_ops.revoke(
+                conn, source, ticket_id, clock, by=by, at=at, reason=reason, key=self.evidence_key
+            )
 
     def exclusions(
         self, *, active_only: bool = True, source: str | None = None, ticket_id: str | None = None
@@ -470,24 +510,41 @@ class Store:
     def append_evidence(self, kind: str, payload: Mapping[str, Any], *, at: int) -> str:
         """Append one entry to the hash chain; returns its hash."""
         with self._write(f"appending {kind!r} evidence") as conn:
-            return evidence_log.append(conn, kind, payload, at)
+            return evidence_log.append(conn, kind, payload, at, self.evidence_key)
+
+    def anchor_evidence_key(self, *, at: int) -> bool:
+        """With a key configured on a log whose newest entry is not keyed with it, append a
+        keyed ``evidence_keyed`` entry, so that a later rewrite without the key shows.
+        True when an entry was appended."""
+        key = self.evidence_key
+        if key is None:
+            return False
+        with self._write("anchoring the evidence key") as conn:
+            seq, tip = evidence_log.head(conn)
+            if seq == 0 or evidence_log.hash_key_id(tip) == key.key_id:
+                return False
+            payload = {"key_id": key.key_id, "previous_key_id": evidence_log.hash_key_id(tip)}
+            evidence_log.append(conn, "evidence_keyed", {**payload, "after_seq": seq}, at, key)
+            return True
 
     def verify_evidence(self) -> EvidenceCheck:
         """Recompute the chain: ok, or the first damaged entry and what is wrong."""
         with self._read("verifying the evidence log") as conn:
-            return evidence_log.verify_rows(conn)
+            return evidence_log.verify_rows(conn, self.evidence_key)
 
     def evidence_head(self) -> tuple[int, str]:
         """The chain's tip as the head row records it: (last seq, its hash); (0, zeros) empty."""
         with self._read("reading the evidence head") as conn:
             return evidence_log.head(conn)
 
-    def evidence(self, *, since_seq: int = 0) -> Iterator[EvidenceEntry]:
-        """Entries with ``seq > since_seq`` in order, read page by page."""
+    def evidence(
+        self, *, since_seq: int = 0, since_at: int | None = None
+    ) -> Iterator[EvidenceEntry]:
+        """Entries with ``seq > since_seq`` (and ``at >= since_at``) in order, page by page."""
         after = since_seq
         while True:
             with self._read("reading the evidence log") as conn:
-                page = evidence_log.read_page(conn, after, _PAGE)
+                page = evidence_log.read_page(conn, after, _PAGE, since_at)
             yield from page
             if len(page) < _PAGE:
                 return

@@ -8,7 +8,8 @@ many open browsers and a Prometheus scraper cost one evaluation per period.
 Routes: ``/`` (overview), ``/clients/{client}``, ``/tickets/{source}/{id}``, the same under
 ``/api/...`` as JSON, ``/metrics``, ``/healthz`` and ``/readyz``, ``POST /login`` and
 ``POST /logout``. With a token, all of them need it (see ``web.auth``), health included
-unless the caller lists paths in ``public_paths``.
+unless the caller lists paths in ``public_paths``. Every answer carries the security headers
+and a ``Host`` that is not an allowed name is refused (``web.security``).
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from starlette.routing import BaseRoute, Route
 
 from sla_connector.core.readmodel import BreachLine, EscalationLine
 from sla_connector.core.vocabulary import Vocabulary
-from sla_connector.web.auth import COOKIE_NAME, TokenGuard
+from sla_connector.web.auth import COOKIE_NAME, LoginLimiter, TokenGuard
 from sla_connector.web.data import DashboardSource
 from sla_connector.web.figures import ticket_url
 from sla_connector.web.health import health_routes
 from sla_connector.web.metrics import build_registry
 from sla_connector.web.pages import Pages
+from sla_connector.web.security import HostCheck, SecurityHeaders, content_security_policy
 from sla_connector.web.ticket_view import TicketView, build_ticket
 from sla_connector.web.views import ClientView, Overview, build_client, build_overview
 
@@ -203,11 +205,31 @@ def _logout_route() -> Route:
     return Route("/logout", logout, methods=["POST"])
 
 
-def _guard(token: str | None, pages: Pages, public_paths: Collection[str]) -> list[Middleware]:
-    """The token check in front of every route, when there is a token."""
-    if token is None:
-        return []
-    return [Middleware(TokenGuard, token=token, login_page=pages.login, public_paths=public_paths)]
+def _middleware(
+    token: str | None,
+    pages: Pages,
+    public_paths: Collection[str],
+    allowed_hosts: Collection[str],
+    limiter: LoginLimiter | None,
+) -> list[Middleware]:
+    """Outermost first: security headers on every answer, the Host check, then the token
+    check in front of every route (when there is a token)."""
+    csp = content_security_policy([pages.css], [pages.js])
+    stack = [
+        Middleware(SecurityHeaders, csp=csp),
+        Middleware(HostCheck, allowed_hosts=allowed_hosts),
+    ]
+    if token is not None:
+        stack.append(
+            Middleware(
+                TokenGuard,
+                token=token,
+                login_page=pages.login,
+                public_paths=public_paths,
+                limiter=limiter,
+            )
+        )
+    return stack
 
 
 def create_app(
@@ -220,10 +242,13 @@ def create_app(
     cache_seconds: float = 2.0,
     display_tz: tzinfo | str = "UTC",
     public_paths: Collection[str] = (),
+    allowed_hosts: Collection[str] = (),
+    login_limiter: LoginLimiter | None = None,
 ) -> Starlette:
     """The dashboard app. ``token`` None: open (bind it to 127.0.0.1 then); "" is refused.
 
     ``vocabulary`` carries the configured "late" and "at risk" (the defaults otherwise).
+    ``allowed_hosts``: the ``Host`` names served besides the loopback ones (``web.security``).
     """
     if token is not None and not token:
         raise ValueError("the dashboard token is empty; unset it to serve without one")
@@ -237,6 +262,9 @@ def create_app(
         _logout_route(),
         *health_routes(readiness or _default_readiness(source)),
     ]
-    app = Starlette(routes=routes, middleware=_guard(token, pages, public_paths))
+    app = Starlette(
+        routes=routes,
+        middleware=_middleware(token, pages, public_paths, allowed_hosts, login_limiter),
+    )
     app.state.metrics_registry = registry
     return app

@@ -132,9 +132,12 @@ class Pages:
             lstrip_blocks=True,
         )
         static = files("sla_connector.web") / "static"
+        # The only inline style and script of every page; the CSP allows them by hash.
+        self.css = static.joinpath("dashboard.css").read_text(encoding="utf-8")
+        self.js = static.joinpath("dashboard.js").read_text(encoding="utf-8")
         self.env.globals.update(
-            css=Markup(static.joinpath("dashboard.css").read_text(encoding="utf-8")),
-            js=Markup(static.joinpath("dashboard.js").read_text(encoding="utf-8")),
+            css=Markup(self.css),
+            js=Markup(self.js),
             refresh=refresh_seconds,
             tz_name=getattr(display_tz, "key", None) or str(display_tz),
             logout=logout,

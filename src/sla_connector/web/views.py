@@ -20,6 +20,7 @@ from sla_connector.core.readmodel import (
     breach_lines,
     escalation_lines,
 )
+from sla_connector.core.secrets import mask_userinfo
 from sla_connector.core.vocabulary import ATTEMPTED_STATES, Vocabulary
 from sla_connector.web.data import DashboardSource
 from sla_connector.web.figures import (
@@ -138,7 +139,7 @@ def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
             health.leading,
             health.last_poll_ok,
             None if health.last_poll_at is None else health.last_poll_at.astimezone(UTC),
-            health.last_error,
+            None if health.last_error is None else mask_userinfo(health.last_error),
             health.polls,
             health.poll_errors,
             health.last_poll_seconds,
