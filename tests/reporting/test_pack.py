@@ -317,3 +317,26 @@ def test_weekly_report_shows_month_to_date_exposure_and_monthly_the_statement_be
         assert f"{before:,.2f} USD before the cap; capped at 15% of the fee" in html
     else:
         assert f"{before:,.2f} USD, within the cap of 15% of the fee" in html
+
+
+def test_a_quarterly_pack_covers_the_calendar_quarter_with_each_months_statement(
+    tmp_path: Path, dataset: list[Spec], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = pack_config(tmp_path)
+    now = datetime(2027, 1, 4, 13, 0, tzinfo=UTC)  # the first Monday after Q4 2026
+    store = Store.open(config.store.url)
+    try:
+        seed_store(store, config.policy, tickets_at(dataset, now), now)
+        quarter = period_containing("quarterly", datetime(2026, 10, 1, tzinfo=ZoneInfo(NEW_YORK)))
+        pack = build_pack(store, config.policy, quarter, now, client="acme", timezone=NEW_YORK)
+    finally:
+        store.close()
+    assert pack.filename == "acme-quarterly-2026-Q4.pdf"
+    assert (quarter.label, quarter.previous().label) == ("Q4 2026", "Q3 2026")
+    assert [s.month for s in pack.statements] == ["2026-10", "2026-11", "2026-12"]
+    assert all(s.complete for s in pack.statements)
+    counts = expected(dataset, quarter.start, quarter.end, now, "acme")
+    assert pack.report.total.ticket.met == sum(counts[(t, "ticket", "met")] for t in TARGETS)
+    html = render_pack_html(pack)
+    assert "Trend over the last 12 quarters" in html and "Q4 2026" in html
+    assert "Credit statement, October 2026" in html and "Credit statement, December 2026" in html
