@@ -457,18 +457,22 @@ def build_report(
     timezone: str = "UTC",
     evidence: EvidenceVerdict | None = None,
     vocabulary: Vocabulary | None = None,
+    observers: Sequence[Observer] = (),
+    since_us: int | None = None,
 ) -> Report:
     """Read tickets, ledger and the evidence verdict from ``store`` and compute the report.
 
     ``evidence`` skips verifying the log again when the caller has just done it (a run of
-    several reports verifies once).
+    several reports verifies once). ``observers`` see every ticket evaluated, from those
+    touched since ``since_us`` on (default: what the report itself needs).
     """
     previous = period.previous()
     verdict = evidence if evidence is not None else store.verify_evidence()
     ledger = store.ledger(since=previous.start_us, client=client)
+    since = _credit_history_start(period, previous)
     return compute_report(
         policy,
-        relevant_tickets(store, client, _credit_history_start(period, previous)),
+        relevant_tickets(store, client, since if since_us is None else min(since, since_us)),
         ledger,
         verdict,
         period,
@@ -480,6 +484,7 @@ def build_report(
         # decision: the entries from the period's start on hold every outcome to check.
         chain=store.evidence(since_at=period.start_us),
         exclusions=recorded_from(store.exclusions()),
+        observers=observers,
     )
 
 

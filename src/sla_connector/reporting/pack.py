@@ -28,14 +28,14 @@ from sla_connector.core.adherence import AdherenceCounter, PauseCounter
 from sla_connector.core.calendars import BusinessCalendar, from_us
 from sla_connector.core.credits import format_money
 from sla_connector.core.evaluate import TicketEvaluation
-from sla_connector.core.exclusions import Exclusion, recorded_from
+from sla_connector.core.exclusions import Exclusion
 from sla_connector.core.policy import Policy
 from sla_connector.core.readmodel import BreachLine
 from sla_connector.core.statements import CreditStatement
 from sla_connector.core.ticket import format_instant
 from sla_connector.core.vocabulary import ALL_CLOCKS_MET, Vocabulary
 from sla_connector.reporting import formats
-from sla_connector.reporting.compute import compute_report, relevant_tickets
+from sla_connector.reporting.compute import build_report
 from sla_connector.reporting.model import Adherence, EvidenceAttestation, Report, adherence
 from sla_connector.reporting.periods import Period
 from sla_connector.reporting.ports import EvidenceVerdict, ReportStore
@@ -476,20 +476,17 @@ def build_pack(
     """The evidence pack of ``client`` for ``period`` (a month or a quarter), as of ``now``."""
     trend = trend_periods(period)
     collector = _Collector(period, trend)
-    verdict = evidence if evidence is not None else store.verify_evidence()
-    report = compute_report(
+    report = build_report(
+        store,
         policy,
-        relevant_tickets(store, client, trend[0].start_us),
-        store.ledger(since=period.previous().start_us, client=client),
-        verdict,
         period,
-        now=now,
+        now,
         client=client,
         timezone=timezone,
+        evidence=evidence,
         vocabulary=vocabulary,
-        chain=store.evidence(since_at=period.start_us),
-        exclusions=recorded_from(store.exclusions()),
         observers=(collector,),
+        since_us=trend[0].start_us,
     )
     register = tuple(
         RegisterLine(b, collector.excluded.get((b.source, b.ticket_id, b.clock)))
