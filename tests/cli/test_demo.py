@@ -38,7 +38,7 @@ def test_demo_three_days_at_max_speed_summary_matches_the_report(tmp_path: Path)
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     answered = False
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 480  # the three clients' PDF packs take a while on 2 cores
     try:
         while process.poll() is None and time.monotonic() < deadline:
             if not answered:
@@ -68,6 +68,15 @@ def test_demo_three_days_at_max_speed_summary_matches_the_report(tmp_path: Path)
             decided = cell["met"] + cell["breached"]
             rate = "n/a" if cell["rate"] is None else f"{cell['rate'] * 100:.1f}%"
             assert f"{kind} {rate} ({cell['met']}/{decided})" in line.group(1)
+    # Each demo client's weekly report and monthly evidence pack (issue 15 item 6).
+    # The last complete month (October, with seeded history), else November so far.
+    packs = sorted(p.name for p in out.glob("*-monthly-*.pdf"))
+    assert [name.split("-monthly-")[0] for name in packs] == [
+        c["client"] for c in report["clients"]
+    ]
+    assert all(re.fullmatch(r".+-monthly-2026-1[01]\.pdf", name) for name in packs), packs
+    assert all((out / name).read_bytes().startswith(b"%PDF-") for name in packs)
+    assert len(list(out.glob("*-weekly-2026-W*.html"))) == len(report["clients"])
     summary = re.search(
         r"Demo finished: (\d+) tickets; escalations fired: (\d+) on time, (\d+) late", output
     )

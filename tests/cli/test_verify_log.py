@@ -135,3 +135,18 @@ def test_finding_2_verify_log_fails_after_a_rewrite_without_the_key(
     engine.dispose()
     assert main(["verify-log", "-c", str(config)]) == 1
     assert "rewritten without the key" in capsys.readouterr().out
+
+
+def test_entry_prints_the_hash_an_evidence_pack_quotes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path)
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        seq, head = store.evidence_head()
+    finally:
+        store.close()
+    assert main(["verify-log", "-c", str(config), "--entry", str(seq)]) == 0
+    assert f"entry {seq}: {head}" in capsys.readouterr().out
+    assert main(["verify-log", "-c", str(config), "--entry", "99"]) == 2
+    assert "--entry" in capsys.readouterr().err

@@ -146,7 +146,7 @@ def _worst_case(report: Report) -> Report:
 def test_a_very_large_msp_email_stays_under_gmails_clipping_size(msp: Rendered) -> None:
     rendered = render_all(_worst_case(msp.report))
     assert len(rendered.html.encode()) < GMAIL_CLIP_BYTES
-    assert "more in the CSV export" in rendered.html
+    assert "more, in the attached CSV (" in rendered.html
     assert "more clients in the JSON export" in rendered.html
 
 

@@ -23,7 +23,12 @@ from sla_connector.reporting import (
     run_due_reports,
 )
 from sla_connector.reporting.schedule import fire_before, last_fire
-from sla_connector.runtime.report_jobs import monthly_trigger, report_schedule, weekly_trigger
+from sla_connector.runtime.report_jobs import (
+    monthly_trigger,
+    quarterly_trigger,
+    report_schedule,
+    weekly_trigger,
+)
 from sla_connector.settings.services import ReportsConfig
 from sla_connector.store import Store
 from tests.reporting.conftest import make_config
@@ -114,12 +119,17 @@ async def test_nine_weeks_give_nine_weekly_and_two_monthly_runs_per_recipient_at
     for key in RUN_KEYS:
         assert per[("weekly", key)] == 9, key
         assert per[("monthly", key)] == 2, key
+    # Q3 2026's pack, on the first Monday after the quarter (5 Oct), to the client's email only.
+    assert [k for k in per if k[0] == "quarterly"] == [("quarterly", "acme:email")]
+    assert per[("quarterly", "acme:email")] == 1
     assert all(r.state == "sent" for r in runs)
-    assert len(recorder.sent) == len(runs) == 4 * 11  # delivered once each, never twice
+    assert len(recorder.sent) == len(runs) == 4 * 11 + 1  # delivered once each, never twice
     for run in runs:
         local = from_us(run.claimed_at).astimezone(LONDON)
         assert (local.hour, local.minute) == (8, 0)
-        assert local.weekday() == 0 if run.kind == "weekly" else local.day == 1
+        assert local.weekday() == 0 if run.kind != "monthly" else local.day == 1
+        if run.kind == "quarterly":
+            assert local.date().isoformat() == "2026-10-05"
     weekly_utc_hours = {from_us(r.claimed_at).hour for r in runs if r.kind == "weekly"}
     assert weekly_utc_hours == {7, 8}  # 08:00 BST before 25 Oct, 08:00 GMT after
     starts = sorted({start for kind, start, _, _ in recorder.sent if kind == "weekly"})
@@ -194,7 +204,8 @@ async def test_two_daemons_at_the_same_instant_send_each_report_once(config: Any
         first.close()
         second.close()
     sent = [o for outcomes in results for o in outcomes if o.state == "sent"]
-    assert len(sent) == len(recorder.sent) == len(RUN_KEYS)  # the weekly report, once each
+    # The weekly report, once each, and Q3's pack (first Monday after it) to acme's email.
+    assert len(sent) == len(recorder.sent) == len(RUN_KEYS) + 1
     assert len({(o.kind, o.recipient) for o in sent}) == len(sent)
 
 
@@ -206,6 +217,7 @@ def test_a_fresh_target_gets_only_the_latest_period_and_a_known_one_catches_up(
     assert {(d.kind, d.period.start.date().isoformat()) for d in fresh} == {
         ("weekly", "2026-11-16"),
         ("monthly", "2026-10-01"),
+        ("quarterly", "2026-07-01"),
     }
 
     class Run:
@@ -236,7 +248,9 @@ def test_fire_instants_agree_with_the_apscheduler_triggers_for_a_year(
         ReportsConfig.model_validate({"timezone": zone, "weekly": weekly, "monthly": monthly})
     )
     start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
-    for kind, trigger in (("weekly", weekly_trigger(config)), ("monthly", monthly_trigger(config))):
+    triggers = (("weekly", weekly_trigger(config)), ("monthly", monthly_trigger(config)),
+                ("quarterly", quarterly_trigger(config)))  # fmt: skip
+    for kind, trigger in triggers:
         from_cron = list(fire_times(trigger, start, end))
         walked = []
         fire = last_fire(kind, config, end)  # type: ignore[arg-type]
@@ -246,4 +260,4 @@ def test_fire_instants_agree_with_the_apscheduler_triggers_for_a_year(
         assert [f.astimezone(UTC) for f in reversed(walked)] == [
             f.astimezone(UTC) for f in from_cron
         ]
-        assert len(from_cron) in ((52, 53) if kind == "weekly" else (12,))
+        assert len(from_cron) in {"weekly": (52, 53), "monthly": (12,), "quarterly": (4,)}[kind]

@@ -96,7 +96,7 @@ async def test_slack_webhook_receives_valid_block_kit_with_the_hand_computed_fig
     counts = expected(dataset, WEEK_START, WEEK_END, NOW, "acme")
     text = slack_text(payload)
     for name, kind in (("Response", "response"), ("Resolution", "resolution"),
-                       ("Both clocks met", "ticket")):  # fmt: skip
+                       ("All clocks met", "ticket")):  # fmt: skip
         assert f"*{name}*\n{rate(counts, kind)} (target 95.0%), below target" in text
     assert rate(counts, "ticket") in payload["text"]
     assert "ACME Corporation" in payload["blocks"][0]["text"]["text"]
@@ -125,7 +125,7 @@ async def test_teams_webhook_receives_an_adaptive_card_message_with_the_same_fig
     assert figures == {
         "Response": rate(counts, "response"),
         "Resolution": rate(counts, "resolution"),
-        "Both clocks met": rate(counts, "ticket"),
+        "All clocks met": rate(counts, "ticket"),
     }
     assert all(c["items"][1]["color"] == "Attention" for c in columns)  # below the 95% target
     assert card["body"][-1]["text"] == rendered.report.evidence.statement

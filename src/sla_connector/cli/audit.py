@@ -49,6 +49,7 @@ from sla_connector.core.evaluate import evaluate
 from sla_connector.core.exclusions import RecordedExclusions
 from sla_connector.core.objectives import MonthAssessment, ObjectiveCounter, assess
 from sla_connector.core.policy import Policy
+from sla_connector.core.vocabulary import ALL_CLOCKS_MET
 from sla_connector.settings import load_config
 
 __all__ = ["register", "run"]
@@ -480,7 +481,12 @@ class _TableWriter(_Writer):
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+    return "none decided" if value is None else f"{value * 100:.1f}%"
+
+
+def _kind(kind: str) -> str:
+    """A kind as a person reads it: ``ticket`` is the combined metric, All clocks met."""
+    return ALL_CLOCKS_MET if kind == "ticket" else kind
 
 
 def _adherence_table(rows: Iterable[AdherenceRow]) -> Table:
@@ -491,7 +497,12 @@ def _adherence_table(rows: Iterable[AdherenceRow]) -> Table:
         )
     for row in rows:
         table.add_row(
-            row.client, row.tier, row.kind, str(row.met), str(row.breached), _percent(row.adherence)
+            row.client,
+            row.tier,
+            _kind(row.kind),
+            str(row.met),
+            str(row.breached),
+            _percent(row.adherence),
         )
     return table
 
@@ -509,9 +520,9 @@ def _comparison_table(rows: list[dict[str, Any]]) -> Table:
         table.add_row(
             row["client"],
             row["tier"],
-            row["kind"],
+            _kind(row["kind"]),
             _percent(a),
             _percent(b),
-            "n/a" if diff is None else f"{diff * 100:+.1f} pts",
+            "nothing to compare" if diff is None else f"{diff * 100:+.1f} pts",
         )
     return table

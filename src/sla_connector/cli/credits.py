@@ -77,7 +77,7 @@ def credits_table(assessments: Iterable[MonthAssessment], title: str = "Credits"
         table.add_column(
             column, justify="left" if column in ("Client", "Month", "Objective") else "right"
         )
-    table.add_column("Result")
+    table.add_column("Result", no_wrap=True)
     table.add_column("Credit", justify="right", no_wrap=True)
     for month in assessments:
         label = month_text(month.month) + ("" if month.complete else " so far")

@@ -429,6 +429,20 @@ class BusinessCalendar:
         )
         return set(found.keys())
 
+    def closed_dates(self, first: date, last: date) -> list[date]:
+        """The holidays (public ones of the country, plus extra closures, less removed ones)
+        from ``first`` to ``last`` inclusive, in order: what a report's methodology lists."""
+        found = self._closed_dates(first.year, last.year)
+        return sorted(day for day in found if first <= day <= last)
+
+    @property
+    def holidays_source(self) -> str | None:
+        """``GB-ENG`` style: the country (and subdivision) whose public holidays close it."""
+        if not self._holidays_country:
+            return None
+        sub = self._holidays_subdivision
+        return f"{self._holidays_country}-{sub}" if sub else self._holidays_country
+
     def _closed_dates(self, first_year: int, last_year: int) -> set[date]:
         closed: set[date] = set()
         for year in range(first_year, last_year + 1):

@@ -10,9 +10,9 @@ names a person and an instant.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from sla_connector.core.ticket import Ticket
 
@@ -20,8 +20,10 @@ __all__ = [
     "EXCLUDABLE_CLOCKS",
     "ExcludedClock",
     "Exclusion",
+    "ExclusionRecord",
     "ExclusionTag",
     "RecordedExclusions",
+    "recorded_from",
     "ticket_exclusions",
 ]
 
@@ -78,4 +80,35 @@ def ticket_exclusions(
                 )
     if recorded:
         found.update(recorded.get((ticket.source, ticket.id), {}))
+    return found
+
+
+class ExclusionRecord(Protocol):
+    """An exclusion as the store keeps it (``store.ExclusionRow``)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def ticket_id(self) -> str: ...
+    @property
+    def clock(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def approved_by(self) -> str: ...
+    @property
+    def approved_at(self) -> int: ...
+
+
+def recorded_from(rows: Iterable[ExclusionRecord]) -> dict[tuple[str, str], dict[str, Exclusion]]:
+    """The store's active exclusion rows as ``RecordedExclusions``."""
+    found: dict[tuple[str, str], dict[str, Exclusion]] = {}
+    for row in rows:
+        found.setdefault((row.source, row.ticket_id), {})[row.clock] = Exclusion(
+            clock="response" if row.clock == "response" else "resolution",
+            reason=row.reason,
+            by=row.approved_by,
+            at=row.approved_at,
+            origin="store",
+        )
     return found

@@ -29,6 +29,7 @@ from sla_connector.core.vocabulary import (
     CANCELLED,
     FIRED_STATES,
     NOT_FIRING_STATES,
+    PLANNED,
     Vocabulary,
     is_withdrawn_detail,
 )
@@ -142,7 +143,8 @@ def breach_lines(
     """Each breach, oldest first, with the ledger steps of its ticket, cycle and clock.
 
     Steps settled without firing (cancelled, dormant) are left out; planned and firing
-    ones are listed with their state.
+    ones are listed with their state, except that a closed ticket never shows a step as
+    planned (it will not fire: the daemon cancels it at its next look).
     """
     step_clock = {s.name: s.clock for steps in policy.escalations.values() for s in steps}
     by_ticket: dict[tuple[str, str], list[LedgerRow]] = defaultdict(list)
@@ -164,6 +166,7 @@ def breach_lines(
             escalation_line(row, vocabulary)
             for row in by_ticket.get((ticket.source, ticket.id), ())
             if row.cycle == clock.cycle
+            and (item.still_open or row.state != PLANNED)
             and (
                 step_clock.get(row.step) == clock.kind
                 or (step_clock.get(row.step, "any") == "any" and is_first)

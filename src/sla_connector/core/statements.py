@@ -13,6 +13,7 @@ from decimal import Decimal
 from sla_connector.core.contracts import Objective, month_text
 from sla_connector.core.credits import format_money, format_percent, round_money
 from sla_connector.core.objectives import MonthAssessment, ObjectiveAssessment
+from sla_connector.core.vocabulary import ALL_CLOCKS_MET
 
 __all__ = ["CreditStatement", "StatementLine", "credit_statement", "objective_label"]
 
@@ -50,8 +51,10 @@ class CreditStatement:
 
 
 def objective_label(objective: Objective) -> str:
-    """``P1 response``, ``all resolution`` (every tier), ``P2 both`` (both clocks met)."""
-    return f"{objective.tier or 'all'} {objective.clock}"
+    """``P1 response``, ``all resolution`` (every tier), ``P2 all clocks met`` (the
+    ``both`` clock: ``vocabulary.ALL_CLOCKS_MET``)."""
+    clock = ALL_CLOCKS_MET.lower() if objective.clock == "both" else objective.clock
+    return f"{objective.tier or 'all'} {clock}"
 
 
 def _formula(result: ObjectiveAssessment, fee: Decimal | None, currency: str | None) -> str:

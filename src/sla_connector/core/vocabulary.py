@@ -19,6 +19,8 @@ those of a configuration that does not set them.
   open set and the measurement (no breach, no adherence count, never at risk), its steps not
   yet fired are ``cancelled`` with ``withdrawn_detail``, and the views list it as withdrawn
   (SEMANTICS S39).
+- **All clocks met** (``ALL_CLOCKS_MET``) is the combined metric: the share of tickets
+  whose response clock and every resolution cycle met their targets (SEMANTICS S22).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from sla_connector.core.errors import WITHDRAWN_REASONS
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation
 
 __all__ = [
+    "ALL_CLOCKS_MET",
+    "ALL_CLOCKS_MET_DEFINITION",
     "ATTEMPTED_STATES",
     "CANCELLED",
     "DEFAULT_AT_RISK",
@@ -83,6 +87,15 @@ NOT_FIRING_STATES: Final = frozenset({CANCELLED, DORMANT})
 WITHDRAWN: Final = "withdrawn"
 """A ticket that left the PSA or the connector's scope (S39); not a ledger state: its
 steps not yet fired are ``cancelled`` with ``withdrawn_detail`` as their reason."""
+ALL_CLOCKS_MET: Final = "All clocks met"
+"""The one name of the combined metric (the ``ticket`` kind of ``core.adherence``), in every
+view: dashboard, reports, packs, API, /metrics and audit."""
+ALL_CLOCKS_MET_DEFINITION: Final = (
+    "the share of tickets decided in the period whose response and every resolution cycle "
+    "met their targets; one breached clock makes the ticket a miss, so it can sit below "
+    "both the response and the resolution figure"
+)
+"""What ``ALL_CLOCKS_MET`` means, printed beside it."""
 
 DEFAULT_LATE_AFTER: Final = timedelta(seconds=60)
 DEFAULT_AT_RISK: Final = 0.75

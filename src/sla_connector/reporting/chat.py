@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from sla_connector.core.readmodel import EscalationLine
+from sla_connector.core.vocabulary import ALL_CLOCKS_MET
 from sla_connector.reporting.escaping import slack_escape, teams_escape
 from sla_connector.reporting.formats import (
     duration,
@@ -42,7 +44,7 @@ SLACK_MAX_HEADER = 150
 SLACK_MAX_FIELD = 2000
 TEAMS_MAX_BYTES = 27_000
 _LISTED = 15
-_KINDS = (("response", "Response"), ("resolution", "Resolution"), ("ticket", "Both clocks met"))
+_KINDS = (("response", "Response"), ("resolution", "Resolution"), ("ticket", ALL_CLOCKS_MET))
 _Local = Callable[[datetime | None], str]
 _Item = tuple[str, str]
 
@@ -60,9 +62,13 @@ def _cell_text(cell: Adherence) -> str:
     return f"{pct(cell.rate)}{target}, {verdict(cell)}; {counts}; {trend(cell.trend)}"
 
 
-def breach_item(b: BreachLine, local: _Local, *, msp: bool) -> _Item:
-    """One breach: (ticket, what happened and what the escalations did)."""
-    steps = ", ".join(f"{e.step} to {e.recipient} {e.state} {lateness(e)}" for e in b.escalations)
+def breach_item(
+    b: BreachLine, local: _Local, *, msp: bool, who: Callable[[EscalationLine], str] | None = None
+) -> _Item:
+    """One breach: (ticket, what happened and what the escalations did); ``who`` names a
+    step's recipient (``Report.who``: a role in a client's report)."""
+    name = who or (lambda e: e.recipient)
+    steps = ", ".join(f"{e.step} to {name(e)} {e.state} {lateness(e)}" for e in b.escalations)
     text = f"{b.clock} breached {local(b.breached_at)} ({b.tier})"
     text += " still open" if b.still_open else ""
     if b.subject:
@@ -78,7 +84,7 @@ def _listing(report: Report, local: _Local) -> list[tuple[str, list[_Item]]]:
         (
             f"{t.tier} {t.tier_name}",
             f"response {pct(t.response.rate)}, resolution {pct(t.resolution.rate)}, "
-            f"both {pct(t.ticket.rate)}; {t.created} created; mean respond "
+            f"{ALL_CLOCKS_MET.lower()} {pct(t.ticket.rate)}; {t.created} created; mean respond "
             f"{duration(t.mean_respond_s)}, resolve {duration(t.mean_resolve_s)}",
         )
         for t in report.tiers
@@ -87,7 +93,8 @@ def _listing(report: Report, local: _Local) -> list[tuple[str, list[_Item]]]:
     clients = [
         (
             c.name,
-            f"tickets {pct(c.ticket.rate)} (target {pct(c.target)}), "
+            f"{ALL_CLOCKS_MET.lower()} {pct(c.ticket.rate)} "
+            f"({'no contract target' if c.target is None else 'target ' + pct(c.target)}), "
             f"{c.breaches} breaches, {c.at_risk} at risk",
         )
         for c in report.clients_by_concern
@@ -95,7 +102,7 @@ def _listing(report: Report, local: _Local) -> list[tuple[str, list[_Item]]]:
     escalations = [
         (
             f"{e.step} on {e.source}/{e.ticket_id}",
-            f"to {e.recipient}: {e.state}, {lateness(e)}",
+            f"to {report.who(e)}: {e.state}, {lateness(e)}",
         )
         for e in report.escalations
     ]
@@ -113,7 +120,7 @@ def _listing(report: Report, local: _Local) -> list[tuple[str, list[_Item]]]:
     sections += [
         (
             f"Breaches ({len(report.breaches)})",
-            [breach_item(b, local, msp=msp) for b in report.breaches],
+            [breach_item(b, local, msp=msp, who=report.who) for b in report.breaches],
         ),
         (f"Escalations fired ({len(report.escalations)})", escalations),
         (f"At risk now ({len(report.at_risk)})", risks),
@@ -127,7 +134,7 @@ def _capped(items: Sequence[_Item], limit: int) -> list[_Item]:
     if len(items) <= limit:
         return list(items)
     more = f"{len(items) - limit} more"
-    return [*items[:limit], (more, "see the email or the CSV export")]
+    return [*items[:limit], (more, "the full list: `sla-connector report` writes it as CSV")]
 
 
 def _chunks(title: str, items: list[_Item]) -> list[str]:
@@ -219,7 +226,7 @@ def _teams_card(report: Report, listed: int) -> dict[str, Any]:
     for kind, name in _KINDS:
         cell: Adherence = getattr(report.total, kind)
         good = {True: "Good", False: "Attention", None: "Default"}[cell.meets_target]
-        target = "no target" if cell.target is None else f"target {pct(cell.target)}"
+        target = "no contract target" if cell.target is None else f"target {pct(cell.target)}"
         columns.append(
             {
                 "type": "Column",

@@ -8,7 +8,7 @@ counters, the period's breaches and the at-risk list are kept in memory.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypedDict
@@ -16,7 +16,9 @@ from typing import TypedDict
 from sla_connector.core.adherence import AdherenceCounter
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
+from sla_connector.core.exclusions import RecordedExclusions, recorded_from
 from sla_connector.core.ledger import LedgerRow, WithdrawnTicket
+from sla_connector.core.objectives import ObjectiveCounter, assess, month_to_date
 from sla_connector.core.policy import Policy
 from sla_connector.core.readmodel import (
     Breach,
@@ -26,6 +28,7 @@ from sla_connector.core.readmodel import (
     escalation_line,
     withdrawn_lines,
 )
+from sla_connector.core.statements import CreditStatement, credit_statement
 from sla_connector.core.ticket import Ticket
 from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary
 from sla_connector.reporting.attestation import ChainFacts, attest
@@ -37,15 +40,69 @@ from sla_connector.reporting.model import (
     TierLine,
     adherence,
 )
-from sla_connector.reporting.periods import Period
+from sla_connector.reporting.periods import Period, period_containing
 from sla_connector.reporting.ports import EvidenceRecord, EvidenceVerdict, ReportStore
 
-__all__ = ["INTERNAL", "build_report", "compute_report"]
+__all__ = [
+    "INTERNAL",
+    "Observer",
+    "build_report",
+    "client_timezone",
+    "compute_report",
+    "relevant_tickets",
+    "role_label",
+    "step_roles",
+    "worst_first",
+]
 
 INTERNAL = "internal"
 """The scope (and recipient key) of the MSP-wide report over all clients."""
 
 _Key = tuple[str, str]
+Observer = Callable[[TicketEvaluation], None]
+"""Sees every evaluated ticket of a report's scope (the evidence pack collects its extras)."""
+
+
+def client_timezone(policy: Policy, client: str | None, default: str) -> str:
+    """The time zone a client's report is cut and shown in: its contract's, else its
+    calendar's, else ``default`` (``reports.timezone``, also the MSP report's zone)."""
+    if client is None or client not in policy.clients:
+        return default
+    found = policy.client(client)
+    if found.contract is not None:
+        return found.contract.timezone
+    if found.calendar and found.calendar in policy.calendars:
+        return str(policy.calendars[found.calendar].tz)
+    return default
+
+
+def role_label(role: str) -> str:
+    """``account_director`` -> ``Account Director``; an address is not a role."""
+    if "@" in role:
+        return "your service team"
+    return " ".join(word.capitalize() for word in role.replace("-", "_").split("_") if word)
+
+
+def step_roles(policy: Policy) -> dict[str, str]:
+    """Escalation step name -> the role it goes to, as people read it."""
+    return {
+        step.name: role_label(step.to) for steps in policy.escalations.values() for step in steps
+    }
+
+
+def worst_first(policy: Policy, breaches: Iterable[BreachLine]) -> tuple[BreachLine, ...]:
+    """Breaches as a person wants them: the most severe tier first (P1), then the latest
+    past target, then the earliest."""
+
+    def severity(tier: str) -> int:
+        return policy.severity(tier) if tier in policy.tiers else 1 << 30
+
+    return tuple(
+        sorted(
+            breaches,
+            key=lambda b: (severity(b.tier), -b.over_seconds, b.breached_at, b.ticket_id),
+        )
+    )
 
 
 @dataclass(slots=True)
@@ -66,6 +123,9 @@ class _Accumulator:
     previous: Period
     now_us: int
     vocabulary: Vocabulary
+    policy: Policy
+    observers: Sequence[Observer] = ()
+    objectives: ObjectiveCounter = field(init=False)
     current: AdherenceCounter = field(init=False)
     before: AdherenceCounter = field(init=False)
     tallies: dict[_Key, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
@@ -85,6 +145,7 @@ class _Accumulator:
         # The core counts [start, end]; a report period is half-open.
         self.current = AdherenceCounter(self.period.start_us, self.period.end_us - 1)
         self.before = AdherenceCounter(self.previous.start_us, self.previous.end_us - 1)
+        self.objectives = ObjectiveCounter(end=self.now_us)
 
     def add(self, ev: TicketEvaluation) -> None:
         ticket, key = ev.ticket, (ev.ticket.client, ev.tier)
@@ -92,6 +153,9 @@ class _Accumulator:
         self.read.add((ticket.source, ticket.id))
         self.current.add(ev)
         self.before.add(ev)
+        self.objectives.add(ev, self.policy)
+        for observer in self.observers:
+            observer(ev)
         tally = self.tallies[key]
         created = to_us(ticket.created_at)
         if self._inside(self.period, created):
@@ -183,6 +247,8 @@ def compute_report(
     vocabulary: Vocabulary | None = None,
     chain: Iterable[EvidenceRecord] = (),
     withdrawn: Iterable[WithdrawnTicket] = (),
+    exclusions: RecordedExclusions | None = None,
+    observers: Sequence[Observer] = (),
 ) -> Report:
     """The report of ``client`` (None: every client, the MSP's report) for ``period``.
 
@@ -190,20 +256,22 @@ def compute_report(
     evaluated as of ``now``, so at-risk lines are live and breaches after the period's end
     do not count in it). ``chain`` holds the evidence log's entries from the period's
     start on: the figures are cross-checked against the outcomes they record
-    (``reporting.attestation``). A ticket in ``withdrawn`` is left out of every figure
-    (S39) and listed as withdrawn when its withdrawal falls in the period.
+    (``reporting.attestation``). Breaches are listed worst first (``worst_first``).
+    ``exclusions`` (recorded in the store) count in the contracted clients' credit
+    statements only. A ticket in ``withdrawn`` is left out of every figure (S39) and listed
+    as withdrawn when its withdrawal falls in the period.
     """
     terms = vocabulary or Vocabulary()
-    acc = _Accumulator(period, period.previous(), to_us(now), terms)
+    acc = _Accumulator(period, period.previous(), to_us(now), terms, policy, observers)
     gone = [w for w in withdrawn if client is None or w.client == client]
     skip = {(w.source, w.ticket_id) for w in gone}
     for ticket in tickets:
         if (client is None or ticket.client == client) and (ticket.source, ticket.id) not in skip:
-            acc.add(evaluate(ticket, policy, now))
+            acc.add(evaluate(ticket, policy, now, exclusions=exclusions))
     acc.finish()
     ledger_rows = [r for r in ledger if client is None or r.client == client]
     clients = _scope_clients(policy, client, acc.clients)
-    breaches = breach_lines(policy, acc.breaches, ledger_rows, terms)
+    breaches = worst_first(policy, breach_lines(policy, acc.breaches, ledger_rows, terms))
     at_risk = tuple(sorted(acc.at_risk, key=lambda line: (line.seconds_to_breach, line.ticket_id)))
     scope = client if client is not None else INTERNAL
     scope_target = policy.client(client).target_adherence if client is not None else None
@@ -259,7 +327,33 @@ def compute_report(
         withdrawn=withdrawn_lines(
             (w for w in gone if period.start_us <= w.withdrawn_at < period.end_us), ledger_rows
         ),
+        credits=_credits(policy, acc, clients),
+        roles=step_roles(policy),
     )
+
+
+def _credits(policy: Policy, acc: _Accumulator, clients: list[str]) -> tuple[CreditStatement, ...]:
+    """The credit statements a report carries (``Report.credits``).
+
+    A weekly report shows the month to date at ``now``; a monthly or quarterly one the
+    months of its period, each in the contract's own months.
+    """
+    wanted = [c for c in clients if c in policy.clients and policy.client(c).contract]
+    if not wanted:
+        return ()
+    if acc.period.kind == "weekly":
+        current = month_to_date(policy, acc.objectives, acc.now_us)
+        return tuple(credit_statement(current[c]) for c in wanted if c in current)
+    found: list[CreditStatement] = []
+    for assessment in assess(policy, acc.objectives, acc.now_us):
+        if assessment.client not in wanted:
+            continue
+        contract = policy.client(assessment.client).contract
+        assert contract is not None
+        start = contract.months.start_us(assessment.month)
+        if acc.period.start_us <= start < acc.period.end_us:
+            found.append(credit_statement(assessment))
+    return tuple(found)
 
 
 def _fired_in(
@@ -350,7 +444,7 @@ class _Found:
         )
 
 
-def _relevant_tickets(store: ReportStore, client: str | None, since: int) -> Iterator[Ticket]:
+def relevant_tickets(store: ReportStore, client: str | None, since: int) -> Iterator[Ticket]:
     """Open tickets, and closed ones whose snapshot is recent enough to matter.
 
     A closed ticket decided every clock by its last stop, which is no later than the
@@ -371,19 +465,23 @@ def build_report(
     timezone: str = "UTC",
     evidence: EvidenceVerdict | None = None,
     vocabulary: Vocabulary | None = None,
+    observers: Sequence[Observer] = (),
+    since_us: int | None = None,
 ) -> Report:
     """Read tickets, ledger and the evidence verdict from ``store`` and compute the report.
 
     ``evidence`` skips verifying the log again when the caller has just done it (a run of
-    several reports verifies once).
+    several reports verifies once). ``observers`` see every ticket evaluated, from those
+    touched since ``since_us`` on (default: what the report itself needs).
     """
     previous = period.previous()
     verdict = evidence if evidence is not None else store.verify_evidence()
     ledger = store.ledger(since=previous.start_us, client=client)
     withdrawn = store.withdrawals(client=client)
+    since = _credit_history_start(period, previous)
     return compute_report(
         policy,
-        _relevant_tickets(store, client, previous.start_us),
+        relevant_tickets(store, client, since if since_us is None else min(since, since_us)),
         ledger,
         verdict,
         period,
@@ -395,4 +493,15 @@ def build_report(
         # decision: the entries from the period's start on hold every outcome to check.
         chain=store.evidence(since_at=period.start_us),
         withdrawn=withdrawn,
+        exclusions=recorded_from(store.exclusions()),
+        observers=observers,
     )
+
+
+def _credit_history_start(period: Period, previous: Period) -> int:
+    """Where the tickets a report reads begin: the period before, and for a weekly report
+    also the start of the month it is in (its month-to-date credit exposure)."""
+    if period.kind != "weekly":
+        return previous.start_us
+    month = period_containing("monthly", period.end)
+    return min(previous.start_us, month.start_us)

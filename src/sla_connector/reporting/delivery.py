@@ -79,6 +79,8 @@ class Target:
     addresses: tuple[str, ...] = ()
     webhook_url: str | None = field(default=None, repr=False)
     problem: str | None = None
+    timezone: str | None = None
+    """The zone the recipient's periods are cut and shown in (None: ``reports.timezone``)."""
 
     @property
     def run_key(self) -> str:
@@ -113,7 +115,8 @@ Deliver = Callable[[Rendered, Target], Awaitable[str]]
 
 
 def build_email(rendered: Rendered, sender: str, addresses: tuple[str, ...]) -> EmailMessage:
-    """A multipart/alternative message: the plain text first, the HTML preferred."""
+    """A multipart/alternative message, the plain text first and the HTML preferred; with
+    attachments (the evidence pack PDF, the CSVs the body points to) multipart/mixed."""
     message = EmailMessage()
     message["Subject"] = header_text(rendered.subject)
     message["From"] = sender
@@ -124,6 +127,11 @@ def build_email(rendered: Rendered, sender: str, addresses: tuple[str, ...]) -> 
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    for attachment in rendered.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return message
 
 

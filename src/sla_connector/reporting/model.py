@@ -12,10 +12,12 @@ breaches are the read model the dashboard shows too (``core.readmodel``), and "l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sla_connector.core.readmodel import BreachLine, EscalationLine, WithdrawnLine
+from sla_connector.core.statements import CreditStatement
 from sla_connector.reporting.periods import Period
 
 __all__ = [
@@ -209,6 +211,11 @@ class Report:
     evidence: EvidenceAttestation | None  # None: the log was not checked
     withdrawn: tuple[WithdrawnLine, ...] = ()
     """Tickets withdrawn in the period (S39): listed, never counted as met or breached."""
+    credits: tuple[CreditStatement, ...] = ()
+    """Contracted clients' credit statements: the period's month in a monthly report (the
+    months of the quarter in a quarterly one), the month to date in a weekly one."""
+    roles: Mapping[str, str] = field(default_factory=dict)
+    """Escalation step name -> the role it goes to, as a client reads it (Account Director)."""
 
     @property
     def evidence_statement(self) -> str:
@@ -218,6 +225,18 @@ class Report:
     @property
     def kind(self) -> str:
         return self.period.kind
+
+    @property
+    def for_client(self) -> bool:
+        """A client's own report (what a client receives): roles, never internal addresses."""
+        return self.client is not None
+
+    def who(self, line: EscalationLine) -> str:
+        """Who a step went to: the role in a client's report, the person in the MSP's."""
+        role = self.roles.get(line.step)
+        if self.for_client:
+            return role or "your service team"
+        return f"{role} ({line.recipient})" if role and role != line.recipient else line.recipient
 
     @property
     def late_escalations(self) -> int:

@@ -1,4 +1,5 @@
-"""Report periods: the previous Monday-to-Monday week or calendar month in a local time zone.
+"""Report periods: the previous Monday-to-Monday week, calendar month or calendar quarter in
+a local time zone.
 
 A period is half-open, [start, end), with both bounds at local midnight of the report's
 time zone, so a week that contains a DST change lasts 167 or 169 hours (DESIGN section 7).
@@ -13,10 +14,18 @@ from zoneinfo import ZoneInfo
 
 from sla_connector.core.calendars import to_us
 
-__all__ = ["KINDS", "Period", "PeriodKind", "monthly_period", "period_containing", "weekly_period"]
+__all__ = [
+    "KINDS",
+    "Period",
+    "PeriodKind",
+    "monthly_period",
+    "period_containing",
+    "quarterly_period",
+    "weekly_period",
+]
 
-PeriodKind = Literal["weekly", "monthly"]
-KINDS: tuple[PeriodKind, ...] = ("weekly", "monthly")
+PeriodKind = Literal["weekly", "monthly", "quarterly"]
+KINDS: tuple[PeriodKind, ...] = ("weekly", "monthly", "quarterly")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +52,37 @@ class Period:
 
     @property
     def label(self) -> str:
-        """``Week 19 Oct - 25 Oct 2026`` or ``October 2026``."""
+        """``Week 19 Oct - 25 Oct 2026``, ``October 2026`` or ``Q4 2026``."""
         if self.kind == "monthly":
             return self.start.strftime("%B %Y")
+        if self.kind == "quarterly":
+            return f"Q{self.quarter} {self.start.year}"
         last = (self.end - timedelta(days=1)).date()
         return f"Week {self.start.strftime('%d %b')} - {last.strftime('%d %b %Y')}"
 
     @property
     def slug(self) -> str:
-        """File-name friendly: ``2026-W43`` or ``2026-10``."""
+        """File-name friendly: ``2026-W43``, ``2026-10`` or ``2026-Q4``."""
         if self.kind == "monthly":
             return self.start.strftime("%Y-%m")
+        if self.kind == "quarterly":
+            return f"{self.start.year}-Q{self.quarter}"
         year, week, _ = self.start.date().isocalendar()
         return f"{year}-W{week:02d}"
+
+    @property
+    def quarter(self) -> int:
+        """The calendar quarter (1-4) the period starts in."""
+        return (self.start.month - 1) // 3 + 1
+
+    @property
+    def short_label(self) -> str:
+        """A chart label: ``19 Oct``, ``Oct 2026`` or ``Q4 2026``."""
+        if self.kind == "weekly":
+            return self.start.strftime("%d %b")
+        if self.kind == "monthly":
+            return self.start.strftime("%b %Y")
+        return self.label
 
     def previous(self) -> Period:
         """The period just before this one, of the same kind."""
@@ -83,6 +110,10 @@ def period_containing(kind: PeriodKind, instant: datetime) -> Period:
     if kind == "weekly":
         monday = today - timedelta(days=today.weekday())
         return Period(kind, _midnight(monday, zone), _midnight(monday + timedelta(days=7), zone))
+    if kind == "quarterly":
+        first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+        following = (first + timedelta(days=95)).replace(day=1)
+        return Period(kind, _midnight(first, zone), _midnight(following, zone))
     first = today.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return Period(kind, _midnight(first, zone), _midnight(following, zone))
@@ -100,3 +131,10 @@ def monthly_period(instant: datetime, timezone: str | ZoneInfo) -> Period:
     zone, today = _zone_of(instant, timezone)
     last_month = today.replace(day=1) - timedelta(days=1)
     return period_containing("monthly", _midnight(last_month, zone))
+
+
+def quarterly_period(instant: datetime, timezone: str | ZoneInfo) -> Period:
+    """The last complete calendar quarter before the quarter of ``instant``."""
+    zone, today = _zone_of(instant, timezone)
+    quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    return period_containing("quarterly", _midnight(quarter_start - timedelta(days=1), zone))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from sla_connector.core.exclusions import ExclusionRecord
 from sla_connector.core.ledger import LedgerRow, ReportRun, WithdrawnTicket
 from sla_connector.core.ticket import Ticket
 
@@ -87,6 +88,8 @@ class ReportStore(Protocol):
     def withdrawals(self, *, client: str | None = None) -> Sequence[WithdrawnTicket]:
         """Tickets that went away (S39): left out of the figures, listed as withdrawn."""
         ...
+
+    def exclusions(self) -> Sequence[ExclusionRecord]: ...
 
 
 class RunStore(ReportStore, Protocol):

@@ -2,7 +2,11 @@
 
 Weekly reports fire at ``reports.weekly.day``/``at`` (default Monday 08:00) and cover the
 previous Monday-to-Monday week; monthly ones fire on ``reports.monthly.day``/``at`` and
-cover the previous calendar month, all in ``reports.timezone`` (DESIGN section 7). The
+cover the previous calendar month, and quarterly ones fire on the first
+``reports.quarterly.day`` (default Monday) after a calendar quarter ends and cover it, all in
+``reports.timezone`` (DESIGN section 7); a client's period is cut in the client's own time
+zone (``Target.timezone``). Quarterly runs go to clients' email recipients only (the
+client's evidence pack); ``internal`` gets the weekly and monthly all-clients summary. The
 runtime turns that configuration into a ``ReportSchedule`` (plain values, secrets already
 read) and builds the scheduler's triggers from it; nothing here knows the scheduler.
 
@@ -19,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sla_connector.core.calendars import to_us
@@ -30,15 +36,24 @@ from sla_connector.core.policy import Policy
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.reporting.compute import build_report
 from sla_connector.reporting.delivery import Deliver, Target, scrub
-from sla_connector.reporting.periods import KINDS, Period, PeriodKind, monthly_period, weekly_period
+from sla_connector.reporting.pack import Branding, appendix_csv, build_pack
+from sla_connector.reporting.periods import (
+    KINDS,
+    Period,
+    PeriodKind,
+    monthly_period,
+    quarterly_period,
+    weekly_period,
+)
 from sla_connector.reporting.ports import EvidenceVerdict, RunStore
-from sla_connector.reporting.render import Rendered, render_all
+from sla_connector.reporting.render import Attachment, Rendered, render_all, render_pack_pdf
 
 __all__ = [
     "WEEKDAYS",
     "DueRun",
     "ReportSchedule",
     "RunOutcome",
+    "archive",
     "due_runs",
     "fire_before",
     "last_fire",
@@ -65,12 +80,19 @@ class ReportSchedule:
     monthly_day: int = 1
     monthly_at: time = time(8, 0)
     targets: tuple[Target, ...] = ()
+    quarterly_day: str = "mon"
+    quarterly_at: time = time(8, 0)
+    branding: Branding = field(default_factory=Branding)
+    archive_dir: str | None = None
+    """Where each client's delivered packs are also written (``reports.archive_dir``)."""
 
     def __post_init__(self) -> None:
         if self.weekly_day not in WEEKDAYS:
             raise ValueError(f"weekly_day {self.weekly_day!r} is not one of {WEEKDAYS}")
         if not 1 <= self.monthly_day <= 28:
             raise ValueError(f"monthly_day {self.monthly_day} is not in 1-28")
+        if self.quarterly_day not in WEEKDAYS:
+            raise ValueError(f"quarterly_day {self.quarterly_day!r} is not one of {WEEKDAYS}")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -78,6 +100,8 @@ class ReportSchedule:
 
     def at(self, kind: PeriodKind) -> time:
         """The local time of day at which ``kind`` is due."""
+        if kind == "quarterly":
+            return self.quarterly_at
         return self.weekly_at if kind == "weekly" else self.monthly_at
 
 
@@ -118,6 +142,15 @@ def _fire_on_or_before(kind: PeriodKind, schedule: ReportSchedule, day: date) ->
     if kind == "weekly":
         wanted = WEEKDAYS.index(schedule.weekly_day)
         return day - timedelta(days=(day.weekday() - wanted) % 7)
+    if kind == "quarterly":
+        wanted = WEEKDAYS.index(schedule.quarterly_day)
+        start = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+        fire = start + timedelta(days=(wanted - start.weekday()) % 7)
+        if fire <= day:
+            return fire
+        earlier = (start - timedelta(days=1)).replace(day=1)
+        earlier = earlier.replace(month=(earlier.month - 1) // 3 * 3 + 1)
+        return earlier + timedelta(days=(wanted - earlier.weekday()) % 7)
     if day.day >= schedule.monthly_day:
         return day.replace(day=schedule.monthly_day)
     last_month = day.replace(day=1) - timedelta(days=1)
@@ -148,6 +181,8 @@ def period_for(kind: PeriodKind, fire_instant: datetime, timezone: str | None = 
         raise ValueError("period_for needs a time zone name or an instant in a ZoneInfo zone")
     if kind == "weekly":
         return weekly_period(fire_instant, zone)
+    if kind == "quarterly":
+        return quarterly_period(fire_instant, zone)
     return monthly_period(fire_instant, zone)
 
 
@@ -177,11 +212,13 @@ def due_runs(
     due: list[DueRun] = []
     for target in schedule.targets:
         for kind in KINDS:
+            if kind == "quarterly" and (target.client is None or target.channel != "email"):
+                continue  # the quarterly pack is a client's, emailed; chat gets the summaries
             anchor = _anchor(runs, kind, target.run_key)
             fire = last_fire(kind, schedule, now)
             owed: list[DueRun] = []
             while len(owed) < max_catch_up:
-                period = period_for(kind, fire, schedule.timezone)
+                period = period_for(kind, fire, target.timezone or schedule.timezone)
                 if anchor is not None:
                     if period.start_us <= anchor:
                         break  # sent (or being sent) already
@@ -266,14 +303,49 @@ def _render(
     evidence: EvidenceVerdict,
     vocabulary: Vocabulary | None,
 ) -> Rendered:
-    report = build_report(
+    client = run.target.client
+    timezone = run.target.timezone or schedule.timezone
+    if client is None or run.kind == "weekly":
+        report = build_report(
+            store,
+            policy,
+            run.period,
+            now,
+            client=client,
+            timezone=timezone,
+            evidence=evidence,
+            vocabulary=vocabulary,
+        )
+        return render_all(report)
+    # A client's month or quarter: the evidence pack, attached and archived.
+    pack = build_pack(
         store,
         policy,
         run.period,
         now,
-        client=run.target.client,
-        timezone=schedule.timezone,
+        client=client,
+        timezone=timezone,
+        branding=schedule.branding,
         evidence=evidence,
         vocabulary=vocabulary,
     )
-    return render_all(report)
+    pdf = render_pack_pdf(pack)
+    if schedule.archive_dir is not None:
+        archive(Path(schedule.archive_dir), pack.filename, pdf)
+    return render_all(
+        pack.report,
+        (
+            Attachment(pack.filename, "application/pdf", pdf),
+            Attachment(pack.appendix_name, "text/csv", appendix_csv(pack).encode()),
+        ),
+    )
+
+
+def archive(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` as ``folder/name`` atomically (a reader never sees half a file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    partial = folder / f".{name}.partial"
+    partial.write_bytes(data)
+    os.replace(partial, target)
+    return target

@@ -26,6 +26,7 @@ from sla_connector.reporting.periods import Period, period_containing, weekly_pe
 from sla_connector.reporting.render import render_csv, render_html, render_json, render_text
 from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.daemon import Daemon
+from sla_connector.runtime.demo_packs import write_client_files
 from sla_connector.runtime.service import Service, vocabulary_of
 from sla_connector.runtime.serving import DashboardServer, on_stop_signals
 from sla_connector.runtime.timeline import VirtualTimeline
@@ -48,6 +49,7 @@ class DemoOptions:
     out: Path = Path("demo-output")
     port: int = 8321
     start: datetime = DEMO_START
+    client_files: bool = True
 
 
 @dataclass(slots=True)
@@ -159,9 +161,14 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
         store, config.policy, period, now, timezone=config.reports.timezone, vocabulary=vocabulary
     )
     states, on_time, late = _ledger_states(store, vocabulary)
+    files = _write_report(report, options.out)
+    if options.client_files:  # each client's weekly report and monthly pack (issue 15)
+        files |= write_client_files(
+            store, config, now=now, weekly=period, out=options.out, vocabulary=vocabulary, say=say
+        )
     result = DemoResult(
         report=report,
-        report_files=_write_report(report, options.out),
+        report_files=files,
         tickets=store.count_tickets(),
         escalations_on_time=on_time,
         escalations_late=late,
@@ -269,4 +276,7 @@ def format_summary(result: DemoResult) -> str:
             name = row.client if label == "client" else row.tier  # type: ignore[union-attr]
             lines.append(f"  {label} {name:8} " + "  ".join(_cell(row, kind) for kind in _KINDS))
     lines.append(f"Report: {result.report_files['html']} (also .txt, .json, .csv)")
+    packs = [str(path) for key, path in result.report_files.items() if key.endswith("-monthly")]
+    if packs:
+        lines.append(f"Client packs: {', '.join(packs)} (and each client's weekly report)")
     return "\n".join(lines)

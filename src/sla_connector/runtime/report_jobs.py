@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,17 +21,33 @@ from apscheduler.triggers.cron import CronTrigger
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock
 from sla_connector.core.vocabulary import Vocabulary
-from sla_connector.reporting import Deliverer, ReportSchedule, SmtpServer, Target, run_due_reports
+from sla_connector.reporting import (
+    INTERNAL,
+    Deliverer,
+    ReportSchedule,
+    SmtpServer,
+    Target,
+    run_due_reports,
+)
+from sla_connector.reporting.compute import client_timezone
 from sla_connector.reporting.delivery import Channel
+from sla_connector.reporting.pack import Branding
 from sla_connector.runtime.redaction import read_secret
 from sla_connector.runtime.timeline import Timeline
-from sla_connector.settings.services import NotifyConfig, RecipientConfig, ReportsConfig
+from sla_connector.settings.services import (
+    BrandingConfig,
+    NotifyConfig,
+    RecipientConfig,
+    ReportsConfig,
+)
 from sla_connector.store import Store
 
 __all__ = [
     "ReportJob",
+    "branding_of",
     "deliverer_for",
     "monthly_trigger",
+    "quarterly_trigger",
     "report_schedule",
     "report_targets",
     "smtp_server",
@@ -51,23 +67,49 @@ def _webhook(recipient: str, channel: Channel, variable: str, environ: Environ) 
 
 
 def report_targets(
-    recipients: Mapping[str, RecipientConfig], *, only: str | None = None, environ: Environ = None
+    recipients: Mapping[str, RecipientConfig],
+    *,
+    only: str | None = None,
+    environ: Environ = None,
+    policy: Policy | None = None,
+    timezone: str | None = None,
 ) -> tuple[Target, ...]:
-    """Every configured (recipient, channel) in config order; ``only`` keeps one recipient."""
+    """Every configured (recipient, channel) in config order; ``only`` keeps one recipient.
+
+    With ``policy``, a client's targets carry the client's time zone (``client_timezone``:
+    its contract's, else its calendar's, else ``timezone``).
+    """
     found: list[Target] = []
     for key, config in recipients.items():
         if only is not None and key != only:
             continue
+        zone = None
+        if policy is not None and key != INTERNAL:
+            zone = client_timezone(policy, key, timezone or "UTC")
+        targets: list[Target] = []
         if config.email:
-            found.append(Target(key, "email", addresses=tuple(config.email)))
+            targets.append(Target(key, "email", addresses=tuple(config.email)))
         if config.slack_webhook_env:
-            found.append(_webhook(key, "slack", config.slack_webhook_env, environ))
+            targets.append(_webhook(key, "slack", config.slack_webhook_env, environ))
         if config.teams_webhook_env:
-            found.append(_webhook(key, "teams", config.teams_webhook_env, environ))
+            targets.append(_webhook(key, "teams", config.teams_webhook_env, environ))
+        found += [replace(target, timezone=zone) for target in targets]
     return tuple(found)
 
 
-def report_schedule(reports: ReportsConfig, environ: Environ = None) -> ReportSchedule:
+def branding_of(branding: BrandingConfig) -> Branding:
+    """``reports.branding`` as the plain value the packs take."""
+    return Branding(
+        msp_name=branding.msp_name,
+        logo=branding.logo,
+        primary_colour=branding.primary_colour,
+        accent_colour=branding.accent_colour,
+    )
+
+
+def report_schedule(
+    reports: ReportsConfig, environ: Environ = None, policy: Policy | None = None
+) -> ReportSchedule:
     """``reports`` as the plain schedule ``reporting`` runs, webhook URLs read now."""
     return ReportSchedule(
         timezone=reports.timezone,
@@ -75,7 +117,13 @@ def report_schedule(reports: ReportsConfig, environ: Environ = None) -> ReportSc
         weekly_at=reports.weekly.at,
         monthly_day=reports.monthly.day,
         monthly_at=reports.monthly.at,
-        targets=report_targets(reports.recipients, environ=environ),
+        quarterly_day=reports.quarterly.day,
+        quarterly_at=reports.quarterly.at,
+        targets=report_targets(
+            reports.recipients, environ=environ, policy=policy, timezone=reports.timezone
+        ),
+        branding=branding_of(reports.branding),
+        archive_dir=reports.archive_dir,
     )
 
 
@@ -133,6 +181,22 @@ def monthly_trigger(schedule: ReportSchedule) -> CronTrigger:
     )
 
 
+def quarterly_trigger(schedule: ReportSchedule) -> CronTrigger:
+    """The APScheduler trigger of the quarterly pack: the first ``quarterly_day`` of the
+    quarter's first month, which is the first such day after the previous quarter ended
+    (APScheduler 3 ANDs ``day`` and ``day_of_week``)."""
+    at = schedule.quarterly_at
+    return _cron(
+        schedule,
+        month="1,4,7,10",
+        day="1-7",
+        day_of_week=schedule.quarterly_day,
+        hour=at.hour,
+        minute=at.minute,
+        second=at.second,
+    )
+
+
 @dataclass
 class ReportJob:
     """Sends every due report run: at the cron times, and hourly to catch up after downtime.
@@ -152,7 +216,7 @@ class ReportJob:
     delivery: Mapping[str, Any] = field(default_factory=dict)
 
     async def __call__(self) -> None:
-        schedule = report_schedule(self.reports, self.environ)
+        schedule = report_schedule(self.reports, self.environ, self.policy)
         deliverer = deliverer_for(self.notify, environ=self.environ, **self.delivery)
         outcomes = await run_due_reports(
             self.store,
@@ -174,4 +238,5 @@ class ReportJob:
         schedule = report_schedule(self.reports, self.environ)
         timeline.cron("report:weekly", weekly_trigger(schedule), self)
         timeline.cron("report:monthly", monthly_trigger(schedule), self)
+        timeline.cron("report:quarterly", quarterly_trigger(schedule), self)
         timeline.every("report:sweep", timedelta(hours=1), self)

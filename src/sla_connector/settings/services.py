@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -35,10 +36,12 @@ from sla_connector.settings.fields import (
 
 __all__ = [
     "AdherenceConfig",
+    "BrandingConfig",
     "ConnectorConfig",
     "DashboardConfig",
     "MonthlySchedule",
     "NotifyConfig",
+    "QuarterlySchedule",
     "RecipientConfig",
     "ReportsConfig",
     "RuntimeConfig",
@@ -56,6 +59,8 @@ _SECRET_KEY_RE = re.compile(
     r"(?:.*_)?(?:password|passwd|token|secret|api_key|apikey|private_key|public_key|client_secret)"
 )
 _STORE_SCHEMES = ("sqlite", "postgresql")
+_COLOUR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
+_LOGO_TYPES = (".png", ".jpg", ".jpeg", ".svg")
 
 
 class ConnectorConfig(Frozen):
@@ -248,6 +253,65 @@ class MonthlySchedule(Frozen):
     )
 
 
+class QuarterlySchedule(Frozen):
+    """When the quarterly evidence pack (previous calendar quarter) is sent: the first
+    ``day`` after the quarter ends, in the reports' time zone; client recipients only."""
+
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon",
+        description="Day of the week: the first one after the quarter ends.",
+        examples=["mon"],
+    )
+    at: TimeOfDay = Field(
+        default=time(8, 0),
+        description="Local time.",
+        examples=['"08:00"'],
+    )
+
+
+class BrandingConfig(Frozen):
+    """How the client's evidence pack (PDF and HTML) looks: the MSP's name, logo and colours."""
+
+    msp_name: Text = Field(
+        default="Your managed service provider",
+        description="The MSP's name on the cover and in the executive summary.",
+        examples=['"Northwind IT"'],
+    )
+    logo: Text | None = Field(
+        default=None,
+        description=(
+            "A PNG, JPEG or SVG file for the cover (a path, relative to the working "
+            "directory); it must exist when the configuration is loaded."
+        ),
+        examples=["branding/logo.png"],
+    )
+    primary_colour: Text = Field(
+        default="#1d4ed8",
+        description="Headings and the cover band, as `#RRGGBB`.",
+        examples=['"#0f766e"'],
+    )
+    accent_colour: Text = Field(
+        default="#f59e0b",
+        description="The trend line's target and highlights, as `#RRGGBB`.",
+        examples=['"#f59e0b"'],
+    )
+
+    @model_validator(mode="after")
+    def _files_and_colours(self) -> BrandingConfig:
+        for key in ("primary_colour", "accent_colour"):
+            if not _COLOUR_RE.fullmatch(getattr(self, key)):
+                raise FieldProblem(key, f"{getattr(self, key)!r} is not a colour like #1d4ed8")
+        if self.logo is not None:
+            path = Path(self.logo)
+            if path.suffix.lower() not in _LOGO_TYPES:
+                raise FieldProblem("logo", f"{self.logo}: use a .png, .jpg or .svg file")
+            if not path.is_file():
+                raise FieldProblem(
+                    "logo", f"{self.logo} does not exist (or is not a file); fix the path"
+                )
+        return self
+
+
 class RecipientConfig(Frozen):
     """Who receives a report: email addresses, a Slack incoming webhook and a Microsoft Teams
     webhook (Workflows or incoming webhook), each webhook URL by variable name."""
@@ -290,7 +354,24 @@ class ReportsConfig(Frozen):
     )
     monthly: MonthlySchedule = Field(
         default_factory=MonthlySchedule,
-        description="When the monthly report is sent.",
+        description="When the monthly report (with the client's evidence pack) is sent.",
+    )
+    quarterly: QuarterlySchedule = Field(
+        default_factory=QuarterlySchedule,
+        description="When the quarterly evidence pack is sent to each client's recipients.",
+    )
+    branding: BrandingConfig = Field(
+        default_factory=BrandingConfig,
+        description="The MSP's name, logo and colours on the evidence packs.",
+    )
+    archive_dir: Text | None = Field(
+        default=None,
+        description=(
+            "Folder where every delivered pack is also written, as "
+            "`<client>-monthly-<YYYY-MM>.pdf` and `<client>-quarterly-<YYYY>-Q<n>.pdf` "
+            "(the client portal lists it); created when missing."
+        ),
+        examples=["/var/lib/sla-connector/packs"],
     )
     recipients: FrozenMap[str, RecipientConfig] = Field(
         default_factory=dict,

@@ -679,6 +679,11 @@ class Store:
         with self._read("verifying the evidence log") as conn:
             return evidence_log.verify_rows(conn, self.evidence_key)
 
+    def evidence_head(self) -> tuple[int, str]:
+        """The chain's tip as the head row records it: (last seq, its hash); (0, zeros) empty."""
+        with self._read("reading the evidence head") as conn:
+            return evidence_log.head(conn)
+
     def evidence(
         self, *, since_seq: int = 0, since_at: int | None = None
     ) -> Iterator[EvidenceEntry]:
