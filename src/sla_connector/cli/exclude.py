@@ -15,7 +15,7 @@ from typing import Any
 from sla_connector.cli.common import add_config_argument, add_now_argument, parse_now
 from sla_connector.core.calendars import to_us
 from sla_connector.core.errors import ConfigError
-from sla_connector.core.exclusions import EXCLUDABLE_CLOCKS, Exclusion, RecordedExclusions
+from sla_connector.core.exclusions import EXCLUDABLE_CLOCKS, RecordedExclusions
 from sla_connector.core.ticket import format_instant
 from sla_connector.runtime.service import store_url
 from sla_connector.settings import AppConfig, load_config
@@ -106,14 +106,5 @@ def recorded_exclusions(config: AppConfig) -> RecordedExclusions:
         database = parsed.database
         if not database or database == ":memory:" or not Path(database).exists():
             return {}
-    found: dict[tuple[str, str], dict[str, Exclusion]] = {}
     with Store.open(url) as store:
-        for row in store.exclusions():
-            found.setdefault((row.source, row.ticket_id), {})[row.clock] = Exclusion(
-                clock="response" if row.clock == "response" else "resolution",
-                reason=row.reason,
-                by=row.approved_by,
-                at=row.approved_at,
-                origin="store",
-            )
-    return found
+        return store.recorded_exclusions()

@@ -28,6 +28,8 @@ from sla_connector.core.evaluate import ClockResult, TicketEvaluation
 __all__ = [
     "ATTEMPTED_STATES",
     "CANCELLED",
+    "COMBINED_METRIC",
+    "COMBINED_METRIC_DEFINITION",
     "DEFAULT_AT_RISK",
     "DEFAULT_LATE_AFTER",
     "DONE",
@@ -69,6 +71,14 @@ ATTEMPTED_STATES: Final = FIRED_STATES | {FIRING}
 """Fired, or being fired now: what the escalation lists show."""
 NOT_FIRING_STATES: Final = frozenset({CANCELLED, DORMANT})
 """Settled without firing (dormant until a later trigger, cancelled for good)."""
+
+COMBINED_METRIC: Final = "All clocks met"
+"""The one name of the combined metric (kind ``ticket``, objective clock ``both``)."""
+COMBINED_METRIC_DEFINITION: Final = (
+    "a ticket counts as met only when its response clock and every resolution clock were "
+    "met; one breached clock makes the whole ticket a breach, which is why this figure is "
+    "usually below both the response and the resolution figure"
+)
 
 DEFAULT_LATE_AFTER: Final = timedelta(seconds=60)
 DEFAULT_AT_RISK: Final = 0.75

@@ -19,6 +19,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -40,6 +41,7 @@ from sla_connector.runtime.timeline import SchedulerTimeline, Timeline, VirtualT
 from sla_connector.settings import AppConfig, require_secret, resolve_secret
 from sla_connector.store import OwnerLock, Store
 from sla_connector.web.app import create_app
+from sla_connector.web.portal import PortalSettings
 
 __all__ = [
     "Service",
@@ -51,6 +53,8 @@ __all__ = [
     "daemon_settings",
     "dashboard_token",
     "open_store",
+    "portal_settings",
+    "psa_links",
     "serve",
     "store_url",
     "vocabulary_of",
@@ -172,6 +176,44 @@ def readiness_of(daemon: Daemon, store: Store) -> dict[str, Any]:
     }
 
 
+def portal_settings(config: AppConfig, environ: Environ = None) -> PortalSettings | None:
+    """The client portal's credentials, read before anything starts: a client's
+    ``portal.token_env`` or the ``dashboard.portal_link_key_env`` that is unset is a
+    ``ConfigError`` naming the key (the daemon does not start half-configured). None when
+    no client has a portal and there is no link key."""
+    tokens: dict[str, str] = {}
+    for key, client in config.clients.items():
+        if client.portal is not None:
+            path = f"clients.{key}.portal.token_env"
+            tokens[key] = require_secret(client.portal.token_env, path, environ)
+            remember(tokens[key])
+    link_key = None
+    if config.dashboard.portal_link_key_env:
+        variable = config.dashboard.portal_link_key_env
+        link_key = require_secret(variable, "dashboard.portal_link_key_env", environ)
+        remember(link_key)
+    if len(set(tokens.values())) < len(tokens):
+        raise ConfigError(
+            "clients", "two clients have the same portal token; give each client its own"
+        )
+    if not tokens and link_key is None:
+        return None
+    archive = config.reports.archive_dir
+    return PortalSettings(
+        tokens=tokens, link_key=link_key, archive_dir=None if archive is None else Path(archive)
+    )
+
+
+def psa_links(connectors: Mapping[str, Connector]) -> dict[str, str]:
+    """Each connector's URL template of a ticket's page in the PSA, where it has one."""
+    links = {}
+    for name, connector in connectors.items():
+        template = getattr(connector, "ticket_url", None)
+        if isinstance(template, str) and "{id}" in template:
+            links[name] = template
+    return links
+
+
 def build_dashboard(
     config: AppConfig,
     store: Store,
@@ -180,9 +222,12 @@ def build_dashboard(
     *,
     token: str | None,
     cache_seconds: float = 2.0,
+    portal: PortalSettings | None = None,
+    banner: str | None = None,
 ) -> Starlette:
-    """The dashboard, JSON API and /metrics over the store and the daemon's health."""
-    source = StoreSource(config.policy, store, clock, daemon.status)
+    """The dashboard, JSON API, /metrics and the client portal over the store and the
+    daemon's health."""
+    source = StoreSource(config.policy, store, clock, daemon.status, psa_links(daemon.connectors))
     return create_app(
         source,
         token=token,
@@ -191,6 +236,8 @@ def build_dashboard(
         display_tz=config.reports.timezone,
         cache_seconds=cache_seconds,
         public_paths=("/healthz",),  # liveness reveals nothing; /readyz keeps the token
+        portal=portal,
+        banner=banner,
     )
 
 
@@ -215,6 +262,7 @@ class Service:
         clock: Clock | None = None,
         environ: Environ = None,
         cache_seconds: float = 2.0,
+        banner: str | None = None,
     ) -> Service:
         """Build every part; a ``ManualClock`` makes it a discrete-event run (no real time).
 
@@ -223,6 +271,7 @@ class Service:
         virtual = isinstance(clock, ManualClock)
         running_clock = clock or build_clock(config)
         token = dashboard_token(config, environ)
+        portal = portal_settings(config, environ)
         store = open_store(config, environ)
         # One `run` per SQLite file; a simulation in virtual time owns its files anyway.
         lock = None if virtual else store.acquire_sqlite_owner_lock()
@@ -247,7 +296,14 @@ class Service:
             store=store,
             daemon=daemon,
             dashboard=build_dashboard(
-                config, store, running_clock, daemon, token=token, cache_seconds=cache_seconds
+                config,
+                store,
+                running_clock,
+                daemon,
+                token=token,
+                cache_seconds=cache_seconds,
+                portal=portal,
+                banner=banner,
             ),
             reports=_report_job(config, store, running_clock, environ),
             lock=lock,

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from sla_connector.core.exclusions import RecordedExclusions
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock
 from sla_connector.core.ticket import Ticket
@@ -21,13 +22,20 @@ class StoreSource:
     """Reads tickets, ledger and report runs from the store; health from the daemon."""
 
     def __init__(
-        self, policy: Policy, store: Store, clock: Clock, status: Mapping[str, ConnectorStatus]
+        self,
+        policy: Policy,
+        store: Store,
+        clock: Clock,
+        status: Mapping[str, ConnectorStatus],
+        psa_links: Mapping[str, str] | None = None,
     ) -> None:
         self._policy = policy
         self._store = store
         self._clock = clock
         self._status = status
+        self._links = dict(psa_links or {})
         self._evidence: tuple[float, bool] | None = None
+        self._parsed: dict[tuple[str, str], tuple[str, Ticket]] = {}
 
     def policy(self) -> Policy:
         return self._policy
@@ -36,9 +44,19 @@ class StoreSource:
         return self._clock.now()
 
     def tickets(self, *, client: str | None = None, since: int | None = None) -> Iterable[Ticket]:
+        """Parsed once per stored snapshot: the same ``Ticket`` object comes back while its
+        row is unchanged, so the dashboard's evaluation cache recognises it cheaply."""
+        parsed = self._parsed
         for row in self._store.iter_tickets(client=client):
             if since is None or row.is_open or row.updated_at >= since:
-                yield row.ticket()
+                key = (row.source, row.id)
+                known = parsed.get(key)
+                if known is not None and known[0] == row.ticket_json:
+                    yield known[1]
+                    continue
+                ticket = row.ticket()
+                parsed[key] = (row.ticket_json, ticket)
+                yield ticket
 
     def ticket(self, source: str, ticket_id: str) -> Ticket | None:
         row = self._store.get_ticket(source, ticket_id)
@@ -62,3 +80,9 @@ class StoreSource:
 
     def report_runs(self) -> Iterable[ReportRun]:
         return self._store.report_runs()
+
+    def exclusions(self) -> RecordedExclusions:
+        return self._store.recorded_exclusions()
+
+    def psa_links(self) -> Mapping[str, str]:
+        return self._links

@@ -281,6 +281,14 @@ class ReportsConfig(Frozen):
             "By client key (that client's report) or `internal` (the MSP's report of every client)."
         ),
     )
+    archive_dir: Text | None = Field(
+        default=None,
+        description=(
+            "Folder of the evidence packs sent (`<client>-monthly-<YYYY-MM>.pdf`, "
+            "`<client>-quarterly-<YYYY>-Q<n>.pdf`); the client portal offers them for download."
+        ),
+        examples=["/var/lib/sla-connector/packs"],
+    )
 
 
 class SmtpConfig(Frozen):
@@ -375,6 +383,21 @@ class DashboardConfig(Frozen):
             " `VARIABLE_FILE` works too."
         ),
         examples=["DASHBOARD_TOKEN"],
+    )
+    portal_link_key_env: EnvVarName | None = Field(
+        default=None,
+        description=(
+            "Variable holding the key that signs expiring client-portal links (HMAC-SHA256);"
+            " without it the portal takes only the clients' tokens. `VARIABLE_FILE` works too."
+        ),
+        examples=["PORTAL_LINK_KEY"],
+    )
+    portal_link_days: int = Field(
+        default=30,
+        ge=1,
+        le=366,
+        description="How many days a signed client-portal link stays valid.",
+        examples=["14"],
     )
 
 

@@ -34,10 +34,11 @@ from sla_connector.core.readmodel import BreachLine, EscalationLine
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.web.auth import COOKIE_NAME, TokenGuard
 from sla_connector.web.data import DashboardSource
-from sla_connector.web.figures import ticket_url
+from sla_connector.web.figures import EvaluationCache, ticket_url
 from sla_connector.web.health import health_routes
 from sla_connector.web.metrics import build_registry
 from sla_connector.web.pages import Pages
+from sla_connector.web.portal import PortalSettings, portal_gate
 from sla_connector.web.ticket_view import TicketView, build_ticket
 from sla_connector.web.views import ClientView, Overview, build_client, build_overview
 
@@ -105,21 +106,35 @@ async def _offload(work: Callable[[], T]) -> T:
 
 
 class _Views:
-    """The views the routes serve, computed from one source with one vocabulary."""
+    """The views the routes serve, computed from one source with one vocabulary; times in
+    ``zone`` unless a client's own zone applies."""
 
-    def __init__(self, source: DashboardSource, vocabulary: Vocabulary, cache_seconds: float):
+    def __init__(
+        self,
+        source: DashboardSource,
+        vocabulary: Vocabulary,
+        cache_seconds: float,
+        zone: tzinfo,
+    ):
         self.source = source
         self.vocabulary = vocabulary
-        self.cache = OverviewCache(lambda: build_overview(source, vocabulary), cache_seconds)
+        self.zone = zone
+        self.evaluations = EvaluationCache()
+        self.cache = OverviewCache(
+            lambda: build_overview(source, vocabulary, zone=zone, cache=self.evaluations),
+            cache_seconds,
+        )
 
     def overview(self) -> Overview:
         return self.cache.get()
 
     def client(self, key: str) -> ClientView | None:
-        return build_client(self.source, key, self.vocabulary)
+        return build_client(
+            self.source, key, self.vocabulary, zone=self.zone, cache=self.evaluations
+        )
 
     def ticket(self, source_name: str, ticket_id: str) -> TicketView | None:
-        return build_ticket(self.source, source_name, ticket_id, self.vocabulary)
+        return build_ticket(self.source, source_name, ticket_id, self.vocabulary, zone=self.zone)
 
 
 class _Routes:
@@ -220,16 +235,22 @@ def create_app(
     cache_seconds: float = 2.0,
     display_tz: tzinfo | str = "UTC",
     public_paths: Collection[str] = (),
+    banner: str | None = None,
+    portal: PortalSettings | None = None,
 ) -> Starlette:
     """The dashboard app. ``token`` None: open (bind it to 127.0.0.1 then); "" is refused.
 
-    ``vocabulary`` carries the configured "late" and "at risk" (the defaults otherwise).
+    ``vocabulary`` carries the configured "late" and "at risk" (the defaults otherwise);
+    ``banner`` is a line every page shows (the demo's "demo, simulated time"); ``portal``
+    serves the client portal under ``/portal/<client>/`` (``web.portal``).
     """
     if token is not None and not token:
         raise ValueError("the dashboard token is empty; unset it to serve without one")
     zone = ZoneInfo(display_tz) if isinstance(display_tz, str) else display_tz
-    pages = Pages(display_tz=zone, refresh_seconds=refresh_seconds, logout=token is not None)
-    views = _Views(source, vocabulary or Vocabulary(), cache_seconds)
+    pages = Pages(
+        display_tz=zone, refresh_seconds=refresh_seconds, logout=token is not None, banner=banner
+    )
+    views = _Views(source, vocabulary or Vocabulary(), cache_seconds, zone)
     registry = build_registry(source, views.overview, views.vocabulary)
     routes = [
         *_Routes(views, pages).table(),
@@ -237,6 +258,16 @@ def create_app(
         _logout_route(),
         *health_routes(readiness or _default_readiness(source)),
     ]
-    app = Starlette(routes=routes, middleware=_guard(token, pages, public_paths))
+    gate = portal_gate(
+        portal,
+        source=source,
+        vocabulary=views.vocabulary,
+        pages=pages,
+        zone=zone,
+        cache=views.evaluations,
+        msp_token=token,
+        to_json=JSONResponseZ,
+    )
+    app = Starlette(routes=routes, middleware=[*gate, *_guard(token, pages, public_paths)])
     app.state.metrics_registry = registry
     return app
