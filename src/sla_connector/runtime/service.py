@@ -18,7 +18,7 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from sla_connector.runtime.timeline import SchedulerTimeline, Timeline, VirtualT
 from sla_connector.settings import AppConfig, require_secret, resolve_secret
 from sla_connector.store import OwnerLock, Store
 from sla_connector.web.app import create_app
-from sla_connector.web.portal import PortalSettings
+from sla_connector.web.portal import PortalSettings, mint_link
 
 __all__ = [
     "Service",
@@ -53,6 +53,7 @@ __all__ = [
     "daemon_settings",
     "dashboard_token",
     "open_store",
+    "portal_link",
     "portal_settings",
     "psa_links",
     "serve",
@@ -176,11 +177,11 @@ def readiness_of(daemon: Daemon, store: Store) -> dict[str, Any]:
     }
 
 
-def portal_settings(config: AppConfig, environ: Environ = None) -> PortalSettings | None:
+def portal_settings(config: AppConfig, environ: Environ = None) -> PortalSettings:
     """The client portal's credentials, read before anything starts: a client's
     ``portal.token_env`` or the ``dashboard.portal_link_key_env`` that is unset is a
-    ``ConfigError`` naming the key (the daemon does not start half-configured). None when
-    no client has a portal and there is no link key."""
+    ``ConfigError`` naming the key (the daemon does not start half-configured). Without
+    any, the portal opens to the MSP's dashboard credential only."""
     tokens: dict[str, str] = {}
     for key, client in config.clients.items():
         if client.portal is not None:
@@ -196,12 +197,24 @@ def portal_settings(config: AppConfig, environ: Environ = None) -> PortalSetting
         raise ConfigError(
             "clients", "two clients have the same portal token; give each client its own"
         )
-    if not tokens and link_key is None:
-        return None
     archive = config.reports.archive_dir
     return PortalSettings(
         tokens=tokens, link_key=link_key, archive_dir=None if archive is None else Path(archive)
     )
+
+
+def portal_link(
+    config: AppConfig, client: str, base_url: str, now: datetime, environ: Environ = None
+) -> str | None:
+    """A signed link to ``client``'s portal for the report email, valid for
+    ``dashboard.portal_link_days`` from ``now``; None without ``portal_link_key_env``."""
+    variable = config.dashboard.portal_link_key_env
+    if not variable:
+        return None
+    key = require_secret(variable, "dashboard.portal_link_key_env", environ)
+    remember(key)
+    expires = now + timedelta(days=config.dashboard.portal_link_days)
+    return mint_link(base_url, client, key, expires=expires)
 
 
 def psa_links(connectors: Mapping[str, Connector]) -> dict[str, str]:

@@ -84,11 +84,16 @@ class OverviewCache:
         self._at = 0.0
 
     def get(self) -> Overview:
+        arrived = self._monotonic()
         with self._lock:
             now = self._monotonic()
-            if self._value is None or now - self._at >= self._ttl:
+            # One computed while this caller waited for the lock is fresh enough: callers
+            # that pile up behind a slow computation share it instead of each recomputing.
+            fresh = self._value is not None and (now - self._at < self._ttl or self._at >= arrived)
+            if not fresh:
                 self._value = self._compute()
-                self._at = now
+                self._at = self._monotonic()
+            assert self._value is not None
             return self._value
 
 
@@ -270,4 +275,5 @@ def create_app(
     )
     app = Starlette(routes=routes, middleware=[*gate, *_guard(token, pages, public_paths)])
     app.state.metrics_registry = registry
+    app.state.evaluations = views.evaluations  # the demo primes it with its history
     return app

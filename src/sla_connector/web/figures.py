@@ -148,6 +148,14 @@ class EvaluationCache:
         self._lock = threading.Lock()
         self._found: dict[tuple[str, str], tuple[Ticket, object, TicketEvaluation]] = {}
 
+    def prime(self, evaluation: TicketEvaluation) -> None:
+        """Remember an evaluation made elsewhere, without recorded exclusions (the demo's
+        history, evaluated as it is stored)."""
+        if evaluation.resolution.stopped_at is not None:
+            key = (evaluation.ticket.source, evaluation.ticket.id)
+            with self._lock:
+                self._found[key] = (evaluation.ticket, None, evaluation)
+
     def evaluate(
         self, ticket: Ticket, policy: Policy, now: datetime, excluded: RecordedExclusions
     ) -> TicketEvaluation:

@@ -625,9 +625,10 @@ def portal_gate(
     msp_token: str | None,
     to_json: Callable[[Any], Response],
 ) -> list[Middleware]:
-    """The middleware that serves the portal, when it is configured."""
+    """The middleware that serves the portal (``settings`` None: no client credentials,
+    so the MSP's only)."""
     if settings is None:
-        return []
+        settings = PortalSettings()
     msp_session = None
     if msp_token is not None:
 

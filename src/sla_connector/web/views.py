@@ -7,11 +7,12 @@ and the core evaluates every ticket), so the app calls them from a worker thread
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from sla_connector.core.adherence import KINDS, AdherenceCounter
+from sla_connector.core.adherence import KINDS, AdherenceCounter, ticket_outcome
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import TicketEvaluation
 from sla_connector.core.readmodel import (
@@ -33,6 +34,7 @@ from sla_connector.web.figures import (
     adherence_blocks,
     client_zone,
     evaluate_all,
+    is_open,
     make_cell,
     now_us_of,
     watch_tickets,
@@ -154,7 +156,12 @@ def build_overview(
     since = min(now_us - longest, weeks, earliest_month_start(policy, now_us) or now_us)
     evaluations = evaluate_all(source, policy, now, since=since, cache=cache)
     watch = watch_tickets(evaluations, vocabulary)
-    blocks = adherence_blocks(policy, evaluations, now_us, watch.counts)
+    recent = [
+        e
+        for e in evaluations
+        if is_open(e) or max(decided_instants(e), default=now_us) >= now_us - longest
+    ]
+    blocks = adherence_blocks(policy, recent, now_us, watch.counts)
     ledger = source.ledger(since=now_us - longest, until=now_us + 1)
     connectors = [
         ConnectorLine(
@@ -221,6 +228,16 @@ def week_starts(now_us: int, zone: tzinfo, weeks: int = TREND_WEEKS) -> list[int
     return [to_us(datetime.combine(day, time(), zone)) for day in days]
 
 
+def decided_instants(evaluation: TicketEvaluation) -> set[int]:
+    """Every instant at which one of the ticket's outcomes (a clock, or S22's) was decided."""
+    clocks = (evaluation.response, *evaluation.resolutions)
+    found = {clock.decided_at for clock in clocks if clock.decided_at is not None}
+    outcome = ticket_outcome(evaluation)
+    if outcome is not None:
+        found.add(outcome[1])
+    return found
+
+
 def trend(
     evaluations: Iterable[TicketEvaluation],
     now_us: int,
@@ -235,8 +252,10 @@ def trend(
         end = now_us if index == len(starts) - 1 else starts[index + 1] - 1
         buckets.append((start, end, AdherenceCounter(start, end)))
     for evaluation in evaluations:
-        for _, _, counter in buckets:
-            counter.add(evaluation)
+        # only the weeks in which one of its outcomes was decided (one or two, not twelve)
+        for index in {bisect_right(starts, at) - 1 for at in decided_instants(evaluation)}:
+            if 0 <= index < len(buckets):
+                buckets[index][2].add(evaluation)
     points = []
     for start, end, counter in buckets:
         sums = {kind: [0, 0] for kind in KINDS}
