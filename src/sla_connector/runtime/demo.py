@@ -148,23 +148,9 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
     service = Service.build(
         config, clock=ManualClock(options.start), cache_seconds=0.5, banner=banner
     )
-    began = time.monotonic()
-    seeded = seed_history(
-        config.policy,
-        service.connectors,
-        service.store,
-        options.start,
-        weeks=options.history_weeks,
-        remember=service.dashboard.state.evaluations.prime,
-    )
-    if seeded:
-        say(
-            f"history: {seeded} resolved tickets over the {options.history_weeks} weeks before "
-            f"{options.start:%d %b %Y}, before enforcement (stored in "
-            f"{time.monotonic() - began:.1f} s)"
-        )
     hits = {"count": 0}
     server, url = await _serve_dashboard(_counting(service.dashboard, hits), options.port, say)
+    await _seed(service, options, say)
     try:
         interrupted = await _play(service, options, say)
     finally:
@@ -191,6 +177,27 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
     )
     store.close()
     return result
+
+
+async def _seed(service: Service, options: DemoOptions, say: Callable[[str], None]) -> None:
+    """Store the history (in a worker thread, so the dashboard already answers), before
+    the daemon's first poll."""
+    began = time.monotonic()
+    seeded = await asyncio.to_thread(
+        seed_history,
+        service.config.policy,
+        service.connectors,
+        service.store,
+        options.start,
+        weeks=options.history_weeks,
+        remember=service.dashboard.state.evaluations.prime,
+    )
+    if seeded:
+        say(
+            f"history: {seeded} resolved tickets over the {options.history_weeks} weeks before "
+            f"{options.start:%d %b %Y}, before enforcement (stored in "
+            f"{time.monotonic() - began:.1f} s)"
+        )
 
 
 def _report_period(start: datetime, now: datetime, timezone: str) -> Period:

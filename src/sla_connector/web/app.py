@@ -8,7 +8,8 @@ many open browsers and a Prometheus scraper cost one evaluation per period.
 Routes: ``/`` (overview), ``/clients/{client}``, ``/tickets/{source}/{id}``, the same under
 ``/api/...`` as JSON, ``/metrics``, ``/healthz`` and ``/readyz``, ``POST /login`` and
 ``POST /logout``. With a token, all of them need it (see ``web.auth``), health included
-unless the caller lists paths in ``public_paths``.
+unless the caller lists paths in ``public_paths``. ``/portal/<client>/...`` is the client
+portal (``web.portal``), with credentials of its own.
 """
 
 from __future__ import annotations
