@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sla_connector.core.contracts import months_before
@@ -60,6 +61,7 @@ class Exposure:
     client: str
     name: str
     month: str
+    month_name: str
     currency: str | None
     fee: str | None
     objectives: list[ObjectiveLine]
@@ -116,6 +118,12 @@ def _summary(lines: list[ObjectiveLine], total: str | None) -> str:
     return text
 
 
+def _month_name(month: str) -> str:
+    """``2026-11`` as ``November 2026``."""
+    year, _, number = month.partition("-")
+    return f"{date(int(year), int(number), 1):%B} {year}"
+
+
 def _money(currency: str | None, value: Decimal | None) -> str | None:
     return None if value is None else format_money(value, currency)
 
@@ -161,6 +169,7 @@ def exposures(
                 client=client,
                 name=(known.name if known is not None and known.name else client),
                 month=statement.month,
+                month_name=_month_name(statement.month),
                 currency=currency,
                 fee=_money(currency, statement.fee),
                 objectives=lines,
