@@ -16,6 +16,7 @@ from sla_connector.store import LedgerRow, ReportRun, Store
 __all__ = ["StoreSource"]
 
 _EVIDENCE_TTL_SECONDS = 60.0
+_PARSED_LIMIT = 250_000
 
 
 class StoreSource:
@@ -55,6 +56,8 @@ class StoreSource:
                     yield known[1]
                     continue
                 ticket = row.ticket()
+                if len(parsed) >= _PARSED_LIMIT:
+                    parsed.clear()  # bounded: the window moves on, old tickets drop out
                 parsed[key] = (row.ticket_json, ticket)
                 yield ticket
 
