@@ -24,21 +24,24 @@ belongs to whoever injected it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import json
 import logging
+import socket
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from sla_connector.core.errors import FatalConnectorError, WriteConflictError
 from sla_connector.core.ports import Clock
+from sla_connector.core.secrets import mask_userinfo
 from sla_connector_psa.credentials import AuthDescription, Credentials, StaticCredentials
 from sla_connector_psa.http_errors import (
     AmbiguousWriteError,
@@ -74,6 +77,7 @@ __all__ = [
     "UnmappedReporter",
     "UnreachableError",
     "build_client",
+    "split_userinfo",
     "validate_base_url",
 ]
 
@@ -89,6 +93,18 @@ _RETRY_WRITE = (UnreachableError, RateLimitedError, ServerError)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
+def _unresolved(exc: BaseException) -> bool:
+    """Whether a connection failed because the host name did not resolve (DNS)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a bounded walk down the cause chain
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -99,20 +115,43 @@ def _is_loopback(host: str) -> bool:
 
 
 def validate_base_url(url: str, setting: str) -> str:
-    """The base URL without a trailing slash; ``http://`` only for loopback hosts."""
+    """The base URL without a trailing slash; ``http://`` only for loopback hosts.
+
+    A message about it never shows user-info written in it (``https://user:pw@host``).
+    """
     if not isinstance(url, str) or not url.strip():
         raise FatalConnectorError(f"{setting}: a base URL is required")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FatalConnectorError(f"{setting}: {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    shown = mask_userinfo(url)
+    try:
+        parts = urlsplit(url.strip())
+        hostname = parts.hostname
+    except ValueError:  # a bad port or bracket: urlsplit's message may quote the URL
+        raise FatalConnectorError(f"{setting}: {shown!r} is not an http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise FatalConnectorError(f"{setting}: {shown!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(hostname):
         raise FatalConnectorError(
-            f"{setting}: {url!r} uses plain http; use https (http is allowed only for "
+            f"{setting}: {shown!r} uses plain http; use https (http is allowed only for "
             "127.0.0.1, ::1 and localhost)"
         )
     if parts.query or parts.fragment:
-        raise FatalConnectorError(f"{setting}: {url!r} must not carry a query or fragment")
+        raise FatalConnectorError(f"{setting}: {shown!r} must not carry a query or fragment")
     return url.strip().rstrip("/")
+
+
+def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without user-info, and the Basic ``Authorization`` header it stood for.
+
+    httpx would send ``https://user:pw@host`` as Basic auth; taking it out of the URL keeps
+    it out of every message, log line and page that shows a request's URL.
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, {}
+    host = parts.netloc.rpartition("@")[2]
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return parts._replace(netloc=host).geturl(), {"Authorization": f"Basic {token}"}
 
 
 def build_client(
@@ -169,7 +208,9 @@ class PsaHttp:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.name = name
-        self.base_url = validate_base_url(base_url, f"connectors.{name}.base_url")
+        self.base_url, self._userinfo_auth = split_userinfo(
+            validate_base_url(base_url, f"connectors.{name}.base_url")
+        )
         self._origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.base_url))
         self.owns_client = client is None
         self.client = build_client(timeout=timeout) if client is None else client
@@ -234,6 +275,8 @@ class PsaHttp:
         )
         other.owns_client = False
         other.observers = self.observers
+        if authenticated and base_url is None:
+            other._userinfo_auth = self._userinfo_auth
         return other
 
     async def aclose(self) -> None:
@@ -422,8 +465,19 @@ class PsaHttp:
             ) from exc
 
     def _unreachable(self, url: str, exc: Exception) -> UnreachableError:
+        host = urlsplit(url).netloc
+        if _unresolved(exc):
+            # A name that does not resolve will not resolve a second later: one attempt, no
+            # back-off (the next poll asks again), so `check` answers at once.
+            error = UnreachableError(
+                f"cannot resolve {urlsplit(url).hostname} for connector {self.name} (DNS); "
+                "check base_url (or subdomain / site) and this machine's DNS",
+                url=url,
+            )
+            error.unresolved = True
+            return error
         return UnreachableError(
-            f"cannot reach {urlsplit(url).netloc} for connector {self.name} ({exc!r}); "
+            f"cannot reach {host} for connector {self.name} ({exc!r}); "
             "check base_url, DNS, proxy and firewall",
             url=url,
         )
@@ -449,6 +503,8 @@ class PsaHttp:
         if call.params:
             kwargs["params"] = {k: v for k, v in call.params.items() if v is not None}
         headers = {**(call.headers or {}), **auth}
+        if self._userinfo_auth and not any(k.lower() == "authorization" for k in headers):
+            headers.update(self._userinfo_auth)
         if headers:
             kwargs["headers"] = headers
         if call.json is not None:
@@ -534,7 +590,7 @@ class PsaHttp:
             if state.outcome is None or not state.outcome.failed:
                 return False
             exc = state.outcome.exception()
-            if not isinstance(exc, retry_on):
+            if not isinstance(exc, retry_on) or getattr(exc, "unresolved", False):
                 return False
             wait = getattr(exc, "retry_after", None)
             return not (isinstance(wait, int | float) and wait > MAX_RETRY_AFTER)

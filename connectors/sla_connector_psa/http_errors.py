@@ -80,6 +80,7 @@ class UnreachableError(RetriableConnectorError):
         super().__init__(message)
         self.url = url
         self.status: int | None = None
+        self.unresolved = False  # the host name did not resolve: not retried
 
 
 class ServerError(RetriableConnectorError):

@@ -331,3 +331,23 @@ def test_compare_policy_shows_credits_under_both_policies(
     table = _bundled(capsys, POLICY, "--compare-policy", str(generous), "--format", "table")["text"]
     assert "Credits under --compare-policy" in table
     assert re.search(r"acme .*2026-10 .*1,800\.00 USD .*2,294\.12 USD .*494\.12 USD", table)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["[bold red]PWNED[/]", "[link=https://evil.example]click[/link]", "x:warning:y", "a\x1b[2Jb"],
+)
+def test_finding_10_table_shows_ticket_text_literally_not_as_terminal_markup(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    hostile: str,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # wide enough that no cell wraps
+    ticket = {**TICKETS[1], "id": f"T-{hostile}"}
+    path = _write(tmp_path, [json.dumps(ticket)])
+    code, out, err = _audit(capsys, path, "--format", "table")
+    assert code == 0, err
+    shown = hostile.replace("\x1b", "\ufffd")
+    assert f"sim/T-{shown} " in out
+    assert "\x1b" not in out and "\u26a0" not in out  # no escape reached the terminal

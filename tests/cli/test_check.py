@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from sla_connector.cli import main
+from sla_connector.settings import load_config
+from sla_connector.settings.secret_env import named_secrets
 from tests.twins.zendesk import ZendeskTwin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,9 +53,22 @@ def _config(tmp_path: Path, zendesk_url: str) -> Path:
     return path
 
 
-def test_no_connect_validates_the_example_config(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "-c", str(ROOT / "config.example.yaml"), "--no-connect"]) == 0
-    assert "configuration OK" in capsys.readouterr().out
+def test_no_connect_validates_the_example_config_and_its_secrets(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = ROOT / "config.example.yaml"
+    secrets = named_secrets(load_config(example))
+    for secret in secrets:
+        monkeypatch.delenv(secret.variable, raising=False)
+        monkeypatch.delenv(f"{secret.variable}_FILE", raising=False)
+    assert main(["check", "-c", str(example), "--no-connect"]) == 1
+    out = capsys.readouterr().out
+    assert "configuration OK" in out
+    assert all(secret.path in out for secret in secrets if not secret.optional)
+    for secret in secrets:
+        monkeypatch.setenv(secret.variable, "x")
+    assert main(["check", "-c", str(example), "--no-connect"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("verdict: ready")
 
 
 def test_simulator_passes_and_rejected_credentials_fail_with_exit_1(
@@ -82,7 +97,9 @@ def test_missing_secret_is_a_failed_verdict_naming_the_variable(
     monkeypatch.delenv("ZENDESK_API_TOKEN", raising=False)
     assert main(["check", "-c", str(_config(tmp_path, rejecting_psa)), "--connector", "zd"]) == 1
     out = capsys.readouterr().out
-    assert "FAIL zd" in out and "ZENDESK_" in out
+    assert "FAIL secret connectors.zd.email_env: environment variable ZENDESK_EMAIL" in out
+    assert "FAIL secret connectors.zd.token_env: environment variable ZENDESK_API_TOKEN" in out
+    assert "skip zd (zendesk): not tried" in out
 
 
 def test_unknown_connector_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -133,3 +150,23 @@ def test_check_of_an_oauth_client_names_expiry_and_missing_scopes(
     assert "auth: Zendesk OAuth client credentials (client sla_connector); expires: 20" in out
     assert "scopes lacking: write" in out
     assert secret not in out and not any(t in out for t in twin.auth.access)
+
+
+def test_finding_2_check_warns_when_the_evidence_log_is_unkeyed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pre-flight checks every secret the policy names, so give it the connector's.
+    monkeypatch.setenv("ZENDESK_EMAIL", "agent@example.com")
+    monkeypatch.setenv("ZENDESK_API_TOKEN", "not-a-real-token")
+    text = (ROOT / "examples" / "policy.yaml").read_text()
+    unkeyed = tmp_path / "unkeyed.yaml"
+    unkeyed.write_text(text)
+    assert main(["check", "-c", str(unkeyed), "--no-connect"]) == 0
+    assert "the evidence log is unkeyed" in capsys.readouterr().out
+    keyed = tmp_path / "keyed.yaml"
+    keyed.write_text(
+        re.sub(r"(?m)^(  url: sqlite:.*)$", r"\1\n  evidence_key_env: SLA_EVIDENCE_KEY", text)
+    )
+    monkeypatch.setenv("SLA_EVIDENCE_KEY", "a-long-evidence-key-0123456789")
+    assert main(["check", "-c", str(keyed), "--no-connect"]) == 0
+    assert "unkeyed" not in capsys.readouterr().out

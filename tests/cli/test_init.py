@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sla_connector.cli import EXIT_CONFIG, build_parser, init, main
+from sla_connector.cli import build_parser, init, main
+from sla_connector.cli.common import ExitCode
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.plugins import (
     ConnectorPlugin,
@@ -51,7 +52,7 @@ def invoke(argv: Sequence[str]) -> int:
     try:
         return int(args.handler(args))
     except ConfigError:
-        return EXIT_CONFIG
+        return ExitCode.USAGE
 
 
 class Terminal(io.StringIO):
@@ -268,7 +269,7 @@ def test_an_invalid_flag_is_a_configuration_error_and_writes_nothing(
         ["--country", "GB", "--subdivision", "ZZZ"],
         ["--psa", "zendesk", "--url", "http://zendesk.example"],
     ):
-        assert invoke(["--out", str(out), *argv]) == EXIT_CONFIG, argv
+        assert invoke(["--out", str(out), *argv]) == ExitCode.USAGE, argv
         assert not out.exists()
 
 
@@ -279,7 +280,7 @@ def test_never_writes_a_file_the_loader_rejects(
     broken = init.render_config(init.Answers()).replace("resolution: 4h", "resolution: 4x")
     monkeypatch.setattr(init, "render_config", lambda answers: broken)
     out = tmp_path / "config.yaml"
-    assert invoke(["--out", str(out)]) == EXIT_CONFIG
+    assert invoke(["--out", str(out)]) == ExitCode.USAGE
     assert not out.exists()
 
 

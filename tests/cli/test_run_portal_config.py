@@ -75,7 +75,8 @@ def test_an_unset_portal_secret_is_one_line_naming_the_key_and_exit_2(
     assert len(lines) == 1 and key in lines[0] and "is not set" in lines[0], lines
     first = next(iter(parse_yaml((ROOT / "examples" / "policy.yaml").read_text())["clients"]))
     full = f"clients.{first}{key}" if key.startswith(".") else key
-    assert lines[0].startswith(f"sla-connector: configuration error: {full}: "), lines[0]
+    assert lines[0].startswith("sla-connector: configuration error: "), lines[0]
+    assert f" {full}: environment variable SLA_TEST_PORTAL_" in lines[0], lines[0]
     # nothing started half-configured: no store created, the port never bound
     assert not (tmp_path / "state.db").exists()
     assert _port_free(port)

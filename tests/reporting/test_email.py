@@ -6,6 +6,7 @@ dataset (tests/reporting/dataset.py), not against the core.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import re
@@ -26,6 +27,7 @@ from sla_connector.reporting import (
     run_due_reports,
     weekly_period,
 )
+from sla_connector.reporting.delivery import build_email
 from sla_connector.runtime.report_jobs import deliverer_for, report_schedule
 from sla_connector.store import Store
 from tests.loopback import Sink, smtp_server
@@ -192,3 +194,15 @@ def empty_report(config: Any) -> Rendered:
     with Store.open(config.store.url) as store:
         report = build_report(store, config.policy, weekly_period(NOW, "Europe/London"), NOW)
     return render_all(report)
+
+
+def test_finding_6_an_email_subject_cannot_add_headers(tmp_path: Path) -> None:
+    hostile = dataclasses.replace(
+        empty_report(make_config(tmp_path)),
+        subject="SLA report: Acme\r\nBcc: attacker@evil.example\n\rX-Evil: 1",
+    )
+    message = build_email(hostile, "sla@msp.example", ("ops@msp.example",))
+    raw = message.as_bytes()
+    assert b"\nBcc:" not in raw and b"\nX-Evil:" not in raw
+    assert message["Bcc"] is None and message["X-Evil"] is None
+    assert message["Subject"] == "SLA report: Acme Bcc: attacker@evil.example X-Evil: 1"

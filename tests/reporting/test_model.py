@@ -202,12 +202,21 @@ def test_build_report_from_the_store_equals_the_pure_computation(
 def test_a_broken_evidence_chain_is_stated_as_a_warning(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     period = weekly_period(NOW, "Europe/London")
-    broken = SimpleNamespace(ok=False, entries=3, message="entry 2: hash mismatch")
+    broken = SimpleNamespace(
+        ok=False,
+        entries=3,
+        message="entry 2: hash mismatch",
+        key_id=None,
+        first_seq=1,
+        last_seq=1,
+        head_hash="0" * 64,
+    )
     report = compute_report(config.policy, [], [], broken, period, now=NOW)
-    assert report.evidence.statement.startswith("WARNING")
-    assert "entry 2: hash mismatch" in report.evidence.statement
+    assert report.evidence_statement.startswith("WARNING")
+    assert "entry 2: hash mismatch" in report.evidence_statement
     unchecked = compute_report(config.policy, [], [], None, period, now=NOW)
-    assert "not checked" in unchecked.evidence.statement
+    assert unchecked.evidence is None
+    assert "not checked" in unchecked.evidence_statement
 
 
 def test_a_step_on_either_breach_is_listed_once_under_the_first_breach(tmp_path: Path) -> None:

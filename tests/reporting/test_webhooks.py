@@ -233,3 +233,49 @@ def test_recipients_accept_a_teams_webhook_variable_and_reject_a_bad_name(
     assert ok.reports.recipients["internal"].teams_webhook_env == "T_URL"
     with pytest.raises(ConfigError, match=r"reports\.recipients\.internal\.teams_webhook_env"):
         make_config(tmp_path, reports={"recipients": {"internal": {"teams_webhook_env": "a b"}}})
+
+
+HOSTILE = "<!channel> <https://e.x|Reset> & [go](https://e.x) **now** {{DATE(x)}}\r\n- a"
+
+
+def _hostile(report: Report) -> Report:
+    breaches = tuple(dataclasses.replace(b, subject=HOSTILE) for b in report.breaches)
+    return dataclasses.replace(report, breaches=breaches, scope_name="Acme <!here> [x](https://e)")
+
+
+def test_finding_6_slack_report_text_from_tickets_is_inert(rendered: Rendered) -> None:
+    report = _hostile(rendered.report)
+    assert report.breaches, "the dataset has breaches to list"
+    message = slack_message(report)
+    # Slack reads the top-level text and every mrkdwn object as markup (plain_text, the
+    # header's type, is shown literally).
+    mrkdwn = [message["text"]]
+    for block in message["blocks"]:
+        for part in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
+            if isinstance(part, dict) and part.get("type") == "mrkdwn":
+                mrkdwn.append(part["text"])
+    payload = "\n".join(mrkdwn)
+    for live in ("<!channel>", "<!here>", "<https://e.x|Reset>"):
+        assert live not in payload, live
+    assert "&lt;!channel&gt; &lt;https://e.x|Reset&gt; &amp;" in payload
+    assert "Acme &lt;!here&gt;" in message["text"]
+
+
+def test_finding_6_teams_card_text_from_tickets_is_inert(rendered: Rendered) -> None:
+    report = _hostile(rendered.report)
+    card = teams_message(report)["attachments"][0]["content"]
+    texts = [block.get("text", "") for block in card["body"]]
+    facts = [
+        fact[part]
+        for block in card["body"]
+        if block["type"] == "FactSet"
+        for fact in block["facts"]
+        for part in ("title", "value")
+    ]
+    shown = "\n".join([*texts, *facts])
+    assert "[go](https://e.x)" not in shown
+    assert "\\[go\\]\\(https://e.x\\)" in shown
+    assert "**now**" not in shown and "\\*\\*now\\*\\*" in shown
+    assert "{{DATE" not in shown
+    assert all("\n" not in value and "\r" not in value for value in facts)
+    assert "\\[x\\]\\(https://e\\)" in card["body"][0]["text"]

@@ -23,7 +23,11 @@ START = datetime.fromisoformat("2026-10-05T00:00:00Z")
 
 
 def sim_config(
-    tmp_path: Path, *, sections: dict[str, Any] | None = None, **runtime: Any
+    tmp_path: Path,
+    *,
+    sections: dict[str, Any] | None = None,
+    tickets_per_day: int = 400,
+    **runtime: Any,
 ) -> AppConfig:
     """The bundled example policy with only the simulator, polled every 15 virtual minutes,
     no reports and no notify section; ``sections`` adds or replaces top-level sections."""
@@ -34,7 +38,7 @@ def sim_config(
             "poll_interval": "15m",
             "reconcile_interval": "24h",
             "start": START.isoformat(),
-            "tickets_per_day": 400,
+            "tickets_per_day": tickets_per_day,
         }
     )
     data["connectors"] = {"sim": sim}

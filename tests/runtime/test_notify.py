@@ -20,7 +20,7 @@ import pytest
 
 from sla_connector.core.ticket import parse_ticket
 from sla_connector.runtime.escalator import Notice
-from sla_connector.runtime.notify import notice_text
+from sla_connector.runtime.notify import notice_message, notice_text
 from tests.loopback import Hook, webhook_server
 from tests.runtime.conftest import assert_absent
 from tests.runtime.harness import Harness, sim_config
@@ -44,7 +44,7 @@ async def test_notices_reach_the_webhook_and_no_log_line_holds_its_path(
         try:
             await harness.run_for(timedelta(days=2))
             transport = httpx.ASGITransport(app=harness.service.dashboard)
-            async with httpx.AsyncClient(transport=transport, base_url="http://d.test") as http:
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
                 dashboard = (await http.get("/api/overview")).text + (await http.get("/")).text
             ledger = harness.store.ledger()
             evidence = [json.dumps(entry.payload) for entry in harness.store.evidence()]
@@ -79,3 +79,22 @@ def test_a_notice_says_late_by_only_when_the_vocabulary_calls_it_late() -> None:
     late = Notice("k", ticket, "senior-engineer", "P2", "sam", "response breached",
                   3_900_000_000, True, None)  # fmt: skip
     assert notice_text(late).endswith("Escalated to sam (late by 1h 05m).")
+
+
+def test_finding_6_a_hostile_subject_cannot_ping_the_channel_or_hide_a_link() -> None:
+    hostile = "<!channel> <https://evil.example|invoice.pdf> & <@U123>\n*bold*" + "<" * 400
+    ticket = parse_ticket(
+        {"id": "<!here>", "source": "sim", "client": "acme <!everyone>", "subject": hostile,
+         "created_at": "2026-11-02T09:00:00Z", "events": []}
+    )  # fmt: skip
+    notice = Notice(
+        "k", ticket, "senior-engineer", "P2", "<!subteam^S1>", "breached", 0, False, None
+    )
+    message = notice_message(notice)
+    shown = json.dumps(message)
+    for live in ("<!channel>", "<!here>", "<!everyone>", "<https://", "<@U123>", "<!subteam"):
+        assert live not in shown, live
+    context = message["blocks"][1]["elements"][0]["text"]
+    assert context.startswith("&lt;!channel&gt; &lt;https://evil.example|invoice.pdf&gt; &amp;")
+    assert len(context) <= 300 and context.endswith("&lt;…")
+    assert "\n" not in context

@@ -93,7 +93,7 @@ async def test_failed_report_deliveries_never_show_a_webhook_path_or_the_smtp_pa
             runs = {run.recipient: run for run in store.report_runs("weekly")}
             source = StoreSource(config.policy, store, ManualClock(MONDAY), {})
             transport = httpx.ASGITransport(app=create_app(source, token=None, cache_seconds=0))
-            async with httpx.AsyncClient(transport=transport, base_url="http://d.test") as http:
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
                 dashboard = (await http.get("/api/overview")).text + (await http.get("/")).text
     assert {key: run.state for key, run in runs.items()} == {
         "acme:email": "failed",

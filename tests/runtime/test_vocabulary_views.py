@@ -47,7 +47,7 @@ def _ticket(ident: str) -> Ticket:
 
 async def _get(service: Service, path: str) -> httpx.Response:
     transport = httpx.ASGITransport(app=service.dashboard)
-    async with httpx.AsyncClient(transport=transport, base_url="http://d.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         return await http.get(path)
 
 

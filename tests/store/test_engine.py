@@ -91,6 +91,7 @@ def test_public_names_are_exactly_these() -> None:
         "Store",
         "TicketRow",
         "WOULD_FIRE",
+        "WithdrawnTicket",
     ]
     for name in store_package.__all__:
         assert getattr(store_package, name) is not None

@@ -141,3 +141,111 @@ def test_concurrent_appends_from_two_stores_never_fork_the_chain(
     assert errors == []
     check = stores[0].verify_evidence()
     assert (check.ok, check.entries) == (True, 80)
+
+
+# --- issue 11 finding 2: the chain is keyed ----------------------------------------------
+
+KEY = b"evidence-key-for-the-tests-0123456789"
+
+
+def _rewrite_unkeyed(raw: Engine, payloads: dict[int, dict[str, object]]) -> None:
+    """What an attacker with database access but no key can do: rewrite every entry (and
+    the head) as a perfectly chained plain SHA-256 log, with some payloads changed."""
+    with raw.begin() as conn:
+        rows = conn.execute(sa.text("SELECT seq, at, kind, payload FROM evidence ORDER BY seq"))
+        prev = GENESIS_HASH
+        for row in rows.all():
+            text = orjson.dumps(payloads.get(row.seq, orjson.loads(row.payload))).decode()
+            digest = entry_hash(prev, row.seq, row.at, row.kind, text)
+            conn.execute(
+                sa.text(
+                    "UPDATE evidence SET payload = :p, prev_hash = :v, hash = :h WHERE seq = :s"
+                ),
+                {"p": text, "v": prev, "h": digest, "s": row.seq},
+            )
+            prev = digest
+        conn.execute(sa.text("UPDATE evidence_head SET hash = :h"), {"h": prev})
+
+
+def test_finding_2_a_keyed_chain_names_its_key_and_range(
+    open_store: Callable[..., Store],
+) -> None:
+    store = open_store(evidence_key=KEY)
+    hashes = _fill(store, 3)
+    assert all(h.startswith("hmac-sha256:") for h in hashes)
+    assert KEY.decode() not in "".join(hashes)
+    check = store.verify_evidence()
+    key_id = store.evidence_key.key_id if store.evidence_key else ""
+    assert (check.ok, check.key_id, check.first_seq, check.last_seq) == (True, key_id, 1, 3)
+    assert check.head_hash == hashes[-1]
+    assert "entries 1..3" in check.message and f"key {key_id}" in check.message
+    assert len(key_id) == 12 and key_id not in KEY.hex()
+
+
+def test_finding_2_the_wrong_key_or_no_key_fails(open_store: Callable[..., Store]) -> None:
+    _fill(open_store(evidence_key=KEY), 3)
+    wrong = open_store(evidence_key=b"another key entirely").verify_evidence()
+    assert (wrong.ok, wrong.first_bad_seq) == (False, 1)
+    assert "not the configured key" in wrong.message
+    none = open_store().verify_evidence()
+    assert (none.ok, none.first_bad_seq) == (False, 1)
+    assert "no evidence key is configured" in none.message
+
+
+def test_finding_2_a_full_rewrite_without_the_key_fails(
+    open_store: Callable[..., Store], raw: Engine
+) -> None:
+    store = open_store(evidence_key=KEY)
+    _fill(store, 4)
+    _rewrite_unkeyed(raw, {2: {"key": "forged"}})
+    check = store.verify_evidence()
+    assert not check.ok
+    assert "rewritten" in check.message
+    # The unkeyed SHA-256 chain the attacker made is internally consistent: only the key
+    # tells it apart.
+    assert open_store().verify_evidence().ok
+
+
+def test_finding_2_a_keyed_entry_with_a_recomputed_unkeyed_hash_is_refused(
+    open_store: Callable[..., Store], raw: Engine
+) -> None:
+    store = open_store(evidence_key=KEY)
+    _fill(store, 3)
+    with raw.begin() as conn:
+        row = conn.execute(sa.text("SELECT prev_hash, at, kind FROM evidence WHERE seq = 3")).one()
+        forged = orjson.dumps({"key": "forged"}).decode()
+        digest = entry_hash(row.prev_hash, 3, row.at, row.kind, forged)
+        conn.execute(
+            sa.text("UPDATE evidence SET payload = :p, hash = :h WHERE seq = 3"),
+            {"p": forged, "h": digest},
+        )
+        conn.execute(sa.text("UPDATE evidence_head SET hash = :h"), {"h": digest})
+    check = store.verify_evidence()
+    assert (check.ok, check.first_bad_seq) == (False, 3)
+    assert "not keyed but follows keyed entries" in check.message
+
+
+def test_finding_2_unkeyed_entries_stay_verifiable_once_a_key_is_configured(
+    open_store: Callable[..., Store], raw: Engine
+) -> None:
+    _fill(open_store(), 2)  # written before the key was configured
+    keyed = open_store(evidence_key=KEY)
+    before = keyed.verify_evidence()
+    assert not before.ok and "not keyed with key" in before.message
+    assert keyed.anchor_evidence_key(at=T0 + 10)
+    assert not keyed.anchor_evidence_key(at=T0 + 11), "anchored once"
+    _fill(keyed, 1)
+    check = keyed.verify_evidence()
+    assert (check.ok, check.unkeyed_entries, check.last_seq) == (True, 2, 4)
+    assert "from entry 3" in check.message
+    anchor = [e for e in keyed.evidence() if e.kind == "evidence_keyed"]
+    assert [e.payload["after_seq"] for e in anchor] == [2]
+    # Rewriting the keyed tail without the key is still caught.
+    _rewrite_unkeyed(raw, {})
+    assert not keyed.verify_evidence().ok
+
+
+def test_finding_2_an_unkeyed_chain_says_so(store: Store) -> None:
+    _fill(store, 2)
+    check = store.verify_evidence()
+    assert check.ok and check.key_id is None and "unkeyed" in check.message

@@ -20,5 +20,5 @@ def app_for(source: StaticSource | None = None, **options: Any) -> Starlette:
 
 def client_for(app: Starlette, **headers: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://dashboard.test", headers=headers
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1", headers=headers
     )

@@ -103,7 +103,7 @@ async def test_expired_session_cookie_is_refused() -> None:
         ],
     )
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         await http.post("/login", data={"token": TOKEN})
         assert (await http.get("/")).status_code == 200
         now[0] += 13 * 3600

@@ -348,7 +348,8 @@ def _statuses(settings: Mapping[str, Any], base: str) -> SimStatuses:
         value = raw.get(key)
         path = f"{base}.statuses.{key}"
         if value is None and fallback_key is not None:
-            value = settings.get(fallback_key)
+            # The common status keys default to an empty list: empty means "not given".
+            value = settings.get(fallback_key) or None
             path = f"{base}.{fallback_key}"
         if value is None:
             return None

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,10 +27,13 @@ from rich.console import Console
 from rich.table import Table
 
 from sla_connector.cli.common import (
+    ExitCode,
+    PlainTable,
     Rejected,
     add_config_argument,
     add_now_argument,
     load_policy,
+    open_input,
     parse_line,
     parse_now,
     read_lines,
@@ -38,6 +44,7 @@ from sla_connector.cli.records import adherence_record, ticket_record
 from sla_connector.core.adherence import AdherenceCounter, AdherenceRow
 from sla_connector.core.calendars import to_us
 from sla_connector.core.durations import format_seconds
+from sla_connector.core.errors import SlaConnectorError, UnavailableError
 from sla_connector.core.evaluate import evaluate
 from sla_connector.core.exclusions import RecordedExclusions
 from sla_connector.core.objectives import MonthAssessment, ObjectiveCounter, assess
@@ -191,17 +198,25 @@ def _forked_batch(lines: list[tuple[int, bytes]]) -> _Chunk:
     return _FORKED(lines)
 
 
-def _chunks(auditor: _Auditor, path: str, jobs: int) -> Iterator[_Chunk]:
-    """Evaluate the file in order, in ``jobs`` forked worker processes when more than one."""
+def _chunks(auditor: _Auditor, path: str, handle: IO[bytes], jobs: int) -> Iterator[_Chunk]:
+    """Evaluate the opened file in order, in ``jobs`` forked worker processes when more
+    than one. A batch that fails (in a worker or here) is one ``UnavailableError``."""
     global _FORKED  # noqa: PLW0603 - the fork start method hands it to the workers
-    batches = _batches(read_lines(path), _BATCH)
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from map(auditor, batches)
-        return
-    _FORKED = auditor
+    batches = _batches(read_lines(path, handle=handle), _BATCH)
     try:
+        if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            yield from map(auditor, batches)
+            return
+        _FORKED = auditor
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             yield from pool.imap(_forked_batch, batches, chunksize=1)
+    except SlaConnectorError:
+        raise
+    except Exception as exc:
+        raise UnavailableError(
+            f"audit of {path} failed ({type(exc).__name__}: {exc}); nothing was written. "
+            "Run again with --jobs 1 to see where, and report it if it persists"
+        ) from exc
     finally:
         _FORKED = None
 
@@ -228,29 +243,68 @@ def run(args: argparse.Namespace) -> int:
     counters = _Counters.until(now_us)
     other_counters = _Counters.until(now_us) if other is not None else None
     rejected = 0
-    writer = _writer(args.format, sys.stdout)
-    for chunk in _chunks(auditor, args.tickets, jobs):
-        for message in chunk.messages:
-            print(message, file=sys.stderr)
-        rejected += chunk.rejected
-        counters.merge(chunk.counters)
-        if other_counters is not None and chunk.other_counters is not None:
-            other_counters.merge(chunk.other_counters)
-        writer.records(chunk.records)
-    rows = counters.adherence.rows()
-    summary = _Summary(rows, assess(policy, counters.objectives, now_us))
-    if other is not None and other_counters is not None:
-        summary = _Summary(
-            rows,
-            summary.credits,
-            _compare(rows, other_counters.adherence.rows()),
-            assess(other, other_counters.objectives, now_us),
-        )
-    writer.finish(summary)
+    # The input is opened before any output, and the output is spooled until the end, so
+    # a missing file or a failed worker leaves stdout empty (never half a JSON document).
+    handle = open_input(args.tickets)
+    with _Spool() as out:
+        writer = _writer(args.format, out.text)
+        for chunk in _chunks(auditor, args.tickets, handle, jobs):
+            for message in chunk.messages:
+                print(message, file=sys.stderr)
+            rejected += chunk.rejected
+            counters.merge(chunk.counters)
+            if other_counters is not None and chunk.other_counters is not None:
+                other_counters.merge(chunk.other_counters)
+            writer.records(chunk.records)
+        rows = counters.adherence.rows()
+        summary = _Summary(rows, assess(policy, counters.objectives, now_us))
+        if other is not None and other_counters is not None:
+            summary = _Summary(
+                rows,
+                summary.credits,
+                _compare(rows, other_counters.adherence.rows()),
+                assess(other, other_counters.objectives, now_us),
+            )
+        writer.finish(summary)
+        out.publish(sys.stdout)
     if rejected:
         print(f"sla-connector: {rejected} ticket line(s) rejected", file=sys.stderr)
-        return 1
-    return 0
+        return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+class _Spool:
+    """The output, held (in memory, then in a temporary file past 64 MiB) until
+    ``publish`` copies it to stdout: a failure before that leaves stdout untouched."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115
+        self.text = io.TextIOWrapper(
+            self.file,
+            encoding="utf-8",
+            newline="",
+            write_through=True,
+        )
+
+    def __enter__(self) -> _Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.text.detach()
+        self.file.close()
+
+    def publish(self, stdout: IO[str]) -> None:
+        self.text.flush()
+        self.file.seek(0)
+        stdout.flush()
+        target = getattr(stdout, "buffer", None)
+        if target is not None:
+            shutil.copyfileobj(self.file, target, 1 << 20)
+            target.flush()
+        else:
+            while block := self.file.read(1 << 20):
+                stdout.write(block.decode("utf-8"))
+        stdout.flush()
 
 
 def _compare(left: list[AdherenceRow], right: list[AdherenceRow]) -> list[dict[str, Any]]:
@@ -376,8 +430,11 @@ class _TableWriter(_Writer):
     """A readable terminal table of tickets, then adherence per client and tier."""
 
     def __init__(self, out: IO[str]) -> None:
-        self.console = Console(file=out, width=max(Console(file=out).width, 120))
-        self.tickets = Table(title="Tickets", header_style="bold")
+        # Sized and coloured for the terminal the spooled output ends up on.
+        self.console = Console(
+            file=out, width=max(Console().width, 120), force_terminal=sys.stdout.isatty() or None
+        )
+        self.tickets = PlainTable(title="Tickets", header_style="bold")
         for column in ("Ticket", "Client", "Tier", "Rule", "Response", "Resolution", "Escalations"):
             self.tickets.add_column(column)
 
@@ -427,7 +484,7 @@ def _percent(value: float | None) -> str:
 
 
 def _adherence_table(rows: Iterable[AdherenceRow]) -> Table:
-    table = Table(title="Adherence (outcomes decided up to --now)", header_style="bold")
+    table = PlainTable(title="Adherence (outcomes decided up to --now)", header_style="bold")
     for column in ("Client", "Tier", "Clock", "Met", "Breached", "Adherence"):
         table.add_column(
             column, justify="right" if column in ("Met", "Breached", "Adherence") else "left"
@@ -440,7 +497,7 @@ def _adherence_table(rows: Iterable[AdherenceRow]) -> Table:
 
 
 def _comparison_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="What-if: this policy vs --compare-policy", header_style="bold")
+    table = PlainTable(title="What-if: this policy vs --compare-policy", header_style="bold")
     for column in ("Client", "Tier", "Clock", "Policy", "Other", "Difference"):
         table.add_column(
             column, justify="left" if column in ("Client", "Tier", "Clock") else "right"

@@ -1,4 +1,5 @@
-"""Helpers shared by the subcommands: loading the policy, reading ticket files, instants."""
+"""Helpers shared by the subcommands: the exit codes, loading the policy, reading ticket
+files, instants, opening a store that must exist."""
 
 from __future__ import annotations
 
@@ -8,34 +9,135 @@ import sys
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import IntEnum
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.style import StyleType
+from rich.table import Table
+from rich.text import Text
 
 from sla_connector.core.errors import ConfigError, TicketError
 from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket, parse_instant, parse_ticket
-from sla_connector.settings import load_config
+from sla_connector.runtime.service import open_store, store_url
+from sla_connector.settings import AppConfig, load_config
+from sla_connector.settings.secret_env import missing_secrets
+from sla_connector.store import Store
+from sla_connector.store.engine import mask_url
 
 __all__ = [
+    "EXIT_CODES",
+    "ExitCode",
+    "PlainTable",
     "Rejected",
     "add_command",
     "add_config_argument",
     "add_now_argument",
     "load_policy",
+    "open_existing_store",
+    "open_input",
     "parse_line",
     "parse_now",
     "read_lines",
     "read_tickets",
+    "require_secrets",
+    "terminal_text",
 ]
+
+
+def terminal_text(value: str) -> Text:
+    """``value`` as a terminal shows it literally: rich markup (``[red]``), emoji codes
+    (``:warning:``) and control characters (an ANSI escape in a ticket subject) inert;
+    each control character becomes U+FFFD."""
+    return Text("".join(ch if ch.isprintable() else "\ufffd" for ch in value))
+
+
+class PlainTable(Table):
+    """A rich table whose text cells come from data (ticket ids, client and rule names):
+    each is shown as written (``terminal_text``), never read as markup."""
+
+    def add_row(
+        self,
+        *renderables: RenderableType | None,
+        style: StyleType | None = None,
+        end_section: bool = False,
+    ) -> None:
+        cells = [terminal_text(r) if isinstance(r, str) else r for r in renderables]
+        super().add_row(*cells, style=style, end_section=end_section)
+
+
+class ExitCode(IntEnum):
+    """The exit status of every command; ``EXIT_CODES`` says what each one means."""
+
+    OK = 0
+    FINDINGS = 1
+    USAGE = 2
+    UNAVAILABLE = 3
+    INTERRUPTED = 130
+
+
+EXIT_CODES: tuple[tuple[ExitCode, str, str], ...] = (
+    (ExitCode.OK, "ok", "The command did what was asked and found nothing wrong."),
+    (
+        ExitCode.FINDINGS,
+        "findings",
+        "The command ran and reports a problem it looks for: a connector or channel failing "
+        "`check`, a broken evidence chain (`verify-log`), rejected ticket lines (`audit`), a "
+        "ticket not found (`explain`), a report not delivered (`report`), a file `init` will "
+        "not overwrite, an exclusion refused (`exclude`).",
+    ),
+    (
+        ExitCode.USAGE,
+        "usage or configuration",
+        "A bad command line, an invalid configuration (the message names the key path), a "
+        "missing secret, an input file or a store that does not exist. Fix it and run again: "
+        "retrying unchanged cannot help, so the shipped systemd unit and Kubernetes manifests "
+        "do not restart on it.",
+    ),
+    (
+        ExitCode.UNAVAILABLE,
+        "runtime or unreachable",
+        "Something needed is not available now: a busy dashboard port, an unreachable PSA "
+        "host or store, a failed worker process. Trying again later may help.",
+    ),
+    (ExitCode.INTERRUPTED, "interrupted", "Stopped by Ctrl-C (SIGINT) before it finished."),
+)
 
 
 def load_policy(path: str) -> Policy:
     """Load and validate the YAML policy; errors name the key path (exit code 2)."""
     return load_config(Path(path)).policy
+
+
+def open_existing_store(config: AppConfig) -> Store:
+    """The configured store, for a command that only reads it: one that does not exist is
+    a ``ConfigError`` (exit 2), never created empty."""
+    url = store_url(config)
+    if not Store.exists(url):
+        raise ConfigError(
+            "store.url",
+            f"no store at {mask_url(url)}; check store.url (or the variable store.url_env "
+            "names) points at the daemon's store, or run `sla-connector run` to create it",
+        )
+    return open_store(config)
+
+
+def require_secrets(config: AppConfig) -> None:
+    """A ``ConfigError`` naming every required secret the configuration names and that is
+    not set (``NAME`` or ``NAME_FILE``), in one message."""
+    missing = missing_secrets(config)
+    if not missing:
+        return
+    listed = "; ".join(f"{secret.path}: {why}" for secret, why in missing)
+    raise ConfigError(
+        "",
+        f"{len(missing)} secret(s) missing: {listed}. Set each variable (or VARIABLE_FILE "
+        "naming a file that holds it) in the service's environment",
+    )
 
 
 def parse_now(value: str | None) -> datetime:
@@ -86,15 +188,28 @@ class Rejected:
     reason: str
 
 
-def read_lines(path: str, progress: bool = True) -> Iterator[tuple[int, bytes]]:
+def open_input(path: str, option: str = "--tickets") -> IO[bytes]:
+    """The input file opened for reading (``-``: stdin), or a ``ConfigError`` naming it.
+
+    Callers open the input before writing any output, so a missing file fails at once
+    with nothing on stdout, whatever the number of worker processes.
+    """
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise ConfigError(option, f"cannot read {path}: {exc.strerror}") from None
+
+
+def read_lines(
+    path: str, progress: bool = True, handle: IO[bytes] | None = None
+) -> Iterator[tuple[int, bytes]]:
     """Stream (line number, raw line) of the non-blank lines of a file, ``-`` for stdin.
 
     A progress bar shows on a terminal for inputs large enough to wait for.
     """
-    try:
-        handle: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise ConfigError("--tickets", f"cannot read {path}: {exc.strerror}") from None
+    handle = handle if handle is not None else open_input(path)
     size = 0 if path == "-" else os.fstat(handle.fileno()).st_size
     bar = _progress(size) if progress else None
     try:

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.table import Table
 
+from sla_connector.cli.common import PlainTable
 from sla_connector.core.contracts import month_text
 from sla_connector.core.credits import format_money, format_percent, round_money
 from sla_connector.core.objectives import MonthAssessment
@@ -69,7 +70,9 @@ def _shown(amount: Decimal | None, currency: str | None, *, code: bool = True) -
 
 def credits_table(assessments: Iterable[MonthAssessment], title: str = "Credits") -> Table:
     """Each month's objectives, then its total after the cap."""
-    table = Table(title=f"{title}: contract objectives per month, up to --now", header_style="bold")
+    table = PlainTable(
+        title=f"{title}: contract objectives per month, up to --now", header_style="bold"
+    )
     for column in ("Client", "Month", "Objective", "Target", "Actual", "Decided", "Excluded"):
         table.add_column(
             column, justify="left" if column in ("Client", "Month", "Objective") else "right"
@@ -116,7 +119,7 @@ def credits_table(assessments: Iterable[MonthAssessment], title: str = "Credits"
 
 def comparison_table(left: list[MonthAssessment], right: list[MonthAssessment]) -> Table:
     """Each (client, month) total under both policies, side by side."""
-    table = Table(title="What-if credits: this policy vs --compare-policy")
+    table = PlainTable(title="What-if credits: this policy vs --compare-policy")
     for column in ("Client", "Month", "Policy", "Other", "Difference"):
         table.add_column(column, justify="left" if column in ("Client", "Month") else "right")
     keyed_left = {(m.client, m.month): m for m in left}

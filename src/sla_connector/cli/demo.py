@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_command
+from sla_connector.cli.common import ExitCode, add_command
 from sla_connector.runtime.demo import DemoOptions, format_summary, run_demo
 
 __all__ = ["register", "run"]
@@ -64,4 +64,4 @@ def run(args: argparse.Namespace) -> int:
     )
     result = asyncio.run(run_demo(options, say=lambda line: print(line, flush=True)))
     print(format_summary(result), flush=True)
-    return 130 if result.interrupted else 0
+    return ExitCode.INTERRUPTED if result.interrupted else ExitCode.OK

@@ -10,14 +10,28 @@ import argparse
 import os
 
 from sla_connector.cli import build_parser
+from sla_connector.cli.common import EXIT_CODES
 
-__all__ = ["render_cli_markdown"]
+__all__ = ["exit_codes_markdown", "render_cli_markdown"]
 
 _HEADER = """# Command-line reference
 
 Generated from the parser by `make docs`; do not edit by hand.
 
 """
+
+
+def exit_codes_markdown() -> str:
+    """The exit-code table every command follows (``common.EXIT_CODES``)."""
+    rows = [
+        "\n## Exit codes\n\n",
+        "Every command exits with one of these codes; an expected condition (a missing file, "
+        "a missing secret, a busy port, an unreachable host) is one line on stderr naming it "
+        "and what to do, never a traceback.\n\n",
+        "| Code | Kind | Meaning |\n| --- | --- | --- |\n",
+    ]
+    rows += [f"| {int(code)} | {kind} | {meaning} |\n" for code, kind, meaning in EXIT_CODES]
+    return "".join(rows)
 
 
 def render_cli_markdown() -> str:
@@ -32,6 +46,7 @@ def render_cli_markdown() -> str:
                 for name, sub in action.choices.items():
                     parts += [f"\n## `sla-connector {name}`\n\n", "```text\n"]
                     parts += [sub.format_help(), "```\n"]
+        parts.append(exit_codes_markdown())
         return "".join(parts)
     finally:
         if saved is None:

@@ -12,12 +12,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_config_argument, add_now_argument, parse_now
+from sla_connector.cli.common import ExitCode, add_config_argument, add_now_argument, parse_now
 from sla_connector.core.calendars import to_us
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.exclusions import EXCLUDABLE_CLOCKS, RecordedExclusions
 from sla_connector.core.ticket import format_instant
-from sla_connector.runtime.service import store_url
+from sla_connector.runtime.service import evidence_key, store_url
 from sla_connector.settings import AppConfig, load_config
 from sla_connector.store import ExclusionRow, Store
 from sla_connector.store.engine import parse_store_url
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     reason = (args.reason or "").strip()
     if not reason and not args.revoke:
         raise ConfigError("--reason", "say why the clock is excluded")
-    with Store.open(store_url(config)) as store:
+    with Store.open(store_url(config), evidence_key=evidence_key(config)) as store:
         if args.revoke:
             if not store.revoke_exclusion(
                 source, ticket_id, args.clock, by=by, at=at, reason=reason
@@ -77,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
                     f"sla-connector: {source}/{ticket_id} has no active {args.clock} exclusion "
                     "to revoke"
                 )
-                return 1
+                return ExitCode.FINDINGS
             print(f"revoked the exclusion of the {args.clock} clock of {source}/{ticket_id}")
-            return 0
+            return ExitCode.OK
         store.exclude(
             ExclusionRow(
                 source=source,
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         f"excluded the {args.clock} clock of {source}/{ticket_id} from contract objectives: "
         f"{reason} (approved by {by}, {format_instant(when)})"
     )
-    return 0
+    return ExitCode.OK
 
 
 def recorded_exclusions(config: AppConfig) -> RecordedExclusions:
@@ -106,5 +106,5 @@ def recorded_exclusions(config: AppConfig) -> RecordedExclusions:
         database = parsed.database
         if not database or database == ":memory:" or not Path(database).exists():
             return {}
-    with Store.open(url) as store:
+    with Store.open(url, evidence_key=evidence_key(config)) as store:
         return store.recorded_exclusions()

@@ -4,6 +4,11 @@ Shows the tier and the rule that decided it, each clock's timeline (started, pau
 resumed, stopped, due, breached, business time used against the target), its pauses by
 reason, whether it is excluded from contract objectives (it keeps its outcome, S32), and
 the escalation plan.
+
+Without ``--tickets`` it reads the state store the daemon keeps (shadow mode included):
+the ticket as last seen, the same explanation, then its ledger in plain words (each step
+planned, written, recorded as would-fire, cancelled or failed, and when) and its entries
+in the evidence log.
 """
 
 from __future__ import annotations
@@ -11,28 +16,33 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sla_connector.cli.common import (
+    ExitCode,
     Rejected,
     add_command,
     add_now_argument,
+    open_existing_store,
     parse_now,
     read_tickets,
 )
 from sla_connector.cli.exclude import recorded_exclusions
 from sla_connector.core.calendars import from_us
 from sla_connector.core.durations import format_seconds
-from sla_connector.core.errors import SlaConnectorError
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
 from sla_connector.core.exclusions import Exclusion
+from sla_connector.core.ledger import LedgerRow
 from sla_connector.core.policy import Policy
-from sla_connector.settings import load_config
+from sla_connector.core.vocabulary import CANCELLED, DONE, FAILED, FIRING, PLANNED, WOULD_FIRE
+from sla_connector.settings import AppConfig, load_config
+from sla_connector.store import EvidenceEntry
 
-__all__ = ["register", "render", "run"]
+__all__ = ["ledger_lines", "register", "render", "run"]
 
 
 def register(commands: Any) -> None:
@@ -54,17 +64,116 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config))
     policy = config.policy
     now = parse_now(args.now)
-    if not args.tickets:
-        raise SlaConnectorError("explain needs --tickets FILE until the state store exists")
     source, _, wanted = args.ticket.rpartition("/")
+    if not args.tickets:
+        return _from_store(config, source, wanted, now)
     for _, item in read_tickets(args.tickets, set(policy.sources), progress=False):
         if isinstance(item, Rejected) or item.id != wanted or (source and item.source != source):
             continue
         evaluation = evaluate(item, policy, now, exclusions=recorded_exclusions(config))
         sys.stdout.write(render(evaluation, policy))
-        return 0
+        return ExitCode.OK
     print(f"sla-connector: ticket {args.ticket} not found in {args.tickets}", file=sys.stderr)
-    return 1
+    return ExitCode.FINDINGS
+
+
+def _from_store(config: AppConfig, source: str, wanted: str, now: datetime) -> int:
+    """The ticket as the daemon last saw it, its ledger and its evidence entries."""
+    policy = config.policy
+    with open_existing_store(config) as store:
+        sources = [source] if source else list(config.connectors)
+        row = next(
+            (found for name in sources if (found := store.get_ticket(name, wanted)) is not None),
+            None,
+        )
+        if row is None:
+            where = source or ", ".join(sources) or "no connector"
+            print(
+                f"sla-connector: ticket {wanted} is not in the store (sources: {where}); "
+                "give SOURCE/ID, or --tickets FILE for a ticket the daemon has not seen",
+                file=sys.stderr,
+            )
+            return ExitCode.FINDINGS
+        ticket = row.ticket()
+        evaluation = evaluate(ticket, policy, now, exclusions=recorded_exclusions(config))
+        ledger = [
+            step
+            for step in store.ledger(client=row.client)
+            if step.source == row.source and step.ticket_id == row.id
+        ]
+        evidence = [
+            entry for entry in store.evidence() if _concerns(entry.payload, row.source, row.id)
+        ]
+    zone = ZoneInfo(config.reports.timezone)
+    seen = "open" if row.is_open else "closed"
+    sys.stdout.write(
+        f"As last seen in the store: updated {_when(row.updated_at, zone)} ({seen})\n\n"
+    )
+    sys.stdout.write(render(evaluation, policy))
+    sys.stdout.write("\n" + "\n".join(ledger_lines(ledger, zone)) + "\n")
+    sys.stdout.write("\n" + "\n".join(_evidence_lines(evidence, zone)) + "\n")
+    return ExitCode.OK
+
+
+def _concerns(payload: Mapping[str, Any], source: str, ticket_id: str) -> bool:
+    if payload.get("source") == source and payload.get("ticket") == ticket_id:
+        return True
+    outcomes = payload.get("outcomes")
+    return isinstance(outcomes, list) and any(
+        isinstance(o, Mapping) and o.get("source") == source and o.get("ticket") == ticket_id
+        for o in outcomes
+    )
+
+
+def ledger_lines(steps: list[LedgerRow], zone: ZoneInfo) -> list[str]:
+    """Each ledger step of one ticket in plain words."""
+    if not steps:
+        return ["Ledger: no escalation step planned for this ticket"]
+    lines = ["Ledger (what the daemon did with each step):"]
+    for step in steps:
+        due = _when(step.due_at, zone)
+        head = f"  {step.step} (cycle {step.cycle}) -> {step.recipient}, due {due}"
+        lines.append(f"{head}: {_ledger_words(step, zone)}")
+    return lines
+
+
+def _ledger_words(step: LedgerRow, zone: ZoneInfo) -> str:
+    at = _when(step.fired_at, zone)
+    late = ""
+    if step.lateness_us is not None and step.lateness_us > 0:
+        late = f", {format_seconds(step.lateness_us / 1e6)} after it fell due"
+    detail = f" ({step.detail})" if step.detail else ""
+    words = {
+        PLANNED: "planned: it fires at its due time if the clock is still breached then",
+        FIRING: f"being written now (claimed {_when(step.claimed_at, zone)})",
+        DONE: f"written to the PSA {at}{late}",
+        WOULD_FIRE: f"fell due {at}{late}; shadow mode (dry_run): recorded, nothing written",
+        CANCELLED: f"cancelled {at}{detail}",
+        FAILED: f"failed after {step.attempts} attempt(s), {at}{detail}",
+    }
+    return words.get(step.state, f"{step.state}{detail}")
+
+
+def _evidence_lines(entries: list[EvidenceEntry], zone: ZoneInfo) -> list[str]:
+    if not entries:
+        return ["Evidence log: no entry for this ticket"]
+    lines = ["Evidence log (hash-chained entries about this ticket):"]
+    for entry in entries:
+        payload = entry.payload
+        if entry.kind == "escalation":
+            step, cycle = payload.get("step"), payload.get("cycle")
+            what = f"escalation {step} (cycle {cycle}): {payload.get('state')}"
+        elif entry.kind == "clock_outcomes":
+            decided = [
+                f"{o.get('clock')} {o.get('outcome')}"
+                for o in payload.get("outcomes", [])
+                if isinstance(o, Mapping)
+            ]
+            what = "clock outcome " + ", ".join(decided)
+        else:
+            what = entry.kind
+        lines.append(f"  #{entry.seq} {_when(entry.at, zone)}: {what} (hash {entry.hash[:12]})")
+    return lines
 
 
 def _when(micros: int | None, zone: ZoneInfo) -> str:

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
+from sla_connector.cli.common import ExitCode
 from sla_connector.core.calendars import parse_day_spec, parse_interval
 from sla_connector.core.errors import ConfigError
 from sla_connector.core.plugins import ConnectorSettings, Starter
@@ -37,7 +38,6 @@ from sla_connector.settings.models import HolidaysConfig
 
 __all__ = ["Answers", "register", "render_config", "run", "starters"]
 
-EXIT_REFUSED = 1
 DEFAULT_TIMEZONE = "Europe/London"
 DEFAULT_DAYS = "mon-fri"
 DEFAULT_HOURS = "08:00-18:00"
@@ -226,18 +226,18 @@ def run(args: argparse.Namespace) -> int:
             f"sla-connector: {out} already exists; choose another --out or add --force",
             file=sys.stderr,
         )
-        return EXIT_REFUSED
+        return ExitCode.FINDINGS
     interactive = not args.non_interactive and sys.stdin.isatty()
     try:
         answers = gather(args, _prompt if interactive else None)
     except EOFError:
         print("\nsla-connector: init aborted; nothing written", file=sys.stderr)
-        return EXIT_REFUSED
+        return ExitCode.FINDINGS
     text = render_config(answers)
     config_from_mapping(parse_yaml(text, str(out)), str(out))  # a ConfigError writes nothing
     _write(out, text, force=args.force)
     _report(out, answers)
-    return 0
+    return ExitCode.OK
 
 
 Ask = Callable[[str, str], str]

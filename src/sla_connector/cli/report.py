@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_command, add_now_argument, parse_now
+from sla_connector.cli.common import ExitCode, add_command, add_now_argument, parse_now
 from sla_connector.core.errors import ConfigError
 from sla_connector.reporting import (
     INTERNAL,
@@ -30,13 +30,11 @@ from sla_connector.reporting import (
     render_json,
 )
 from sla_connector.runtime.report_jobs import deliverer_for, report_targets
-from sla_connector.runtime.service import store_url, vocabulary_of
+from sla_connector.runtime.service import evidence_key, store_url, vocabulary_of
 from sla_connector.settings import load_config
 from sla_connector.store import Store
 
 __all__ = ["register", "run"]
-
-EXIT_SEND_FAILED = 1
 
 
 def register(commands: Any) -> None:
@@ -128,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     period = period_for(args.period, now, config.reports.timezone)
     url = store_url(config)
     _check_store(url)
-    store = Store.open(url)
+    store = Store.open(url, evidence_key=evidence_key(config))
     try:
         report = build_report(
             store,
@@ -145,5 +143,5 @@ def run(args: argparse.Namespace) -> int:
     for path in _write(rendered, Path(args.out)):
         print(path)
     if args.send and asyncio.run(_send(deliverer_for(config.notify, attempts=3), rendered, found)):
-        return EXIT_SEND_FAILED
-    return 0
+        return ExitCode.FINDINGS
+    return ExitCode.OK

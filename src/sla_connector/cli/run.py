@@ -1,7 +1,9 @@
 """``sla-connector run``: the daemon in the foreground, as a container or systemd runs it.
 
 JSON logs on stderr; SIGTERM or SIGINT lets in-flight writes finish and exits within 10 s;
-``/healthz`` and ``/readyz`` answer on the dashboard port. The daemon itself is built by
+``/healthz`` and ``/readyz`` answer on the dashboard port. Every secret the configuration
+names is read first: a missing one is a configuration error (exit 2, all of them named), so
+a service manager does not restart the daemon in a loop. The daemon itself is built by
 the composition root, ``runtime.service``.
 """
 
@@ -12,7 +14,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sla_connector.cli.common import add_command
+from sla_connector.cli.common import add_command, require_secrets
 from sla_connector.runtime.logs import configure_logging
 from sla_connector.runtime.service import serve
 from sla_connector.settings import load_config
@@ -35,5 +37,6 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config))
+    require_secrets(config)
     configure_logging(args.log_level)
     return asyncio.run(serve(config))

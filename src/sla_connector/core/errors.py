@@ -20,6 +20,7 @@ __all__ = [
     "StoreError",
     "TicketError",
     "TicketGoneError",
+    "UnavailableError",
     "WriteConflictError",
 ]
 
@@ -87,3 +88,9 @@ class WriteConflictError(RetriableConnectorError):
 
 class StoreError(SlaConnectorError):
     """The state store cannot be read or written."""
+
+
+class UnavailableError(SlaConnectorError):
+    """Something a command needs is not available now (a busy port, an unreachable host, a
+    failed worker): nothing is wrong with the configuration, and trying again later may help.
+    The message names the thing and what to do."""

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LedgerRow", "ReportRun"]
+__all__ = ["LedgerRow", "ReportRun", "WithdrawnTicket"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +64,22 @@ class ReportRun:
     claimed_at: int = 0
     finished_at: int | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawnTicket:
+    """A ticket that left the PSA or the connector's scope (``core.vocabulary``: withdrawn).
+
+    ``reason`` is one of ``core.errors.WITHDRAWN_REASONS``; ``detail`` says more (the
+    ticket it was merged into, where it moved); ``withdrawn_at`` is when the runtime learnt
+    it (UTC µs). ``tier`` and ``subject`` are the last snapshot's.
+    """
+
+    source: str
+    ticket_id: str
+    client: str
+    tier: str
+    subject: str
+    reason: str
+    detail: str
+    withdrawn_at: int

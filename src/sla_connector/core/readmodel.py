@@ -4,6 +4,9 @@ A ledger row becomes an ``EscalationLine`` and a breached clock a ``BreachLine``
 nowhere else, with "late" and "fired" taken from ``core.vocabulary``, so the dashboard,
 its JSON API and every rendering of a report describe the same row the same way.
 
+A ticket that went away (``core.vocabulary``: withdrawn) becomes a ``WithdrawnLine``, with
+the steps its withdrawal cancelled and those that had already fired; it is never a breach.
+
 A breach carries the escalation steps its breach set off: a step on one clock
 (``response_breach``, ``resolution_at_risk``, ...) goes with that clock's breach in the same
 resolution cycle; a step ``on: breach`` (either clock) goes with the first breach of its
@@ -19,18 +22,26 @@ from datetime import datetime
 
 from sla_connector.core.calendars import from_us
 from sla_connector.core.evaluate import ClockResult
-from sla_connector.core.ledger import LedgerRow
+from sla_connector.core.ledger import LedgerRow, WithdrawnTicket
 from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket
-from sla_connector.core.vocabulary import NOT_FIRING_STATES, Vocabulary
+from sla_connector.core.vocabulary import (
+    CANCELLED,
+    FIRED_STATES,
+    NOT_FIRING_STATES,
+    Vocabulary,
+    is_withdrawn_detail,
+)
 
 __all__ = [
     "Breach",
     "BreachLine",
     "EscalationLine",
+    "WithdrawnLine",
     "breach_lines",
     "escalation_line",
     "escalation_lines",
+    "withdrawn_lines",
 ]
 
 
@@ -172,6 +183,55 @@ def breach_lines(
                 over_seconds=max(0, -clock.remaining_us) / 1e6,
                 still_open=item.still_open,
                 escalations=steps,
+            )
+        )
+    return tuple(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawnLine:
+    """A withdrawn ticket as every view lists it (S39): why, when, and its steps.
+
+    ``cancelled`` are the steps its withdrawal cancelled; ``fired`` those that had fired
+    before it went away (they stay in the escalation lists).
+    """
+
+    source: str
+    ticket_id: str
+    client: str
+    tier: str
+    subject: str
+    reason: str
+    detail: str
+    withdrawn_at: datetime
+    cancelled: tuple[str, ...]
+    fired: tuple[str, ...]
+
+
+def withdrawn_lines(
+    withdrawn: Iterable[WithdrawnTicket], ledger: Iterable[LedgerRow]
+) -> tuple[WithdrawnLine, ...]:
+    """Each withdrawn ticket, latest first, with the ledger steps of its ticket."""
+    steps: dict[tuple[str, str], list[LedgerRow]] = defaultdict(list)
+    for row in ledger:
+        steps[(row.source, row.ticket_id)].append(row)
+    lines = []
+    for item in sorted(withdrawn, key=lambda w: (w.withdrawn_at, w.ticket_id), reverse=True):
+        mine = steps.get((item.source, item.ticket_id), [])
+        lines.append(
+            WithdrawnLine(
+                source=item.source,
+                ticket_id=item.ticket_id,
+                client=item.client,
+                tier=item.tier,
+                subject=item.subject,
+                reason=item.reason,
+                detail=item.detail,
+                withdrawn_at=from_us(item.withdrawn_at),
+                cancelled=tuple(
+                    r.step for r in mine if r.state == CANCELLED and is_withdrawn_detail(r.detail)
+                ),
+                fired=tuple(r.step for r in mine if r.state in FIRED_STATES),
             )
         )
     return tuple(lines)

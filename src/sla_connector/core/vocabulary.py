@@ -14,6 +14,11 @@ those of a configuration that does not set them.
   instant (a PSA outage or the daemon being down; the due instant itself never moves).
 - A ticket's clock is **at risk** while it runs and has used at least ``at_risk`` of its
   target, not yet breached.
+- A ticket is **withdrawn** when it left the PSA or the connector's scope (deleted, merged
+  into another, marked as spam, moved out of scope: ``WITHDRAWN_REASONS``): it leaves the
+  open set and the measurement (no breach, no adherence count, never at risk), its steps not
+  yet fired are ``cancelled`` with ``withdrawn_detail``, and the views list it as withdrawn
+  (SEMANTICS S39).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
+from sla_connector.core.errors import WITHDRAWN_REASONS
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation
 
 __all__ = [
@@ -41,10 +47,14 @@ __all__ = [
     "LEDGER_STATES",
     "NOT_FIRING_STATES",
     "PLANNED",
+    "WITHDRAWN",
+    "WITHDRAWN_REASONS",
     "WOULD_FIRE",
     "Vocabulary",
     "current_clocks",
     "is_fired",
+    "is_withdrawn_detail",
+    "withdrawn_detail",
 ]
 
 PLANNED: Final = "planned"
@@ -79,6 +89,9 @@ COMBINED_METRIC_DEFINITION: Final = (
     "met; one breached clock makes the whole ticket a breach, which is why this figure is "
     "usually below both the response and the resolution figure"
 )
+WITHDRAWN: Final = "withdrawn"
+"""A ticket that left the PSA or the connector's scope (S39); not a ledger state: its
+steps not yet fired are ``cancelled`` with ``withdrawn_detail`` as their reason."""
 
 DEFAULT_LATE_AFTER: Final = timedelta(seconds=60)
 DEFAULT_AT_RISK: Final = 0.75
@@ -87,6 +100,19 @@ DEFAULT_AT_RISK: Final = 0.75
 def is_fired(state: str) -> bool:
     """Whether a step in ``state`` has fired (``FIRED_STATES``)."""
     return state in FIRED_STATES
+
+
+def withdrawn_detail(reason: str, detail: str = "") -> str:
+    """The cancel reason of a withdrawn ticket's steps: ``withdrawn: merged (into 1234)``."""
+    if reason not in WITHDRAWN_REASONS:
+        raise ValueError(f"withdrawal reason must be one of {WITHDRAWN_REASONS}, got {reason!r}")
+    text = f"{WITHDRAWN}: {reason}"
+    return f"{text} ({detail})" if detail else text
+
+
+def is_withdrawn_detail(detail: str) -> bool:
+    """Whether a ledger row's ``detail`` says its ticket was withdrawn (``withdrawn_detail``)."""
+    return detail.startswith(f"{WITHDRAWN}: ")
 
 
 def current_clocks(evaluation: TicketEvaluation) -> list[ClockResult]:

@@ -19,6 +19,7 @@ from sla_connector.reporting.delivery import (
     SmtpServer,
     Target,
 )
+from sla_connector.reporting.escaping import header_text, slack_escape, teams_escape
 from sla_connector.reporting.model import Report
 from sla_connector.reporting.periods import Period, monthly_period, weekly_period
 from sla_connector.reporting.render import (
@@ -54,6 +55,7 @@ __all__ = [
     "build_report",
     "compute_report",
     "due_runs",
+    "header_text",
     "monthly_period",
     "period_for",
     "render_all",
@@ -62,5 +64,7 @@ __all__ = [
     "render_json",
     "render_text",
     "run_due_reports",
+    "slack_escape",
+    "teams_escape",
     "weekly_period",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from sla_connector.reporting.escaping import slack_escape, teams_escape
 from sla_connector.reporting.formats import (
     duration,
     lateness,
@@ -50,9 +51,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _escape(text: str) -> str:
-    """Slack mrkdwn treats & < > as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+_escape = slack_escape
 
 
 def _cell_text(cell: Adherence) -> str:
@@ -189,7 +188,7 @@ def slack_message(report: Report, *, listed: int = _LISTED) -> dict[str, Any]:
             body.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     tail = {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": _clip(_escape(report.evidence.statement), 3000)}],
+        "elements": [{"type": "mrkdwn", "text": _clip(_escape(report.evidence_statement), 3000)}],
     }
     room = SLACK_MAX_BLOCKS - len(head) - 1
     if len(body) > room:
@@ -203,11 +202,14 @@ def slack_message(report: Report, *, listed: int = _LISTED) -> dict[str, Any]:
                 ],
             },
         ]
-    return {"text": _clip(title, 3000), "blocks": [*head, *body, tail]}
+    return {"text": _clip(_escape(title), 3000), "blocks": [*head, *body, tail]}
 
 
 def _fact_set(items: list[_Item]) -> dict[str, Any]:
-    facts = [{"title": label, "value": detail or " "} for label, detail in items]
+    facts = [
+        {"title": teams_escape(label), "value": teams_escape(detail) or " "}
+        for label, detail in items
+    ]
     return {"type": "FactSet", "facts": facts}
 
 
@@ -250,7 +252,7 @@ def _teams_card(report: Report, listed: int) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
-            "text": subject(report),
+            "text": teams_escape(subject(report)),
             "size": "Large",
             "weight": "Bolder",
             "wrap": True,
@@ -273,7 +275,7 @@ def _teams_card(report: Report, listed: int) -> dict[str, Any]:
     body.append(
         {
             "type": "TextBlock",
-            "text": report.evidence.statement,
+            "text": report.evidence_statement,
             "wrap": True,
             "isSubtle": True,
             "separator": True,

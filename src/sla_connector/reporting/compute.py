@@ -1,7 +1,7 @@
 """Compute a ``Report`` by re-evaluating stored tickets with the core.
 
-``compute_report`` is a pure function of (policy, tickets, ledger rows, evidence verdict,
-period, now); ``build_report`` reads those from a store. Tickets are streamed: only the
+``compute_report`` is a pure function of (policy, tickets, ledger rows, evidence verdict
+and entries, period, now); ``build_report`` reads those from a store. Tickets are streamed: only the
 counters, the period's breaches and the at-risk list are kept in memory.
 """
 
@@ -16,7 +16,7 @@ from typing import TypedDict
 from sla_connector.core.adherence import AdherenceCounter
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
-from sla_connector.core.ledger import LedgerRow
+from sla_connector.core.ledger import LedgerRow, WithdrawnTicket
 from sla_connector.core.policy import Policy
 from sla_connector.core.readmodel import (
     Breach,
@@ -24,20 +24,21 @@ from sla_connector.core.readmodel import (
     EscalationLine,
     breach_lines,
     escalation_line,
+    withdrawn_lines,
 )
 from sla_connector.core.ticket import Ticket
 from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary
+from sla_connector.reporting.attestation import ChainFacts, attest
 from sla_connector.reporting.model import (
     Adherence,
     AtRiskLine,
     ClientSummary,
-    EvidenceLine,
     Report,
     TierLine,
     adherence,
 )
 from sla_connector.reporting.periods import Period
-from sla_connector.reporting.ports import EvidenceVerdict, ReportStore
+from sla_connector.reporting.ports import EvidenceRecord, EvidenceVerdict, ReportStore
 
 __all__ = ["INTERNAL", "build_report", "compute_report"]
 
@@ -71,6 +72,7 @@ class _Accumulator:
     breaches: list[Breach] = field(default_factory=list)
     at_risk: list[AtRiskLine] = field(default_factory=list)
     clients: set[str] = field(default_factory=set)
+    read: set[tuple[str, str]] = field(default_factory=set)  # (source, id) of every ticket
     current_index: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
     before_index: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
@@ -87,6 +89,7 @@ class _Accumulator:
     def add(self, ev: TicketEvaluation) -> None:
         ticket, key = ev.ticket, (ev.ticket.client, ev.tier)
         self.clients.add(ticket.client)
+        self.read.add((ticket.source, ticket.id))
         self.current.add(ev)
         self.before.add(ev)
         tally = self.tallies[key]
@@ -178,17 +181,24 @@ def compute_report(
     client: str | None = None,
     timezone: str = "UTC",
     vocabulary: Vocabulary | None = None,
+    chain: Iterable[EvidenceRecord] = (),
+    withdrawn: Iterable[WithdrawnTicket] = (),
 ) -> Report:
     """The report of ``client`` (None: every client, the MSP's report) for ``period``.
 
     Tickets of other clients are ignored; ``now`` is the evaluation instant (clocks are
     evaluated as of ``now``, so at-risk lines are live and breaches after the period's end
-    do not count in it).
+    do not count in it). ``chain`` holds the evidence log's entries from the period's
+    start on: the figures are cross-checked against the outcomes they record
+    (``reporting.attestation``). A ticket in ``withdrawn`` is left out of every figure
+    (S39) and listed as withdrawn when its withdrawal falls in the period.
     """
     terms = vocabulary or Vocabulary()
     acc = _Accumulator(period, period.previous(), to_us(now), terms)
+    gone = [w for w in withdrawn if client is None or w.client == client]
+    skip = {(w.source, w.ticket_id) for w in gone}
     for ticket in tickets:
-        if client is None or ticket.client == client:
+        if (client is None or ticket.client == client) and (ticket.source, ticket.id) not in skip:
             acc.add(evaluate(ticket, policy, now))
     acc.finish()
     ledger_rows = [r for r in ledger if client is None or r.client == client]
@@ -200,6 +210,18 @@ def compute_report(
     scope_name = (policy.client(client).name or client) if client is not None else "All clients"
 
     found = _Found(acc, breaches, at_risk)
+    escalations = _fired_in(period, ledger_rows, terms)
+    attestation = None
+    if evidence is not None:
+        attestation = attest(
+            evidence,
+            ChainFacts.read(chain),
+            period=period,
+            client=client,
+            breached={(b.ticket.source, b.ticket.id, b.clock.kind) for b in acc.breaches},
+            read=acc.read,
+            fired={line.key for line in escalations},
+        )
     tiers = sorted(policy.tiers, key=lambda key: (policy.severity(key), key))
     return Report(
         scope=scope,
@@ -231,9 +253,12 @@ def compute_report(
             for tier in tiers
         ),
         breaches=breaches,
-        escalations=_fired_in(period, ledger_rows, terms),
+        escalations=escalations,
         at_risk=at_risk,
-        evidence=_evidence(evidence),
+        evidence=attestation,
+        withdrawn=withdrawn_lines(
+            (w for w in gone if period.start_us <= w.withdrawn_at < period.end_us), ledger_rows
+        ),
     )
 
 
@@ -299,12 +324,6 @@ def _tier_line(
     )
 
 
-def _evidence(check: EvidenceVerdict | None) -> EvidenceLine:
-    if check is None:
-        return EvidenceLine(checked=False, ok=False, entries=0, message="")
-    return EvidenceLine(checked=True, ok=check.ok, entries=check.entries, message=check.message)
-
-
 @dataclass(frozen=True, slots=True)
 class _Found:
     """What the tickets of a report gave: the counters, the breaches, the at-risk clocks."""
@@ -359,15 +378,21 @@ def build_report(
     several reports verifies once).
     """
     previous = period.previous()
+    verdict = evidence if evidence is not None else store.verify_evidence()
     ledger = store.ledger(since=previous.start_us, client=client)
+    withdrawn = store.withdrawals(client=client)
     return compute_report(
         policy,
         _relevant_tickets(store, client, previous.start_us),
         ledger,
-        evidence if evidence is not None else store.verify_evidence(),
+        verdict,
         period,
         now=now,
         client=client,
         timezone=timezone,
         vocabulary=vocabulary,
+        # A clock decided in the period is logged when polled, so no earlier than its
+        # decision: the entries from the period's start on hold every outcome to check.
+        chain=store.evidence(since_at=period.start_us),
+        withdrawn=withdrawn,
     )

@@ -32,6 +32,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from sla_connector.core.errors import SlaConnectorError
 from sla_connector.reporting.compute import INTERNAL
+from sla_connector.reporting.escaping import header_text
 from sla_connector.reporting.render import Rendered
 
 __all__ = [
@@ -114,7 +115,7 @@ Deliver = Callable[[Rendered, Target], Awaitable[str]]
 def build_email(rendered: Rendered, sender: str, addresses: tuple[str, ...]) -> EmailMessage:
     """A multipart/alternative message: the plain text first, the HTML preferred."""
     message = EmailMessage()
-    message["Subject"] = rendered.subject
+    message["Subject"] = header_text(rendered.subject)
     message["From"] = sender
     message["To"] = ", ".join(addresses)
     message["Date"] = formatdate(usegmt=True)

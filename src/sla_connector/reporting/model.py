@@ -4,7 +4,8 @@ Every figure is recomputed by the core (``evaluate`` and ``AdherenceCounter``) f
 stored ticket history, so a report, the audit and the dashboard can never disagree. A
 clock counts in the period in which its outcome is decided (DESIGN section 7); periods
 are half-open [start, end). ``compute_report`` is pure: it takes the tickets, the ledger
-rows and the evidence verdict; ``build_report`` reads them from a store. Escalations and
+rows, the evidence verdict and the log's entries for the period (cross-checked by
+``reporting.attestation``); ``build_report`` reads them from a store. Escalations and
 breaches are the read model the dashboard shows too (``core.readmodel``), and "late" and
 "at risk" are ``core.vocabulary``'s.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sla_connector.core.readmodel import BreachLine, EscalationLine
+from sla_connector.core.readmodel import BreachLine, EscalationLine, WithdrawnLine
 from sla_connector.reporting.periods import Period
 
 __all__ = [
@@ -23,9 +24,10 @@ __all__ = [
     "BreachLine",
     "ClientSummary",
     "EscalationLine",
-    "EvidenceLine",
+    "EvidenceAttestation",
     "Report",
     "TierLine",
+    "WithdrawnLine",
     "adherence",
 ]
 
@@ -122,23 +124,55 @@ class AtRiskLine:
 
 
 @dataclass(frozen=True, slots=True)
-class EvidenceLine:
-    """Whether the figures are backed by an intact evidence log (hash chain verified)."""
+class EvidenceAttestation:
+    """What backs a report's figures: the evidence log range it was checked against.
 
-    checked: bool
-    ok: bool
-    entries: int
-    message: str
+    ``first_seq..last_seq`` and ``head_hash`` are the entries verified (the head hash is
+    the value to quote outside the database); ``key_id`` the fingerprint of the key the
+    chain was verified with (None: an unkeyed chain). ``consistent`` is False when the
+    tables the figures come from contradict the outcomes the log records for the period
+    (``problems`` says how); ``verified`` is False when the chain itself failed.
+    """
+
+    key_id: str | None
+    first_seq: int
+    last_seq: int
+    head_hash: str
+    consistent: bool
+    problems: tuple[str, ...]
+    verified: bool = True
+    entries: int = 0
+    message: str = ""
+    cross_checked: int = 0  # outcomes of the period (and scope) looked up in the tables
+
+    @property
+    def ok(self) -> bool:
+        """The chain verified and the tables agree with it."""
+        return self.verified and self.consistent
+
+    @property
+    def anchor(self) -> str:
+        """The range, head hash and key, as the reports print them."""
+        keyed = (
+            f"keyed with key {self.key_id} (HMAC-SHA256)"
+            if self.key_id
+            else "unkeyed (SHA-256 only)"
+        )
+        return f"entries {self.first_seq}..{self.last_seq}, head {self.head_hash}, {keyed}"
 
     @property
     def statement(self) -> str:
         """The sentence every rendering prints under the figures."""
-        if not self.checked:
-            return "The evidence log was not checked for this report."
-        if not self.ok:
+        if not self.verified:
             return (
                 "WARNING: the evidence log FAILED verification "
                 f"({self.message}); these figures are not backed by a verified log."
+            )
+        if not self.consistent:
+            return (
+                "WARNING: the stored tables and the evidence log disagree: "
+                f"{'; '.join(self.problems)}. These figures are not backed by the evidence "
+                f"log ({self.anchor})."
             )
         if self.entries == 0:
             return (
@@ -146,9 +180,13 @@ class EvidenceLine:
                 "ticket history only."
             )
         return (
-            f"Figures recomputed from the stored ticket history; the evidence log "
-            f"({self.entries} entries) was verified intact (hash chain checked)."
+            "Figures recomputed from the stored ticket history and cross-checked against the "
+            f"evidence log ({self.cross_checked} outcomes of the period); the log was "
+            f"verified intact (hash chain checked): {self.anchor}."
         )
+
+
+NOT_CHECKED = "The evidence log was not checked for this report."
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +206,14 @@ class Report:
     breaches: tuple[BreachLine, ...]
     escalations: tuple[EscalationLine, ...]
     at_risk: tuple[AtRiskLine, ...]
-    evidence: EvidenceLine
+    evidence: EvidenceAttestation | None  # None: the log was not checked
+    withdrawn: tuple[WithdrawnLine, ...] = ()
+    """Tickets withdrawn in the period (S39): listed, never counted as met or breached."""
+
+    @property
+    def evidence_statement(self) -> str:
+        """What backs the figures, in one sentence (``EvidenceAttestation.statement``)."""
+        return NOT_CHECKED if self.evidence is None else self.evidence.statement
 
     @property
     def kind(self) -> str:

@@ -7,13 +7,14 @@ tests can pass a small fake.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
-from sla_connector.core.ledger import LedgerRow, ReportRun
+from sla_connector.core.ledger import LedgerRow, ReportRun, WithdrawnTicket
 from sla_connector.core.ticket import Ticket
 
 __all__ = [
+    "EvidenceRecord",
     "EvidenceVerdict",
     "ReportStore",
     "RunStore",
@@ -43,6 +44,27 @@ class EvidenceVerdict(Protocol):
     def entries(self) -> int: ...
     @property
     def message(self) -> str: ...
+    @property
+    def key_id(self) -> str | None: ...
+    @property
+    def first_seq(self) -> int: ...
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def head_hash(self) -> str: ...
+
+
+class EvidenceRecord(Protocol):
+    """One evidence log entry (``store.EvidenceEntry``)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
 
 
 class ReportStore(Protocol):
@@ -57,6 +79,14 @@ class ReportStore(Protocol):
     ) -> Sequence[LedgerRow]: ...
 
     def verify_evidence(self) -> EvidenceVerdict: ...
+
+    def evidence(
+        self, *, since_seq: int = 0, since_at: int | None = None
+    ) -> Iterator[EvidenceRecord]: ...
+
+    def withdrawals(self, *, client: str | None = None) -> Sequence[WithdrawnTicket]:
+        """Tickets that went away (S39): left out of the figures, listed as withdrawn."""
+        ...
 
 
 class RunStore(ReportStore, Protocol):

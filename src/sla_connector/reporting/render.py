@@ -141,7 +141,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     """The model as JSON-ready data; instants RFC 3339 UTC with ``Z`` (SEMANTICS S25)."""
     data: dict[str, Any] = _plain(report)
     data["kind"] = report.kind
-    data["evidence"]["statement"] = report.evidence.statement
+    if data["evidence"] is not None:
+        data["evidence"]["statement"] = report.evidence_statement
     return data
 
 

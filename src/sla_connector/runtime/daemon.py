@@ -11,19 +11,22 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sla_connector.core.calendars import from_us, to_us
-from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError
+from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError, StoreError
 from sla_connector.core.policy import Policy
-from sla_connector.core.ports import Clock, Connector
+from sla_connector.core.ports import Clock, Connector, ObjectFailure
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.runtime.escalator import Escalator, Notifier
+from sla_connector.runtime.isolation import ObjectFailures
 from sla_connector.runtime.planner import Planner
+from sla_connector.runtime.storehealth import StoreHealth
 from sla_connector.runtime.timeline import Timeline
+from sla_connector.runtime.withdrawals import restore, withdraw
 from sla_connector.store import Store
 
 __all__ = ["ConnectorStatus", "Daemon", "DaemonSettings"]
@@ -62,6 +65,30 @@ class ConnectorStatus:
     retry_after: datetime | None = None
     failures_in_a_row: int = 0
     fired: dict[str, int] = field(default_factory=dict)
+    objects: ObjectFailures = field(default_factory=ObjectFailures)
+
+    @property
+    def failing(self) -> tuple[str, ...]:
+        """The objects failing now inside the connector, one line each (issue 12 item 4)."""
+        return self.objects.lines
+
+    @property
+    def failing_by_kind(self) -> dict[str, int]:
+        """How many objects of each kind are failing now."""
+        counts: dict[str, int] = {}
+        for failure in self.objects.failing:
+            counts[failure.kind] = counts.get(failure.kind, 0) + 1
+        return counts
+
+    @property
+    def object_errors(self) -> dict[str, int]:
+        """Failed attempts per object kind since start (each back-off step counted once)."""
+        return dict(self.objects.errors)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The connector's warnings for an operator (``HealthReporter``)."""
+        return self.objects.warnings
 
 
 class Daemon:
@@ -96,6 +123,7 @@ class Daemon:
             vocabulary=settings.vocabulary,
         )
         self.planner: Planner | None = None
+        self.store_health = StoreHealth(clock)
         self.started = False
         self._busy: set[asyncio.Task[Any]] = set()
 
@@ -121,7 +149,7 @@ class Daemon:
             self.timeline.every(
                 f"poll:{name}", self.settings.poll_intervals[name], self._job(self.poll, name)
             )
-        self.timeline.every("leadership", self.settings.leadership_interval, self._lead)
+        self.timeline.every("leadership", self.settings.leadership_interval, self._lead_guarded)
         self.started = True
         log.info("daemon started", extra={"event": "start", "connectors": sorted(self.connectors)})
 
@@ -148,12 +176,33 @@ class Daemon:
             if task is not None:
                 self._busy.add(task)
             try:
-                await method(name)
+                await self._guarded(lambda: method(name), name, f"{method.__name__}:{name}")
             finally:
                 if task is not None:
                     self._busy.discard(task)
 
         return run
+
+    async def _guarded(self, call: Callable[[], Awaitable[None]], name: str, label: str) -> None:
+        """Run a job unless the store is backing off; a store failure backs off, logged at
+        most once a minute (``runtime.storehealth``), and re-arms the connector's timer for
+        when the back-off ends."""
+        health = self.store_health
+        if health.backing_off():
+            return
+        try:
+            await call()
+            if not health.ok:
+                self.fair_share()  # a heartbeat: a write, so the store is proven writable
+        except StoreError as exc:
+            health.failed(exc, label)
+            if name in self.connectors and not self.escalator.stopping:
+                self.timeline.at(f"fire:{name}", health.retry_at, self._job(self.fire, name))
+            return
+        health.succeeded()
+
+    async def _lead_guarded(self) -> None:
+        await self._guarded(self._lead, "leadership", "leadership")
 
     def fair_share(self) -> int:
         """How many connectors this replica may lead: all of them divided among live replicas."""
@@ -211,15 +260,20 @@ class Daemon:
         status.polls += 1
         status.last_poll_at = started
         wall = asyncio.get_running_loop().time()
+        seen: list[ObjectFailure] = []
         try:
             async for page in connector.fetch_changed(None if full else cursor):
-                outcome = self.planner.ingest(page.tickets)
+                status.objects.record(name, page.failures)
+                seen.extend(page.failures)
+                if page.tickets:
+                    restore(self.store, name, [t.id for t in page.tickets], at=now_us)
+                # Off the event loop: however long a page's tickets take to evaluate, the
+                # timers, the dashboard and SIGTERM are served meanwhile (issue 11 item 1).
+                outcome = await asyncio.to_thread(self.planner.ingest, page.tickets)
                 if outcome.outcomes:
-                    decided = [
-                        {"source": src, "ticket": tid, "clock": kind, "outcome": state}
-                        for src, tid, kind, state in outcome.outcomes
-                    ]
-                    self.store.append_evidence("clock_outcomes", {"outcomes": decided}, at=now_us)
+                    self.store.append_evidence(
+                        "clock_outcomes", {"outcomes": outcome.outcomes}, at=now_us
+                    )
                 for ticket_id, reason in page.rejected:
                     log.warning(
                         "ticket rejected",
@@ -230,6 +284,8 @@ class Daemon:
                             "reason": reason,
                         },
                     )
+                for gone in page.withdrawn:
+                    withdraw(self.store, name, gone.ticket_id, gone.reason, gone.detail, at=now_us)
                 if page.cursor is not None:
                     self.store.set_cursor(name, page.cursor, at=now_us)
             if full:
@@ -246,6 +302,7 @@ class Daemon:
             )
         finally:
             status.last_poll_seconds = asyncio.get_running_loop().time() - wall
+            status.objects.refresh(name, connector, seen)
         self.arm(name)
 
     async def fire(self, name: str) -> None:

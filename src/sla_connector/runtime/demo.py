@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sla_connector.core.calendars import from_us
+from sla_connector.core.errors import UnavailableError
 from sla_connector.core.vocabulary import FIRED_STATES, Vocabulary, is_fired
 from sla_connector.reporting.compute import build_report
 from sla_connector.reporting.model import Report
@@ -93,8 +94,12 @@ async def _serve_dashboard(
     app: Any, port: int, say: Callable[[str], None]
 ) -> tuple[DashboardServer | None, str | None]:
     server = DashboardServer(app, "127.0.0.1", port, log_level="warning")
-    if not await server.start(wait=True):
-        say(f"dashboard: port {port} is not free; running without it (use --port)")
+    try:
+        started = await server.start(wait=True)
+    except UnavailableError:
+        started = False
+    if not started:
+        say(f"dashboard: port {port} is not free; running without it (choose one with --port)")
         return None, None
     url = f"http://127.0.0.1:{port}"
     say(f"dashboard: {url}  (live while the demo runs)")

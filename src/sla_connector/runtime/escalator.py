@@ -19,14 +19,17 @@ from sla_connector.core.errors import (
     FatalConnectorError,
     RetriableConnectorError,
     SlaConnectorError,
+    TicketGoneError,
+    WriteConflictError,
 )
 from sla_connector.core.escalation import StepPlan
 from sla_connector.core.evaluate import evaluate
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.ticket import Ticket
-from sla_connector.core.vocabulary import Vocabulary
+from sla_connector.core.vocabulary import Vocabulary, withdrawn_detail
 from sla_connector.runtime.planner import planned_step
+from sla_connector.runtime.withdrawals import escalation_evidence, withdraw
 from sla_connector.runtime.writeback import (
     capabilities,
     marker_tag,
@@ -130,8 +133,14 @@ class Escalator:
             results.append(await self._verify_and_write(row, reconciling=True))
         return results
 
-    async def _verify_and_write(self, row: LedgerRow, *, reconciling: bool) -> FireResult:
-        """Re-read the ticket, look for the step's marker, re-evaluate, then write."""
+    async def _verify_and_write(
+        self, row: LedgerRow, *, reconciling: bool, conflict: str | None = None
+    ) -> FireResult:
+        """Re-read the ticket, look for the step's marker, re-evaluate, then write.
+
+        ``conflict`` is the PSA's 409 to the first write of this attempt: the ticket changed
+        meanwhile, so it is re-read and the step re-verified before the one more write.
+        """
         connector = self.connectors[row.source]
         ticket = await self._reread(connector, row)
         if isinstance(ticket, FireResult):
@@ -153,12 +162,16 @@ class Escalator:
         settled = self._settled_before_writing(row, ticket, plan)
         if settled is not None:
             return settled
-        return await self._write(connector, row, ticket, plan)
+        return await self._write(connector, row, ticket, plan, conflict=conflict)
 
     async def _reread(self, connector: Connector, row: LedgerRow) -> Ticket | FireResult:
         """The ticket as the PSA has it now (polling lags), or how the attempt ended."""
         try:
             return await connector.fetch_ticket(row.ticket_id)
+        except TicketGoneError as exc:
+            # Gone (S39): out of the open set, its other steps cancelled, this one too.
+            withdraw(self.store, row.source, row.ticket_id, exc.reason, exc.detail, at=self._now())
+            return self._finish(row, "cancelled", withdrawn_detail(exc.reason, exc.detail), 0)
         except RetriableConnectorError as exc:
             self.store.release(row.key, error=f"re-read failed: {exc}")
             return FireResult(row.key, "retry", str(exc))
@@ -167,13 +180,10 @@ class Escalator:
 
     def _park(self, row: LedgerRow) -> FireResult:
         """Not triggered now (a reply landed, a pause began); a later trigger revives it."""
-        self.store.finish(
-            row.key,
-            state="dormant",
-            at=self._now(),
-            lateness_us=0,
-            detail="verified before firing: not triggered",
-        )
+        detail = "verified before firing: not triggered"
+        now = self._now()
+        self.store.finish(row.key, state="dormant", at=now, lateness_us=0, detail=detail)
+        self._evidence(row, "dormant", detail, 0, now)
         return FireResult(row.key, "dormant", "not triggered")
 
     def _settled_before_writing(
@@ -191,9 +201,20 @@ class Escalator:
         return None
 
     async def _write(
-        self, connector: Connector, row: LedgerRow, ticket: Ticket, plan: StepPlan
+        self,
+        connector: Connector,
+        row: LedgerRow,
+        ticket: Ticket,
+        plan: StepPlan,
+        *,
+        conflict: str | None = None,
     ) -> FireResult:
-        """Write the step (or, in shadow mode, say what would be written), then notify."""
+        """Write the step (or, in shadow mode, say what would be written), then notify.
+
+        A 409 (``WriteConflictError``: a person changed the ticket since it was read) is
+        answered by re-reading, re-verifying and writing once more; a second 409 fails the
+        step with both answers, so a person's change is never overwritten blindly.
+        """
         lateness = max(0, self._now() - plan.due_at)
         writes = plan_writes(plan, ticket, lateness, self.vocabulary)
         if self.dry_run:
@@ -207,6 +228,15 @@ class Escalator:
             results = await write_actions(
                 connector, ticket, writes.actions, can=self.capabilities[row.source]
             )
+        except WriteConflictError as exc:
+            if conflict is None:
+                log.info(
+                    "write conflict: re-reading and re-verifying",
+                    extra={"event": "write_conflict", "key": row.key, "detail": str(exc)},
+                )
+                return await self._verify_and_write(row, reconciling=False, conflict=str(exc))
+            detail = f"write conflict twice (the ticket kept changing): {conflict}; then {exc}"
+            return self._finish(row, "failed", detail, lateness, final=True)
         except RetriableConnectorError as exc:
             # Possibly partly written: the retry looks for the marker before writing again.
             self.store.release(row.key, error=f"write failed: {exc}")
@@ -250,25 +280,14 @@ class Escalator:
                 return plan
         return None
 
-    def _finish(self, row: LedgerRow, state: str, detail: str, lateness: int) -> FireResult:
+    def _finish(
+        self, row: LedgerRow, state: str, detail: str, lateness: int, *, final: bool = False
+    ) -> FireResult:
         now = self._now()
-        self.store.finish(row.key, state=state, at=now, lateness_us=lateness, detail=detail)
-        self.store.append_evidence(
-            "escalation",
-            {
-                "key": row.key,
-                "source": row.source,
-                "ticket": row.ticket_id,
-                "client": row.client,
-                "step": row.step,
-                "cycle": row.cycle,
-                "due_at": row.due_at,
-                "state": state,
-                "lateness_us": lateness,
-                "detail": detail,
-            },
-            at=now,
+        self.store.finish(
+            row.key, state=state, at=now, lateness_us=lateness, detail=detail, final=final
         )
+        self._evidence(row, state, detail, lateness, now)
         log.info(
             "escalation %s",
             state,
@@ -281,3 +300,9 @@ class Escalator:
             },
         )
         return FireResult(row.key, state, detail, lateness)
+
+    def _evidence(self, row: LedgerRow, state: str, detail: str, lateness: int, now: int) -> None:
+        """Every outcome of an attempt at a step goes into the evidence log."""
+        self.store.append_evidence(
+            "escalation", escalation_evidence(row, state, detail, lateness), at=now
+        )

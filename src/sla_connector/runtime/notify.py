@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sla_connector.core.durations import format_seconds
-from sla_connector.reporting import Deliverer
+from sla_connector.reporting import Deliverer, slack_escape
 from sla_connector.runtime.escalator import Notice, Notifier
 from sla_connector.runtime.redaction import read_secret
 
@@ -31,13 +31,16 @@ async def log_notifier(notice: Notice) -> None:
 
 
 def notice_text(notice: Notice) -> str:
-    """One line: the step, the ticket, why, to whom, and "late by" when it fired late."""
-    ticket = notice.ticket
+    """One line: the step, the ticket, why, to whom, and "late by" when it fired late.
+
+    Every value from the ticket or the configuration is escaped for Slack mrkdwn, so a
+    ticket cannot ping ``<!channel>`` or hide a link (``reporting.escaping``)."""
+    ticket, e = notice.ticket, slack_escape
     late = f" (late by {format_seconds(notice.lateness_us / 1e6)})" if notice.late else ""
     return (
-        f":rotating_light: SLA escalation *{notice.step}* ({notice.tier}) on "
-        f"{ticket.source}/{ticket.id} for {ticket.client}: {notice.reason}. "
-        f"Escalated to {notice.recipient}{late}."
+        f":rotating_light: SLA escalation *{e(notice.step)}* ({e(notice.tier)}) on "
+        f"{e(ticket.source)}/{e(ticket.id)} for {e(ticket.client)}: {e(notice.reason)}. "
+        f"Escalated to {e(notice.recipient)}{late}."
     )
 
 
@@ -50,10 +53,23 @@ def notice_message(notice: Notice) -> dict[str, Any]:
             {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
             {
                 "type": "context",
-                "elements": [{"type": "mrkdwn", "text": (notice.ticket.subject or "-")[:300]}],
+                "elements": [{"type": "mrkdwn", "text": _subject(notice.ticket.subject)}],
             },
         ],
     }
+
+
+def _subject(subject: str) -> str:
+    """The subject for the context block: escaped, one line, within Slack's 300 characters
+    (never cut inside an entity such as ``&lt;``)."""
+    text = slack_escape(" ".join((subject or "-").split()))
+    if len(text) <= 300:
+        return text
+    text = text[:299]
+    amp = text.rfind("&")
+    if amp > text.rfind(";"):
+        text = text[:amp]
+    return text + "…"
 
 
 def slack_notifier(

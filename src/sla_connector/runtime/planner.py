@@ -16,13 +16,13 @@ import orjson
 
 from sla_connector.core.calendars import to_us
 from sla_connector.core.escalation import StepPlan
-from sla_connector.core.evaluate import TicketEvaluation, evaluate
+from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock
 from sla_connector.core.ticket import Ticket
 from sla_connector.store import PlannedStep, Store, TicketRow
 
-__all__ = ["PlanOutcome", "Planner", "planned_step", "ticket_row"]
+__all__ = ["PlanOutcome", "Planner", "decided_outcome", "planned_step", "ticket_row"]
 
 log = logging.getLogger("sla_connector.runtime")
 
@@ -57,7 +57,7 @@ class PlanOutcome:
     tickets: int = 0
     planned: int = 0
     parked: int = 0
-    outcomes: list[tuple[str, str, str, str]] = field(default_factory=list)
+    outcomes: list[dict[str, str | int]] = field(default_factory=list)
 
 
 class Planner:
@@ -98,7 +98,7 @@ class Planner:
                 if before is not None:
                     old = before.response_state if kind == "response" else before.resolution_state
                 if clock.state in ("met", "breached") and clock.state != old:
-                    outcome.outcomes.append((ticket.source, ticket.id, kind, clock.state))
+                    outcome.outcomes.append(decided_outcome(ticket, kind, clock))
             future = evaluate(ticket, self.policy, horizon, classification=current.classification)
             for plan in future.steps:
                 if plan.state == "cancelled":
@@ -114,6 +114,20 @@ class Planner:
         outcome.tickets = len(rows)
         outcome.planned = len(steps)
         return outcome
+
+
+def decided_outcome(ticket: Ticket, kind: str, clock: ClockResult) -> dict[str, str | int]:
+    """A decided clock as the evidence log records it (``clock_outcomes``): with its client
+    and the instant it was decided, so that a report can cross-check its figures."""
+    decided = clock.breached_at if clock.state == "breached" else clock.stopped_at
+    return {
+        "source": ticket.source,
+        "ticket": ticket.id,
+        "client": ticket.client,
+        "clock": kind,
+        "outcome": clock.state,
+        "decided_at": decided if decided is not None else 0,
+    }
 
 
 def planned_step(plan: StepPlan, ticket: Ticket) -> PlannedStep:

@@ -3,7 +3,8 @@
 Every secret the composition root reads from the environment (webhook URLs, the dashboard
 token, SMTP credentials, a store URL's password) is read through ``read_secret`` or
 registered with ``remember``; ``scrub`` replaces each remembered secret, and the path and
-query of a secret URL, with ``[redacted]``. The JSON log formatter scrubs every line with
+query of a secret URL, and the user-info of any URL (``https://user:password@host``), with
+``[redacted]``. The JSON log formatter scrubs every line with
 it, so a secret that reaches a message by mistake (a library's exception text, say) is
 still not written. Messages are kept free of secrets where they are made; this is the
 second line.
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from sla_connector.core.errors import ConfigError
+from sla_connector.core.secrets import mask_userinfo
 from sla_connector.reporting.delivery import scrub as scrub_text
 from sla_connector.settings import resolve_secret
 
@@ -48,7 +50,9 @@ def remembered() -> frozenset[str]:
 
 
 def scrub(text: str) -> str:
-    """``text`` with every remembered secret (and a secret URL's path) as ``[redacted]``."""
+    """``text`` with every remembered secret (and a secret URL's path) and the user-info of
+    every URL as ``[redacted]``."""
+    text = mask_userinfo(text)
     secrets = remembered()
     if not secrets:
         return text

@@ -24,8 +24,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from sla_connector.core.calendars import from_us
-from sla_connector.core.errors import ConfigError
+from sla_connector.core.calendars import from_us, to_us
+from sla_connector.core.errors import ConfigError, StoreError
 from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.registry import load_connector_factory
@@ -35,16 +35,18 @@ from sla_connector.runtime.escalator import Notifier
 from sla_connector.runtime.notify import log_notifier, slack_notifier
 from sla_connector.runtime.redaction import read_secret, remember, remember_password_of
 from sla_connector.runtime.report_jobs import ReportJob
-from sla_connector.runtime.serving import DashboardServer, on_stop_signals
+from sla_connector.runtime.serving import DashboardServer, listen, on_stop_signals
 from sla_connector.runtime.source import StoreSource
 from sla_connector.runtime.timeline import SchedulerTimeline, Timeline, VirtualTimeline
 from sla_connector.settings import AppConfig, require_secret, resolve_secret
+from sla_connector.settings.services import is_loopback
 from sla_connector.store import OwnerLock, Store
 from sla_connector.web.app import create_app
 from sla_connector.web.portal import PortalSettings, mint_link
 
 __all__ = [
     "Service",
+    "allowed_hosts",
     "build_clock",
     "build_connectors",
     "build_dashboard",
@@ -52,6 +54,7 @@ __all__ = [
     "connector_settings",
     "daemon_settings",
     "dashboard_token",
+    "evidence_key",
     "open_store",
     "portal_link",
     "portal_settings",
@@ -59,6 +62,7 @@ __all__ = [
     "serve",
     "store_url",
     "vocabulary_of",
+    "warn_if_public",
 ]
 
 log = logging.getLogger("sla_connector.runtime")
@@ -114,8 +118,23 @@ def store_url(config: AppConfig, environ: Environ = None) -> str:
     return url
 
 
+def evidence_key(config: AppConfig, environ: Environ = None) -> bytes | None:
+    """The evidence log's key from ``store.evidence_key_env`` (or its ``_FILE``); None when
+    no key is configured (an unkeyed chain). A named variable that is unset is an error."""
+    variable = config.store.evidence_key_env
+    if not variable:
+        return None
+    key = require_secret(variable, "store.evidence_key_env", environ)
+    remember(key)
+    return key.encode()
+
+
 def open_store(config: AppConfig, environ: Environ = None) -> Store:
-    return Store.open(store_url(config, environ), max_attempts=config.runtime.max_attempts)
+    return Store.open(
+        store_url(config, environ),
+        max_attempts=config.runtime.max_attempts,
+        evidence_key=evidence_key(config, environ),
+    )
 
 
 def daemon_settings(config: AppConfig, *, virtual: bool = False) -> DaemonSettings:
@@ -167,10 +186,19 @@ def dashboard_token(config: AppConfig, environ: Environ = None) -> str | None:
 
 
 def readiness_of(daemon: Daemon, store: Store) -> dict[str, Any]:
-    """``/readyz``: started, which connectors this replica leads, their polls, what is next."""
-    next_due = store.next_due()
+    """``/readyz``: started, the store writable, which connectors this replica leads,
+    their polls, what is next; not ready while the store fails (``runtime.storehealth``)."""
+    health = daemon.store_health
+    problem: str | None
+    try:
+        next_due = store.next_due() if health.ok else None
+    except StoreError as exc:
+        next_due, problem = None, str(exc)
+    else:
+        problem = health.problem
     return {
-        "ready": daemon.started,
+        "ready": daemon.started and problem is None,
+        "store": {**health.report(), "ok": problem is None, "problem": problem},
         "leading": {name: status.leading for name, status in daemon.status.items()},
         "last_poll_ok": {name: status.last_poll_ok for name, status in daemon.status.items()},
         "next_escalation_due": None if next_due is None else from_us(next_due).isoformat(),
@@ -251,7 +279,31 @@ def build_dashboard(
         public_paths=("/healthz",),  # liveness reveals nothing; /readyz keeps the token
         portal=portal,
         banner=banner,
+        allowed_hosts=allowed_hosts(config),
     )
+
+
+def allowed_hosts(config: AppConfig) -> tuple[str, ...]:
+    """The ``Host`` names the dashboard answers to besides loopback: the configured ones,
+    and the bind address when it is a specific one (not ``0.0.0.0`` or ``::``)."""
+    bind = config.dashboard.bind
+    own = () if bind in ("0.0.0.0", "::", "") else (bind,)
+    return (*config.dashboard.allowed_hosts, *own)
+
+
+def warn_if_public(config: AppConfig) -> None:
+    """Log a warning when the dashboard is served beyond loopback without a token."""
+    dashboard = config.dashboard
+    if dashboard.token_env is None and not is_loopback(dashboard.bind):
+        log.warning(
+            "dashboard served without a token",
+            extra={
+                "event": "dashboard",
+                "bind": dashboard.bind,
+                "detail": "anyone who can reach this address reads every client's figures "
+                "(dashboard.allow_public_without_token is true)",
+            },
+        )
 
 
 @dataclass
@@ -334,6 +386,8 @@ class Service:
         """Start the timeline, the daemon (leadership, reconcile, polls) and the report jobs."""
         if isinstance(self.timeline, SchedulerTimeline):
             self.timeline.start()
+        # A key configured on an existing unkeyed log: anchor it before anything else.
+        self.store.anchor_evidence_key(at=to_us(self.clock.now()))
         await self.daemon.start()
         if self.reports is not None:
             self.reports.arm(self.timeline)
@@ -389,10 +443,17 @@ def _timeline(clock: Clock) -> Timeline:
 async def serve(config: AppConfig, stop: asyncio.Event | None = None) -> int:
     """``sla-connector run``: serve until ``stop`` is set or SIGTERM/SIGINT; the exit code."""
     stop = stop or asyncio.Event()
+    # A busy dashboard port stops start-up first, before the store or a PSA is touched.
+    sock = listen(config.dashboard.bind, config.dashboard.port)
     with on_stop_signals(stop.set):
-        service = Service.build(config)
+        try:
+            service = Service.build(config)
+        except BaseException:
+            sock.close()
+            raise
+        warn_if_public(config)
         server = DashboardServer(service.dashboard, config.dashboard.bind, config.dashboard.port)
-        await server.start()
+        await server.start(sock=sock)
         try:
             await service.start()
             await stop.wait()

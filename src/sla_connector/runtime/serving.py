@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
 
-__all__ = ["DashboardServer", "on_stop_signals"]
+from sla_connector.core.errors import UnavailableError
+
+__all__ = ["DashboardServer", "listen", "on_stop_signals"]
 
 _STARTUP_POLLS = 100  # x 20 ms: a bounded wait for the socket
 
@@ -35,6 +39,29 @@ def on_stop_signals(callback: Callable[[], None]) -> Iterator[None]:
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The dashboard's listening socket, bound here rather than inside uvicorn, so that a
+    port in use is one ``UnavailableError`` naming it (uvicorn would ``sys.exit(3)`` from
+    its task, with a traceback)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UnavailableError(
+                f"dashboard port {host}:{port} is already in use: stop the other process "
+                "or choose another port (dashboard.port)"
+            ) from None
+        raise UnavailableError(
+            f"cannot listen on {host}:{port} for the dashboard ({exc.strerror or exc}); "
+            "check dashboard.bind and dashboard.port"
+        ) from None
+    return sock
 
 
 class _Server(uvicorn.Server):
@@ -62,9 +89,12 @@ class DashboardServer:
         )
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, *, wait: bool = False) -> bool:
-        """Start serving; with ``wait``, whether the socket was bound (False: port taken)."""
-        self._task = asyncio.create_task(self.server.serve())
+    async def start(self, *, wait: bool = False, sock: socket.socket | None = None) -> bool:
+        """Start serving on ``sock``, else on a socket ``listen`` opens (a busy port raises
+        there, before uvicorn runs); with ``wait``, whether uvicorn started."""
+        if sock is None:
+            sock = listen(self.server.config.host, self.server.config.port)
+        self._task = asyncio.create_task(self.server.serve(sockets=[sock]))
         if not wait:
             return True
         for _ in range(_STARTUP_POLLS):

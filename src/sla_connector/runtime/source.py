@@ -11,7 +11,7 @@ from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock
 from sla_connector.core.ticket import Ticket
 from sla_connector.runtime.daemon import ConnectorStatus
-from sla_connector.store import LedgerRow, ReportRun, Store
+from sla_connector.store import LedgerRow, ReportRun, Store, WithdrawnTicket
 
 __all__ = ["StoreSource"]
 
@@ -48,7 +48,10 @@ class StoreSource:
         """Parsed once per stored snapshot: the same ``Ticket`` object comes back while its
         row is unchanged, so the dashboard's evaluation cache recognises it cheaply."""
         parsed = self._parsed
+        gone = {(w.source, w.ticket_id) for w in self._store.withdrawals(client=client)}
         for row in self._store.iter_tickets(client=client):
+            if (row.source, row.id) in gone:
+                continue  # withdrawn (S39): out of the open set and the measurement
             if since is None or row.is_open or row.updated_at >= since:
                 key = (row.source, row.id)
                 known = parsed.get(key)
@@ -60,6 +63,9 @@ class StoreSource:
                     parsed.clear()  # bounded: the window moves on, old tickets drop out
                 parsed[key] = (row.ticket_json, ticket)
                 yield ticket
+
+    def withdrawn(self, *, client: str | None = None) -> Iterable[WithdrawnTicket]:
+        return self._store.withdrawals(client=client)
 
     def ticket(self, source: str, ticket_id: str) -> Ticket | None:
         row = self._store.get_ticket(source, ticket_id)

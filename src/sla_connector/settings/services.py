@@ -8,6 +8,7 @@ keys every connector shares and keep vendor keys as extras for the connector to 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from sla_connector.core.policy import StatusSets
+from sla_connector.core.secrets import mask_userinfo
 from sla_connector.settings.fields import (
     EnvVarName,
     FieldProblem,
@@ -44,6 +46,7 @@ __all__ = [
     "SmtpConfig",
     "StoreConfig",
     "WeeklySchedule",
+    "is_loopback",
 ]
 
 _CONNECTOR_TYPE_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -133,7 +136,9 @@ class ConnectorConfig(Frozen):
         if not _CONNECTOR_TYPE_RE.fullmatch(self.type):
             raise FieldProblem("type", f"{self.type!r} is not a connector name (e.g. zendesk)")
         if self.base_url is not None and not self.base_url.startswith(("https://", "http://")):
-            raise FieldProblem("base_url", f"{self.base_url!r} is not an http(s) URL")
+            raise FieldProblem(
+                "base_url", f"{mask_userinfo(self.base_url)!r} is not an http(s) URL"
+            )
         paused = {name.casefold() for name in self.paused_statuses}
         for index, name in enumerate(self.resolved_statuses):
             if name.casefold() in paused:
@@ -186,6 +191,16 @@ class StoreConfig(Frozen):
         ),
         examples=["SLA_STORE_URL"],
     )
+    evidence_key_env: EnvVarName | None = Field(
+        default=None,
+        description=(
+            "Variable holding the secret key of the evidence log (HMAC-SHA256 chain; "
+            "`VARIABLE_FILE` works too). Without it the chain is unkeyed: it still catches an "
+            "edited or deleted entry but not a rewrite of the whole log, and `check` warns. "
+            "Every process reading or writing the store needs the same key."
+        ),
+        examples=["SLA_EVIDENCE_KEY"],
+    )
 
     @model_validator(mode="after")
     def _scheme(self) -> StoreConfig:
@@ -193,7 +208,7 @@ class StoreConfig(Frozen):
         if "://" not in self.url or scheme not in _STORE_SCHEMES:
             raise FieldProblem(
                 "url",
-                f"{self.url!r} is not a supported store; use sqlite:///FILE or "
+                f"{mask_userinfo(self.url)!r} is not a supported store; use sqlite:///FILE or "
                 "postgresql+psycopg://USER@HOST/DB (put a password in the variable url_env names)",
             )
         return self
@@ -341,9 +356,7 @@ class SlackConfig(Frozen):
     """The default Slack incoming webhook for notifications."""
 
     webhook_env: EnvVarName = Field(
-        description=(
-            "Variable holding the webhook URL (read from the environment only, not `_FILE`)."
-        ),
+        description=("Variable holding the webhook URL (`VARIABLE_FILE` works too)."),
         examples=["MSP_SLACK_WEBHOOK"],
     )
 
@@ -399,6 +412,49 @@ class DashboardConfig(Frozen):
         description="How many days a signed client-portal link stays valid.",
         examples=["14"],
     )
+    allowed_hosts: TextList = Field(
+        default=(),
+        description=(
+            "Host names (or addresses) the dashboard answers to besides the loopback ones and"
+            " a specific `bind` address; any other `Host` header gets 400, so DNS rebinding"
+            ' cannot reach it. `"*"` turns the check off (a proxy checking it instead).'
+        ),
+        examples=['["sla.msp.example"]'],
+    )
+    allow_public_without_token: bool = Field(
+        default=False,
+        description=(
+            "Serve a non-loopback `bind` without `token_env` (a warning is logged); without"
+            " it such a configuration is refused."
+        ),
+        examples=["true"],
+    )
+
+    @model_validator(mode="after")
+    def _public(self) -> DashboardConfig:
+        if (
+            not self.token_env
+            and not is_loopback(self.bind)
+            and not self.allow_public_without_token
+        ):
+            raise FieldProblem(
+                "bind",
+                f"{self.bind!r} is reachable from other machines but no token_env is set; "
+                "set dashboard.token_env, bind 127.0.0.1, or set "
+                "dashboard.allow_public_without_token: true",
+            )
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address or host name is this machine only (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class VirtualClockConfig(Frozen):

@@ -22,6 +22,7 @@ from sla_connector.store.records import (
     PlannedStep,
     ReportRun,
     TicketRow,
+    WithdrawnTicket,
 )
 from sla_connector.store.store import DEFAULT_MAX_ATTEMPTS, Store
 
@@ -43,4 +44,5 @@ __all__ = [
     "ReportRun",
     "Store",
     "TicketRow",
+    "WithdrawnTicket",
 ]

@@ -15,6 +15,7 @@ with its password masked.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import time
@@ -89,8 +90,24 @@ def create_store_engine(url: URL) -> Engine:
     return engine
 
 
+def _create_private(path: str) -> None:
+    """Create an absent SQLite file readable by its owner only (0600).
+
+    SQLite gives the ``-wal`` and ``-shm`` files it makes beside a database the database
+    file's permissions, so they are 0600 too. An existing file keeps its mode; a file that
+    cannot be made here (a missing directory) is left for SQLite to report.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return
+    os.close(fd)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     memory = url.database in (None, "", ":memory:")
+    if not memory and url.database and not url.database.startswith("file:"):
+        _create_private(url.database)
     kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_S}}
     if memory:
         # One shared connection, or every checkout would see a different empty database.

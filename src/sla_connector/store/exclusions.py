@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Row
 
 from sla_connector.store import evidence as evidence_log
 from sla_connector.store.engine import dialect_insert
+from sla_connector.store.evidence import EvidenceKey
 from sla_connector.store.records import ExclusionRow
 from sla_connector.store.schema import exclusions
 
@@ -29,7 +30,7 @@ def _row(r: Row[Any]) -> ExclusionRow:
     return ExclusionRow(**r._mapping)
 
 
-def record(conn: Connection, row: ExclusionRow) -> None:
+def record(conn: Connection, row: ExclusionRow, *, key: EvidenceKey | None = None) -> None:
     """Exclude the clock (replacing an earlier decision) and log it as evidence."""
     values = {name: getattr(row, name) for name in _FIELDS}
     values.update(revoked_by=None, revoked_at=None, revoke_reason=None)
@@ -44,11 +45,19 @@ def record(conn: Connection, row: ExclusionRow) -> None:
         "reason": row.reason,
         "by": row.approved_by,
     }
-    evidence_log.append(conn, EXCLUDED, payload, row.approved_at)
+    evidence_log.append(conn, EXCLUDED, payload, row.approved_at, key)
 
 
 def revoke(
-    conn: Connection, source: str, ticket_id: str, clock: str, *, by: str, at: int, reason: str
+    conn: Connection,
+    source: str,
+    ticket_id: str,
+    clock: str,
+    *,
+    by: str,
+    at: int,
+    reason: str,
+    key: EvidenceKey | None = None,
 ) -> bool:
     """Revoke an active exclusion and log it; False when there is none to revoke."""
     result = conn.execute(
@@ -64,7 +73,7 @@ def revoke(
     if result.rowcount != 1:
         return False
     payload = {"source": source, "ticket_id": ticket_id, "clock": clock, "by": by}
-    evidence_log.append(conn, REVOKED, {**payload, "reason": reason}, at)
+    evidence_log.append(conn, REVOKED, {**payload, "reason": reason}, at, key)
     return True
 
 

@@ -30,7 +30,7 @@ from sla_connector.store.records import (
 )
 from sla_connector.store.schema import ledger
 
-__all__ = ["cancel", "claim", "finish", "plan", "release", "to_row"]
+__all__ = ["cancel", "cancel_ticket", "claim", "finish", "plan", "release", "to_row"]
 
 _OPEN_STATES = (PLANNED, FIRING)
 
@@ -121,6 +121,31 @@ def cancel(conn: Connection, key: str, reason: str, at: int, state: str = CANCEL
     return result.rowcount == 1
 
 
+def cancel_ticket(
+    conn: Connection, source: str, ticket_id: str, reason: str, at: int
+) -> list[LedgerRow]:
+    """Every planned or dormant step of one ticket -> cancelled with the reason; the rows
+    as they are now.
+
+    A ``firing`` step is left to the process writing it (its re-read finds the ticket gone).
+    """
+    where = (
+        ledger.c.source == source,
+        ledger.c.ticket_id == ticket_id,
+        ledger.c.state.in_((PLANNED, DORMANT)),
+    )
+    keys = sorted(conn.execute(sa.select(ledger.c.key).where(*where)).scalars())
+    if not keys:
+        return []
+    conn.execute(
+        sa.update(ledger)
+        .where(*where, ledger.c.key.in_(keys))
+        .values(state=CANCELLED, detail=reason, fired_at=at)
+    )
+    query = sa.select(ledger).where(ledger.c.key.in_(keys)).order_by(ledger.c.due_at, ledger.c.key)
+    return [to_row(r) for r in conn.execute(query)]
+
+
 def finish(
     conn: Connection,
     key: str,
@@ -131,8 +156,10 @@ def finish(
     detail: str,
     response: Mapping[str, Any] | None,
     max_attempts: int,
+    final: bool = False,
 ) -> None:
-    """Record a step's outcome; 'failed' goes back to planned while attempts remain."""
+    """Record a step's outcome; 'failed' goes back to planned while attempts remain
+    (unless ``final``: retrying cannot help, e.g. a second write conflict)."""
     if state not in FINISH_STATES:
         raise ValueError(
             f"ledger {key}: cannot finish as {state!r}; use one of {sorted(FINISH_STATES)}"
@@ -144,7 +171,7 @@ def finish(
         "detail": detail,
         "response_json": None if response is None else orjson.dumps(dict(response)).decode(),
     }
-    if state == FAILED:
+    if state == FAILED and not final:
         exhausted = ledger.c.attempts >= max_attempts
         values["state"] = sa.case((exhausted, FAILED), else_=PLANNED)
         values["fired_at"] = sa.case((exhausted, at), else_=None)

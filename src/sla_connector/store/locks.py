@@ -65,7 +65,7 @@ def acquire_owner_lock(db_path: str | None) -> OwnerLock:
         return OwnerLock(None, None)
     lock_path = f"{db_path}.lock"
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise StoreError(f"cannot create the lock file {lock_path}: {exc.strerror}") from exc
     try:

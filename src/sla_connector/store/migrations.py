@@ -50,7 +50,17 @@ def _v3_exclusions(conn: Connection) -> None:
     schema.exclusions.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_ledger_by_client, _v3_exclusions)
+def _v4_withdrawals(conn: Connection) -> None:
+    """Tickets that went away: deleted, merged, spam, out of scope (issue 12, S39)."""
+    schema.withdrawals.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_create_tables,
+    _v2_ledger_by_client,
+    _v3_exclusions,
+    _v4_withdrawals,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 

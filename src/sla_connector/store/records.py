@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import orjson
 
-from sla_connector.core.ledger import LedgerRow, ReportRun
+from sla_connector.core.ledger import LedgerRow, ReportRun, WithdrawnTicket
 from sla_connector.core.ticket import Ticket, parse_ticket
 from sla_connector.core.vocabulary import (
     CANCELLED,
@@ -47,6 +47,7 @@ __all__ = [
     "PlannedStep",
     "ReportRun",
     "TicketRow",
+    "WithdrawnTicket",
 ]
 
 REPORT_STATES: Final = frozenset({"running", "sent", "failed"})
@@ -116,12 +117,20 @@ class EvidenceEntry:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceCheck:
-    """The verdict of ``verify_evidence``; ``first_bad_seq`` is None when ``ok``."""
+    """The verdict of ``verify_evidence``; ``first_bad_seq`` is None when ``ok``.
+
+    ``first_seq..last_seq`` is the range verified intact (up to the first damaged entry)
+    and ``head_hash`` the hash of ``last_seq``."""
 
     ok: bool
     entries: int
     first_bad_seq: int | None
     message: str
+    key_id: str | None = None  # the verifier's key (None: verified as an unkeyed chain)
+    first_seq: int = 0  # the range verified (0..0 for an empty log)
+    last_seq: int = 0
+    head_hash: str = ""
+    unkeyed_entries: int = 0  # plain SHA-256 entries (written before a key was configured)
 
 
 @dataclass(frozen=True, slots=True)

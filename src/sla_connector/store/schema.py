@@ -25,6 +25,7 @@ __all__ = [
     "report_runs",
     "schema_version",
     "tickets",
+    "withdrawals",
 ]
 
 GENESIS_HASH = "0" * 64
@@ -145,4 +146,17 @@ exclusions = sa.Table(
     sa.Column("revoked_by", sa.Text, nullable=True),
     sa.Column("revoked_at", _US, nullable=True),
     sa.Column("revoke_reason", sa.Text, nullable=True),
+)
+
+# Migration 4: tickets that went away (issue 12 item 3, SEMANTICS S39): one row per ticket
+# withdrawn (deleted, merged, spam, out of scope); the snapshot stays in ``tickets``.
+withdrawals = sa.Table(
+    "withdrawals",
+    later_metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("ticket_id", sa.Text, primary_key=True),
+    sa.Column("client", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    sa.Column("withdrawn_at", _US, nullable=False),
 )

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Final
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
@@ -26,6 +28,7 @@ from sla_connector.store.engine import (
     parse_store_url,
     transaction,
 )
+from sla_connector.store.evidence import EvidenceKey
 from sla_connector.store.locks import Leadership, OwnerLock, acquire_owner_lock
 from sla_connector.store.migrations import LATEST_VERSION, current_version, upgrade
 from sla_connector.store.records import (
@@ -40,8 +43,9 @@ from sla_connector.store.records import (
     PlannedStep,
     ReportRun,
     TicketRow,
+    WithdrawnTicket,
 )
-from sla_connector.store.schema import cursors, ledger, report_runs, tickets
+from sla_connector.store.schema import cursors, ledger, report_runs, tickets, withdrawals
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "Store"]
 
@@ -57,9 +61,17 @@ class Store:
     """Cursors, ticket snapshots, the escalation ledger, report runs, exclusions and the
     evidence log."""
 
-    def __init__(self, engine: Engine, url: URL, *, max_attempts: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        url: URL,
+        *,
+        max_attempts: int,
+        evidence_key: EvidenceKey | None = None,
+    ) -> None:
         """Use ``Store.open``; this only wires an engine that is already migrated."""
         self._engine = engine
+        self.evidence_key = evidence_key
         self._url = url
         self.dialect: str = engine.dialect.name
         self.max_attempts = max_attempts
@@ -68,9 +80,16 @@ class Store:
 
     @classmethod
     def open(
-        cls, url: str, *, migrate: bool = True, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+        cls,
+        url: str,
+        *,
+        migrate: bool = True,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        evidence_key: bytes | None = None,
     ) -> Store:
         """Connect, bring the schema up to date (unless ``migrate`` is False) and check it.
+
+        ``evidence_key`` keys the evidence chain (HMAC-SHA256); None leaves it unkeyed.
 
         ``max_attempts`` bounds the claims of a step that keeps failing (see ``finish``).
         A PostgreSQL URL may pick a schema with ``?options=-csearch_path%3Dname``.
@@ -92,7 +111,28 @@ class Store:
                 f"store {shown}: schema version {have}, this sla-connector needs "
                 f"{LATEST_VERSION}; open it with migrations enabled"
             )
-        return cls(engine, parsed, max_attempts=max_attempts)
+        key = EvidenceKey(evidence_key) if evidence_key is not None else None
+        return cls(engine, parsed, max_attempts=max_attempts, evidence_key=key)
+
+    @classmethod
+    def exists(cls, url: str) -> bool:
+        """Whether a store lives at ``url`` (its tables exist), creating nothing: a SQLite
+        file that is not there stays absent. For commands that only read a store."""
+        parsed = parse_store_url(url)
+        database = parsed.database or ""
+        if (
+            parsed.get_backend_name() == "sqlite"
+            and database not in ("", ":memory:")
+            and not database.startswith("file:")
+            and not Path(database).is_file()
+        ):
+            return False
+        engine = create_store_engine(parsed)
+        try:
+            with transaction(engine, "opening the store", write=False) as conn:
+                return current_version(conn) > 0
+        finally:
+            engine.dispose()
 
     def close(self) -> None:
         """Release leadership and the owner lock, then close every connection."""
@@ -272,6 +312,109 @@ class Store:
         with self._read("counting tickets") as conn:
             return int(conn.execute(query).scalar() or 0)
 
+    # --- tickets that went away (S39) ---------------------------------------------------
+
+    def withdraw(
+        self, source: str, ticket_id: str, *, reason: str, detail: str, cancel_reason: str, at: int
+    ) -> tuple[WithdrawnTicket, list[LedgerRow]] | None:
+        """Take a ticket out of the open set, in one transaction: record why, mark its
+        snapshot closed, cancel its planned and dormant steps with ``cancel_reason``.
+
+        Returns the record and the cancelled steps; None when the ticket was never stored or
+        is withdrawn already (a full read that reports it again changes nothing).
+        """
+        with self._write(f"withdrawing ticket {source}:{ticket_id}") as conn:
+            key = (tickets.c.source == source, tickets.c.id == ticket_id)
+            snapshot = conn.execute(sa.select(tickets).where(*key)).first()
+            if snapshot is None:
+                return None
+            done = conn.execute(
+                sa.select(withdrawals.c.reason).where(
+                    withdrawals.c.source == source, withdrawals.c.ticket_id == ticket_id
+                )
+            ).first()
+            if done is not None:
+                return None
+            row = TicketRow(**snapshot._mapping)
+            record = WithdrawnTicket(
+                source=source,
+                ticket_id=ticket_id,
+                client=row.client,
+                tier=row.tier,
+                subject=row.ticket().subject,
+                reason=reason,
+                detail=detail,
+                withdrawn_at=at,
+            )
+            conn.execute(
+                sa.insert(withdrawals).values(
+                    source=source,
+                    ticket_id=ticket_id,
+                    client=row.client,
+                    reason=reason,
+                    detail=detail,
+                    withdrawn_at=at,
+                )
+            )
+            conn.execute(sa.update(tickets).where(*key).values(is_open=False, updated_at=at))
+            cancelled = ledger_ops.cancel_ticket(conn, source, ticket_id, cancel_reason, at)
+            return record, cancelled
+
+    def restore_withdrawn(self, source: str, ticket_ids: Sequence[str]) -> list[str]:
+        """Forget the withdrawal of tickets a poll delivered again (restored, moved back);
+        returns the ids that had been withdrawn. Their cancelled steps stay cancelled."""
+        wanted = list(dict.fromkeys(ticket_ids))
+        back: list[str] = []
+        if not wanted:
+            return back
+        with self._write(f"restoring withdrawn tickets of {source}") as conn:
+            for start in range(0, len(wanted), _BATCH):
+                chunk = wanted[start : start + _BATCH]
+                where = (withdrawals.c.source == source, withdrawals.c.ticket_id.in_(chunk))
+                found = list(
+                    conn.execute(sa.select(withdrawals.c.ticket_id).where(*where)).scalars()
+                )
+                if found:
+                    conn.execute(sa.delete(withdrawals).where(*where))
+                    back.extend(found)
+        return sorted(back)
+
+    def withdrawals(
+        self, *, client: str | None = None, source: str | None = None
+    ) -> list[WithdrawnTicket]:
+        """Withdrawn tickets (of one client or source), with their last snapshot's tier and
+        subject, oldest first."""
+        query = (
+            sa.select(withdrawals, tickets.c.tier, tickets.c.ticket_json)
+            .join(
+                tickets,
+                sa.and_(
+                    tickets.c.source == withdrawals.c.source,
+                    tickets.c.id == withdrawals.c.ticket_id,
+                ),
+                isouter=True,
+            )
+            .order_by(withdrawals.c.withdrawn_at, withdrawals.c.source, withdrawals.c.ticket_id)
+        )
+        if client is not None:
+            query = query.where(withdrawals.c.client == client)
+        if source is not None:
+            query = query.where(withdrawals.c.source == source)
+        with self._read("reading withdrawn tickets") as conn:
+            return [
+                WithdrawnTicket(
+                    source=r.source,
+                    ticket_id=r.ticket_id,
+                    client=r.client,
+                    tier=r.tier or "",
+                    subject=_subject(r.ticket_json),
+                    reason=r.reason,
+                    detail=r.detail,
+                    withdrawn_at=int(r.withdrawn_at),
+                )
+                for r in conn.execute(query)
+            ]
+
     # --- escalation ledger -------------------------------------------------------------
 
     def plan(self, steps: Sequence[PlannedStep]) -> None:
@@ -332,8 +475,10 @@ class Store:
         lateness_us: int,
         detail: str = "",
         response: Mapping[str, Any] | None = None,
+        final: bool = False,
     ) -> None:
-        """Record the outcome of a planned or firing step (see ``ledger.finish``)."""
+        """Record the outcome of a planned or firing step (see ``ledger.finish``); a
+        ``final`` failure is not retried."""
         with self._write(f"finishing step {key}") as conn:
             ledger_ops.finish(
                 conn,
@@ -344,6 +489,7 @@ class Store:
                 detail=detail,
                 response=response,
                 max_attempts=self.max_attempts,
+                final=final,
             )
 
     def release(self, key: str, *, error: str) -> None:
@@ -447,7 +593,7 @@ class Store:
         if not row.reason.strip() or not row.approved_by.strip():
             raise ValueError("an exclusion needs a reason and who approved it")
         with self._write(f"excluding {row.clock} of {row.source}:{row.ticket_id}") as conn:
-            exclusion_ops.record(conn, row)
+            exclusion_ops.record(conn, row, key=self.evidence_key)
 
     def revoke_exclusion(
         self, source: str, ticket_id: str, clock: str, *, by: str, at: int, reason: str = ""
@@ -455,7 +601,9 @@ class Store:
         """Revoke the clock's active exclusion, logged; False when none is active."""
         _check_clock(clock)
         with self._write(f"revoking the exclusion of {source}:{ticket_id}") as conn:
-            return exclusion_ops.revoke(conn, source, ticket_id, clock, by=by, at=at, reason=reason)
+            return exclusion_ops.revoke(
+                conn, source, ticket_id, clock, by=by, at=at, reason=reason, key=self.evidence_key
+            )
 
     def exclusions(
         self, *, active_only: bool = True, source: str | None = None, ticket_id: str | None = None
@@ -484,23 +632,47 @@ class Store:
     def append_evidence(self, kind: str, payload: Mapping[str, Any], *, at: int) -> str:
         """Append one entry to the hash chain; returns its hash."""
         with self._write(f"appending {kind!r} evidence") as conn:
-            return evidence_log.append(conn, kind, payload, at)
+            return evidence_log.append(conn, kind, payload, at, self.evidence_key)
+
+    def anchor_evidence_key(self, *, at: int) -> bool:
+        """With a key configured on a log whose newest entry is not keyed with it, append a
+        keyed ``evidence_keyed`` entry, so that a later rewrite without the key shows.
+        True when an entry was appended."""
+        key = self.evidence_key
+        if key is None:
+            return False
+        with self._write("anchoring the evidence key") as conn:
+            seq, tip = evidence_log.head(conn)
+            if seq == 0 or evidence_log.hash_key_id(tip) == key.key_id:
+                return False
+            payload = {"key_id": key.key_id, "previous_key_id": evidence_log.hash_key_id(tip)}
+            evidence_log.append(conn, "evidence_keyed", {**payload, "after_seq": seq}, at, key)
+            return True
 
     def verify_evidence(self) -> EvidenceCheck:
         """Recompute the chain: ok, or the first damaged entry and what is wrong."""
         with self._read("verifying the evidence log") as conn:
-            return evidence_log.verify_rows(conn)
+            return evidence_log.verify_rows(conn, self.evidence_key)
 
-    def evidence(self, *, since_seq: int = 0) -> Iterator[EvidenceEntry]:
-        """Entries with ``seq > since_seq`` in order, read page by page."""
+    def evidence(
+        self, *, since_seq: int = 0, since_at: int | None = None
+    ) -> Iterator[EvidenceEntry]:
+        """Entries with ``seq > since_seq`` (and ``at >= since_at``) in order, page by page."""
         after = since_seq
         while True:
             with self._read("reading the evidence log") as conn:
-                page = evidence_log.read_page(conn, after, _PAGE)
+                page = evidence_log.read_page(conn, after, _PAGE, since_at)
             yield from page
             if len(page) < _PAGE:
                 return
             after = page[-1].seq
+
+
+def _subject(ticket_json: str | None) -> str:
+    if not ticket_json:
+        return ""
+    found = orjson.loads(ticket_json).get("subject", "")
+    return found if isinstance(found, str) else ""
 
 
 def _check_clock(clock: str) -> None:

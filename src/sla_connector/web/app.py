@@ -8,8 +8,9 @@ many open browsers and a Prometheus scraper cost one evaluation per period.
 Routes: ``/`` (overview), ``/clients/{client}``, ``/tickets/{source}/{id}``, the same under
 ``/api/...`` as JSON, ``/metrics``, ``/healthz`` and ``/readyz``, ``POST /login`` and
 ``POST /logout``. With a token, all of them need it (see ``web.auth``), health included
-unless the caller lists paths in ``public_paths``. ``/portal/<client>/...`` is the client
-portal (``web.portal``), with credentials of its own.
+unless the caller lists paths in ``public_paths``. Every answer carries the security headers
+and a ``Host`` that is not an allowed name is refused (``web.security``).
+``/portal/<client>/...`` is the client portal (``web.portal``), with credentials of its own.
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sla_connector.core.readmodel import BreachLine, EscalationLine
+from sla_connector.core.readmodel import BreachLine, EscalationLine, WithdrawnLine
 from sla_connector.core.vocabulary import Vocabulary
-from sla_connector.web.auth import COOKIE_NAME, TokenGuard
+from sla_connector.web.auth import COOKIE_NAME, LoginLimiter, TokenGuard
 from sla_connector.web.data import DashboardSource
 from sla_connector.web.figures import EvaluationCache, ticket_url
 from sla_connector.web.health import health_routes
 from sla_connector.web.metrics import build_registry
 from sla_connector.web.pages import Pages
 from sla_connector.web.portal import PortalSettings, portal_gate
+from sla_connector.web.security import HostCheck, SecurityHeaders, content_security_policy
 from sla_connector.web.ticket_view import TicketView, build_ticket
 from sla_connector.web.views import ClientView, Overview, build_client, build_overview
 
@@ -54,7 +56,7 @@ def _as_json(value: Any) -> Any:
     if not is_dataclass(value) or isinstance(value, type):
         raise TypeError(f"{type(value).__name__} is not JSON serialisable")
     data = {f.name: getattr(value, f.name) for f in fields(value)}
-    if isinstance(value, EscalationLine | BreachLine):
+    if isinstance(value, EscalationLine | BreachLine | WithdrawnLine):
         data["url"] = ticket_url(value.source, value.ticket_id)
     return data
 
@@ -224,11 +226,35 @@ def _logout_route() -> Route:
     return Route("/logout", logout, methods=["POST"])
 
 
-def _guard(token: str | None, pages: Pages, public_paths: Collection[str]) -> list[Middleware]:
-    """The token check in front of every route, when there is a token."""
-    if token is None:
-        return []
-    return [Middleware(TokenGuard, token=token, login_page=pages.login, public_paths=public_paths)]
+def _middleware(
+    token: str | None,
+    pages: Pages,
+    public_paths: Collection[str],
+    allowed_hosts: Collection[str],
+    limiter: LoginLimiter | None,
+    *,
+    portal: list[Middleware],
+) -> list[Middleware]:
+    """Outermost first: security headers on every answer, the Host check, the client
+    portal (its own credentials), then the token check in front of every other route
+    (when there is a token)."""
+    csp = content_security_policy([pages.css], [pages.js])
+    stack = [
+        Middleware(SecurityHeaders, csp=csp),
+        Middleware(HostCheck, allowed_hosts=allowed_hosts),
+        *portal,
+    ]
+    if token is not None:
+        stack.append(
+            Middleware(
+                TokenGuard,
+                token=token,
+                login_page=pages.login,
+                public_paths=public_paths,
+                limiter=limiter,
+            )
+        )
+    return stack
 
 
 def create_app(
@@ -241,12 +267,15 @@ def create_app(
     cache_seconds: float = 2.0,
     display_tz: tzinfo | str = "UTC",
     public_paths: Collection[str] = (),
+    allowed_hosts: Collection[str] = (),
+    login_limiter: LoginLimiter | None = None,
     banner: str | None = None,
     portal: PortalSettings | None = None,
 ) -> Starlette:
     """The dashboard app. ``token`` None: open (bind it to 127.0.0.1 then); "" is refused.
 
-    ``vocabulary`` carries the configured "late" and "at risk" (the defaults otherwise);
+    ``vocabulary`` carries the configured "late" and "at risk" (the defaults otherwise).
+    ``allowed_hosts``: the ``Host`` names served besides the loopback ones (``web.security``).
     ``banner`` is a line every page shows (the demo's "demo, simulated time"); ``portal``
     serves the client portal under ``/portal/<client>/`` (``web.portal``).
     """
@@ -274,7 +303,12 @@ def create_app(
         msp_token=token,
         to_json=JSONResponseZ,
     )
-    app = Starlette(routes=routes, middleware=[*gate, *_guard(token, pages, public_paths)])
+    app = Starlette(
+        routes=routes,
+        middleware=_middleware(
+            token, pages, public_paths, allowed_hosts, login_limiter, portal=gate
+        ),
+    )
     app.state.metrics_registry = registry
     app.state.evaluations = views.evaluations  # the demo primes it with its history
     return app

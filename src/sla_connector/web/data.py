@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import quote
 
 from sla_connector.core.exclusions import Exclusion, RecordedExclusions
-from sla_connector.core.ledger import LedgerRow, ReportRun
+from sla_connector.core.ledger import LedgerRow, ReportRun, WithdrawnTicket
 from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket
 
@@ -49,6 +49,20 @@ class ConnectorHealth(Protocol):
     def polls(self) -> int: ...
     @property
     def last_poll_seconds(self) -> float: ...
+    @property
+    def failing(self) -> tuple[str, ...]:
+        """Objects failing now inside the connector (a project, board, ticket, page)."""
+        ...
+
+    @property
+    def failing_by_kind(self) -> Mapping[str, int]: ...
+    @property
+    def object_errors(self) -> Mapping[str, int]:
+        """Failed attempts per object kind since start, each back-off step once."""
+        ...
+
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
 
 
 @runtime_checkable
@@ -68,7 +82,12 @@ class DashboardSource(Protocol):
 
     def tickets(self, *, client: str | None = None, since: int | None = None) -> Iterable[Ticket]:
         """Canonical tickets: at least every open one, and every one changed at or after
-        ``since`` (UTC µs; None: all). Returning more is allowed, never fewer."""
+        ``since`` (UTC µs; None: all). Returning more is allowed, never fewer. Withdrawn
+        tickets (S39) are never among them."""
+        ...
+
+    def withdrawn(self, *, client: str | None = None) -> Iterable[WithdrawnTicket]:
+        """Tickets that went away (deleted, merged, spam, out of scope: S39)."""
         ...
 
     def ticket(self, source: str, ticket_id: str) -> Ticket | None:
@@ -118,6 +137,7 @@ class StaticSource:
     excluded: dict[tuple[str, str], dict[str, Exclusion]] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
     """Per connector name, a URL template with ``{id}`` (as a connector provides one)."""
+    withdrawals: list[WithdrawnTicket] = field(default_factory=list)
 
     def policy(self) -> Policy:
         return self.policy_value
@@ -127,7 +147,15 @@ class StaticSource:
 
     def tickets(self, *, client: str | None = None, since: int | None = None) -> Iterable[Ticket]:
         # ``since`` is only a hint; returning every ticket honours the contract.
-        return [t for t in self.ticket_list if client is None or t.client == client]
+        gone = {(w.source, w.ticket_id) for w in self.withdrawals}
+        return [
+            t
+            for t in self.ticket_list
+            if (client is None or t.client == client) and (t.source, t.id) not in gone
+        ]
+
+    def withdrawn(self, *, client: str | None = None) -> Sequence[WithdrawnTicket]:
+        return [w for w in self.withdrawals if client is None or w.client == client]
 
     def ticket(self, source: str, ticket_id: str) -> Ticket | None:
         for item in self.ticket_list:

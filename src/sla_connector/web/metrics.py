@@ -192,13 +192,29 @@ class DashboardCollector(Collector):
         leading = GaugeMetricFamily(
             "sla_connector_leading", "1 when this process leads the connector", labels=["connector"]
         )
+        failing = GaugeMetricFamily(
+            "sla_connector_objects_failing",
+            "objects (project, board, ticket, page) failing now inside the connector, "
+            "retried with back-off while the rest of each poll goes on",
+            labels=["connector", "kind"],
+        )
+        object_errors = CounterMetricFamily(
+            "sla_connector_object_errors",
+            "failed attempts at one object, each back-off step counted once",
+            labels=["connector", "kind"],
+        )
         for name, health in sorted(self._source.connector_status().items()):
             duration.add_metric([name], health.last_poll_seconds)
             polls.add_metric([name], health.polls)
             errors.add_metric([name], health.poll_errors)
             up.add_metric([name], 1.0 if health.last_poll_ok else 0.0)
             leading.add_metric([name], 1.0 if health.leading else 0.0)
-        yield from (duration, polls, errors, up, leading)
+            now = health.failing_by_kind
+            counted = health.object_errors
+            for kind in sorted(set(now) | set(counted)):
+                failing.add_metric([name, kind], now.get(kind, 0))
+                object_errors.add_metric([name, kind], counted.get(kind, 0))
+        yield from (duration, polls, errors, up, leading, failing, object_errors)
 
     def _reports(self, overview: Overview) -> Iterator[Metric]:
         failing = GaugeMetricFamily(

@@ -79,6 +79,16 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("Still open", "still_open", "yesno"),
         Column("Escalations", "escalations", "steps"),
     ),
+    "withdrawn": (
+        Column("Withdrawn", "withdrawn_at", "time"),
+        Column("Ticket", "ticket_id", "ticket"),
+        _CLIENT,
+        _TIER,
+        _SUBJECT,
+        Column("Why", "reason", "reason"),
+        Column("Detail", "detail"),
+        Column("Steps cancelled", "cancelled", "names"),
+    ),
 }
 
 STATE_TEXT = {
@@ -97,6 +107,12 @@ STATE_TEXT = {
     "pending": "… scheduled",
 }
 """Plain words for clock and escalation states (the inline script carries the same)."""
+REASON_TEXT = {
+    "deleted": "deleted in the PSA",
+    "merged": "merged into another ticket",
+    "spam": "marked as spam",
+    "out_of_scope": "moved out of scope",
+}
 STATUS_ICON = {"meets": "✓", "below": "✗", "no-data": "", "no-target": "·"}
 
 
@@ -165,9 +181,12 @@ class Pages:
             lstrip_blocks=True,
         )
         static = files("sla_connector.web") / "static"
+        # The only inline style and script of every page; the CSP allows them by hash.
+        self.css = static.joinpath("dashboard.css").read_text(encoding="utf-8")
+        self.js = static.joinpath("dashboard.js").read_text(encoding="utf-8")
         self.env.globals.update(
-            css=Markup(static.joinpath("dashboard.css").read_text(encoding="utf-8")),
-            js=Markup(static.joinpath("dashboard.js").read_text(encoding="utf-8")),
+            css=Markup(self.css),
+            js=Markup(self.js),
             refresh=refresh_seconds,
             tz_name=zone_name(display_tz),
             logout=logout,
@@ -176,6 +195,7 @@ class Pages:
             combined=COMBINED_METRIC,
             combined_definition=COMBINED_METRIC_DEFINITION,
             state_text=STATE_TEXT,
+            reason_text=REASON_TEXT,
             status_icon=STATUS_ICON,
             banner=banner,
             round_text=round_text,

@@ -15,13 +15,17 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from sla_connector.core.adherence import KINDS, AdherenceCounter, ticket_outcome
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import TicketEvaluation
+from sla_connector.core.ledger import LedgerRow
 from sla_connector.core.readmodel import (
     Breach,
     BreachLine,
     EscalationLine,
+    WithdrawnLine,
     breach_lines,
     escalation_lines,
+    withdrawn_lines,
 )
+from sla_connector.core.secrets import mask_userinfo
 from sla_connector.core.vocabulary import ATTEMPTED_STATES, Vocabulary
 from sla_connector.web.data import DashboardSource
 from sla_connector.web.exposure import Exposure, earliest_month_start, exposures
@@ -72,6 +76,8 @@ class ConnectorLine:
     polls: int
     poll_errors: int
     last_poll_seconds: float
+    failing: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +110,7 @@ class Overview:
     connectors: list[ConnectorLine]
     evidence_ok: bool
     failed_reports: list[ReportLine]
+    withdrawn: list[WithdrawnLine]
     zone: str = "UTC"
     trend: list[TrendPoint] = field(default_factory=list)
     exposure: list[Exposure] = field(default_factory=list)
@@ -135,10 +142,19 @@ class ClientView:
     at_risk: list[TicketLine]
     breached_open: list[TicketLine]
     escalations: list[EscalationLine]
+    withdrawn: list[WithdrawnLine]
     zone: str = "UTC"
     exposure: Exposure | None = None
     client_names: dict[str, str] = field(default_factory=dict)
     psa_links: dict[str, str] = field(default_factory=dict)
+
+
+def _withdrawn(
+    source: DashboardSource, ledger: list[LedgerRow], since: int, client: str | None = None
+) -> list[WithdrawnLine]:
+    """Tickets withdrawn at or after ``since`` (S39), latest first."""
+    recent = [w for w in source.withdrawn(client=client) if w.withdrawn_at >= since]
+    return list(withdrawn_lines(recent, ledger))[:LIST_LIMIT]
 
 
 def build_overview(
@@ -162,17 +178,19 @@ def build_overview(
         if is_open(e) or max(decided_instants(e), default=now_us) >= now_us - longest
     ]
     blocks = adherence_blocks(policy, recent, now_us, watch.counts)
-    ledger = source.ledger(since=now_us - longest, until=now_us + 1)
+    ledger = list(source.ledger(since=now_us - longest))
     connectors = [
         ConnectorLine(
             name,
             health.leading,
             health.last_poll_ok,
             None if health.last_poll_at is None else health.last_poll_at.astimezone(UTC),
-            health.last_error,
+            None if health.last_error is None else mask_userinfo(health.last_error),
             health.polls,
             health.poll_errors,
             health.last_poll_seconds,
+            tuple(health.failing),
+            tuple(health.warnings),
         )
         for name, health in sorted(source.connector_status().items())
     ]
@@ -188,11 +206,15 @@ def build_overview(
         at_risk=watch.at_risk[:LIST_LIMIT],
         breached_open=watch.breached_open[:LIST_LIMIT],
         escalations=escalation_lines(
-            ledger, vocabulary, states=ATTEMPTED_STATES, limit=ESCALATION_LIMIT
+            [row for row in ledger if row.due_at <= now_us],
+            vocabulary,
+            states=ATTEMPTED_STATES,
+            limit=ESCALATION_LIMIT,
         ),
         connectors=connectors,
         evidence_ok=source.evidence_ok(),
         failed_reports=failed_reports(source),
+        withdrawn=_withdrawn(source, ledger, now_us - longest),
         zone=zone_name(zone),
         trend=trend(evaluations, now_us, None, zone),
         exposure=exposures(policy, evaluations, now_us),
@@ -307,7 +329,9 @@ def build_client(
         return None
     watch = watch_tickets(evaluations, vocabulary)
     block = adherence_blocks(policy, evaluations, now_us, watch.counts, only_client=client)[0]
-    ledger = list(source.ledger(since=weeks, until=now_us + 1, client=client))
+    ledger = list(source.ledger(since=weeks, client=client))
+    withdrawn = _withdrawn(source, ledger, weeks, client)
+    ledger = [row for row in ledger if row.due_at <= now_us]
     breaches = breach_lines(policy, _breaches(evaluations, weeks, now_us), ledger, vocabulary)
     found = exposures(policy, evaluations, now_us, only_client=client)
     return ClientView(
@@ -322,6 +346,7 @@ def build_client(
         escalations=escalation_lines(
             ledger, vocabulary, states=ATTEMPTED_STATES, limit=ESCALATION_LIMIT
         ),
+        withdrawn=withdrawn,
         zone=zone_name(zone),
         exposure=found[0] if found else None,
         client_names={client: block.name},

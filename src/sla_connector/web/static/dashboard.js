@@ -18,6 +18,10 @@
     dormant: "\u2013 not needed now", fired: "\u2713 done", pending: "\u2026 scheduled"
   };
   var names = {}, links = {};
+  var REASON = {
+    deleted: "deleted in the PSA", merged: "merged into another ticket",
+    spam: "marked as spam", out_of_scope: "moved out of scope"
+  };
   var parts;
   try {
     parts = new Intl.DateTimeFormat("en-GB", { timeZone: tz, weekday: "short", day: "2-digit",
@@ -104,6 +108,8 @@
         return v ? "\u26a0 late by " + duration(row.lateness_seconds) : "on time";
       case "duration": return duration(v);
       case "yesno": return v ? "yes" : "no";
+      case "names": return v && v.length ? v.join(", ") : "\u2013";
+      case "reason": return REASON[v] || v;
       case "steps":
         return v && v.length ? v.map(function (e) { return e.step + " (" + (STATE[e.state] || e.state) + ")"; }).join(", ") : "\u2013";
       default: return v === null || v === undefined ? "\u2013" : String(v);
