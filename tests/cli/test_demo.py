@@ -83,3 +83,10 @@ def test_demo_three_days_at_max_speed_summary_matches_the_report(tmp_path: Path)
     assert summary is not None, output
     assert int(summary.group(1)) > 500
     assert int(summary.group(2)) > 0
+    # 12 weeks of history before the live days: the week before has content, and once
+    # enforcement starts (escalated tickets picked up sooner) resolution adherence rises.
+    history = re.search(r"history: (\d+) resolved tickets over the 12 weeks", output)
+    assert history is not None and int(history.group(1)) > 10 * 7 * 12, output
+    resolution = report["total"]["resolution"]
+    assert resolution["previous_met"] + resolution["previous_breached"] > 500
+    assert resolution["rate"] > resolution["previous_rate"] + 0.02, resolution

@@ -10,7 +10,14 @@ from tests.web.helpers import app_for, client_for
 
 pytestmark = pytest.mark.anyio
 
-PAGES = ["/", "/clients/acme", "/clients/globex", "/tickets/zd/A2", "/tickets/zd/G3"]
+PAGES = [
+    "/",
+    "/clients/acme",
+    "/clients/globex",
+    "/tickets/zd/A2",
+    "/tickets/zd/G3",
+    *(f"/portal/acme/{page}" for page in ("", "trend", "breaches")),  # packs: a list
+]
 
 
 class _Audit(HTMLParser):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, time, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -14,18 +16,32 @@ from tests.web.helpers import app_for, client_for
 pytestmark = pytest.mark.anyio
 
 
-async def test_api_client_trend_has_twelve_weeks_ending_now() -> None:
+async def test_api_client_trend_has_twelve_calendar_weeks_monday_to_sunday() -> None:
     async with client_for(app_for()) as http:
         data = (await http.get("/api/clients/acme")).json()
     trend = data["trend"]
     assert len(trend) == 12
-    assert trend[-1]["end"] == "2026-03-18T12:00:00Z"
-    assert trend[0]["start"] == "2025-12-24T12:00:00Z"
-    # the last week is the 7-day window of the overview; A3 (20 days ago) sits in week 10
+    assert trend[-1]["end"] == "2026-03-18T12:00:00Z" and trend[-1]["so_far"] is True
+    # NOW is Wednesday 18 March: the current week began on Monday 16 March, 00:00 UTC
+    # (acme has neither a contract nor a calendar of its own: the dashboard's zone).
+    assert trend[-1]["start"] == "2026-03-16T00:00:00Z"
+    assert trend[0]["start"] == "2025-12-29T00:00:00Z"
+    for point, following in pairwise(trend):
+        start = datetime.fromisoformat(point["start"])
+        assert start.weekday() == 0 and start.time() == time(0)
+        assert datetime.fromisoformat(following["start"]) - start == timedelta(days=7)
+        assert not point["so_far"]
+    # This week: A1 met both clocks, A5's response breached; A4 is undecided.
     last = trend[-1]["adherence"]["ticket"]
-    assert (last["met"], last["breached"]) == (1, 2)
-    assert trend[-3]["adherence"]["response"]["met"] == 1
-    assert trend[-2]["adherence"]["response"]["adherence"] is None
+    assert (last["met"], last["breached"]) == (1, 1)
+    # Last week (Mon 9 - Sun 15 March): A2, created on the Sunday, breached both clocks.
+    before = trend[-2]["adherence"]
+    assert (before["response"]["met"], before["response"]["breached"]) == (0, 1)
+    assert (before["ticket"]["met"], before["ticket"]["breached"]) == (0, 1)
+    # A3 (Thursday 26 February) sits in the week of Monday 23 February.
+    assert trend[-4]["start"] == "2026-02-23T00:00:00Z"
+    assert trend[-4]["adherence"]["response"]["met"] == 1
+    assert trend[-3]["adherence"]["response"]["adherence"] is None
     assert data["client"]["name"] == "Acme Ltd" and data["client"]["target"] == 0.98
 
 
@@ -55,7 +71,7 @@ async def test_client_page_draws_an_accessible_inline_svg_trend() -> None:
     chart = svg.group(0)
     assert 'role="img"' in chart and "<title" in chart and "<desc" in chart
     assert "target 98%" in chart
-    assert chart.count("<circle") == 2 + 1  # response: two weeks with figures, plus the legend
+    assert chart.count("<circle") == 3 + 1  # response: three weeks with figures, plus the legend
     assert "Weekly adherence figures" in page.text  # the same numbers as a table
     assert 'data-testid="adherence-acme-P1-ticket-7d"' in page.text
     assert 'data-api="/api/clients/acme"' in page.text

@@ -123,6 +123,16 @@ class JiraServiceManagement:
         self._known: set[str] = set()  # keys delivered, for the full read's look-ups
         self._writer = JiraWriter(settings, self.get, self.send)
 
+    @property
+    def ticket_url(self) -> str | None:
+        """An issue's page, ``{id}`` standing for its key: Jira shows an issue at
+        ``https://<site>.atlassian.net/browse/<KEY>`` (Atlassian support, "Share an
+        issue"). None through the api.atlassian.com gateway (``cloud_id``), whose URL
+        is not a page a person opens."""
+        if self.settings.cloud_id:
+            return None
+        return f"{self.settings.base_url.rstrip('/')}/browse/{{id}}"
+
     def health(self) -> ConnectorHealth:
         """Failing projects and pages, retries, renewed tokens, withdrawals."""
         return self.book.snapshot(

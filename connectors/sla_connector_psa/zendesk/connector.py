@@ -137,6 +137,13 @@ class ZendeskConnector:
         """Requests sent through both budgets (for the polling-economy tests)."""
         return self.http.requests_made + self.export_http.requests_made
 
+    @property
+    def ticket_url(self) -> str:
+        """The agent's page of a ticket, ``{id}`` standing for its id: Zendesk's agent
+        interface serves ``https://<subdomain>.zendesk.com/agent/tickets/<id>`` (Zendesk
+        help, "Linking to a ticket"); the dashboard links each ticket there."""
+        return f"{self.settings.base_url.rstrip('/')}/agent/tickets/{{id}}"
+
     def health(self) -> ConnectorHealth:
         """Failing tickets and pages, retries and withdrawals (``core.ports.HealthReporter``)."""
         return self.book.snapshot(

@@ -44,10 +44,24 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
     parser.add_argument("--port", type=int, default=8321, help="dashboard port (default 8321)")
+    parser.add_argument(
+        "--history-weeks",
+        type=int,
+        default=12,
+        metavar="N",
+        help="weeks of history stored before the live days, without enforcement (default 12; "
+        "0: none)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    options = DemoOptions(days=args.days, speed=args.speed, out=args.out, port=args.port)
+    options = DemoOptions(
+        days=args.days,
+        speed=args.speed,
+        out=args.out,
+        port=args.port,
+        history_weeks=max(0, args.history_weeks),
+    )
     result = asyncio.run(run_demo(options, say=lambda line: print(line, flush=True)))
     print(format_summary(result), flush=True)
     return ExitCode.INTERRUPTED if result.interrupted else ExitCode.OK

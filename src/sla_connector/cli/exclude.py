@@ -15,11 +15,7 @@ from typing import Any
 from sla_connector.cli.common import ExitCode, add_config_argument, add_now_argument, parse_now
 from sla_connector.core.calendars import to_us
 from sla_connector.core.errors import ConfigError
-from sla_connector.core.exclusions import (
-    EXCLUDABLE_CLOCKS,
-    RecordedExclusions,
-    recorded_from,
-)
+from sla_connector.core.exclusions import EXCLUDABLE_CLOCKS, RecordedExclusions
 from sla_connector.core.ticket import format_instant
 from sla_connector.runtime.service import evidence_key, store_url
 from sla_connector.settings import AppConfig, load_config
@@ -111,4 +107,4 @@ def recorded_exclusions(config: AppConfig) -> RecordedExclusions:
         if not database or database == ":memory:" or not Path(database).exists():
             return {}
     with Store.open(url, evidence_key=evidence_key(config)) as store:
-        return recorded_from(store.exclusions())
+        return store.recorded_exclusions()

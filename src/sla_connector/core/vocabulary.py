@@ -38,6 +38,8 @@ __all__ = [
     "ALL_CLOCKS_MET_DEFINITION",
     "ATTEMPTED_STATES",
     "CANCELLED",
+    "COMBINED_METRIC",
+    "COMBINED_METRIC_DEFINITION",
     "DEFAULT_AT_RISK",
     "DEFAULT_LATE_AFTER",
     "DONE",
@@ -84,6 +86,13 @@ ATTEMPTED_STATES: Final = FIRED_STATES | {FIRING}
 NOT_FIRING_STATES: Final = frozenset({CANCELLED, DORMANT})
 """Settled without firing (dormant until a later trigger, cancelled for good)."""
 
+COMBINED_METRIC: Final = "All clocks met"
+"""The one name of the combined metric (kind ``ticket``, objective clock ``both``)."""
+COMBINED_METRIC_DEFINITION: Final = (
+    "a ticket counts as met only when its response clock and every resolution clock were "
+    "met; one breached clock makes the whole ticket a breach, which is why this figure is "
+    "usually below both the response and the resolution figure"
+)
 WITHDRAWN: Final = "withdrawn"
 """A ticket that left the PSA or the connector's scope (S39); not a ledger state: its
 steps not yet fired are ``cancelled`` with ``withdrawn_detail`` as their reason."""

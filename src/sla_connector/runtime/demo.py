@@ -9,6 +9,7 @@ network beyond 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from sla_connector.reporting.periods import Period, period_containing, weekly_pe
 from sla_connector.reporting.render import render_csv, render_html, render_json, render_text
 from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.daemon import Daemon
+from sla_connector.runtime.demo_history import HISTORY_WEEKS, seed_history
 from sla_connector.runtime.demo_packs import write_client_files
 from sla_connector.runtime.service import Service, vocabulary_of
 from sla_connector.runtime.serving import DashboardServer, on_stop_signals
@@ -50,6 +52,7 @@ class DemoOptions:
     port: int = 8321
     start: datetime = DEMO_START
     client_files: bool = True
+    history_weeks: int = HISTORY_WEEKS
 
 
 @dataclass(slots=True)
@@ -145,9 +148,16 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
     for stale in options.out.glob("state.db*"):
         stale.unlink()
     config = demo_config(options)
-    service = Service.build(config, clock=ManualClock(options.start), cache_seconds=0.5)
+    banner = (
+        f"Demo, simulated time: a simulated PSA from {options.start:%a %d %b %Y}, "
+        f"with {options.history_weeks} weeks of history before enforcement starts"
+    )
+    service = Service.build(
+        config, clock=ManualClock(options.start), cache_seconds=0.5, banner=banner
+    )
     hits = {"count": 0}
     server, url = await _serve_dashboard(_counting(service.dashboard, hits), options.port, say)
+    await _seed(service, options, say)
     try:
         interrupted = await _play(service, options, say)
     finally:
@@ -179,6 +189,27 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
     )
     store.close()
     return result
+
+
+async def _seed(service: Service, options: DemoOptions, say: Callable[[str], None]) -> None:
+    """Store the history (in a worker thread, so the dashboard already answers), before
+    the daemon's first poll."""
+    began = time.monotonic()
+    seeded = await asyncio.to_thread(
+        seed_history,
+        service.config.policy,
+        service.connectors,
+        service.store,
+        options.start,
+        weeks=options.history_weeks,
+        remember=service.dashboard.state.evaluations.prime,
+    )
+    if seeded:
+        say(
+            f"history: {seeded} resolved tickets over the {options.history_weeks} weeks before "
+            f"{options.start:%d %b %Y}, before enforcement (stored in "
+            f"{time.monotonic() - began:.1f} s)"
+        )
 
 
 def _report_period(start: datetime, now: datetime, timezone: str) -> Period:

@@ -18,7 +18,8 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -43,6 +44,7 @@ from sla_connector.settings import AppConfig, require_secret, resolve_secret
 from sla_connector.settings.services import ConnectorConfig, is_loopback
 from sla_connector.store import OwnerLock, Store
 from sla_connector.web.app import create_app
+from sla_connector.web.portal import PortalSettings, mint_link
 
 __all__ = [
     "Service",
@@ -56,6 +58,9 @@ __all__ = [
     "dashboard_token",
     "evidence_key",
     "open_store",
+    "portal_link",
+    "portal_settings",
+    "psa_links",
     "public_without_token",
     "serve",
     "store_url",
@@ -227,6 +232,56 @@ def readiness_of(daemon: Daemon, store: Store) -> dict[str, Any]:
     }
 
 
+def portal_settings(config: AppConfig, environ: Environ = None) -> PortalSettings:
+    """The client portal's credentials, read before anything starts: a client's
+    ``portal.token_env`` or the ``dashboard.portal_link_key_env`` that is unset is a
+    ``ConfigError`` naming the key (the daemon does not start half-configured). Without
+    any, the portal opens to the MSP's dashboard credential only."""
+    tokens: dict[str, str] = {}
+    for key, client in config.clients.items():
+        if client.portal is not None:
+            path = f"clients.{key}.portal.token_env"
+            tokens[key] = require_secret(client.portal.token_env, path, environ)
+            remember(tokens[key])
+    link_key = None
+    if config.dashboard.portal_link_key_env:
+        variable = config.dashboard.portal_link_key_env
+        link_key = require_secret(variable, "dashboard.portal_link_key_env", environ)
+        remember(link_key)
+    if len(set(tokens.values())) < len(tokens):
+        raise ConfigError(
+            "clients", "two clients have the same portal token; give each client its own"
+        )
+    archive = config.reports.archive_dir
+    return PortalSettings(
+        tokens=tokens, link_key=link_key, archive_dir=None if archive is None else Path(archive)
+    )
+
+
+def portal_link(
+    config: AppConfig, client: str, base_url: str, now: datetime, environ: Environ = None
+) -> str | None:
+    """A signed link to ``client``'s portal for the report email, valid for
+    ``dashboard.portal_link_days`` from ``now``; None without ``portal_link_key_env``."""
+    variable = config.dashboard.portal_link_key_env
+    if not variable:
+        return None
+    key = require_secret(variable, "dashboard.portal_link_key_env", environ)
+    remember(key)
+    expires = now + timedelta(days=config.dashboard.portal_link_days)
+    return mint_link(base_url, client, key, expires=expires)
+
+
+def psa_links(connectors: Mapping[str, Connector]) -> dict[str, str]:
+    """Each connector's URL template of a ticket's page in the PSA, where it has one."""
+    links = {}
+    for name, connector in connectors.items():
+        template = getattr(connector, "ticket_url", None)
+        if isinstance(template, str) and "{id}" in template:
+            links[name] = template
+    return links
+
+
 def build_dashboard(
     config: AppConfig,
     store: Store,
@@ -235,9 +290,12 @@ def build_dashboard(
     *,
     token: str | None,
     cache_seconds: float = 2.0,
+    portal: PortalSettings | None = None,
+    banner: str | None = None,
 ) -> Starlette:
-    """The dashboard, JSON API and /metrics over the store and the daemon's health."""
-    source = StoreSource(config.policy, store, clock, daemon.status)
+    """The dashboard, JSON API, /metrics and the client portal over the store and the
+    daemon's health."""
+    source = StoreSource(config.policy, store, clock, daemon.status, psa_links(daemon.connectors))
     return create_app(
         source,
         token=token,
@@ -246,6 +304,8 @@ def build_dashboard(
         display_tz=config.reports.timezone,
         cache_seconds=cache_seconds,
         public_paths=("/healthz",),  # liveness reveals nothing; /readyz keeps the token
+        portal=portal,
+        banner=banner,
         allowed_hosts=allowed_hosts(config),
     )
 
@@ -308,6 +368,7 @@ class Service:
         clock: Clock | None = None,
         environ: Environ = None,
         cache_seconds: float = 2.0,
+        banner: str | None = None,
     ) -> Service:
         """Build every part; a ``ManualClock`` makes it a discrete-event run (no real time).
 
@@ -316,6 +377,7 @@ class Service:
         virtual = isinstance(clock, ManualClock)
         running_clock = clock or build_clock(config)
         token = dashboard_token(config, environ)
+        portal = portal_settings(config, environ)
         store = open_store(config, environ)
         # One `run` per SQLite file; a simulation in virtual time owns its files anyway.
         lock = None if virtual else store.acquire_sqlite_owner_lock()
@@ -341,7 +403,14 @@ class Service:
             store=store,
             daemon=daemon,
             dashboard=build_dashboard(
-                config, store, running_clock, daemon, token=token, cache_seconds=cache_seconds
+                config,
+                store,
+                running_clock,
+                daemon,
+                token=token,
+                cache_seconds=cache_seconds,
+                portal=portal,
+                banner=banner,
             ),
             reports=_report_job(config, store, running_clock, environ),
             lock=lock,

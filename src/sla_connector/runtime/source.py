@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from sla_connector.core.exclusions import RecordedExclusions
 from sla_connector.core.policy import Policy
 from sla_connector.core.ports import Clock
 from sla_connector.core.ticket import Ticket
@@ -15,19 +16,27 @@ from sla_connector.store import LedgerRow, NotificationRow, ReportRun, Store, Wi
 __all__ = ["StoreSource"]
 
 _EVIDENCE_TTL_SECONDS = 60.0
+_PARSED_LIMIT = 250_000
 
 
 class StoreSource:
     """Reads tickets, ledger and report runs from the store; health from the daemon."""
 
     def __init__(
-        self, policy: Policy, store: Store, clock: Clock, status: Mapping[str, ConnectorStatus]
+        self,
+        policy: Policy,
+        store: Store,
+        clock: Clock,
+        status: Mapping[str, ConnectorStatus],
+        psa_links: Mapping[str, str] | None = None,
     ) -> None:
         self._policy = policy
         self._store = store
         self._clock = clock
         self._status = status
+        self._links = dict(psa_links or {})
         self._evidence: tuple[float, bool] | None = None
+        self._parsed: dict[tuple[str, str], tuple[str, Ticket]] = {}
 
     def policy(self) -> Policy:
         return self._policy
@@ -36,12 +45,24 @@ class StoreSource:
         return self._clock.now()
 
     def tickets(self, *, client: str | None = None, since: int | None = None) -> Iterable[Ticket]:
+        """Parsed once per stored snapshot: the same ``Ticket`` object comes back while its
+        row is unchanged, so the dashboard's evaluation cache recognises it cheaply."""
+        parsed = self._parsed
         gone = {(w.source, w.ticket_id) for w in self._store.withdrawals(client=client)}
         for row in self._store.iter_tickets(client=client):
             if (row.source, row.id) in gone:
                 continue  # withdrawn (S39): out of the open set and the measurement
             if since is None or row.is_open or row.updated_at >= since:
-                yield row.ticket()
+                key = (row.source, row.id)
+                known = parsed.get(key)
+                if known is not None and known[0] == row.ticket_json:
+                    yield known[1]
+                    continue
+                ticket = row.ticket()
+                if len(parsed) >= _PARSED_LIMIT:
+                    parsed.clear()  # bounded: the window moves on, old tickets drop out
+                parsed[key] = (row.ticket_json, ticket)
+                yield ticket
 
     def withdrawn(self, *, client: str | None = None) -> Iterable[WithdrawnTicket]:
         return self._store.withdrawals(client=client)
@@ -71,3 +92,9 @@ class StoreSource:
 
     def notifications(self) -> Iterable[NotificationRow]:
         return self._store.notifications()
+
+    def exclusions(self) -> RecordedExclusions:
+        return self._store.recorded_exclusions()
+
+    def psa_links(self) -> Mapping[str, str]:
+        return self._links

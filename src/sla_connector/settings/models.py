@@ -19,6 +19,7 @@ from sla_connector.core.policy import ESCALATION_ACTIONS, STEP_TRIGGERS, StepTri
 from sla_connector.settings.contracts import ContractConfig, PauseMode
 from sla_connector.settings.fields import (
     DaySpec,
+    EnvVarName,
     FieldProblem,
     Frozen,
     FrozenMap,
@@ -41,6 +42,7 @@ __all__ = [
     "ClocksConfig",
     "EscalationStepConfig",
     "HolidaysConfig",
+    "PortalConfig",
     "RuleConfig",
     "TierConfig",
     "TierOverrideConfig",
@@ -342,6 +344,18 @@ class ClassificationConfig(Frozen):
         return self
 
 
+class PortalConfig(Frozen):
+    """A client's read-only portal (``/portal/<client>/``) and the credential that opens it."""
+
+    token_env: EnvVarName = Field(
+        description=(
+            "Variable holding this client's portal token; it opens this client's portal only."
+            " `VARIABLE_FILE` works too."
+        ),
+        examples=["ACME_PORTAL_TOKEN"],
+    )
+
+
 class ClientConfig(Frozen):
     """A client's contract: its tier label, floor, promised adherence, overrides, roles."""
 
@@ -388,6 +402,10 @@ class ClientConfig(Frozen):
         default=None,
         description="The client's contract: monthly objectives per tier and clock, service "
         "credits, pause governance and versions in force on dates (semantics S26-S36).",
+    )
+    portal: PortalConfig | None = Field(
+        default=None,
+        description="The client's read-only portal under `/portal/<client>/`.",
     )
 
 

@@ -472,6 +472,21 @@ class DashboardConfig(Frozen):
         ),
         examples=["DASHBOARD_TOKEN"],
     )
+    portal_link_key_env: EnvVarName | None = Field(
+        default=None,
+        description=(
+            "Variable holding the key that signs expiring client-portal links (HMAC-SHA256);"
+            " without it the portal takes only the clients' tokens. `VARIABLE_FILE` works too."
+        ),
+        examples=["PORTAL_LINK_KEY"],
+    )
+    portal_link_days: int = Field(
+        default=30,
+        ge=1,
+        le=366,
+        description="How many days a signed client-portal link stays valid.",
+        examples=["14"],
+    )
     allowed_hosts: TextList = Field(
         default=(),
         description=(

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
 from sla_connector.core.errors import StoreError
+from sla_connector.core.exclusions import Exclusion, RecordedExclusions
 from sla_connector.store import evidence as evidence_log
 from sla_connector.store import exclusions as exclusion_ops
 from sla_connector.store import ledger as ledger_ops
@@ -651,6 +652,19 @@ class Store:
             return exclusion_ops.read(
                 conn, active_only=active_only, source=source, ticket_id=ticket_id
             )
+
+    def recorded_exclusions(self) -> RecordedExclusions:
+        """The active exclusions as the core's evaluation takes them (S32)."""
+        found: dict[tuple[str, str], dict[str, Exclusion]] = {}
+        for row in self.exclusions():
+            found.setdefault((row.source, row.ticket_id), {})[row.clock] = Exclusion(
+                clock="response" if row.clock == "response" else "resolution",
+                reason=row.reason,
+                by=row.approved_by,
+                at=row.approved_at,
+                origin="store",
+            )
+        return found
 
     # --- evidence log ------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ Routes: ``/`` (overview), ``/clients/{client}``, ``/tickets/{source}/{id}``, the
 them need it (see ``web.auth``), health included unless the caller lists paths in
 ``public_paths``. Every answer carries the security headers and a ``Host`` that is not an
 allowed name is refused (``web.security``).
+``/portal/<client>/...`` is the client portal (``web.portal``), with credentials of its own.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from sla_connector.core.readmodel import BreachLine, EscalationLine, WithdrawnLi
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.web.auth import COOKIE_NAME, LoginLimiter, TokenGuard
 from sla_connector.web.data import DashboardSource
-from sla_connector.web.figures import ticket_url
+from sla_connector.web.figures import EvaluationCache, ticket_url
 from sla_connector.web.health import health_routes
 from sla_connector.web.metrics import build_registry
 from sla_connector.web.openapi import OPENAPI_PATH, openapi_document
 from sla_connector.web.pages import Pages
+from sla_connector.web.portal import PortalSettings, portal_gate
 from sla_connector.web.security import HostCheck, SecurityHeaders, content_security_policy
 from sla_connector.web.ticket_view import TicketView, build_ticket
 from sla_connector.web.views import ClientView, Overview, build_client, build_overview
@@ -87,11 +89,16 @@ class OverviewCache:
         self._at = 0.0
 
     def get(self) -> Overview:
+        arrived = self._monotonic()
         with self._lock:
             now = self._monotonic()
-            if self._value is None or now - self._at >= self._ttl:
+            # One computed while this caller waited for the lock is fresh enough: callers
+            # that pile up behind a slow computation share it instead of each recomputing.
+            fresh = self._value is not None and (now - self._at < self._ttl or self._at >= arrived)
+            if not fresh:
                 self._value = self._compute()
-                self._at = now
+                self._at = self._monotonic()
+            assert self._value is not None
             return self._value
 
 
@@ -109,21 +116,35 @@ async def _offload(work: Callable[[], T]) -> T:
 
 
 class _Views:
-    """The views the routes serve, computed from one source with one vocabulary."""
+    """The views the routes serve, computed from one source with one vocabulary; times in
+    ``zone`` unless a client's own zone applies."""
 
-    def __init__(self, source: DashboardSource, vocabulary: Vocabulary, cache_seconds: float):
+    def __init__(
+        self,
+        source: DashboardSource,
+        vocabulary: Vocabulary,
+        cache_seconds: float,
+        zone: tzinfo,
+    ):
         self.source = source
         self.vocabulary = vocabulary
-        self.cache = OverviewCache(lambda: build_overview(source, vocabulary), cache_seconds)
+        self.zone = zone
+        self.evaluations = EvaluationCache()
+        self.cache = OverviewCache(
+            lambda: build_overview(source, vocabulary, zone=zone, cache=self.evaluations),
+            cache_seconds,
+        )
 
     def overview(self) -> Overview:
         return self.cache.get()
 
     def client(self, key: str) -> ClientView | None:
-        return build_client(self.source, key, self.vocabulary)
+        return build_client(
+            self.source, key, self.vocabulary, zone=self.zone, cache=self.evaluations
+        )
 
     def ticket(self, source_name: str, ticket_id: str) -> TicketView | None:
-        return build_ticket(self.source, source_name, ticket_id, self.vocabulary)
+        return build_ticket(self.source, source_name, ticket_id, self.vocabulary, zone=self.zone)
 
 
 class _Routes:
@@ -222,13 +243,17 @@ def _middleware(
     public_paths: Collection[str],
     allowed_hosts: Collection[str] | None,
     limiter: LoginLimiter | None,
+    *,
+    portal: list[Middleware],
 ) -> list[Middleware]:
     """Outermost first: security headers on every answer, the Host check (unless
-    ``allowed_hosts`` is None), then the token check (when there is a token)."""
+    ``allowed_hosts`` is None), the client portal (its own credentials), then the token
+    check in front of every other route (when there is a token)."""
     csp = content_security_policy([pages.css], [pages.js])
     stack = [Middleware(SecurityHeaders, csp=csp)]
     if allowed_hosts is not None:
         stack.append(Middleware(HostCheck, allowed_hosts=allowed_hosts))
+    stack.extend(portal)
     if token is not None:
         stack.append(
             Middleware(
@@ -254,18 +279,24 @@ def create_app(
     public_paths: Collection[str] = (),
     allowed_hosts: Collection[str] | None = (),
     login_limiter: LoginLimiter | None = None,
+    banner: str | None = None,
+    portal: PortalSettings | None = None,
 ) -> Starlette:
     """The dashboard app. ``token`` None: open (bind it to 127.0.0.1 then); "" is refused.
 
     ``vocabulary`` carries the configured "late" and "at risk" (the defaults otherwise).
     ``allowed_hosts``: the ``Host`` names served besides the loopback ones (``web.security``);
     None turns the Host check off (for a token-protected dashboard behind any name).
+    ``banner`` is a line every page shows (the demo's "demo, simulated time"); ``portal``
+    serves the client portal under ``/portal/<client>/`` (``web.portal``).
     """
     if token is not None and not token:
         raise ValueError("the dashboard token is empty; unset it to serve without one")
     zone = ZoneInfo(display_tz) if isinstance(display_tz, str) else display_tz
-    pages = Pages(display_tz=zone, refresh_seconds=refresh_seconds, logout=token is not None)
-    views = _Views(source, vocabulary or Vocabulary(), cache_seconds)
+    pages = Pages(
+        display_tz=zone, refresh_seconds=refresh_seconds, logout=token is not None, banner=banner
+    )
+    views = _Views(source, vocabulary or Vocabulary(), cache_seconds, zone)
     registry = build_registry(source, views.overview, views.vocabulary)
     routes = [
         *_Routes(views, pages).table(),
@@ -274,9 +305,22 @@ def create_app(
         _logout_route(),
         *health_routes(readiness or _default_readiness(source)),
     ]
+    gate = portal_gate(
+        portal,
+        source=source,
+        vocabulary=views.vocabulary,
+        pages=pages,
+        zone=zone,
+        cache=views.evaluations,
+        msp_token=token,
+        to_json=JSONResponseZ,
+    )
     app = Starlette(
         routes=routes,
-        middleware=_middleware(token, pages, public_paths, allowed_hosts, login_limiter),
+        middleware=_middleware(
+            token, pages, public_paths, allowed_hosts, login_limiter, portal=gate
+        ),
     )
     app.state.metrics_registry = registry
+    app.state.evaluations = views.evaluations  # the demo primes it with its history
     return app

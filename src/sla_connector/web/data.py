@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
+from urllib.parse import quote
 
+from sla_connector.core.exclusions import Exclusion, RecordedExclusions
 from sla_connector.core.ledger import LedgerRow, NotificationRow, ReportRun, WithdrawnTicket
 from sla_connector.core.policy import Policy
 from sla_connector.core.ticket import Ticket
@@ -26,6 +28,7 @@ __all__ = [
     "ConnectorHealth",
     "DashboardSource",
     "StaticSource",
+    "fill_ticket_url",
 ]
 
 
@@ -114,6 +117,16 @@ class DashboardSource(Protocol):
         dashboard and in /metrics."""
         ...
 
+    def exclusions(self) -> RecordedExclusions:
+        """The clock exclusions recorded in the store (``sla-connector exclude``), so the
+        objectives and credits leave them out as the contract says (S32)."""
+        ...
+
+    def psa_links(self) -> Mapping[str, str]:
+        """Per connector name, the URL template of a ticket's page in its PSA (``{id}``
+        stands for the ticket id), as the connector provides it; absent: no link."""
+        ...
+
 
 @dataclass
 class StaticSource:
@@ -126,6 +139,9 @@ class StaticSource:
     connectors: dict[str, ConnectorHealth] = field(default_factory=dict)
     evidence: bool = True
     reports: list[ReportRun] = field(default_factory=list)
+    excluded: dict[tuple[str, str], dict[str, Exclusion]] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    """Per connector name, a URL template with ``{id}`` (as a connector provides one)."""
     withdrawals: list[WithdrawnTicket] = field(default_factory=list)
     notices: list[NotificationRow] = field(default_factory=list)
 
@@ -182,3 +198,16 @@ class StaticSource:
 
     def notifications(self) -> Sequence[NotificationRow]:
         return list(self.notices)
+
+    def exclusions(self) -> RecordedExclusions:
+        return self.excluded
+
+    def psa_links(self) -> Mapping[str, str]:
+        return self.links
+
+
+def fill_ticket_url(links: Mapping[str, str], source: str, ticket_id: str) -> str | None:
+    """The ticket's PSA page: its connector's template with ``{id}`` replaced by the
+    (URL-quoted) ticket id; None when the connector gives no template."""
+    template = links.get(source)
+    return None if template is None else template.replace("{id}", quote(ticket_id, safe=""))

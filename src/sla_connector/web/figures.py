@@ -11,16 +11,20 @@ and /metrics all read, so the three always show the same numbers; "at risk" is
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from sla_connector.core.adherence import KINDS, AdherenceCounter
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
+from sla_connector.core.exclusions import RecordedExclusions
 from sla_connector.core.policy import Policy
-from sla_connector.core.vocabulary import Vocabulary, current_clocks
+from sla_connector.core.ticket import Ticket
+from sla_connector.core.vocabulary import COMBINED_METRIC, Vocabulary, current_clocks
 from sla_connector.web.data import DashboardSource
 
 __all__ = [
@@ -30,10 +34,13 @@ __all__ = [
     "WINDOWS",
     "Cell",
     "ClientBlock",
+    "EvaluationCache",
     "TicketLine",
     "TicketWatch",
     "TierLine",
     "adherence_blocks",
+    "client_name",
+    "client_zone",
     "evaluate_all",
     "make_cell",
     "now_us_of",
@@ -45,7 +52,7 @@ __all__ = [
 
 DAY_US = 86_400 * 1_000_000
 WINDOWS: tuple[tuple[str, int], ...] = (("7d", 7 * DAY_US), ("30d", 30 * DAY_US))
-KIND_LABELS = {"response": "Response", "resolution": "Resolution", "ticket": "Combined"}
+KIND_LABELS = {"response": "Response", "resolution": "Resolution", "ticket": COMBINED_METRIC}
 ALL_TIERS = "all"
 DASH = "\u2013"  # shown where there is no figure
 
@@ -131,6 +138,42 @@ def ticket_url(source: str, ticket_id: str) -> str:
     return f"/tickets/{quote(source, safe='')}/{quote(ticket_id, safe='')}"
 
 
+class EvaluationCache:
+    """Evaluations of resolved tickets, reused while the ticket and its exclusions stay the
+    same: a resolved ticket's outcomes do not move with ``now`` (a reopen changes the
+    ticket), so a page over 12 weeks of history evaluates only what changed."""
+
+    def __init__(self, limit: int = 250_000) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._found: dict[tuple[str, str], tuple[Ticket, object, TicketEvaluation]] = {}
+
+    def prime(self, evaluation: TicketEvaluation) -> None:
+        """Remember an evaluation made elsewhere, without recorded exclusions (the demo's
+        history, evaluated as it is stored)."""
+        if evaluation.resolution.stopped_at is not None:
+            key = (evaluation.ticket.source, evaluation.ticket.id)
+            with self._lock:
+                self._found[key] = (evaluation.ticket, None, evaluation)
+
+    def evaluate(
+        self, ticket: Ticket, policy: Policy, now: datetime, excluded: RecordedExclusions
+    ) -> TicketEvaluation:
+        key = (ticket.source, ticket.id)
+        mine = excluded.get(key)
+        found = self._found.get(key)
+        if found is not None and found[0] == ticket and found[1] == mine:
+            return found[2]
+        evaluation = evaluate(ticket, policy, now, exclusions=excluded)
+        stopped = evaluation.resolution.stopped_at
+        if stopped is not None and stopped <= to_us(now):
+            with self._lock:
+                if len(self._found) >= self._limit:
+                    self._found.clear()
+                self._found[key] = (ticket, mine, evaluation)
+        return evaluation
+
+
 def evaluate_all(
     source: DashboardSource,
     policy: Policy,
@@ -138,9 +181,26 @@ def evaluate_all(
     *,
     client: str | None = None,
     since: int | None = None,
+    cache: EvaluationCache | None = None,
 ) -> list[TicketEvaluation]:
-    """Evaluate every ticket the source returns for the period, as of ``now``."""
-    return [evaluate(t, policy, now) for t in source.tickets(client=client, since=since)]
+    """Evaluate every ticket the source returns for the period, as of ``now``, with the
+    exclusions recorded in the store (and those of PSA tags)."""
+    excluded = source.exclusions()
+    tickets = source.tickets(client=client, since=since)
+    if cache is None:
+        return [evaluate(t, policy, now, exclusions=excluded) for t in tickets]
+    return [cache.evaluate(t, policy, now, excluded) for t in tickets]
+
+
+def client_zone(policy: Policy, client: str, default: tzinfo) -> tzinfo:
+    """The client's time zone: its contract's, else its calendar's, else ``default``."""
+    known = policy.clients.get(client)
+    if known is None:
+        return default
+    if known.contract is not None:
+        return ZoneInfo(known.contract.timezone)
+    calendar = policy.calendars.get(known.calendar or "")
+    return calendar.tz if calendar is not None else default
 
 
 def is_open(evaluation: TicketEvaluation) -> bool:
@@ -233,7 +293,7 @@ def _tier_order(policy: Policy, tiers: Iterable[str]) -> list[str]:
     return sorted(set(tiers), key=key)
 
 
-def _client_name(policy: Policy, client: str) -> str:
+def client_name(policy: Policy, client: str) -> str:
     known = policy.clients.get(client)
     return (known.name if known and known.name else client) or "(no client)"
 
@@ -290,7 +350,7 @@ def _client_block(
     everything = _cells(figures, client, ordered, target)
     tallies = [sum(getattr(line, name) for line in lines) for name in _COUNTS]
     lines.append(TierLine(client, ALL_TIERS, "All tiers", target, everything, *tallies))
-    return ClientBlock(client, _client_name(policy, client), target, lines)
+    return ClientBlock(client, client_name(policy, client), target, lines)
 
 
 def adherence_blocks(

@@ -1,7 +1,8 @@
 """Prometheus ``/metrics``: the dashboard's figures as series, in the app's own registry.
 
 A custom collector reads the same ``Overview`` the dashboard shows (adherence per
-client/tier/clock/window, open, at-risk and breached-open counts), the whole escalation
+client/tier/clock/window, open, at-risk and breached-open counts, the service-credit
+exposure of the month so far per client and currency), the whole escalation
 ledger (escalations by outcome and timing, and the write-back lateness histogram, so the
 figures survive a restart and agree with the evidence), the connectors' poll health, and
 the notification ledger's notices by state. Every scrape recomputes from the source;
@@ -57,6 +58,28 @@ class DashboardCollector(Collector):
         yield evidence
         yield from self._reports(overview)
         yield from self._notifications()
+        yield from self._exposure(overview)
+
+    def _exposure(self, overview: Overview) -> Iterator[Metric]:
+        exposure = GaugeMetricFamily(
+            "sla_credit_exposure",
+            "service credits due this month so far if the month ended now, after the monthly "
+            "cap, in the contract's currency (clients with a contract and a fee)",
+            labels=["client", "currency"],
+        )
+        missed = GaugeMetricFamily(
+            "sla_objectives_missed",
+            "contract objectives below target this month so far",
+            labels=["client"],
+        )
+        for found in overview.exposure:
+            missed.add_metric(
+                [found.client], sum(1 for line in found.objectives if line.status == "missed")
+            )
+            if found.total_amount is not None:
+                exposure.add_metric([found.client, found.currency or ""], found.total_amount)
+        yield exposure
+        yield missed
 
     def _adherence(self, overview: Overview) -> Iterator[Metric]:
         labels = ["client", "tier", "clock", "window"]

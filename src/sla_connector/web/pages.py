@@ -8,20 +8,25 @@ build step, no extra requests, nothing external).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from importlib.resources import files
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from sla_connector.core.durations import format_seconds
 from sla_connector.core.ticket import format_instant
+from sla_connector.core.vocabulary import COMBINED_METRIC, COMBINED_METRIC_DEFINITION
 from sla_connector.web.charts import Series, line_chart
+from sla_connector.web.data import fill_ticket_url
 from sla_connector.web.figures import DASH, KIND_LABELS, target_text, ticket_url
 from sla_connector.web.ticket_view import TicketView
-from sla_connector.web.views import ClientView, Overview
+from sla_connector.web.views import ClientView, Overview, TrendPoint, zone_name
 
 __all__ = ["COLUMNS", "Column", "Pages"]
 
@@ -91,15 +96,17 @@ STATE_TEXT = {
     "paused": "‖ paused",
     "breached": "✗ breached",
     "met": "✓ met",
-    "done": "✓ done",
-    "would_fire": "◌ shadow (would fire)",
-    "failed": "✗ failed",
-    "firing": "… firing",
-    "planned": "… planned",
-    "cancelled": DASH + " cancelled",
-    "fired": "✓ fired",
-    "pending": "… pending",
+    "done": "✓ written to the PSA",
+    "would_fire": "◌ not written (shadow mode)",
+    "failed": "✗ the PSA refused it",
+    "firing": "… being written now",
+    "planned": "… scheduled",
+    "cancelled": DASH + " not needed (resolved in time)",
+    "dormant": DASH + " not needed now",
+    "fired": "✓ done",
+    "pending": "… scheduled",
 }
+"""Plain words for clock and escalation states (the inline script carries the same)."""
 REASON_TEXT = {
     "deleted": "deleted in the PSA",
     "merged": "merged into another ticket",
@@ -136,10 +143,36 @@ def _clock_text(seconds: float) -> str:
     return f"{minutes}m {secs:02d}s"
 
 
-class Pages:
-    """Renders the pages with one display time zone and refresh period."""
+def round_text(cycle: int) -> str:
+    """A resolution cycle in words: nothing for the first, "after reopening" for later ones."""
+    if cycle <= 1:
+        return ""
+    return " after reopening" if cycle == 2 else f" after reopening {cycle - 1} times"
 
-    def __init__(self, *, display_tz: tzinfo, refresh_seconds: float, logout: bool) -> None:
+
+def plain_event(label: str) -> str:
+    """A clock timeline entry without engine words ("new cycle")."""
+    if label.startswith("new cycle: reopened to "):
+        return (
+            "reopened (status "
+            + label.removeprefix("new cycle: reopened to ")
+            + "): a new resolution clock starts"
+        )
+    return label
+
+
+class Pages:
+    """Renders the pages: each page in one labelled time zone (``zone``, else the default
+    ``display_tz``), with the demo's banner when there is one."""
+
+    def __init__(
+        self,
+        *,
+        display_tz: tzinfo,
+        refresh_seconds: float,
+        logout: bool,
+        banner: str | None = None,
+    ) -> None:
         self.display_tz = display_tz
         self.env = Environment(
             loader=PackageLoader("sla_connector.web", "templates"),
@@ -155,57 +188,107 @@ class Pages:
             css=Markup(self.css),
             js=Markup(self.js),
             refresh=refresh_seconds,
-            tz_name=getattr(display_tz, "key", None) or str(display_tz),
+            tz_name=zone_name(display_tz),
             logout=logout,
             columns=COLUMNS,
             kinds=KIND_LABELS,
+            combined=COMBINED_METRIC,
+            combined_definition=COMBINED_METRIC_DEFINITION,
             state_text=STATE_TEXT,
             reason_text=REASON_TEXT,
             status_icon=STATUS_ICON,
+            banner=banner,
+            round_text=round_text,
+            psa_url=fill_ticket_url,
         )
         self.env.filters.update(
             when=self.when,
+            day=self.day,
             iso=lambda value: "" if value is None else format_instant(value),
             duration=lambda value: DASH if value is None else format_seconds(value),
             pct=lambda value: DASH if value is None else f"{value * 100:.0f}%",
             countdown=countdown,
             target=target_text,
             link=ticket_link,
+            plain=plain_event,
         )
 
-    def when(self, value: datetime | None) -> str:
-        """Display time in the dashboard's zone; the script formats the same way."""
+    @pass_context
+    def when(self, context: Context, value: datetime | None) -> str:
+        """Display time in the page's zone; the script formats the same way."""
         if value is None:
             return DASH
-        return value.astimezone(self.display_tz).strftime("%a %d %b %H:%M")
+        zone = context.get("zone") or self.display_tz
+        return value.astimezone(zone).strftime("%a %d %b %H:%M")
 
-    def _render(self, name: str, **context: Any) -> str:
+    @pass_context
+    def day(self, context: Context, value: datetime | None) -> str:
+        """A date in the page's zone: ``Mon 07 Dec``."""
+        if value is None:
+            return DASH
+        zone = context.get("zone") or self.display_tz
+        return value.astimezone(zone).strftime("%a %d %b")
+
+    def _render(self, name: str, zone: tzinfo | None = None, **context: Any) -> str:
+        if zone is not None:
+            context.update(zone=zone, tz_name=zone_name(zone))
         return self.env.get_template(name).render(**context)
 
-    def overview(self, view: Overview) -> str:
-        return self._render("overview.html.j2", view=view, api="/api/overview", now=view.now)
+    def zone_of(self, name: str) -> tzinfo:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return self.display_tz
 
-    def client(self, view: ClientView, api: str) -> str:
-        labels = [point.start.astimezone(self.display_tz).strftime("%d %b") for point in view.trend]
+    def trend_chart(
+        self, points: Sequence[TrendPoint], zone: tzinfo, target: float | None, title: str
+    ) -> Markup:
+        """The weekly adherence chart (server-side SVG) of a trend."""
+        labels = [point.start.astimezone(zone).strftime("%d %b") for point in points]
         series = [
-            Series(KIND_LABELS[kind], [point.adherence[kind].adherence for point in view.trend])
+            Series(KIND_LABELS[kind], [point.adherence[kind].adherence for point in points])
             for kind in ("response", "resolution", "ticket")
         ]
         chart = line_chart(
             labels,
             series,
-            target=view.client.target,
-            title=f"{view.client.name}: weekly adherence, last {len(view.trend)} weeks",
+            target=target,
+            title=title,
             description=(
-                "Response, resolution and combined adherence per week, all tiers together, "
-                "against the contract target; the table below gives the same figures."
+                f"Response, resolution and {COMBINED_METRIC.lower()} adherence per calendar "
+                "week (Monday to Sunday), all tiers together; the table gives the same figures."
             ),
             ident="trend",
         )
-        return self._render("client.html.j2", view=view, api=api, now=view.now, chart=Markup(chart))
+        return Markup(chart)
+
+    def overview(self, view: Overview) -> str:
+        zone = self.zone_of(view.zone)
+        chart = self.trend_chart(
+            view.trend, zone, None, f"All clients: weekly adherence, last {len(view.trend)} weeks"
+        )
+        return self._render(
+            "overview.html.j2", zone, view=view, api="/api/overview", now=view.now, chart=chart
+        )
+
+    def client(self, view: ClientView, api: str) -> str:
+        zone = self.zone_of(view.zone)
+        chart = self.trend_chart(
+            view.trend,
+            zone,
+            view.client.target,
+            f"{view.client.name}: weekly adherence, last {len(view.trend)} weeks",
+        )
+        return self._render("client.html.j2", zone, view=view, api=api, now=view.now, chart=chart)
 
     def ticket(self, view: TicketView) -> str:
-        return self._render("ticket.html.j2", view=view, api="", now=view.now)
+        return self._render(
+            "ticket.html.j2", self.zone_of(view.zone), view=view, api="", now=view.now
+        )
+
+    def render_page(self, name: str, zone: tzinfo | None = None, **context: Any) -> str:
+        """Any other page of the package's templates (the client portal's)."""
+        return self._render(name, zone, **context)
 
     def login(self, target: str, failed: bool) -> str:
         return self._render(

@@ -8,7 +8,7 @@ calendar's local time, as ``explain`` shows them, because that is how the contra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.durations import describe_duration, format_seconds
@@ -16,8 +16,8 @@ from sla_connector.core.evaluate import ClockResult, evaluate
 from sla_connector.core.policy import Policy
 from sla_connector.core.readmodel import EscalationLine, escalation_lines
 from sla_connector.core.vocabulary import Vocabulary
-from sla_connector.web.data import DashboardSource
-from sla_connector.web.figures import is_open
+from sla_connector.web.data import DashboardSource, fill_ticket_url
+from sla_connector.web.figures import client_name, client_zone, is_open
 
 __all__ = ["ClockView", "StepView", "TicketView", "TimelineEntry", "build_ticket"]
 
@@ -89,6 +89,7 @@ class TicketView:
     source: str
     id: str
     client: str
+    client_name: str
     subject: str
     status: str
     created_at: datetime
@@ -103,20 +104,21 @@ class TicketView:
     clocks: list[ClockView]
     steps: list[StepView]
     ledger: list[EscalationLine]
+    zone: str = "UTC"
+    psa_url: str | None = None
 
 
-def _local(micros: int | None, policy: Policy, client: str, tier: str) -> str | None:
+def _local(micros: int | None, zone: tzinfo) -> str | None:
     if micros is None:
         return None
-    zone = policy.terms(client, tier).calendar.tz
     return from_us(micros).astimezone(zone).strftime("%a %d %b %Y %H:%M:%S %Z")
 
 
-def _clock(result: ClockResult, policy: Policy, client: str, title: str) -> ClockView:
+def _clock(result: ClockResult, policy: Policy, client: str, title: str, zone: tzinfo) -> ClockView:
     terms = policy.terms(client, result.tier)
 
     def local(micros: int | None) -> str | None:
-        return _local(micros, policy, client, result.tier)
+        return _local(micros, zone)
 
     return ClockView(
         kind=result.kind,
@@ -145,15 +147,21 @@ def _clock(result: ClockResult, policy: Policy, client: str, title: str) -> Cloc
 
 
 def build_ticket(
-    source: DashboardSource, source_name: str, ticket_id: str, vocabulary: Vocabulary
+    source: DashboardSource,
+    source_name: str,
+    ticket_id: str,
+    vocabulary: Vocabulary,
+    *,
+    zone: tzinfo = UTC,
 ) -> TicketView | None:
-    """The ticket's explanation as of the source's ``now``; None when it is unknown."""
+    """The ticket's explanation as of the source's ``now``, every time in the client's time
+    zone (else ``zone``); None when the ticket is unknown."""
     ticket = source.ticket(source_name, ticket_id)
     if ticket is None:
         return None
     policy = source.policy()
     now = source.now()
-    evaluation = evaluate(ticket, policy, now)
+    evaluation = evaluate(ticket, policy, now, exclusions=source.exclusions())
     rows = [
         row
         for row in source.ledger(since=to_us(ticket.created_at), client=ticket.client)
@@ -161,8 +169,9 @@ def build_ticket(
     ]
     ledger_state = {row.key: row.state for row in rows}
     client = ticket.client
-    clocks = [_clock(evaluation.response, policy, client, "Response clock")]
-    clocks += [_clock(c, policy, client, "Resolution clock") for c in evaluation.resolutions]
+    zone = client_zone(policy, client, zone)
+    clocks = [_clock(evaluation.response, policy, client, "Response clock", zone)]
+    clocks += [_clock(c, policy, client, "Resolution clock", zone) for c in evaluation.resolutions]
     steps = [
         StepView(
             key=plan.key,
@@ -185,6 +194,7 @@ def build_ticket(
         source=ticket.source,
         id=ticket.id,
         client=client,
+        client_name=client_name(policy, client),
         subject=ticket.subject,
         status=ticket.status,
         created_at=ticket.created_at.astimezone(UTC),
@@ -201,4 +211,6 @@ def build_ticket(
         clocks=clocks,
         steps=steps,
         ledger=escalation_lines(rows, vocabulary),
+        zone=getattr(zone, "key", None) or str(zone),
+        psa_url=fill_ticket_url(source.psa_links(), ticket.source, ticket.id),
     )

@@ -7,11 +7,13 @@ and the core evaluates every ticket), so the app calls them from a worker thread
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from sla_connector.core.adherence import KINDS, AdherenceCounter
-from sla_connector.core.calendars import from_us
+from sla_connector.core.adherence import KINDS, AdherenceCounter, ticket_outcome
+from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import TicketEvaluation
 from sla_connector.core.ledger import NOTIFY_FAILED, LedgerRow
 from sla_connector.core.readmodel import (
@@ -26,14 +28,17 @@ from sla_connector.core.readmodel import (
 from sla_connector.core.secrets import mask_userinfo
 from sla_connector.core.vocabulary import ATTEMPTED_STATES, Vocabulary
 from sla_connector.web.data import DashboardSource
+from sla_connector.web.exposure import Exposure, earliest_month_start, exposures
 from sla_connector.web.figures import (
-    DAY_US,
     WINDOWS,
     Cell,
     ClientBlock,
+    EvaluationCache,
     TicketLine,
     adherence_blocks,
+    client_zone,
     evaluate_all,
+    is_open,
     make_cell,
     now_us_of,
     watch_tickets,
@@ -48,6 +53,9 @@ __all__ = [
     "TrendPoint",
     "build_client",
     "build_overview",
+    "trend",
+    "week_starts",
+    "zone_name",
 ]
 
 OPEN_LIMIT = 50
@@ -55,7 +63,6 @@ LIST_LIMIT = 100  # at-risk and breached-open rows per page; the totals count th
 ESCALATION_LIMIT = 20
 BREACH_LIMIT = 100
 TREND_WEEKS = 12
-WEEK_US = 7 * DAY_US
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,15 +128,22 @@ class Overview:
     failed_reports: list[ReportLine]
     withdrawn: list[WithdrawnLine]
     failed_notifications: list[NoticeLine] = field(default_factory=list)
+    zone: str = "UTC"
+    trend: list[TrendPoint] = field(default_factory=list)
+    exposure: list[Exposure] = field(default_factory=list)
+    client_names: dict[str, str] = field(default_factory=dict)
+    psa_links: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class TrendPoint:
-    """One week of a client's trend, all tiers together."""
+    """One calendar week (Monday to Sunday) of adherence, all tiers together; ``so_far``
+    for the current week."""
 
     start: datetime
     end: datetime
     adherence: dict[str, Cell]
+    so_far: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +160,10 @@ class ClientView:
     breached_open: list[TicketLine]
     escalations: list[EscalationLine]
     withdrawn: list[WithdrawnLine]
+    zone: str = "UTC"
+    exposure: Exposure | None = None
+    client_names: dict[str, str] = field(default_factory=dict)
+    psa_links: dict[str, str] = field(default_factory=dict)
 
 
 def _withdrawn(
@@ -156,14 +174,27 @@ def _withdrawn(
     return list(withdrawn_lines(recent, ledger))[:LIST_LIMIT]
 
 
-def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
-    """The overview as of the source's ``now``."""
+def build_overview(
+    source: DashboardSource,
+    vocabulary: Vocabulary,
+    *,
+    zone: tzinfo = UTC,
+    cache: EvaluationCache | None = None,
+) -> Overview:
+    """The overview as of the source's ``now``; times and weeks in ``zone``."""
     policy = source.policy()
     now, now_us = now_us_of(source)
     longest = max(length for _, length in WINDOWS)
-    evaluations = evaluate_all(source, policy, now, since=now_us - longest)
+    weeks = week_starts(now_us, zone)[0]
+    since = min(now_us - longest, weeks, earliest_month_start(policy, now_us) or now_us)
+    evaluations = evaluate_all(source, policy, now, since=since, cache=cache)
     watch = watch_tickets(evaluations, vocabulary)
-    blocks = adherence_blocks(policy, evaluations, now_us, watch.counts)
+    recent = [
+        e
+        for e in evaluations
+        if is_open(e) or max(decided_instants(e), default=now_us) >= now_us - longest
+    ]
+    blocks = adherence_blocks(policy, recent, now_us, watch.counts)
     ledger = list(source.ledger(since=now_us - longest))
     connectors = [
         ConnectorLine(
@@ -202,6 +233,11 @@ def build_overview(source: DashboardSource, vocabulary: Vocabulary) -> Overview:
         failed_reports=failed_reports(source),
         withdrawn=_withdrawn(source, ledger, now_us - longest),
         failed_notifications=failed_notifications(source),
+        zone=zone_name(zone),
+        trend=trend(evaluations, now_us, None, zone),
+        exposure=exposures(policy, evaluations, now_us),
+        client_names={block.client: block.name for block in blocks},
+        psa_links=dict(source.psa_links()),
     )
 
 
@@ -242,32 +278,58 @@ def failed_notifications(source: DashboardSource) -> list[NoticeLine]:
     ]
 
 
-def _trend(
-    evaluations: list[TicketEvaluation], now_us: int, target: float | None
+def week_starts(now_us: int, zone: tzinfo, weeks: int = TREND_WEEKS) -> list[int]:
+    """The local Mondays 00:00 (µs) of the ``weeks`` calendar weeks ending with the one
+    holding ``now_us``, oldest first (Monday to Sunday, in ``zone``)."""
+    today = from_us(now_us).astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    days = [monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    return [to_us(datetime.combine(day, time(), zone)) for day in days]
+
+
+def decided_instants(evaluation: TicketEvaluation) -> set[int]:
+    """Every instant at which one of the ticket's outcomes (a clock, or S22's) was decided."""
+    clocks = (evaluation.response, *evaluation.resolutions)
+    found = {clock.decided_at for clock in clocks if clock.decided_at is not None}
+    outcome = ticket_outcome(evaluation)
+    if outcome is not None:
+        found.add(outcome[1])
+    return found
+
+
+def trend(
+    evaluations: Iterable[TicketEvaluation],
+    now_us: int,
+    target: float | None,
+    zone: tzinfo,
 ) -> list[TrendPoint]:
-    """``TREND_WEEKS`` weekly points of adherence ending at ``now_us``, all tiers together."""
+    """Adherence per calendar week (Monday to Sunday in ``zone``), all tiers together, the
+    current week so far last."""
+    starts = week_starts(now_us, zone)
     buckets = []
-    for week in range(TREND_WEEKS):
-        start = now_us - (TREND_WEEKS - week) * WEEK_US
-        end = now_us if week == TREND_WEEKS - 1 else start + WEEK_US - 1
+    for index, start in enumerate(starts):
+        end = now_us if index == len(starts) - 1 else starts[index + 1] - 1
         buckets.append((start, end, AdherenceCounter(start, end)))
     for evaluation in evaluations:
-        for _, _, counter in buckets:
-            counter.add(evaluation)
-    trend = []
+        # only the weeks in which one of its outcomes was decided (one or two, not twelve)
+        for index in {bisect_right(starts, at) - 1 for at in decided_instants(evaluation)}:
+            if 0 <= index < len(buckets):
+                buckets[index][2].add(evaluation)
+    points = []
     for start, end, counter in buckets:
         sums = {kind: [0, 0] for kind in KINDS}
         for row in counter.rows():
             sums[row.kind][0] += row.met
             sums[row.kind][1] += row.breached
-        trend.append(
+        points.append(
             TrendPoint(
                 from_us(start),
                 from_us(end),
                 {kind: make_cell(met, bad, target) for kind, (met, bad) in sums.items()},
+                end == now_us,
             )
         )
-    return trend
+    return points
 
 
 def _breaches(evaluations: list[TicketEvaluation], since: int, now_us: int) -> list[Breach]:
@@ -280,29 +342,40 @@ def _breaches(evaluations: list[TicketEvaluation], since: int, now_us: int) -> l
     ]
 
 
-def build_client(source: DashboardSource, client: str, vocabulary: Vocabulary) -> ClientView | None:
-    """A client's page as of ``now``; None when the client is neither configured nor seen."""
+def build_client(
+    source: DashboardSource,
+    client: str,
+    vocabulary: Vocabulary,
+    *,
+    zone: tzinfo = UTC,
+    cache: EvaluationCache | None = None,
+) -> ClientView | None:
+    """A client's page as of ``now``, in the client's time zone (else ``zone``); None when
+    the client is neither configured nor seen."""
     policy = source.policy()
     now, now_us = now_us_of(source)
-    since = now_us - TREND_WEEKS * WEEK_US
+    zone = client_zone(policy, client, zone)
+    weeks = week_starts(now_us, zone)[0]
+    since = min(weeks, earliest_month_start(policy, now_us) or weeks)
     evaluations = [
         e
-        for e in evaluate_all(source, policy, now, client=client, since=since)
+        for e in evaluate_all(source, policy, now, client=client, since=since, cache=cache)
         if e.ticket.client == client
     ]
     if client not in policy.clients and not evaluations:
         return None
     watch = watch_tickets(evaluations, vocabulary)
     block = adherence_blocks(policy, evaluations, now_us, watch.counts, only_client=client)[0]
-    ledger = list(source.ledger(since=since, client=client))
-    withdrawn = _withdrawn(source, ledger, since, client)
+    ledger = list(source.ledger(since=weeks, client=client))
+    withdrawn = _withdrawn(source, ledger, weeks, client)
     ledger = [row for row in ledger if row.due_at <= now_us]
-    breaches = breach_lines(policy, _breaches(evaluations, since, now_us), ledger, vocabulary)
+    breaches = breach_lines(policy, _breaches(evaluations, weeks, now_us), ledger, vocabulary)
+    found = exposures(policy, evaluations, now_us, only_client=client)
     return ClientView(
         now=now,
         windows=tuple(name for name, _ in WINDOWS),
         client=block,
-        trend=_trend(evaluations, now_us, block.target),
+        trend=trend(evaluations, now_us, block.target, zone),
         breaches=list(reversed(breaches))[:BREACH_LIMIT],
         open=watch.open[:OPEN_LIMIT],
         at_risk=watch.at_risk[:LIST_LIMIT],
@@ -311,4 +384,13 @@ def build_client(source: DashboardSource, client: str, vocabulary: Vocabulary) -
             ledger, vocabulary, states=ATTEMPTED_STATES, limit=ESCALATION_LIMIT
         ),
         withdrawn=withdrawn,
+        zone=zone_name(zone),
+        exposure=found[0] if found else None,
+        client_names={client: block.name},
+        psa_links=dict(source.psa_links()),
     )
+
+
+def zone_name(zone: tzinfo) -> str:
+    """The IANA name of a zone (``Europe/London``), as pages label their times."""
+    return getattr(zone, "key", None) or str(zone)

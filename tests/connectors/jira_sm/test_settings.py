@@ -55,3 +55,12 @@ def test_create_refuses_plain_http_off_loopback(monkeypatch: pytest.MonkeyPatch)
 def test_entry_point_names_the_jira_factory() -> None:
     (point,) = [p for p in entry_points(group="sla_connector.connectors") if p.name == "jira_sm"]
     assert point.load() is jira_sm.create
+
+
+def test_the_ticket_url_template_is_the_issue_page_on_the_site() -> None:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from tests.connectors.jira_sm.support import FakeClock, Sleeps, make_adapter  # noqa: PLC0415
+
+    adapter = make_adapter(FakeClock(datetime(2026, 11, 2, tzinfo=UTC)), Sleeps())
+    assert adapter.ticket_url == "https://mspco.atlassian.net/browse/{id}"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sla_connector_psa.simulator import SimulatorConnector
+from sla_connector_psa.simulator.state import PICKED_UP_SOONER
 
 from sla_connector.core.errors import FatalConnectorError
 from sla_connector.core.ticket import Event, Ticket, parse_ticket
@@ -132,3 +133,28 @@ def test_connector_refuses_use_after_aclose() -> None:
     asyncio.run(connector.aclose())
     with pytest.raises(FatalConnectorError, match="after aclose"):
         asyncio.run(connector.check())
+
+
+def test_a_reassigned_ticket_is_picked_up_sooner_and_the_rest_keeps_its_order() -> None:
+    """The engineers react to escalations: after a reassignment the rest of the ticket's
+    life runs PICKED_UP_SOONER times faster (at least a minute after the write)."""
+    now = START + timedelta(hours=10)
+    clock = VirtualClock(now)
+    connector = make(clock)
+    ticket = open_ticket(connector)
+    # the same ticket's whole life when nobody escalates it (the stream is deterministic)
+    untouched = asyncio.run(make(VirtualClock(now + timedelta(days=10))).fetch_ticket(ticket.id))
+    asyncio.run(connector.assign(ticket, "sam@msp.example"))
+    asyncio.run(connector.assign(ticket, "terry@msp.example"))  # a second one changes nothing
+    state = connector.psa._tickets[connector.psa._by_id[ticket.id]]
+    later = [e for e in untouched.events if e.at > now]
+    moved = [e for e in state.events if e.at > now]
+    assert later and len(moved) == len(later)
+    for original, sooner in zip(later, moved, strict=True):
+        assert (original.type, original.to, original.by) == (sooner.type, sooner.to, sooner.by)
+        expected = max(60, int((original.at - now).total_seconds()) // PICKED_UP_SOONER)
+        assert (sooner.at - now).total_seconds() == expected
+    assert [e.at for e in state.events] == sorted(e.at for e in state.events)
+    # the ticket reads at its sooner instants: its last event is there by moved[-1].at
+    clock.advance(moved[-1].at - now)
+    assert asyncio.run(connector.fetch_ticket(ticket.id)).events[-1] == moved[-1]

@@ -70,3 +70,10 @@ async def test_adapter_closes_only_a_client_it_created() -> None:
     connector = ZendeskConnector(parse_settings("zd", SETTINGS, environ=ENV), FakeClock())
     await connector.aclose()
     assert connector.http.client.is_closed
+
+
+def test_the_ticket_url_template_is_the_agent_page_of_the_ticket() -> None:
+    from tests.connectors.zendesk.support import make_connector  # noqa: PLC0415
+
+    connector, _ = make_connector()
+    assert connector.ticket_url == "https://mspco.zendesk.com/agent/tickets/{id}"

@@ -10,11 +10,14 @@
   var serverNow = Date.parse(body.dataset.now || "") || Date.now();
   var fetchedAt = Date.now();
   var ICON = { "meets": "\u2713", "below": "\u2717", "no-data": "", "no-target": "\u00b7" };
-  var STATE = {
+  var STATE = {  /* as web.pages.STATE_TEXT */
     running: "\u25b6 running", paused: "\u2016 paused", breached: "\u2717 breached", met: "\u2713 met",
-    done: "\u2713 done", would_fire: "\u25cc shadow (would fire)", failed: "\u2717 failed",
-    firing: "\u2026 firing", planned: "\u2026 planned", cancelled: "\u2013 cancelled"
+    done: "\u2713 written to the PSA", would_fire: "\u25cc not written (shadow mode)",
+    failed: "\u2717 the PSA refused it", firing: "\u2026 being written now",
+    planned: "\u2026 scheduled", cancelled: "\u2013 not needed (resolved in time)",
+    dormant: "\u2013 not needed now", fired: "\u2713 done", pending: "\u2026 scheduled"
   };
+  var names = {}, links = {};
   var REASON = {
     deleted: "deleted in the PSA", merged: "merged into another ticket",
     spam: "marked as spam", out_of_scope: "moved out of scope"
@@ -73,6 +76,17 @@
     el.querySelector(".verdict").textContent = cell.label;
   }
   function link(href, text) { var a = document.createElement("a"); a.href = href; a.textContent = text; return a; }
+  function ticketLinks(row, id) {
+    var span = document.createElement("span");
+    span.appendChild(link(row.url, row.source + "/" + id));
+    var template = links[row.source];
+    if (template) {
+      var psa = link(template.split("{id}").join(encodeURIComponent(id)), "open in PSA");
+      psa.className = "psa"; psa.rel = "noopener noreferrer";
+      span.appendChild(document.createTextNode(" ")); span.appendChild(psa);
+    }
+    return span;
+  }
   function timeEl(iso, text, due) {
     var t = document.createElement("time");
     t.setAttribute("datetime", iso);
@@ -83,8 +97,8 @@
   function content(format, key, row) {
     var v = row[key];
     switch (format) {
-      case "ticket": return link(row.url, row.source + "/" + v);
-      case "client": return link("/clients/" + encodeURIComponent(v), v);
+      case "ticket": return ticketLinks(row, v);
+      case "client": return link("/clients/" + encodeURIComponent(v), names[v] || v);
       case "percent": return v === null ? "\u2013" : Math.round(v * 100) + "%";
       case "countdown": return v ? timeEl(v, "", true) : "\u2013";
       case "time": return v ? timeEl(v, when(v), false) : "\u2013";
@@ -125,6 +139,8 @@
   }
   function apply(data) {
     serverNow = Date.parse(data.now);
+    names = data.client_names || names;
+    links = data.psa_links || links;
     fetchedAt = Date.now();
     var asof = document.getElementById("asof");
     if (asof) { asof.setAttribute("datetime", data.now); asof.textContent = when(data.now); }
