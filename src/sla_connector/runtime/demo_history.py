@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import orjson
-from sla_connector_psa.simulator.state import SimulatedPsa
 
 from sla_connector.core.calendars import to_us
 from sla_connector.core.evaluate import TicketEvaluation, evaluate
@@ -48,6 +47,9 @@ def seed_history(
     dashboard's cache, so its first page does not evaluate them all again)."""
     if weeks <= 0:
         return 0
+    # Imported here: building the CLI's parser (which imports the demo) loads no connector.
+    from sla_connector_psa.simulator.state import SimulatedPsa  # noqa: PLC0415
+
     simulator = connectors[connector]
     psa = getattr(simulator, "psa", None)
     if not isinstance(psa, SimulatedPsa):
