@@ -166,9 +166,11 @@ class Daemon:
         self.store_health = StoreHealth(clock)
         self.started = False
         self._busy: set[asyncio.Task[Any]] = set()
-        # Held while a poll page is evaluated and stored in a worker thread: the loop's own
-        # store writes (firing, leadership) wait for it here, asynchronously, instead of
-        # blocking the event loop on the database's write lock.
+        # Held while a poll page is evaluated and stored in a worker thread: the leadership
+        # tick's store writes wait for it here, asynchronously, instead of blocking the event
+        # loop on the database's write lock. Fire tasks do not take it (they run up to
+        # ``concurrency`` at once, each behind a PSA round trip), so a step's store write may
+        # briefly wait on the database lock while a page is being stored.
         self._writing = asyncio.Lock()
         self._detached = settings.detached and not isinstance(timeline, VirtualTimeline)
         self._in_flight: dict[str, set[str]] = {name: set() for name in connectors}
