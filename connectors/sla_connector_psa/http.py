@@ -252,6 +252,9 @@ class PsaHttp:
         self._queue: list[tuple[int, int, asyncio.Event]] = []  # (priority, order, turn)
         self._order = itertools.count()
         self.family: list[PsaHttp] = [self]  # this layer and its siblings (one account)
+        # The account-wide budget a narrower endpoint budget also draws on (a Zendesk
+        # incremental export request counts against the account limit too), or None.
+        self.account: PsaHttp | None = None
         self.request_log: RequestLog | None = None
         self.bucket = f"{name}/0/{requests_per_minute}"
         self._backoff = wait_exponential_jitter(initial=1, max=60, jitter=1)
@@ -293,9 +296,15 @@ class PsaHttp:
         requests_per_minute: int,
         base_url: str | None = None,
         authenticated: bool = True,
+        within_account: bool = False,
     ) -> PsaHttp:
         """Another budget (or host) on the same client, clock and sleep; with this layer's
-        credentials unless ``authenticated`` is False (a token endpoint)."""
+        credentials unless ``authenticated`` is False (a token endpoint).
+
+        ``within_account``: the sibling's endpoints have a limit of their own *and* count
+        against this layer's (the account's) limit, so each of its requests takes a slot in
+        both budgets; without it the two budgets are independent (another host).
+        """
         other = PsaHttp(
             name=self.name,
             base_url=base_url or self.base_url,
@@ -312,6 +321,8 @@ class PsaHttp:
             other._userinfo_auth = self._userinfo_auth
 
         other.family = self.family
+        if within_account:
+            other.account = self.family[0]
         other.bucket = f"{self.name}/{len(self.family)}/{requests_per_minute}"
         self.family.append(other)
         if self.request_log is not None:
@@ -637,11 +648,17 @@ class PsaHttp:
         bisect.insort(self._window, now)
 
     async def _request(self, call: _Call, auth: Mapping[str, str]) -> httpx.Response:
+        # The narrower budget first: a request waiting for its endpoint's slot holds no slot
+        # of the account's meanwhile.
         stamp = await self._throttle()
+        account = self.account
+        account_stamp = None if account is None else await account._throttle()
         try:
             return await self._send(call, auth)
         finally:
             self._settle(stamp)
+            if account is not None and account_stamp is not None:
+                account._settle(account_stamp)
 
     async def _send(self, call: _Call, auth: Mapping[str, str]) -> httpx.Response:
         self.requests_made += 1

@@ -434,6 +434,31 @@ def test_siblings_keep_their_budgets_in_buckets_of_their_own() -> None:
     assert export.bucket != http.bucket
 
 
+@respx.mock
+async def test_a_sibling_within_the_account_takes_a_slot_of_the_account_budget_too() -> None:
+    # Zendesk: "Endpoint limits override or add to the account limit" (psa-apis.md 3.6), so
+    # an incremental export request counts against both; 658 requests reached a twin whose
+    # account budget was configured at 650 when the export budget was counted apart.
+    respx.get(BASE + "/t").mock(return_value=httpx.Response(200, json={}))
+    respx.get(BASE + "/export").mock(return_value=httpx.Response(200, json={}))
+    http, sleep = make_http(rpm=3)
+    export = http.sibling(requests_per_minute=8, within_account=True)
+    apart = http.sibling(requests_per_minute=8)
+    log = MemoryLog({})
+    http.keep_budgets(log)
+    with urgent():
+        await http.get_json("t")
+        await export.get_json("export")
+        await apart.get_json("export")  # another budget altogether: not the account's
+        assert sleep.waits == []
+        await http.get_json("t")
+        assert sleep.waits == []  # the account holds two: the plain read and the export
+        await export.get_json("export")
+    assert sleep.waits == [61.0]  # the export waited for the account's minute, not its own
+    assert len(log.times[http.bucket]) == 4  # both exports are in the account's bucket
+    assert len(log.times[export.bucket]) == 2
+
+
 def test_budget_below_one_is_a_config_error_naming_the_key() -> None:
     with pytest.raises(FatalConnectorError, match=r"connectors\.cw\.requests_per_minute"):
         PsaHttp(

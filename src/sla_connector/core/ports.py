@@ -8,7 +8,9 @@ party's would. What a connector may do beyond the port is declared here too, as
 PSA's notes for a step's marker when the ticket's ``notes`` cannot show it) and
 ``HealthReporter`` (what is failing inside the connector, object by object) and
 ``BudgetKeeper`` (the connector's request budgets kept in a ``RequestLog`` the runtime
-gives it, the store, so a restarted daemon goes on with the last minute's requests counted).
+gives it, the store, so a restarted daemon goes on with the last minute's requests counted)
+and ``TicketRecaller`` (the connector is given the tickets the store last saw, a
+``TicketMemory``, so a ticket the PSA shows unchanged since then is not read again in full).
 
 Priority: the runtime marks the requests of a due step's verify and write ``URGENT``
 (``urgent()``, a context variable every task inherits); a connector's rate limiter lets
@@ -47,8 +49,11 @@ __all__ = [
     "NoteFinder",
     "ObjectFailure",
     "PollPage",
+    "RecalledTicket",
     "RequestLog",
     "StepWriter",
+    "TicketMemory",
+    "TicketRecaller",
     "Withdrawal",
     "WriteResult",
     "request_priority",
@@ -218,6 +223,32 @@ class BudgetKeeper(Protocol):
     from the requests ``log`` holds for the last minute."""
 
     def keep_budgets(self, log: RequestLog) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecalledTicket:
+    """A ticket as the store last saved it, and when (UTC): ``seen_at`` bounds how old the
+    history it was built from can be."""
+
+    ticket: Ticket
+    seen_at: datetime
+
+
+class TicketMemory(Protocol):
+    """The tickets the runtime last saw, by source and id (the store's snapshots)."""
+
+    def recall_tickets(self, source: str, ticket_ids: Sequence[str]) -> dict[str, RecalledTicket]:
+        """The snapshots of those tickets it has (ids it never saw are absent)."""
+        ...
+
+
+@runtime_checkable
+class TicketRecaller(Protocol):
+    """Optional: the connector may answer a ticket the PSA shows unchanged since the
+    snapshot in ``memory`` with that snapshot, instead of reading its history again (after
+    a restart, every history is unknown to a connector that keeps them in memory)."""
+
+    def recall_with(self, memory: TicketMemory) -> None: ...
 
 
 URGENT = "urgent"

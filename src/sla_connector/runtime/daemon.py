@@ -17,10 +17,11 @@ due instant the moment a poll shows its ticket.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,8 @@ from sla_connector.core.ports import (
     Connector,
     ObjectFailure,
     RequestLog,
+    TicketMemory,
+    TicketRecaller,
     urgent,
 )
 from sla_connector.core.vocabulary import Vocabulary
@@ -177,10 +180,14 @@ class Daemon:
         self._backoff: dict[str, dict[str, datetime]] = {name: {} for name in connectors}
         self._retries: dict[str, dict[str, int]] = {name: {} for name in connectors}
         self._slots = {name: asyncio.Semaphore(max(1, settings.concurrency)) for name in connectors}
+        self._ticket_locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
         for connector in self.connectors.values():
             if isinstance(connector, BudgetKeeper):
                 budget: RequestLog = store
                 connector.keep_budgets(budget)
+            if isinstance(connector, TicketRecaller):
+                memory: TicketMemory = store
+                connector.recall_with(memory)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -205,7 +212,10 @@ class Daemon:
         await self._lead()
         for name in self.connectors:
             self.timeline.every(
-                f"poll:{name}", self.settings.poll_intervals[name], self._job(self.poll, name)
+                f"poll:{name}",
+                self.settings.poll_intervals[name],
+                self._job(self.poll, name),
+                first=self._first_poll(name),
             )
         interval = self.settings.leadership_interval
         self.timeline.every(
@@ -222,6 +232,18 @@ class Daemon:
                 "firing": {name: len(keys) for name, keys in self._in_flight.items()},
             },
         )
+
+    def _first_poll(self, name: str) -> datetime | None:
+        """When a (re)started daemon first polls: at once, unless the last life's poll
+        stored its cursor less than an interval ago; then when the interval ends. A
+        crash-looping daemon otherwise re-reads the export at every start, and the
+        export's budget (Zendesk: 10 a minute) goes on reads that show nothing new while
+        the polls that would show new tickets wait for it (issue 10, the 50-kill soak)."""
+        saved = self.store.cursor_saved_at(name)
+        if saved is None:
+            return None
+        resume = from_us(saved) + self.settings.poll_intervals[name]
+        return resume if resume > self.clock.now() else None
 
     async def stop(self) -> None:
         """Let in-flight polls and writes finish, then close the connectors."""
@@ -439,10 +461,12 @@ class Daemon:
         return task
 
     async def _fire_one(self, name: str, row: LedgerRow, reconciling: bool) -> None:
-        """Verify and write one step (its requests urgent), then record how it went."""
+        """Verify and write one step (its requests urgent), then record how it went; then
+        the ticket's other steps due by now, one after the other, so they share its verify
+        read (``runtime.ticket_reads``) and never race each other's writes."""
         status = self.status[name]
         try:
-            async with self._slots[name]:
+            async with self._slots[name], self._ticket_lock(name, row.ticket_id):
                 if self.escalator.stopping or not status.leading:
                     return  # the next start (or the new leader) fires it
                 with urgent():
@@ -450,12 +474,47 @@ class Daemon:
                         result = await self.escalator.reconcile_row(row)
                     else:
                         result = await self.escalator.fire(row)
-            self._count(name, result)
+                self._count(name, result)
+                await self._fire_siblings(name, row)
         except Exception:  # a task boundary: one step's failure must not stop the others
             log.exception("firing %s failed", row.key)
         finally:
             self._in_flight[name].discard(row.key)
             self.arm(name)
+
+    async def _fire_siblings(self, name: str, row: LedgerRow) -> None:
+        """The ticket's steps due by now that no task is firing yet, earliest first."""
+        in_flight, backoff = self._in_flight[name], self._backoff[name]
+        now = self.clock.now()
+        for sibling in self.store.due_of_ticket(to_us(now), name, row.ticket_id):
+            if sibling.key in in_flight or backoff.get(sibling.key, now) > now:
+                continue
+            if self.escalator.stopping or not self.status[name].leading:
+                return
+            in_flight.add(sibling.key)
+            try:
+                with urgent():
+                    result = await self.escalator.fire(sibling)
+                self._count(name, result)
+            finally:
+                in_flight.discard(sibling.key)
+
+    @contextlib.asynccontextmanager
+    async def _ticket_lock(self, name: str, ticket_id: str) -> AsyncIterator[None]:
+        """One step of a ticket at a time: a second write would meet the first's change
+        (a 409 on a safe update) and re-read for nothing."""
+        key = (name, ticket_id)
+        lock, users = self._ticket_locks.get(key, (asyncio.Lock(), 0))
+        self._ticket_locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._ticket_locks[key]
+            if users == 1:
+                del self._ticket_locks[key]  # nobody else is waiting for this ticket
+            else:
+                self._ticket_locks[key] = (lock, users - 1)
 
     def _count(self, name: str, result: FireResult) -> None:
         status, backoff = self.status[name], self._backoff[name]

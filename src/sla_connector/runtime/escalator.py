@@ -31,6 +31,7 @@ from sla_connector.core.ports import Clock, Connector
 from sla_connector.core.ticket import Ticket
 from sla_connector.core.vocabulary import Vocabulary, withdrawn_detail
 from sla_connector.runtime.planner import planned_step
+from sla_connector.runtime.ticket_reads import TicketReads
 from sla_connector.runtime.withdrawals import escalation_evidence, withdraw
 from sla_connector.runtime.writeback import (
     capabilities,
@@ -106,6 +107,8 @@ class Escalator:
         self.dry_run = dry_run
         self.notifier = notifier
         self.vocabulary = vocabulary or Vocabulary()
+        # Steps of one ticket verified together share the read (runtime.ticket_reads).
+        self.reads = TicketReads(clock)
         self.stopping = False
 
     def _now(self) -> int:
@@ -198,7 +201,7 @@ class Escalator:
     async def _reread(self, connector: Connector, row: LedgerRow) -> Ticket | FireResult:
         """The ticket as the PSA has it now (polling lags), or how the attempt ended."""
         try:
-            return await connector.fetch_ticket(row.ticket_id)
+            return await self.reads.read(row.source, row.ticket_id, connector.fetch_ticket)
         except TicketGoneError as exc:
             # Gone (S39): out of the open set, its other steps cancelled, this one too.
             withdraw(self.store, row.source, row.ticket_id, exc.reason, exc.detail, at=self._now())
@@ -260,6 +263,9 @@ class Escalator:
             if writes.notify:
                 await self._notify(row, ticket, plan, lateness, writes.note)
             return self._finish(row, "done", "notified; nothing written to the PSA", lateness)
+        # From here the ticket changes (or may have, if the answer is lost): the steps after
+        # this one, and this one's re-read after a 409, read it afresh.
+        self.reads.forget(row.source, row.ticket_id)
         try:
             results = await write_actions(
                 connector, ticket, writes.actions, can=self.capabilities[row.source]

@@ -17,8 +17,10 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
-from sla_connector.core.errors import StoreError
+from sla_connector.core.calendars import from_us
+from sla_connector.core.errors import StoreError, TicketError
 from sla_connector.core.exclusions import Exclusion, RecordedExclusions
+from sla_connector.core.ports import RecalledTicket
 from sla_connector.store import evidence as evidence_log
 from sla_connector.store import exclusions as exclusion_ops
 from sla_connector.store import ledger as ledger_ops
@@ -257,6 +259,16 @@ class Store:
             ).scalar()
             return found
 
+    def cursor_saved_at(self, connector: str) -> int | None:
+        """When the connector's cursor was last saved (the start of that poll), in µs."""
+        with self._read(f"reading the cursor of {connector!r}") as conn:
+            found = conn.execute(
+                sa.select(cursors.c.updated_at).where(
+                    cursors.c.connector == connector, cursors.c.cursor.is_not(None)
+                )
+            ).scalar()
+            return None if found is None else int(found)
+
     def set_cursor(self, connector: str, cursor: str | None, *, at: int) -> None:
         """Store the cursor to resume polling from."""
         with self._write(f"saving the cursor of {connector!r}") as conn:
@@ -319,6 +331,18 @@ class Store:
                 for row in conn.execute(query):
                     found[row.id] = TicketRow(**row._mapping)
         return found
+
+    def recall_tickets(self, source: str, ticket_ids: Sequence[str]) -> dict[str, RecalledTicket]:
+        """The last snapshots of these tickets with when they were taken
+        (``core.ports.TicketMemory``); a snapshot that no longer parses is left out."""
+        recalled: dict[str, RecalledTicket] = {}
+        for ticket_id, row in self.get_tickets(source, ticket_ids).items():
+            try:
+                ticket = row.ticket()
+            except (ValueError, TicketError):  # an older format: read the ticket afresh
+                continue
+            recalled[ticket_id] = RecalledTicket(ticket, from_us(row.updated_at))
+        return recalled
 
     def iter_tickets(
         self, *, open_only: bool = False, client: str | None = None, source: str | None = None
@@ -498,6 +522,25 @@ class Store:
         if connector is not None:
             query = query.where(ledger.c.source == connector)
         with self._read("reading due steps") as conn:
+            return [ledger_ops.to_row(r) for r in conn.execute(query)]
+
+    def due_of_ticket(
+        self, until: int, connector: str, ticket_id: str, limit: int = 20
+    ) -> list[LedgerRow]:
+        """One ticket's planned steps due at or before ``until``, earliest first (fired
+        together, they share one verify read: ``runtime.ticket_reads``)."""
+        query = (
+            sa.select(ledger)
+            .where(
+                ledger.c.state == PLANNED,
+                ledger.c.due_at <= until,
+                ledger.c.source == connector,
+                ledger.c.ticket_id == ticket_id,
+            )
+            .order_by(ledger.c.due_at, ledger.c.key)
+            .limit(limit)
+        )
+        with self._read("reading a ticket's due steps") as conn:
             return [ledger_ops.to_row(r) for r in conn.execute(query)]
 
     def claim(self, key: str, *, at: int, owner: str) -> bool:

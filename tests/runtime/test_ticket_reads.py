@@ -1,0 +1,218 @@
+"""Verify reads shared by the steps of one ticket (runtime.ticket_reads, issue 10).
+
+A restarted daemon with many overdue steps spends its PSA budget on verify reads; steps of
+one ticket due together must cost one read, and the steps of a ticket must go one after
+the other (one read, no write racing another's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sla_connector.core.errors import RetriableConnectorError
+from sla_connector.core.ports import CheckResult, PollPage, WriteResult
+from sla_connector.core.ticket import Ticket, parse_ticket
+from sla_connector.runtime.clocks import ManualClock
+from sla_connector.runtime.daemon import Daemon, DaemonSettings
+from sla_connector.runtime.ticket_reads import TicketReads
+from sla_connector.runtime.timeline import VirtualTimeline
+from sla_connector.settings import config_from_mapping
+from sla_connector.store import Store
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parents[2]
+START = datetime.fromisoformat("2026-11-02T09:00:00+00:00")  # Monday, London = UTC
+
+
+def _ticket(ticket_id: str, created: datetime = START) -> Ticket:
+    return parse_ticket(
+        {
+            "id": ticket_id,
+            "source": "sim",
+            "client": "globex",
+            "subject": "VPN slow",
+            "created_at": created.isoformat(),
+        }
+    )
+
+
+class Fetches:
+    """A fetch that counts its calls and can be held or made to fail."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.error: Exception | None = None
+
+    async def __call__(self, ticket_id: str) -> Ticket:
+        self.calls.append(ticket_id)
+        await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        return _ticket(ticket_id)
+
+
+async def test_steps_verifying_at_once_share_the_request_in_flight() -> None:
+    reads, fetch = TicketReads(ManualClock(START)), Fetches()
+    fetch.gate.clear()
+    first = asyncio.ensure_future(reads.read("sim", "1", fetch))
+    second = asyncio.ensure_future(reads.read("sim", "1", fetch))
+    other = asyncio.ensure_future(reads.read("sim", "2", fetch))
+    await asyncio.sleep(0)
+    fetch.gate.set()
+    got = await asyncio.gather(first, second, other)
+    assert [t.id for t in got] == ["1", "1", "2"]
+    assert fetch.calls == ["1", "2"]
+    assert reads.shared == 1
+
+
+async def test_a_read_is_shared_for_a_second_after_its_answer_then_read_again() -> None:
+    clock = ManualClock(START)
+    reads, fetch = TicketReads(clock), Fetches()
+    await reads.read("sim", "1", fetch)
+    clock.advance(timedelta(seconds=1))
+    await reads.read("sim", "1", fetch)
+    assert fetch.calls == ["1"]
+    clock.advance(timedelta(seconds=1.5))
+    await reads.read("sim", "1", fetch)
+    assert fetch.calls == ["1", "1"]
+
+
+async def test_a_write_makes_the_next_step_read_the_ticket_afresh() -> None:
+    reads, fetch = TicketReads(ManualClock(START)), Fetches()
+    await reads.read("sim", "1", fetch)
+    reads.forget("sim", "1")
+    await reads.read("sim", "1", fetch)
+    assert fetch.calls == ["1", "1"]
+
+
+async def test_a_failed_read_reaches_its_waiters_and_is_not_kept() -> None:
+    reads, fetch = TicketReads(ManualClock(START)), Fetches()
+    fetch.gate.clear()
+    fetch.error = RetriableConnectorError("PSA unreachable")
+    first = asyncio.ensure_future(reads.read("sim", "1", fetch))
+    second = asyncio.ensure_future(reads.read("sim", "1", fetch))
+    await asyncio.sleep(0)
+    fetch.gate.set()
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    assert all(isinstance(r, RetriableConnectorError) for r in results)
+    fetch.error = None
+    assert (await reads.read("sim", "1", fetch)).id == "1"
+    assert fetch.calls == ["1", "1"]  # the failure was not served again
+
+
+async def test_a_waiter_whose_reader_was_cancelled_reads_for_itself() -> None:
+    reads, fetch = TicketReads(ManualClock(START)), Fetches()
+    fetch.gate.clear()
+    first = asyncio.ensure_future(reads.read("sim", "1", fetch))
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(reads.read("sim", "1", fetch))
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.sleep(0)
+    fetch.gate.set()
+    assert (await second).id == "1"
+    assert first.cancelled()
+    assert fetch.calls == ["1", "1"]
+
+
+# -- in the daemon ----------------------------------------------------------------------
+
+
+@dataclass
+class TwoTicketPsa:
+    """Two P2 tickets created five minutes apart, never answered."""
+
+    clock: ManualClock
+    name: str = "sim"
+    fetched: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+
+    def tickets(self) -> tuple[Ticket, ...]:
+        return (_ticket("A"), _ticket("B", START + timedelta(minutes=5)))
+
+    async def fetch_changed(self, since_cursor: str | None) -> AsyncIterator[PollPage]:
+        yield PollPage(self.tickets(), cursor=self.clock.now().isoformat())
+
+    async def fetch_ticket(self, ticket_id: str) -> Ticket:
+        self.fetched.append(ticket_id)
+        return next(t for t in self.tickets() if t.id == ticket_id)
+
+    async def apply(self, ticket: Ticket, actions: list[tuple[str, str]]) -> WriteResult:
+        self.written.append(ticket.id)
+        return WriteResult(True, "written")
+
+    async def assign(self, ticket: Ticket, person_or_group: str) -> WriteResult:
+        raise AssertionError("apply is used")
+
+    set_priority = add_internal_note = add_tag = assign  # type: ignore[assignment]
+
+    async def check(self) -> CheckResult:
+        return CheckResult(True, "ok")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _policy() -> Any:
+    mapping = yaml.safe_load((ROOT / "examples" / "policy.yaml").read_text())
+    mapping["escalations"]["P2"] = [
+        {"name": "heads-up", "on": "breach", "after": "1h", "to": "team_lead",
+         "actions": ["notify"]},
+        {"name": "senior-engineer", "on": "breach", "after": "2h", "to": "senior_engineer",
+         "actions": ["reassign", "note", "tag", "notify"]},
+    ]  # fmt: skip
+    mapping["connectors"] = {k: v for k, v in mapping["connectors"].items() if k == "sim"}
+    return config_from_mapping(mapping).policy
+
+
+async def test_a_tickets_due_steps_go_together_on_one_verify_read(tmp_path: Path) -> None:
+    # The daemon first starts at 12:30: the response clocks breached at 10:00 and 10:05,
+    # so each ticket has a notify-only step (11:00, 11:05) and a write (12:00, 12:05) due.
+    # Fired by due instant alone the order would be A, B, A, B; one slot at a time, each
+    # ticket's steps go together, and each ticket is read once for its two steps.
+    clock = ManualClock(START + timedelta(hours=3, minutes=30))
+    psa = TwoTicketPsa(clock)
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    timeline = VirtualTimeline(clock)
+    settings = DaemonSettings(
+        poll_intervals={"sim": timedelta(hours=4)},
+        reconcile_intervals={"sim": timedelta(days=1)},
+        owner="test",
+        backfill=timedelta(hours=6),
+        concurrency=1,
+    )
+    daemon = Daemon(
+        policy=_policy(),
+        store=store,
+        connectors={"sim": psa},
+        clock=clock,  # type: ignore[dict-item]
+        timeline=timeline,
+        settings=settings,
+    )
+    await daemon.start()
+    await timeline.run_until(clock.now() + timedelta(minutes=1))
+    outcomes = [
+        (e.payload["ticket"], e.payload["step"], e.payload["state"])
+        for e in store.evidence()
+        if e.kind == "escalation"
+    ]
+    assert outcomes == [
+        ("A", "heads-up", "done"),
+        ("A", "senior-engineer", "done"),
+        ("B", "heads-up", "done"),
+        ("B", "senior-engineer", "done"),
+    ]
+    assert psa.written == ["A", "B"]
+    assert psa.fetched == ["A", "B"]
+    await daemon.stop()
+    store.close()
