@@ -41,7 +41,7 @@ import logging
 import socket
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -94,6 +94,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# The first attempt of an urgent read (the verify read of a due step) gives up sooner: a
+# ticket read answers in well under a second, so a stalled one is retried after 4 s instead
+# of holding the step for 30 s; the retries wait the full timeout, for a slow endpoint.
+URGENT_FIRST_TIMEOUT = httpx.Timeout(4.0, connect=4.0)
 MAX_RETRY_AFTER = 300.0  # seconds; a longer server-imposed wait ends the poll instead
 # A budget's window: the vendor's minute, and a second more for the time a request spends
 # between being counted here and being counted by the vendor (and for clock skew).
@@ -199,6 +203,7 @@ class _Call:
     headers: Mapping[str, str] | None = None
     json: Any = None
     data: Mapping[str, str] | None = None
+    timeout: httpx.Timeout | None = None  # None: the client's own
 
 
 class Endpoint(Protocol):
@@ -477,9 +482,14 @@ class PsaHttp:
         decode: bool,
     ) -> Any:
         call = _Call("GET", self.url(path), params, headers)
+        quick = replace(call, timeout=URGENT_FIRST_TIMEOUT)
+        tries = 0
 
         async def attempt() -> Any:
-            response = await self._read_attempt(call)
+            nonlocal tries
+            tries += 1
+            first_urgent = tries == 1 and request_priority.get() == URGENT
+            response = await self._read_attempt(quick if first_urgent else call)
             return self._decode(response) if decode else response
 
         return await self._retrying(attempt, _RETRY_READ, max_attempts)
@@ -674,6 +684,8 @@ class PsaHttp:
             kwargs["json"] = call.json
         if call.data is not None:
             kwargs["data"] = dict(call.data)
+        if call.timeout is not None:
+            kwargs["timeout"] = call.timeout
         response = await self.client.request(call.method, call.url, **kwargs)
         for observe in self.observers:
             observe(response)

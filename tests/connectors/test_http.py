@@ -14,7 +14,9 @@ import pytest
 import respx
 from sla_connector_psa.credentials import AuthDescription, StaticCredentials, basic_header
 from sla_connector_psa.http import (
+    DEFAULT_TIMEOUT,
     MAX_RETRY_AFTER,
+    URGENT_FIRST_TIMEOUT,
     AmbiguousWriteError,
     CredentialsRejectedError,
     MalformedResponseError,
@@ -224,6 +226,29 @@ async def test_read_timeout_on_get_is_retried() -> None:
     )
     http, _ = make_http()
     assert await http.get_json("t") == 1
+
+
+@respx.mock
+async def test_an_urgent_read_gives_up_its_first_attempt_sooner_then_waits_in_full() -> None:
+    """A stalled verify read of a due step must not hold the step for 30 s."""
+    read_timeouts: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        read_timeouts.append(request.extensions["timeout"]["read"])
+        if len(read_timeouts) == 1:
+            raise httpx.ReadTimeout("stalled", request=request)
+        return httpx.Response(200, json=1)
+
+    respx.get(BASE + "/t").mock(side_effect=answer)
+    http, _ = make_http()
+    with urgent():
+        assert await http.get_json("t") == 1
+    own = http.client.timeout.read  # the injected client's; production's is DEFAULT_TIMEOUT
+    assert read_timeouts == [URGENT_FIRST_TIMEOUT.read, own]
+    assert URGENT_FIRST_TIMEOUT.read is not None
+    assert DEFAULT_TIMEOUT.read is not None and URGENT_FIRST_TIMEOUT.read < DEFAULT_TIMEOUT.read
+    await http.get_json("t")  # a background read keeps the client's timeout throughout
+    assert read_timeouts[2:] == [own]
 
 
 @respx.mock
