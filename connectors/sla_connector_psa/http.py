@@ -15,7 +15,8 @@ re-reads the ticket instead of writing twice, and a 409 raises
 Credentials come from a ``Credentials`` object (static headers, or ``oauth``'s
 client-credentials token source); after a 401 they are renewed once and the request is sent
 again, so an access token that expired between two requests never reaches the caller. A
-per-connector request budget (requests per minute) is kept on the injected clock, and all
+per-connector request budget (requests per minute, ``budget.RequestBudget``; base URLs are
+checked in ``urls``) is kept on the injected clock, and all
 waiting goes through an injectable ``sleep`` so tests run in virtual time. The budget is
 one queue in priority order: a request the runtime marked urgent (``core.ports.urgent``:
 the verify and write of a due step) goes before any waiting background request (polls,
@@ -31,27 +32,22 @@ belongs to whoever injected it.
 from __future__ import annotations
 
 import asyncio
-import base64
-import bisect
-import heapq
-import ipaddress
-import itertools
 import json
 import logging
 import socket
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
-from sla_connector.core.errors import FatalConnectorError, WriteConflictError
-from sla_connector.core.ports import URGENT, Clock, RequestLog, request_priority
-from sla_connector.core.secrets import mask_userinfo
+from sla_connector.core.errors import FatalConnectorError
+from sla_connector.core.ports import URGENT, Clock, request_priority
+from sla_connector_psa.budget import RequestBudget
 from sla_connector_psa.credentials import AuthDescription, Credentials, StaticCredentials
 from sla_connector_psa.http_errors import (
     AmbiguousWriteError,
@@ -64,8 +60,9 @@ from sla_connector_psa.http_errors import (
     ServerError,
     UnreachableError,
     excerpt,
-    retry_after_seconds,
+    raise_for_status,
 )
+from sla_connector_psa.urls import split_userinfo, validate_base_url
 from sla_connector_psa.values import UnmappedReporter
 
 __all__ = [
@@ -99,9 +96,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # of holding the step for 30 s; the retries wait the full timeout, for a slow endpoint.
 URGENT_FIRST_TIMEOUT = httpx.Timeout(4.0, connect=4.0)
 MAX_RETRY_AFTER = 300.0  # seconds; a longer server-imposed wait ends the poll instead
-# A budget's window: the vendor's minute, and a second more for the time a request spends
-# between being counted here and being counted by the vendor (and for clock skew).
-_WINDOW = timedelta(seconds=61)
 
 
 _RETRY_READ = (UnreachableError, ServerError, RateLimitedError, MalformedResponseError)
@@ -120,70 +114,6 @@ def _unresolved(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _us(instant: datetime) -> int:
-    return int(instant.timestamp() * 1_000_000)
-
-
-def _from_us(at: int) -> datetime:
-    return datetime.fromtimestamp(at / 1_000_000, UTC)
-
-
-def log_warning_once(http: PsaHttp, message: str) -> None:
-    """One warning per layer about its request log (a store that is down says so once)."""
-    if not getattr(http, "_warned", False):
-        http._warned = True  # type: ignore[attr-defined]
-        log.warning("connector %s: %s", http.name, message)
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def validate_base_url(url: str, setting: str) -> str:
-    """The base URL without a trailing slash; ``http://`` only for loopback hosts.
-
-    A message about it never shows user-info written in it (``https://user:pw@host``).
-    """
-    if not isinstance(url, str) or not url.strip():
-        raise FatalConnectorError(f"{setting}: a base URL is required")
-    shown = mask_userinfo(url)
-    try:
-        parts = urlsplit(url.strip())
-        hostname = parts.hostname
-    except ValueError:  # a bad port or bracket: urlsplit's message may quote the URL
-        raise FatalConnectorError(f"{setting}: {shown!r} is not an http(s) URL") from None
-    if parts.scheme not in ("http", "https") or not hostname:
-        raise FatalConnectorError(f"{setting}: {shown!r} is not an http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(hostname):
-        raise FatalConnectorError(
-            f"{setting}: {shown!r} uses plain http; use https (http is allowed only for "
-            "127.0.0.1, ::1 and localhost)"
-        )
-    if parts.query or parts.fragment:
-        raise FatalConnectorError(f"{setting}: {shown!r} must not carry a query or fragment")
-    return url.strip().rstrip("/")
-
-
-def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
-    """``url`` without user-info, and the Basic ``Authorization`` header it stood for.
-
-    httpx would send ``https://user:pw@host`` as Basic auth; taking it out of the URL keeps
-    it out of every message, log line and page that shows a request's URL.
-    """
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, {}
-    host = parts.netloc.rpartition("@")[2]
-    user, password = unquote(parts.username or ""), unquote(parts.password or "")
-    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-    return parts._replace(netloc=host).geturl(), {"Authorization": f"Basic {token}"}
 
 
 def build_client(
@@ -217,7 +147,7 @@ class Endpoint(Protocol):
     def requests_per_minute(self) -> int: ...
 
 
-class PsaHttp:
+class PsaHttp(RequestBudget):
     """Budgeted, retrying, authenticated requests against one PSA base URL."""
 
     def __init__(
@@ -253,15 +183,11 @@ class PsaHttp:
         self.credentials = credentials
         self.observers: list[Callable[[httpx.Response], None]] = []
         self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
-        self._window: deque[datetime] = deque()
-        self._queue: list[tuple[int, int, asyncio.Event]] = []  # (priority, order, turn)
-        self._order = itertools.count()
-        self.family: list[PsaHttp] = [self]  # this layer and its siblings (one account)
+        self._init_budget(name, requests_per_minute)
+        self.family: list[RequestBudget] = [self]  # this layer and its siblings (one account)
         # The account-wide budget a narrower endpoint budget also draws on (a Zendesk
         # incremental export request counts against the account limit too), or None.
         self.account: PsaHttp | None = None
-        self.request_log: RequestLog | None = None
-        self.bucket = f"{name}/0/{requests_per_minute}"
         self._backoff = wait_exponential_jitter(initial=1, max=60, jitter=1)
         self.requests_made = 0
         self.retries = 0  # attempts beyond each request's first (a health counter)
@@ -327,32 +253,14 @@ class PsaHttp:
 
         other.family = self.family
         if within_account:
-            other.account = self.family[0]
+            account = self.family[0]
+            assert isinstance(account, PsaHttp)  # every member of a family is a layer
+            other.account = account
         other.bucket = f"{self.name}/{len(self.family)}/{requests_per_minute}"
         self.family.append(other)
         if self.request_log is not None:
             other.keep_budget(self.request_log)
         return other
-
-    def keep_budgets(self, log: RequestLog) -> None:
-        """Keep this layer's budget and its siblings' in ``log`` (``core.ports.BudgetKeeper``)."""
-        for member in self.family:
-            member.keep_budget(log)
-
-    def keep_budget(self, log: RequestLog) -> None:
-        """Count this budget's requests in ``log``, starting from those of the last minute."""
-        self.request_log = log
-        now = self.clock.now()
-        since = now - _WINDOW
-        try:
-            earlier = log.recent_requests(self.bucket, since=_us(since))
-        except Exception as exc:  # the store is down: the budget starts from memory
-            log_warning_once(self, f"cannot read the request budget: {exc}")
-            return
-        if self._window:  # this layer's own requests are already in the log
-            earlier = [at for at in earlier if at < _us(self._window[0])]
-        seen = sorted([*(_from_us(at) for at in earlier), *self._window])
-        self._window = deque(at for at in seen if at > since)
 
     async def aclose(self) -> None:
         """Close the client if this layer built it; an injected one is its owner's."""
@@ -436,7 +344,7 @@ class PsaHttp:
                     "re-read before retrying",
                     url=call.url,
                 ) from exc
-            self._raise_for_status(call.method, call.url, response, ambiguous=True)
+            self._check_status(call.method, call.url, response, ambiguous=True)
             return response
 
         response: httpx.Response = await self._retrying(attempt, _RETRY_WRITE)
@@ -508,7 +416,7 @@ class PsaHttp:
             raise ServerError(
                 f"connection failed during {call.method} {url}: {exc!r}", url=url
             ) from exc
-        self._raise_for_status(call.method, url, response, ambiguous=False)
+        self._check_status(call.method, url, response, ambiguous=False)
         return response
 
     async def _authenticated(self, call: _Call) -> httpx.Response:
@@ -562,101 +470,6 @@ class PsaHttp:
             url=url,
         )
 
-    async def _throttle(self) -> datetime:
-        """Keep at most ``requests_per_minute`` requests in any ``_WINDOW`` (61 s), urgent
-        first; the instant the request was counted at.
-
-        Waiting requests form one queue in priority order and only its head waits for a
-        slot; a more urgent request that arrives meanwhile takes the head (the one it
-        displaced goes back to waiting its turn), so an urgent request never waits behind
-        a background one.
-        """
-        urgent = request_priority.get() == URGENT
-        turn = asyncio.Event()
-        entry = (0 if urgent else 1, next(self._order), turn)
-        head = self._queue[0] if self._queue else None
-        heapq.heappush(self._queue, entry)
-        if head is not None and self._queue[0] is entry:
-            head[2].set()  # displaced: let it see it is no longer first
-        try:
-            while True:
-                while self._queue[0] is not entry:
-                    turn.clear()
-                    await turn.wait()
-                now, start = self._slot(urgent)
-                if start is None:
-                    break
-                turn.clear()
-                if await self._wait_or_yield((start - now).total_seconds(), turn):
-                    self._expire_before(start, self._limit(urgent))
-                    now = max(self.clock.now(), start)  # a virtual clock may not have moved
-                    break
-            self._count(now)
-            return now
-        finally:
-            self._queue.remove(entry)
-            heapq.heapify(self._queue)
-            if self._queue:
-                self._queue[0][2].set()
-
-    def _limit(self, urgent: bool) -> int:
-        """Background requests leave a quarter of the general budget (the first of the
-        family, where verifies and writes go) to urgent ones."""
-        limit = self.requests_per_minute
-        if urgent or self.family[0] is not self or limit < 4:
-            return limit
-        return limit - limit // 4
-
-    def _slot(self, urgent: bool) -> tuple[datetime, datetime | None]:
-        """Now, and None when a slot is free now, else when one will be."""
-        now = self.clock.now()
-        window = _WINDOW
-        while self._window and self._window[0] <= now - window:
-            self._window.popleft()
-        limit = self._limit(urgent)
-        if len(self._window) < limit:
-            return now, None
-        return now, self._window[len(self._window) - limit] + window
-
-    def _expire_before(self, start: datetime, limit: int) -> None:
-        while len(self._window) >= limit and self._window[0] < start:
-            self._window.popleft()
-
-    async def _wait_or_yield(self, seconds: float, turn: asyncio.Event) -> bool:
-        """Sleep ``seconds``; False when a more urgent request took the head meanwhile."""
-        if seconds <= 0:
-            return True
-        sleeper = asyncio.ensure_future(self._sleep(seconds))
-        displaced = asyncio.ensure_future(turn.wait())
-        try:
-            await asyncio.wait({sleeper, displaced}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, displaced):
-                if not task.done():
-                    task.cancel()
-        return sleeper.done() and not sleeper.cancelled() and not displaced.done()
-
-    def _count(self, now: datetime) -> None:
-        self._window.append(now)
-        if self.request_log is not None:
-            try:
-                self.request_log.record_request(self.bucket, at=_us(now))
-            except Exception as exc:  # the store is down: the budget goes on in memory
-                log_warning_once(self, f"cannot record a request in the budget: {exc}")
-
-    def _settle(self, stamp: datetime) -> None:
-        """The request was counted before it left (a connection from the pool may have
-        kept it waiting); the vendor counted it by now at the latest, so its place in the
-        window moves to now (the conservative end) once it is answered or has failed."""
-        now = self.clock.now()
-        if now <= stamp:
-            return
-        try:
-            self._window.remove(stamp)
-        except ValueError:
-            return  # already out of the window
-        bisect.insort(self._window, now)
-
     async def _request(self, call: _Call, auth: Mapping[str, str]) -> httpx.Response:
         # The narrower budget first: a request waiting for its endpoint's slot holds no slot
         # of the account's meanwhile.
@@ -690,63 +503,6 @@ class PsaHttp:
         for observe in self.observers:
             observe(response)
         return response
-
-    def _raise_for_status(
-        self, method: str, url: str, response: httpx.Response, *, ambiguous: bool
-    ) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        where = f"{method} {url}"
-        if status == 401:
-            raise CredentialsRejectedError(
-                f"credentials rejected by {self.name} ({where} -> 401); check the keys/token "
-                "and the *_env variables that hold them",
-                url=url,
-            )
-        if status == 403:
-            raise PermissionDeniedError(
-                f"permission/scope missing for {self.name} ({where} -> 403); grant the API "
-                f"account access to this endpoint: {excerpt(response)[:160]}",
-                url=url,
-            )
-        if status == 404:
-            raise NotFoundError(
-                f"not found: {where} -> 404; check base_url or that the object exists",
-                url=url,
-                body=excerpt(response),
-            )
-        if status == 409:
-            raise WriteConflictError(
-                f"conflict: {where} -> 409 (the object changed since it was read): "
-                f"{excerpt(response)[:160]}",
-                url=url,
-            )
-        if status == 429:
-            wait = retry_after_seconds(response, self.clock.now().astimezone(UTC))
-            raise RateLimitedError(
-                f"rate limited by {self.name} ({where} -> 429, retry after {wait}s)",
-                url=url,
-                retry_after=wait,
-            )
-        if status >= 500:
-            wait = retry_after_seconds(response, self.clock.now().astimezone(UTC))
-            if ambiguous and status != 503:
-                raise AmbiguousWriteError(
-                    f"{where} -> {status} after the request was sent; re-read before retrying",
-                    url=url,
-                    status=status,
-                )
-            raise ServerError(
-                f"{where} -> {status}: {excerpt(response)}",
-                url=url,
-                status=status,
-                retry_after=wait,
-            )
-        body = excerpt(response)
-        raise RequestRejectedError(
-            f"{where} -> {status}: {body}", url=url, status=status, body=body
-        )
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
@@ -800,3 +556,10 @@ class PsaHttp:
             reraise=True,
         )
         return await retrying(attempt)
+
+    def _check_status(
+        self, method: str, url: str, response: httpx.Response, *, ambiguous: bool
+    ) -> None:
+        if response.status_code >= 400:
+            now = self.clock.now().astimezone(UTC)
+            raise_for_status(self.name, method, url, response, ambiguous=ambiguous, now=now)

@@ -15,7 +15,11 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from sla_connector.core.errors import FatalConnectorError, RetriableConnectorError
+from sla_connector.core.errors import (
+    FatalConnectorError,
+    RetriableConnectorError,
+    WriteConflictError,
+)
 
 __all__ = [
     "AmbiguousWriteError",
@@ -28,6 +32,7 @@ __all__ = [
     "ServerError",
     "UnreachableError",
     "excerpt",
+    "raise_for_status",
     "retry_after_seconds",
 ]
 
@@ -162,3 +167,61 @@ def excerpt(response: httpx.Response) -> str:
         return ""
     text = " ".join(text.split())
     return text[:BODY_EXCERPT]
+
+
+def raise_for_status(
+    psa: str, method: str, url: str, response: httpx.Response, *, ambiguous: bool, now: datetime
+) -> None:
+    """Raise the error class that says how to recover from an HTTP answer of 400 or more
+    (``psa`` names the connector in the message; ``now`` dates a ``Retry-After``)."""
+    status = response.status_code
+    if status < 400:
+        return
+    where = f"{method} {url}"
+    if status == 401:
+        raise CredentialsRejectedError(
+            f"credentials rejected by {psa} ({where} -> 401); check the keys/token "
+            "and the *_env variables that hold them",
+            url=url,
+        )
+    if status == 403:
+        raise PermissionDeniedError(
+            f"permission/scope missing for {psa} ({where} -> 403); grant the API "
+            f"account access to this endpoint: {excerpt(response)[:160]}",
+            url=url,
+        )
+    if status == 404:
+        raise NotFoundError(
+            f"not found: {where} -> 404; check base_url or that the object exists",
+            url=url,
+            body=excerpt(response),
+        )
+    if status == 409:
+        raise WriteConflictError(
+            f"conflict: {where} -> 409 (the object changed since it was read): "
+            f"{excerpt(response)[:160]}",
+            url=url,
+        )
+    if status == 429:
+        wait = retry_after_seconds(response, now)
+        raise RateLimitedError(
+            f"rate limited by {psa} ({where} -> 429, retry after {wait}s)",
+            url=url,
+            retry_after=wait,
+        )
+    if status >= 500:
+        wait = retry_after_seconds(response, now)
+        if ambiguous and status != 503:
+            raise AmbiguousWriteError(
+                f"{where} -> {status} after the request was sent; re-read before retrying",
+                url=url,
+                status=status,
+            )
+        raise ServerError(
+            f"{where} -> {status}: {excerpt(response)}",
+            url=url,
+            status=status,
+            retry_after=wait,
+        )
+    body = excerpt(response)
+    raise RequestRejectedError(f"{where} -> {status}: {body}", url=url, status=status, body=body)

@@ -31,8 +31,9 @@ token source, or a legacy API token until 2027-04-30.
 
 Paths follow the published OpenAPI document (no ``.json`` suffix), which the real API also
 serves. Modules: ``settings``, ``cursor``, ``history``, ``normalize`` (pure JSON -> ticket),
-``statuses`` (custom ticket statuses), ``write`` (the update plan and its sending), ``check``
-(credentials and the verdict), and this one, which polls.
+``statuses`` (custom ticket statuses), ``feeds`` (the audits and ticket-event readers),
+``write`` (the update plan and its sending), ``check`` (credentials and the verdict), and
+this one, which polls.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -71,12 +71,11 @@ from sla_connector_psa.zendesk.batch import Batch, gone
 from sla_connector_psa.zendesk.check import check, credentials_for
 from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encode_cursor
 from sla_connector_psa.zendesk.directory import Directory
+from sla_connector_psa.zendesk.feeds import EVENTS_PATH, drain_events, read_audits
 from sla_connector_psa.zendesk.history import HistoryCache
 from sla_connector_psa.zendesk.normalize import (
     Audit,
     build_ticket,
-    parse_audit,
-    parse_ticket_event,
     ticket_id_of,
     validate_ticket,
 )
@@ -89,18 +88,12 @@ __all__ = ["EVENTS_PATH", "EXPORT_PATH", "ZendeskConnector", "build"]
 log = logging.getLogger("sla_connector_psa.zendesk")
 
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor"
-EVENTS_PATH = "/api/v2/incremental/ticket_events"
+
 EXPORT_INCLUDE = "users,organizations"
 _MIN_AGE = timedelta(seconds=60)  # incremental start_time must be at least a minute old
 HISTORY_READS = 4  # audits reads in flight at once while a page is normalised
 _REMAINING_HEADERS = ("ratelimit-remaining", "X-Rate-Limit-Remaining")
 _STALE_TOLERANCE = timedelta(seconds=5)  # ticket updated_at may trail its audit by a moment
-
-
-def _relative(url: str) -> tuple[str, dict[str, str]]:
-    """A next-page URL as path and params, so it is fetched through our own base URL."""
-    parts = urlsplit(url)
-    return parts.path, dict(parse_qsl(parts.query))
 
 
 class ZendeskConnector:
@@ -229,66 +222,16 @@ class ZendeskConnector:
     # -- histories ------------------------------------------------------------------------------
 
     async def _read_audits(self, ticket_id: int) -> list[Audit]:
-        audits: list[Audit] = []
-        path, params = f"/api/v2/tickets/{ticket_id}/audits", {"include": "users"}
-        seen: set[str] = set()
-        while True:
-            data = await self.get_json(path, params)
-            if not isinstance(data, Mapping) or not isinstance(data.get("audits"), list):
-                raise TicketError(f"ticket {ticket_id}: audits: unexpected response")
-            self.absorb(data)
-            audits.extend(
-                parse_audit(raw, self.settings.automatic_channels) for raw in data["audits"]
-            )
-            next_page = data.get("next_page")
-            links = data.get("links")
-            if (
-                not next_page
-                and isinstance(links, Mapping)
-                and (isinstance(data.get("meta"), Mapping) and data["meta"].get("has_more"))
-            ):
-                next_page = links.get("next")
-            if not isinstance(next_page, str) or not next_page or next_page in seen:
-                return audits
-            seen.add(next_page)
-            path, params = _relative(next_page)
+        return await read_audits(
+            self.get_json, self.absorb, ticket_id, self.settings.automatic_channels
+        )
 
     async def _drain_events(self) -> None:
         """Read the ticket event stream from where the last read stopped to its end."""
         assert self._covered is not None
-        while True:
-            start = self._covered
-            data = await self.get_json(
-                EVENTS_PATH, {"start_time": start, "include": "comment_events"}, export=True
-            )
-            if not isinstance(data, Mapping):
-                raise RetriableConnectorError(
-                    f"connector {self.name}: the ticket event export answered without an object"
-                )
-            items = data.get("ticket_events")
-            for item in items if isinstance(items, list) else ():
-                try:
-                    audit = parse_ticket_event(item, self.settings.automatic_channels)
-                except TicketError as exc:
-                    log.warning("connector %s: skipped a ticket event: %s", self.name, exc)
-                    if (
-                        isinstance(item, Mapping)
-                        and (tid := optional_int(item.get("ticket_id"))) is not None
-                    ):
-                        self.history.forget(tid)  # its history now has a hole: re-read audits
-                    continue
-                if audit is not None:
-                    self.history.add_stream(audit)
-            end_time = optional_int(data.get("end_time"))
-            if end_time is not None and end_time > start:
-                self._covered = end_time
-            if data.get("end_of_stream") is not False or not items:
-                return
-            if end_time is None or end_time <= start:
-                log.warning(
-                    "connector %s: ticket event stream did not advance past %d", self.name, start
-                )
-                return
+        self._covered = await drain_events(
+            self.get_json, self.history, self._covered, self.settings.automatic_channels, self.name
+        )
 
     def _stale(self, ticket_id: int, raw: Mapping[str, Any]) -> bool:
         """True when the export shows an update the known history lacks."""
