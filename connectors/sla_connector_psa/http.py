@@ -46,7 +46,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from sla_connector.core.errors import FatalConnectorError
-from sla_connector.core.ports import URGENT, Clock, request_priority
+from sla_connector.core.ports import URGENT, Clock, RequestLog, request_priority
 from sla_connector_psa.budget import RequestBudget
 from sla_connector_psa.credentials import AuthDescription, Credentials, StaticCredentials
 from sla_connector_psa.http_errors import (
@@ -73,6 +73,7 @@ __all__ = [
     "Credentials",
     "CredentialsRejectedError",
     "Endpoint",
+    "HttpBacked",
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -563,3 +564,19 @@ class PsaHttp(RequestBudget):
         if response.status_code >= 400:
             now = self.clock.now().astimezone(UTC)
             raise_for_status(self.name, method, url, response, ambiguous=ambiguous, now=now)
+
+
+class HttpBacked:
+    """What every connector built on a ``PsaHttp`` answers the same way: its budgets are
+    kept in the runtime's request log (``core.ports.BudgetKeeper``), and closing it closes
+    the client it built (an injected client is its owner's)."""
+
+    http: PsaHttp
+
+    def keep_budgets(self, log: RequestLog) -> None:
+        """Keep the request budgets in ``log`` across restarts (``core.ports.BudgetKeeper``)."""
+        self.http.keep_budgets(log)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this connector built it."""
+        await self.http.aclose()

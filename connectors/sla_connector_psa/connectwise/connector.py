@@ -73,7 +73,6 @@ from sla_connector.core.ports import (
     Clock,
     ConnectorHealth,
     PollPage,
-    RequestLog,
     Withdrawal,
     WriteResult,
 )
@@ -90,7 +89,7 @@ from sla_connector_psa.connectwise.settings import (
 )
 from sla_connector_psa.connectwise.write import CwWriter
 from sla_connector_psa.health import HealthBook
-from sla_connector_psa.http import NotFoundError, PsaHttp
+from sla_connector_psa.http import HttpBacked, NotFoundError, PsaHttp
 from sla_connector_psa.pages import PageBatch
 from sla_connector_psa.values import UnmappedReporter
 
@@ -107,7 +106,7 @@ ID_CHUNK = 100
 MAX_RETRIES = 5
 
 
-class ConnectWiseConnector:
+class ConnectWiseConnector(HttpBacked):
     """The ``connectwise`` connector (see the module docstring for the API contract used)."""
 
     def __init__(
@@ -430,14 +429,6 @@ class ConnectWiseConnector:
     async def check(self) -> CheckResult:
         """Authenticate, read one page and probe the endpoints the daemon needs."""
         return await check(self)
-
-    def keep_budgets(self, log: RequestLog) -> None:
-        """Keep the request budgets in ``log`` across restarts (``core.ports.BudgetKeeper``)."""
-        self.http.keep_budgets(log)
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this connector created it."""
-        await self.http.aclose()
 
 
 @dataclass(slots=True)

@@ -60,13 +60,13 @@ from sla_connector.core.ports import (
     Clock,
     ConnectorHealth,
     PollPage,
-    RequestLog,
     Withdrawal,
     WriteResult,
 )
 from sla_connector.core.ticket import Ticket
 from sla_connector_psa.health import HealthBook
 from sla_connector_psa.http import (
+    HttpBacked,
     MalformedResponseError,
     NotFoundError,
     PsaHttp,
@@ -98,7 +98,7 @@ _SEARCH = "/rest/api/3/search/jql"
 _BAD_PROJECT = re.compile(r"The value '([^']+)' does not exist for the field 'project'")
 
 
-class JiraServiceManagement:
+class JiraServiceManagement(HttpBacked):
     """The ``jira_sm`` connector (implements ``sla_connector.core.ports.Connector``)."""
 
     def __init__(
@@ -451,14 +451,6 @@ class JiraServiceManagement:
         """Authenticate, confirm JSM agent access to the projects, count open issues, and
         describe the credentials (method, expiry, scopes)."""
         return await check(self)
-
-    def keep_budgets(self, log: RequestLog) -> None:
-        """Keep the request budgets in ``log`` across restarts (``core.ports.BudgetKeeper``)."""
-        self.http.keep_budgets(log)
-
-    async def aclose(self) -> None:
-        """Close the HTTP client when this adapter built it."""
-        await self.http.aclose()
 
 
 def build(name: str, settings: Mapping[str, Any], clock: Clock) -> JiraServiceManagement:

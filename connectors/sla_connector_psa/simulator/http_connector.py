@@ -42,7 +42,6 @@ from sla_connector.core.ports import (
     Clock,
     ConnectorHealth,
     PollPage,
-    RequestLog,
     Withdrawal,
     WriteResult,
 )
@@ -50,6 +49,7 @@ from sla_connector.core.ticket import Ticket, parse_ticket
 from sla_connector_psa.checks import CheckAdvice, verdict
 from sla_connector_psa.http import (
     AmbiguousWriteError,
+    HttpBacked,
     MalformedResponseError,
     NotFoundError,
     PsaHttp,
@@ -89,7 +89,7 @@ def scaled_sleep(clock: Clock) -> Callable[[float], Awaitable[None]]:
     return sleep
 
 
-class SimulatorHttpConnector(WritesByName):
+class SimulatorHttpConnector(HttpBacked, WritesByName):
     """The ``Connector`` over the simulator server's HTTP API."""
 
     def __init__(
@@ -233,13 +233,6 @@ class SimulatorHttpConnector(WritesByName):
             ),
             details=details,
         )
-
-    def keep_budgets(self, log: RequestLog) -> None:
-        """Keep the request budgets in ``log`` across restarts (``core.ports.BudgetKeeper``)."""
-        self.http.keep_budgets(log)
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
 
 def build(name: str, settings: Mapping[str, Any], clock: Clock) -> SimulatorHttpConnector:

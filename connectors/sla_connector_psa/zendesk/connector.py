@@ -58,14 +58,13 @@ from sla_connector.core.ports import (
     Clock,
     ConnectorHealth,
     PollPage,
-    RequestLog,
     TicketMemory,
     Withdrawal,
     WriteResult,
 )
 from sla_connector.core.ticket import Ticket, parse_instant
 from sla_connector_psa.health import HealthBook
-from sla_connector_psa.http import NotFoundError, PsaHttp
+from sla_connector_psa.http import HttpBacked, NotFoundError, PsaHttp
 from sla_connector_psa.values import UnmappedReporter, optional_int
 from sla_connector_psa.zendesk.batch import Batch, gone
 from sla_connector_psa.zendesk.check import check, credentials_for
@@ -96,7 +95,7 @@ _REMAINING_HEADERS = ("ratelimit-remaining", "X-Rate-Limit-Remaining")
 _STALE_TOLERANCE = timedelta(seconds=5)  # ticket updated_at may trail its audit by a moment
 
 
-class ZendeskConnector:
+class ZendeskConnector(HttpBacked):
     """One Zendesk Support instance behind the ``Connector`` protocol."""
 
     def __init__(
@@ -561,14 +560,6 @@ class ZendeskConnector:
         """Authenticate, read one export page, resolve status names, describe the
         credentials (method, expiry, scopes); each failure says what to fix."""
         return await check(self)
-
-    def keep_budgets(self, log: RequestLog) -> None:
-        """Keep the request budgets in ``log`` across restarts (``core.ports.BudgetKeeper``)."""
-        self.http.keep_budgets(log)
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this connector created it."""
-        await self.http.aclose()
 
 
 def build(name: str, settings: Mapping[str, Any], clock: Clock) -> ZendeskConnector:
