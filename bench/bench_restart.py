@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.twins.server import free_port  # noqa: E402
-from tests.twins.soak import CLI  # noqa: E402
+from tests.twins.soak import CLI, compile_sources  # noqa: E402
 from tests.twins.soak_scenario import PolicySpec, policy_mapping  # noqa: E402
 from tests.twins.soak_vendors import ZendeskSoak  # noqa: E402
 from tests.twins.zendesk import ZendeskTwin  # noqa: E402
@@ -103,6 +103,7 @@ def main() -> int:
         }
         (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         env = {**os.environ, **soak.env(), "PYTHONUNBUFFERED": "1"}
+        compile_sources()
         with (out / "daemon.log").open("wb") as sink:
             began = time.time()
             process = subprocess.Popen(
