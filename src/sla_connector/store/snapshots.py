@@ -1,8 +1,9 @@
 """The last snapshot of every ticket, and the tickets that went away (SEMANTICS S39).
 
-Part of ``Store`` (see ``store.base``). A snapshot is the canonical ticket as last read,
-with the figures the dashboard filters on; withdrawing a ticket closes its snapshot and
-cancels its steps in the same transaction, so no step of a deleted ticket can fire.
+Part of ``Store`` (see ``store.base``). A snapshot is the canonical ticket as last read
+(JSON), with its client, tier and clock states as columns to filter on; withdrawing a
+ticket closes its snapshot and cancels its steps in the same transaction, so no step of a
+deleted ticket can fire.
 """
 
 from __future__ import annotations
