@@ -9,7 +9,6 @@ import pytest
 
 from sla_connector.core.errors import StoreError
 from sla_connector.store import Store
-from sla_connector.store import store as store_module
 from tests.store.support import MINUTE, T0, step, ticket_row
 
 # --- poll cursors ---------------------------------------------------------------------
@@ -86,7 +85,7 @@ def test_iter_tickets_filters_and_orders(store: Store) -> None:
 def test_iter_tickets_pages_through_every_row_once(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_PAGE", 3)
+    monkeypatch.setattr(store, "_page", 3)
     store.upsert_tickets([ticket_row(n) for n in range(10)] + [ticket_row(1, source="cw")])
     keys = [(r.source, r.id) for r in store.iter_tickets()]
     assert len(keys) == 11

@@ -13,7 +13,6 @@ from sqlalchemy.engine import Engine
 
 from sla_connector.core.errors import StoreError
 from sla_connector.store import Store
-from sla_connector.store import store as store_module
 from sla_connector.store.evidence import entry_hash
 from sla_connector.store.schema import GENESIS_HASH
 from tests.store.support import T0
@@ -54,7 +53,7 @@ def test_hash_is_sha256_of_prev_hash_and_sorted_canonical_json(store: Store) -> 
 def test_evidence_reads_from_a_sequence_number_across_pages(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_PAGE", 2)
+    monkeypatch.setattr(store, "_page", 2)
     _fill(store, 5)
     assert [e.seq for e in store.evidence()] == [1, 2, 3, 4, 5]
     assert [e.seq for e in store.evidence(since_seq=2)] == [3, 4, 5]
