@@ -297,15 +297,11 @@ def _windows(now_us: int) -> dict[str, Window]:
 
 def _cells(line: TierLine, target: float | None) -> dict[str, dict[str, Cell]]:
     """adherence[kind][window] of a read-model line, with its verdict against ``target``."""
-    return {
-        kind: {
-            window: make_cell(
-                line.count(kind, window).met, line.count(kind, window).breached, target
-            )
-            for window, _ in WINDOWS
-        }
-        for kind in KINDS
-    }
+    cells: dict[str, dict[str, Cell]] = {}
+    for kind in KINDS:
+        counted = {window: line.count(kind, window) for window, _ in WINDOWS}
+        cells[kind] = {w: make_cell(c.met, c.breached, target) for w, c in counted.items()}
+    return cells
 
 
 _COUNTS = ("open", "at_risk", "breached_open")  # the live counts of a TierRow
