@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypedDict
 
-from sla_connector.core.adherence import AdherenceCounter
+from sla_connector.core.adherence import KINDS
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
 from sla_connector.core.exclusions import RecordedExclusions, recorded_from
@@ -21,11 +21,19 @@ from sla_connector.core.ledger import LedgerRow, WithdrawnTicket
 from sla_connector.core.objectives import ObjectiveCounter, assess, month_to_date
 from sla_connector.core.policy import Policy
 from sla_connector.core.readmodel import (
+    ALL_TIERS,
     Breach,
     BreachLine,
     EscalationLine,
+    TierCounter,
+    TierFigures,
+    TierLine,
     breach_lines,
+    client_name,
     escalation_line,
+    tier_name,
+    tier_order,
+    tier_rank,
     withdrawn_lines,
 )
 from sla_connector.core.statements import CreditStatement, credit_statement
@@ -37,7 +45,7 @@ from sla_connector.reporting.model import (
     AtRiskLine,
     ClientSummary,
     Report,
-    TierLine,
+    TierSummary,
     adherence,
 )
 from sla_connector.reporting.periods import Period, period_containing
@@ -59,6 +67,8 @@ INTERNAL = "internal"
 """The scope (and recipient key) of the MSP-wide report over all clients."""
 
 _Key = tuple[str, str]
+PERIOD, PREVIOUS = "period", "previous"
+"""The read model's window names for a report's period and the period before it."""
 Observer = Callable[[TicketEvaluation], None]
 """Sees every evaluated ticket of a report's scope (the evidence pack collects its extras)."""
 
@@ -91,16 +101,17 @@ def step_roles(policy: Policy) -> dict[str, str]:
 
 
 def worst_first(policy: Policy, breaches: Iterable[BreachLine]) -> tuple[BreachLine, ...]:
-    """Breaches as a person wants them: the most severe tier first (P1), then the latest
-    past target, then the earliest."""
-
-    def severity(tier: str) -> int:
-        return policy.severity(tier) if tier in policy.tiers else 1 << 30
-
+    """Breaches as a person wants them: the most severe tier first (P1, ``tier_rank``),
+    then the latest past target, then the earliest."""
     return tuple(
         sorted(
             breaches,
-            key=lambda b: (severity(b.tier), -b.over_seconds, b.breached_at, b.ticket_id),
+            key=lambda b: (
+                tier_rank(policy, b.tier)[0],
+                -b.over_seconds,
+                b.breached_at,
+                b.ticket_id,
+            ),
         )
     )
 
@@ -126,33 +137,32 @@ class _Accumulator:
     policy: Policy
     observers: Sequence[Observer] = ()
     objectives: ObjectiveCounter = field(init=False)
-    current: AdherenceCounter = field(init=False)
-    before: AdherenceCounter = field(init=False)
+    counter: TierCounter = field(init=False)
     tallies: dict[_Key, _Tally] = field(default_factory=lambda: defaultdict(_Tally))
     breaches: list[Breach] = field(default_factory=list)
     at_risk: list[AtRiskLine] = field(default_factory=list)
     clients: set[str] = field(default_factory=set)
     read: set[tuple[str, str]] = field(default_factory=set)  # (source, id) of every ticket
-    current_index: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
-    before_index: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
-    def finish(self) -> None:
-        """Freeze the counters into lookup tables once every ticket is in."""
-        self.current_index = _index(self.current)
-        self.before_index = _index(self.before)
+    def finish(self) -> TierFigures:
+        """The read model's tier lines, once every ticket is in."""
+        return self.counter.figures(self.policy)
 
     def __post_init__(self) -> None:
         # The core counts [start, end]; a report period is half-open.
-        self.current = AdherenceCounter(self.period.start_us, self.period.end_us - 1)
-        self.before = AdherenceCounter(self.previous.start_us, self.previous.end_us - 1)
+        self.counter = TierCounter(
+            {
+                PERIOD: (self.period.start_us, self.period.end_us - 1),
+                PREVIOUS: (self.previous.start_us, self.previous.end_us - 1),
+            }
+        )
         self.objectives = ObjectiveCounter(end=self.now_us)
 
     def add(self, ev: TicketEvaluation) -> None:
         ticket, key = ev.ticket, (ev.ticket.client, ev.tier)
         self.clients.add(ticket.client)
         self.read.add((ticket.source, ticket.id))
-        self.current.add(ev)
-        self.before.add(ev)
+        self.counter.add(ev)
         self.objectives.add(ev, self.policy)
         for observer in self.observers:
             observer(ev)
@@ -204,24 +214,13 @@ class _Accumulator:
         return period.start_us <= instant < period.end_us
 
 
-def _index(counter: AdherenceCounter) -> dict[tuple[str, str, str], tuple[int, int]]:
-    return {(r.client, r.tier, r.kind): (r.met, r.breached) for r in counter.rows()}
-
-
-def _cells(
-    acc: _Accumulator, target: float | None, wanted: set[_Key] | None
-) -> dict[str, Adherence]:
-    """Adherence per kind summed over the (client, tier) rows in ``wanted`` (None = all)."""
-    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for offset, index in ((0, acc.current_index), (2, acc.before_index)):
-        for (client, tier, kind), (met, breached) in index.items():
-            if wanted is None or (client, tier) in wanted:
-                sums[kind][offset] += met
-                sums[kind][offset + 1] += breached
-    return {
-        kind: adherence(sums[kind][0], sums[kind][1], sums[kind][2], sums[kind][3], target)
-        for kind in ("response", "resolution", "ticket")
-    }
+def _cells(line: TierLine, target: float | None) -> dict[str, Adherence]:
+    """Adherence per kind of a read-model line, the period against the one before."""
+    found = {}
+    for kind in KINDS:
+        now, before = line.count(kind, PERIOD), line.count(kind, PREVIOUS)
+        found[kind] = adherence(now.met, now.breached, before.met, before.breached, target)
+    return found
 
 
 def _mean(total_us: int, count: int) -> float | None:
@@ -268,16 +267,16 @@ def compute_report(
     for ticket in tickets:
         if (client is None or ticket.client == client) and (ticket.source, ticket.id) not in skip:
             acc.add(evaluate(ticket, policy, now, exclusions=exclusions))
-    acc.finish()
+    figures = acc.finish()
     ledger_rows = [r for r in ledger if client is None or r.client == client]
     clients = _scope_clients(policy, client, acc.clients)
     breaches = worst_first(policy, breach_lines(policy, acc.breaches, ledger_rows, terms))
     at_risk = tuple(sorted(acc.at_risk, key=lambda line: (line.seconds_to_breach, line.ticket_id)))
     scope = client if client is not None else INTERNAL
     scope_target = policy.client(client).target_adherence if client is not None else None
-    scope_name = (policy.client(client).name or client) if client is not None else "All clients"
+    scope_name = client_name(policy, client) if client is not None else "All clients"
 
-    found = _Found(acc, breaches, at_risk)
+    found = _Found(acc, figures, breaches, at_risk)
     escalations = _fired_in(period, ledger_rows, terms)
     attestation = None
     if evidence is not None:
@@ -290,7 +289,7 @@ def compute_report(
             read=acc.read,
             fired={line.key for line in escalations},
         )
-    tiers = sorted(policy.tiers, key=lambda key: (policy.severity(key), key))
+    tiers = tier_order(policy, policy.tiers)
     return Report(
         scope=scope,
         scope_name=scope_name,
@@ -303,15 +302,14 @@ def compute_report(
         clients=tuple(
             found.summary(
                 key,
-                policy.client(key).name or key,
+                client_name(policy, key),
                 policy.client(key).target_adherence,
                 {(key, tier) for tier in tiers},
             )
             for key in clients
         ),
         tiers=tuple(
-            _tier_line(
-                acc,
+            found.tier(
                 policy,
                 scope=scope,
                 tier=tier,
@@ -379,9 +377,12 @@ class _Common(TypedDict):
     previous_created: int
 
 
-def _common(acc: _Accumulator, target: float | None, wanted: set[_Key] | None) -> _Common:
-    """Adherence per kind and ticket volumes over the (client, tier) keys in ``wanted``."""
-    cells = _cells(acc, target, wanted)
+def _common(
+    acc: _Accumulator, line: TierLine, target: float | None, wanted: set[_Key] | None
+) -> _Common:
+    """Adherence per kind of ``line`` (the read model's sum over the (client, tier) keys in
+    ``wanted``, None: all) and ticket volumes over the same keys."""
+    cells = _cells(line, target)
     tallies = [t for k, t in acc.tallies.items() if wanted is None or k in wanted]
     return _Common(
         response=cells["response"],
@@ -392,39 +393,45 @@ def _common(acc: _Accumulator, target: float | None, wanted: set[_Key] | None) -
     )
 
 
-def _tier_line(
-    acc: _Accumulator,
-    policy: Policy,
-    *,
-    scope: str,
-    tier: str,
-    target: float | None,
-    wanted: set[_Key],
-) -> TierLine:
-    """One tier's figures over the (client, tier) keys in ``wanted``."""
-    tallies = [acc.tallies[k] for k in wanted if k in acc.tallies]
-    responded = sum(t.responded for t in tallies)
-    resolved = sum(t.resolved for t in tallies)
-    name = policy.terms(scope, tier).tier.name if scope != INTERNAL else policy.tiers[tier].name
-    return TierLine(
-        client=scope,
-        tier=tier,
-        tier_name=name,
-        **_common(acc, target, wanted),
-        responded=responded,
-        mean_respond_s=_mean(sum(t.respond_us for t in tallies), responded),
-        resolved=resolved,
-        mean_resolve_s=_mean(sum(t.resolve_us for t in tallies), resolved),
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Found:
-    """What the tickets of a report gave: the counters, the breaches, the at-risk clocks."""
+    """What the tickets of a report gave: the tier lines, the breaches, the at-risk clocks."""
 
     acc: _Accumulator
+    figures: TierFigures
     breaches: tuple[BreachLine, ...]
     at_risk: tuple[AtRiskLine, ...]
+
+    def _line(self, wanted: set[_Key] | None, *, client: str, tier: str, name: str) -> TierLine:
+        """The read model's lines of ``wanted`` (None: every line) summed."""
+        pairs = self.figures.lines if wanted is None else wanted
+        return self.figures.total(pairs, client=client, tier=tier, name=name)
+
+    def tier(
+        self,
+        policy: Policy,
+        *,
+        scope: str,
+        tier: str,
+        target: float | None,
+        wanted: set[_Key],
+    ) -> TierSummary:
+        """One tier's figures over the (client, tier) keys in ``wanted``."""
+        tallies = [self.acc.tallies[k] for k in wanted if k in self.acc.tallies]
+        responded = sum(t.responded for t in tallies)
+        resolved = sum(t.resolved for t in tallies)
+        name = tier_name(policy, tier, None if scope == INTERNAL else scope)
+        line = self._line(wanted, client=scope, tier=tier, name=name)
+        return TierSummary(
+            client=scope,
+            tier=tier,
+            tier_name=line.tier_name,
+            **_common(self.acc, line, target, wanted),
+            responded=responded,
+            mean_respond_s=_mean(sum(t.respond_us for t in tallies), responded),
+            resolved=resolved,
+            mean_resolve_s=_mean(sum(t.resolve_us for t in tallies), resolved),
+        )
 
     def summary(
         self, key: str, name: str, target: float | None, wanted: set[_Key] | None
@@ -434,11 +441,12 @@ class _Found:
         def mine(client: str) -> bool:
             return wanted is None or client == key
 
+        line = self._line(wanted, client=key, tier=ALL_TIERS, name=name)
         return ClientSummary(
             client=key,
             name=name,
             target=target,
-            **_common(self.acc, target, wanted),
+            **_common(self.acc, line, target, wanted),
             breaches=sum(1 for b in self.breaches if mine(b.client)),
             at_risk=sum(1 for a in self.at_risk if mine(a.client)),
         )

@@ -28,7 +28,7 @@ __all__ = [
     "EscalationLine",
     "EvidenceAttestation",
     "Report",
-    "TierLine",
+    "TierSummary",
     "WithdrawnLine",
     "adherence",
 ]
@@ -77,8 +77,9 @@ def adherence(
 
 
 @dataclass(frozen=True, slots=True)
-class TierLine:
-    """One client's figures for one tier: adherence per clock kind, volumes, mean times."""
+class TierSummary:
+    """A report's line for one tier: adherence per clock kind (from the read model's
+    ``core.readmodel.TierLine`` of the period and the one before), volumes, mean times."""
 
     client: str
     tier: str
@@ -204,7 +205,7 @@ class Report:
     timezone: str
     total: ClientSummary
     clients: tuple[ClientSummary, ...]
-    tiers: tuple[TierLine, ...]
+    tiers: tuple[TierSummary, ...]
     breaches: tuple[BreachLine, ...]
     escalations: tuple[EscalationLine, ...]
     at_risk: tuple[AtRiskLine, ...]

@@ -24,13 +24,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sla_connector.core.adherence import AdherenceCounter, PauseCounter
+from sla_connector.core.adherence import KINDS, PauseCounter
 from sla_connector.core.calendars import BusinessCalendar, from_us
 from sla_connector.core.credits import format_money
 from sla_connector.core.evaluate import TicketEvaluation
 from sla_connector.core.exclusions import Exclusion
 from sla_connector.core.policy import Policy
-from sla_connector.core.readmodel import BreachLine
+from sla_connector.core.readmodel import (
+    ALL_TIERS,
+    BreachLine,
+    TierCounter,
+    TierFigures,
+    tier_name,
+    tier_order,
+)
 from sla_connector.core.statements import CreditStatement
 from sla_connector.core.ticket import format_instant
 from sla_connector.core.vocabulary import ALL_CLOCKS_MET, Vocabulary
@@ -238,19 +245,21 @@ class _Collector:
 
     period: Period
     trend: list[Period]
-    counters: list[AdherenceCounter] = field(init=False)
+    counter: TierCounter = field(init=False)
     pauses: PauseCounter = field(init=False)
     holds: list[HoldLine] = field(default_factory=list)
     clocks: list[ClockLine] = field(default_factory=list)
     excluded: dict[tuple[str, str, str], Exclusion] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.counters = [AdherenceCounter(p.start_us, p.end_us - 1) for p in self.trend]
+        # One window per trend period, named by its position; a period is half-open.
+        self.counter = TierCounter(
+            {str(i): (p.start_us, p.end_us - 1) for i, p in enumerate(self.trend)}
+        )
         self.pauses = PauseCounter(self.period.start_us, self.period.end_us - 1)
 
     def __call__(self, ev: TicketEvaluation) -> None:
-        for counter in self.counters:
-            counter.add(ev)
+        self.counter.add(ev)
         self.pauses.add(ev)
         ticket = ev.ticket
         for kind, exclusion in ev.exclusions.items():
@@ -291,29 +300,32 @@ class _Collector:
                     )
 
 
-def _trend_point(period: Period, counter: AdherenceCounter, target: float | None) -> TrendPoint:
-    sums: dict[str, list[int]] = {kind: [0, 0] for kind in ("response", "resolution", "ticket")}
-    for row in counter.rows():
-        sums[row.kind][0] += row.met
-        sums[row.kind][1] += row.breached
-    cells = {kind: adherence(m, b, 0, 0, target) for kind, (m, b) in sums.items()}
-    return TrendPoint(period.short_label, cells["response"], cells["resolution"], cells["ticket"])
+def _trend(
+    client: str, trend: list[Period], figures: TierFigures, target: float | None
+) -> tuple[TrendPoint, ...]:
+    """Adherence of each trend period over all the client's tiers (the read model's sum)."""
+    line = figures.total(figures.lines, client=client, tier=ALL_TIERS, name=ALL_TIERS)
+    points = []
+    for index, period in enumerate(trend):
+        counts = [line.count(kind, str(index)) for kind in KINDS]
+        cells = [adherence(c.met, c.breached, 0, 0, target) for c in counts]
+        points.append(TrendPoint(period.short_label, *cells))
+    return tuple(points)
 
 
 def _holds(policy: Policy, client: str, collector: _Collector) -> tuple[TierHolds, ...]:
     by_tier: dict[str, list[tuple[str, int, float]]] = {}
     for row in collector.pauses.rows():
         by_tier.setdefault(row.tier, []).append((row.reason, row.pauses, row.business_us / 1e6))
-    tiers = sorted(by_tier, key=lambda t: (policy.severity(t) if t in policy.tiers else 99, t))
     return tuple(
         TierHolds(
             tier=tier,
-            tier_name=policy.terms(client, tier).tier.name if tier in policy.tiers else tier,
+            tier_name=tier_name(policy, tier, client),
             holds=sum(r[1] for r in by_tier[tier]),
             paused_seconds=sum(r[2] for r in by_tier[tier]),
             reasons=tuple(sorted(by_tier[tier], key=lambda r: (-r[2], r[0]))),
         )
-        for tier in tiers
+        for tier in tier_order(policy, by_tier)
     )
 
 
@@ -354,7 +366,7 @@ def _methodology(
         version = contract.version_at(period.start_us)
     tiers, calendars = [], {}
     first, last = period.start.date(), (period.end - timedelta(days=1)).date()
-    for tier in sorted(policy.tiers, key=lambda t: (policy.severity(t), t)):
+    for tier in tier_order(policy, policy.tiers):
         terms = policy.terms(client, tier, version)
         calendar = terms.calendar
         name = calendar.name or "calendar"
@@ -442,7 +454,7 @@ def formats_money(statement: CreditStatement) -> str:
 def _top_tier_sentence(report: Report, register: tuple[RegisterLine, ...], policy: Policy) -> str:
     if not policy.tiers:
         return "No tier is configured."
-    top = min(policy.tiers, key=lambda t: (policy.severity(t), t))
+    top = tier_order(policy, policy.tiers)[0]
     lines = [r.breach for r in register if r.breach.tier == top]
     if not lines:
         return f"No {top} breach."
@@ -498,9 +510,7 @@ def build_pack(
         report=report,
         branding=branding or Branding(),
         summary=tuple(_summary(report, register, policy)),
-        trend=tuple(
-            _trend_point(p, c, target) for p, c in zip(trend, collector.counters, strict=True)
-        ),
+        trend=_trend(client, trend, collector.counter.figures(policy), target),
         register=register,
         holds=_holds(policy, client, collector),
         longest_holds=tuple(

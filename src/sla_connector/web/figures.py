@@ -1,12 +1,13 @@
 """The dashboard's figures, computed by re-evaluating tickets with the core.
 
-Adherence comes from ``AdherenceCounter`` over ``evaluate`` results, exactly as ``audit``
-and the reports compute it, for rolling windows ending at the source's ``now``: a clock
-counts in a window when its outcome was decided in [now - window, now]. Rows are per
-client and per the ticket's tier at ``now`` (SEMANTICS S21), plus an all-tiers line per
-client. The values are plain frozen dataclasses that the HTML templates, the JSON API
-and /metrics all read, so the three always show the same numbers; "at risk" is
-``core.vocabulary``'s, and escalations are the shared read model (``core.readmodel``).
+Adherence is the shared tier read model (``core.readmodel.tier_figures``, the one the
+reports use), for rolling windows ending at the source's ``now``: a clock counts in a
+window when its outcome was decided in [now - window, now]. Rows are per client and per
+the ticket's tier at ``now`` (SEMANTICS S21), in the read model's tier order and names,
+plus an all-tiers row per client. The values are plain frozen dataclasses that the HTML
+templates, the JSON API and /metrics all read, so the three always show the same numbers;
+"at risk" is ``core.vocabulary``'s, and escalations are the shared read model
+(``core.readmodel``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,20 @@ from datetime import datetime, tzinfo
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from sla_connector.core.adherence import KINDS, AdherenceCounter
+from sla_connector.core.adherence import KINDS
 from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.evaluate import ClockResult, TicketEvaluation, evaluate
 from sla_connector.core.exclusions import RecordedExclusions
 from sla_connector.core.policy import Policy
+from sla_connector.core.readmodel import (
+    ALL_TIERS,
+    TierFigures,
+    TierLine,
+    Window,
+    client_name,
+    tier_figures,
+    tier_order,
+)
 from sla_connector.core.ticket import Ticket
 from sla_connector.core.vocabulary import COMBINED_METRIC, Vocabulary, current_clocks
 from sla_connector.web.data import DashboardSource
@@ -37,9 +47,8 @@ __all__ = [
     "EvaluationCache",
     "TicketLine",
     "TicketWatch",
-    "TierLine",
+    "TierRow",
     "adherence_blocks",
-    "client_name",
     "client_zone",
     "evaluate_all",
     "make_cell",
@@ -53,7 +62,6 @@ __all__ = [
 DAY_US = 86_400 * 1_000_000
 WINDOWS: tuple[tuple[str, int], ...] = (("7d", 7 * DAY_US), ("30d", 30 * DAY_US))
 KIND_LABELS = {"response": "Response", "resolution": "Resolution", "ticket": COMBINED_METRIC}
-ALL_TIERS = "all"
 DASH = "\u2013"  # shown where there is no figure
 
 
@@ -93,8 +101,9 @@ def make_cell(met: int, breached: int, target: float | None) -> Cell:
 
 
 @dataclass(frozen=True, slots=True)
-class TierLine:
-    """A client's figures for one tier (or ``all`` tiers): adherence[kind][window] and counts."""
+class TierRow:
+    """A dashboard row: a client's tier (or ``all`` tiers) as the read model counted it
+    (``core.readmodel.TierLine``), as adherence[kind][window] cells, and its live counts."""
 
     client: str
     tier: str
@@ -113,7 +122,7 @@ class ClientBlock:
     client: str
     name: str
     target: float | None
-    tiers: list[TierLine]
+    tiers: list[TierRow]
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,76 +290,52 @@ def watch_tickets(evaluations: Iterable[TicketEvaluation], vocabulary: Vocabular
     )
 
 
-def _window_counters(now_us: int) -> dict[str, AdherenceCounter]:
-    return {name: AdherenceCounter(now_us - length, now_us) for name, length in WINDOWS}
+def _windows(now_us: int) -> dict[str, Window]:
+    """The rolling windows, each ending at ``now``."""
+    return {name: (now_us - length, now_us) for name, length in WINDOWS}
 
 
-def _tier_order(policy: Policy, tiers: Iterable[str]) -> list[str]:
-    def key(tier: str) -> tuple[int, str]:
-        known = policy.tiers.get(tier)
-        return (known.severity if known else 1_000_000, tier)
-
-    return sorted(set(tiers), key=key)
-
-
-def client_name(policy: Policy, client: str) -> str:
-    known = policy.clients.get(client)
-    return (known.name if known and known.name else client) or "(no client)"
+def _cells(line: TierLine, target: float | None) -> dict[str, dict[str, Cell]]:
+    """adherence[kind][window] of a read-model line, with its verdict against ``target``."""
+    cells: dict[str, dict[str, Cell]] = {}
+    for kind in KINDS:
+        counted = {window: line.count(kind, window) for window, _ in WINDOWS}
+        cells[kind] = {w: make_cell(c.met, c.breached, target) for w, c in counted.items()}
+    return cells
 
 
-_Figures = dict[tuple[str, str, str, str], tuple[int, int]]
-"""(met, breached) per (client, tier, kind, window)."""
-_COUNTS = ("open", "at_risk", "breached_open")  # the live counts of a TierLine
-
-
-def _window_figures(evaluations: Sequence[TicketEvaluation], now_us: int) -> _Figures:
-    """Count every evaluation into each rolling window."""
-    counters = _window_counters(now_us)
-    for evaluation in evaluations:
-        for counter in counters.values():
-            counter.add(evaluation)
-    return {
-        (row.client, row.tier, row.kind, window): (row.met, row.breached)
-        for window, counter in counters.items()
-        for row in counter.rows()
-    }
-
-
-def _cells(
-    figures: _Figures, client: str, tiers: Sequence[str], target: float | None
-) -> dict[str, dict[str, Cell]]:
-    """adherence[kind][window] of the client's clocks in ``tiers``, summed."""
-
-    def counted(kind: str, window: str) -> tuple[int, int]:
-        pairs = [figures.get((client, tier, kind, window), (0, 0)) for tier in tiers]
-        return sum(met for met, _ in pairs), sum(breached for _, breached in pairs)
-
-    return {
-        kind: {window: make_cell(*counted(kind, window), target) for window, _ in WINDOWS}
-        for kind in KINDS
-    }
+_COUNTS = ("open", "at_risk", "breached_open")  # the live counts of a TierRow
 
 
 def _client_block(
     policy: Policy,
     client: str,
     tiers: Iterable[str],
-    figures: _Figures,
+    figures: TierFigures,
     counts: dict[tuple[str, str], tuple[int, int, int]],
 ) -> ClientBlock:
-    """A client's tier lines (in severity order) and its all-tiers line."""
+    """A client's tier rows (in severity order) and its all-tiers row."""
     target = policy.clients[client].target_adherence if client in policy.clients else None
-    ordered = _tier_order(policy, tiers)
-    lines: list[TierLine] = []
+    ordered = tier_order(policy, tiers)
+    rows: list[TierRow] = []
     for tier in ordered:
-        adherence = _cells(figures, client, [tier], target)
-        name = policy.tiers[tier].name if tier in policy.tiers else tier
+        line = figures.line(client, tier)
         opened, risky, broken = counts.get((client, tier), (0, 0, 0))
-        lines.append(TierLine(client, tier, name, target, adherence, opened, risky, broken))
-    everything = _cells(figures, client, ordered, target)
-    tallies = [sum(getattr(line, name) for line in lines) for name in _COUNTS]
-    lines.append(TierLine(client, ALL_TIERS, "All tiers", target, everything, *tallies))
-    return ClientBlock(client, client_name(policy, client), target, lines)
+        rows.append(
+            TierRow(
+                client, tier, line.tier_name, target, _cells(line, target), opened, risky, broken
+            )
+        )
+    everything = figures.total(
+        [(client, tier) for tier in ordered], client=client, tier=ALL_TIERS, name="All tiers"
+    )
+    tallies = [sum(getattr(row, name) for row in rows) for name in _COUNTS]
+    rows.append(
+        TierRow(
+            client, ALL_TIERS, everything.tier_name, target, _cells(everything, target), *tallies
+        )
+    )
+    return ClientBlock(client, client_name(policy, client), target, rows)
 
 
 def adherence_blocks(
@@ -363,9 +348,9 @@ def adherence_blocks(
 ) -> list[ClientBlock]:
     """One block per client: every configured client shows every tier; other clients
     show the tiers their tickets are in."""
-    figures = _window_figures(evaluations, now_us)
+    figures = tier_figures(policy, evaluations, _windows(now_us))
     present: dict[str, set[str]] = {}
-    for client, tier, _, _ in figures:
+    for client, tier in figures.lines:
         present.setdefault(client, set()).add(tier)
     for client, tier in counts:
         present.setdefault(client, set()).add(tier)

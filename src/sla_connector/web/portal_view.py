@@ -21,7 +21,7 @@ from sla_connector.core.readmodel import BreachLine
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.web.data import DashboardSource
 from sla_connector.web.exposure import Exposure
-from sla_connector.web.figures import EvaluationCache, TierLine
+from sla_connector.web.figures import EvaluationCache, TierRow
 from sla_connector.web.views import TrendPoint, build_client
 
 __all__ = ["Pack", "PortalBreach", "PortalView", "build_portal", "list_packs"]
@@ -96,7 +96,7 @@ class PortalView:
     zone: str
     target: float | None
     windows: tuple[str, ...]
-    tiers: list[TierLine]
+    tiers: list[TierRow]
     exposure: Exposure | None
     trend: list[TrendPoint]
     breaches: list[PortalBreach]
@@ -112,7 +112,7 @@ def _escalated(line: BreachLine) -> str:
     return f"{count}, {late} late" if late else f"{count}, on time"
 
 
-def _tier_name(view_tiers: Sequence[TierLine], tier: str) -> str:
+def _tier_name(view_tiers: Sequence[TierRow], tier: str) -> str:
     for line in view_tiers:
         if line.tier == tier:
             return line.tier_name

@@ -14,10 +14,10 @@ from sla_connector.core.calendars import from_us, to_us
 from sla_connector.core.durations import describe_duration, format_seconds
 from sla_connector.core.evaluate import ClockResult, evaluate
 from sla_connector.core.policy import Policy
-from sla_connector.core.readmodel import EscalationLine, escalation_lines
+from sla_connector.core.readmodel import EscalationLine, client_name, escalation_lines
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.web.data import DashboardSource, fill_ticket_url
-from sla_connector.web.figures import client_name, client_zone, is_open
+from sla_connector.web.figures import client_zone, is_open
 
 __all__ = ["ClockView", "StepView", "TicketView", "TimelineEntry", "build_ticket"]
 
