@@ -76,10 +76,16 @@ def _config_file(tmp_path: Path, name: str) -> Path:
     return path
 
 
+def _body(i: int) -> str:
+    """The first message: for one ticket in 7 it holds the classification's keyword ("down":
+    P1) the subject does not, so a reader that loses the description misclassifies them."""
+    return "The printer on floor 3 is down for everyone" if i % 7 == 0 else ""
+
+
 def _zendesk(twin: ZendeskTwin, clock: ManualClock) -> list[str]:
     ids = []
     for i in range(TICKETS):
-        ticket = twin.create_ticket(f"Printer {i} offline", priority="high")
+        ticket = twin.create_ticket(f"Printer {i} offline", _body(i), priority="high")
         clock.advance(STEP / 4)
         if i % 5:
             twin.agent_comment(ticket, "Looking into it")
@@ -96,7 +102,7 @@ def _zendesk(twin: ZendeskTwin, clock: ManualClock) -> list[str]:
 def _connectwise(twin: ConnectWiseTwin, clock: ManualClock) -> list[str]:
     ids = []
     for i in range(TICKETS):
-        ticket = twin.create_ticket(f"Printer {i} offline")
+        ticket = twin.create_ticket(f"Printer {i} offline", description=_body(i))
         clock.advance(STEP / 4)
         if i % 5:
             twin.member_reply(ticket, "Looking into it")
