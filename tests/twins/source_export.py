@@ -9,8 +9,8 @@ writes the shape of docs/ticket-format.md, following the mapping tables of
 docs/connectors/<vendor>.md and the vendor behaviour the twin models (its module docstrings
 cite the vendor pages). Only what a four-month audit reads is covered: status, reply,
 comment, assignee and manual priority events; ``client``, ``channel``, ``source_priority``,
-subject, description and tags. Deleted tickets and deleted issues are not exported (a
-backfill cannot read them either).
+subject, description and tags. Deleted tickets are left out (a backfill cannot read them);
+merges and moves are not modelled (the backfill scenario has none).
 
 Times are written as whole UTC seconds with ``Z``: the three vendors' APIs give whole
 seconds (Jira's ``.000`` milliseconds are always zero in the twin), so a fractional twin
@@ -198,6 +198,7 @@ def export_connectwise(
                     tier = _tier_of(priority_map, change["new"])
                     if tier is not None:
                         events.append((at, seq, {"at": at, "type": "priority", "to": tier}))
+            # The twin writes the description as the first note, at creation (model).
             description = record.notes[0]["text"] if record.notes else ""
             for note in record.notes[1:]:
                 at = _vendor_time(note["dateCreated"])

@@ -26,6 +26,7 @@ from sla_connector.cli import main
 from sla_connector.core.ports import Connector
 from sla_connector.core.ticket import parse_ticket
 from sla_connector.runtime.backfill import Backfill, Step, parse_since
+from sla_connector.schemas import ticket_schema_problem
 from sla_connector.settings import load_config, parse_yaml
 from tests.twins.clock import ManualClock
 from tests.twins.connectors import (
@@ -236,6 +237,7 @@ async def test_backfill_of_500_tickets_resumes_and_audits_like_the_twins_own_dat
     exporter = {"zd": export_zendesk, "cw": export_connectwise, "jsm": export_jira}[vendor]
     with source.open("wb") as sink:
         for ticket in exporter(twin, vendor, POLICY_CONNECTORS[vendor]):
+            assert ticket_schema_problem(ticket) is None, ticket  # the shipped schema
             sink.write(orjson.dumps(ticket) + b"\n")
     now = TwinTime(clock).now().isoformat()
     backfilled = await _audit(config_path, out, now, capsys)
