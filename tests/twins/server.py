@@ -39,6 +39,11 @@ class _TransportExposingH11(H11Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
         self.app_state = {**self.app_state, TRANSPORT_KEY: transport}
+        # uvicorn writes an answer's headers and body separately; without TCP_NODELAY the
+        # body waits for the client's delayed ACK of the headers (about 40 ms an answer).
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class TwinServer:

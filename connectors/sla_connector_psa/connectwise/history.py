@@ -38,6 +38,7 @@ from sla_connector_psa.connectwise.normalize import (
     classify_notes,
     cw_time,
     history_from_feed,
+    initial_description,
     internal_note_texts,
     is_creation,
     parse_audit,
@@ -207,6 +208,7 @@ class HistoryReader:
             owner=row.owner,
             notes=list(cached.notes) if cached else [],
             texts=cached.texts if cached else (),
+            description=cached.description if cached else "",
         )
         where = f"ticket {row.id}"
         entries = await read_all_pages(
@@ -230,6 +232,7 @@ class HistoryReader:
                 notes, row.created_at, self.settings.automation_members, MARKER, where
             )
             history.texts = internal_note_texts(notes)
+            history.description = initial_description(notes, row.created_at, where)
             for reason in skipped:
                 log.warning("connector %s: %s (note skipped)", self.name, reason)
         self._own_priority.pop(row.id, None)

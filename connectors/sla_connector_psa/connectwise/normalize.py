@@ -34,6 +34,7 @@ __all__ = [
     "classify_notes",
     "cw_time",
     "history_from_feed",
+    "initial_description",
     "internal_note_texts",
     "is_creation",
     "parse_audit",
@@ -258,27 +259,10 @@ def classify_notes(
     ``automation`` members (automatic acknowledgements, SEMANTICS S07) and notes carrying our
     own ``marker``.
     """
-    if not isinstance(notes, list):
-        raise TicketError(f"{where}: notes: expected a list")
     events: list[Event] = []
-    skipped: list[str] = []
     initial_seen = False
-    dated: list[tuple[datetime, int, Mapping[str, Any]]] = []
-    for index, note in enumerate(notes):
-        if not isinstance(note, Mapping):
-            skipped.append(f"{where}: notes[{index}]: not an object")
-            continue
-        try:
-            at = cw_time(
-                note.get("dateCreated") or (note.get("_info") or {}).get("dateEntered"),
-                f"{where}: notes[{index}].dateCreated",
-            )
-        except TicketError as exc:
-            skipped.append(str(exc))
-            continue
-        dated.append((at, index, note))
-    dated.sort(key=lambda item: (item[0], item[1]))
-    for at, _, note in dated:
+    dated, skipped = _dated(notes, where)
+    for at, note in dated:
         public = bool(note.get("detailDescriptionFlag")) or bool(note.get("resolutionFlag"))
         member = note.get("member") if isinstance(note.get("member"), Mapping) else None
         contact = note.get("contact") if isinstance(note.get("contact"), Mapping) else None
@@ -297,6 +281,42 @@ def classify_notes(
         else:
             events.append(Event(at=at, type="comment", by=author or None))
     return events, skipped
+
+
+def _dated(notes: Any, where: str) -> tuple[list[tuple[datetime, Mapping[str, Any]]], list[str]]:
+    """The notes with their times, in time order (the read order among equal times), and
+    why any were skipped."""
+    if not isinstance(notes, list):
+        raise TicketError(f"{where}: notes: expected a list")
+    skipped: list[str] = []
+    dated: list[tuple[datetime, int, Mapping[str, Any]]] = []
+    for index, note in enumerate(notes):
+        if not isinstance(note, Mapping):
+            skipped.append(f"{where}: notes[{index}]: not an object")
+            continue
+        try:
+            at = cw_time(
+                note.get("dateCreated") or (note.get("_info") or {}).get("dateEntered"),
+                f"{where}: notes[{index}].dateCreated",
+            )
+        except TicketError as exc:
+            skipped.append(str(exc))
+            continue
+        dated.append((at, index, note))
+    dated.sort(key=lambda item: (item[0], item[1]))
+    return [(at, note) for at, _, note in dated], skipped
+
+
+def initial_description(notes: Any, created_at: datetime, where: str) -> str:
+    """The ticket's initial description: the text of its first discussion note when that
+    was written within ``INITIAL_NOTE_WINDOW`` of creation (what ``classify_notes`` does not
+    count as a reply), else empty. It is the canonical ``description``, which
+    classification reads (docs/ticket-format.md: "the first message")."""
+    dated, _ = _dated(notes, where)
+    first = next((pair for pair in dated if pair[1].get("detailDescriptionFlag")), None)
+    if first is None or first[0] - created_at > INITIAL_NOTE_WINDOW:
+        return ""
+    return str(first[1].get("text") or "")
 
 
 def internal_note_texts(notes: Any) -> tuple[str, ...]:
@@ -326,6 +346,7 @@ class History:
     notes: list[Event] = field(default_factory=list)
     texts: tuple[str, ...] = ()
     exact_at: str | None = None  # the lastUpdated at which the audit trail was last read
+    description: str = ""  # the initial description note's text, once notes were read
 
 
 def history_from_feed(row: Row, cached: History, own_priority: str | None) -> History:
@@ -352,6 +373,7 @@ def history_from_feed(row: Row, cached: History, own_priority: str | None) -> Hi
         notes=list(cached.notes),
         texts=cached.texts,
         exact_at=cached.exact_at,
+        description=cached.description,
     )
 
 
@@ -429,6 +451,7 @@ def ticket_of(
         client=client,
         created_at=row.created_at,
         subject=row.summary,
+        description=history.description,
         channel=channel_of(row.source, settings.channel_map),
         source_priority=row.priority,
         status=row.status,

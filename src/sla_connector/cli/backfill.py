@@ -13,12 +13,13 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sla_connector.cli.common import add_command
 from sla_connector.core.errors import ConfigError
-from sla_connector.runtime.backfill import Backfill, parse_since
+from sla_connector.runtime.backfill import Backfill, Step, parse_since
 from sla_connector.runtime.clocks import SystemClock
 from sla_connector.runtime.service import open_store
 from sla_connector.settings import load_config
@@ -53,25 +54,65 @@ def register(commands: Any) -> None:
 
 
 class _Bar:
-    """Progress on a TTY (stderr): tickets, pages, rate, and the ETA once a total is known."""
+    """Progress on a TTY (stderr): tickets, pages, rate, and an ETA from how far the read
+    has come through the span (``Step.fraction``: the PSAs give no ticket total up front,
+    but every full read walks from ``since`` to now).
 
-    def __init__(self, total: int | None = None) -> None:
-        self.started = time.monotonic()
-        self.total = total
-        self.tty = sys.stderr.isatty()
+    The pace is each connector's own (they are read one after the other): its first report
+    is paced from when the previous connector finished (or the bar started) and from 0, so
+    a fresh read has an ETA after its first page; later reports are paced from that first
+    report, so a resumed run, whose first report is already part-way through the span, is
+    not credited with the earlier run's work."""
 
-    def __call__(self, name: str, tickets: int, pages: int) -> None:
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, tty: bool | None = None
+    ) -> None:
+        self.clock = clock
+        self.tty = sys.stderr.isatty() if tty is None else tty
+        self.started = clock()
+        self._began: dict[str, float] = {}  # connector -> when its read began
+        self._first: dict[str, tuple[float, float]] = {}  # connector -> (time, fraction)
+        self._last = self.started
+
+    def __call__(self, step: Step) -> None:
         if not self.tty:
             return
-        spent = max(time.monotonic() - self.started, 1e-6)
-        rate = tickets / spent * 60
-        line = f"\r{name}: {tickets} tickets, {pages} pages, {rate:.0f} tickets/min"
-        if self.total and tickets:
-            left = max(self.total - tickets, 0) / (tickets / spent)
-            done = min(tickets / self.total, 1.0)
-            bar = "#" * int(done * 20)
-            line += f" [{bar:<20}] ETA {int(left // 60)}m{int(left % 60):02d}s"
-        print(line, end="", file=sys.stderr, flush=True)
+        print(f"\r{self.line(step)}", end="", file=sys.stderr, flush=True)
+
+    def line(self, step: Step) -> str:
+        """The bar's text for this report (also what the tests read)."""
+        now = self.clock()
+        fraction = step.fraction
+        read_since = self._began.setdefault(step.connector, self._last)
+        began, base = self._first.get(step.connector, (read_since, 0.0))
+        if step.connector not in self._first and fraction is not None:
+            self._first[step.connector] = (now, fraction)
+        self._last = now
+        spent = max(now - began, 1e-6)
+        rate = step.tickets / max(now - read_since, 1e-6) * 60
+        line = (
+            f"{step.connector}: {step.tickets} tickets, {step.pages} pages, {rate:.0f} tickets/min"
+        )
+        if fraction is None or step.reached is None:
+            return line
+        bar = "#" * int(fraction * 20)
+        line += f" [{bar:<20}] {fraction:.0%}"
+        pace = (fraction - base) / spent  # share of the span per second
+        if fraction < 1.0 and pace > 0:
+            line += f" ETA {_duration((1.0 - fraction) / pace)}"
+        elif fraction >= 1.0:
+            line += " ETA 0s"
+        return line + f" (through {step.reached.date().isoformat()})"
+
+
+def _duration(seconds: float) -> str:
+    """3m20s, 2h05m, 45s: what an operator reads at a glance."""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def run(args: argparse.Namespace) -> int:

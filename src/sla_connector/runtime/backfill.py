@@ -7,7 +7,8 @@ span, each with its history, through the connector's history readers and within 
 request budget. Nothing is ever written to the PSA.
 
 Resumable: each page's tickets are appended to ``<out>.partial`` and the page's cursor is
-saved in ``<out>.checkpoint`` (JSON, per connector) before the next page is read, so a run
+saved in ``<out>.checkpoint`` (JSON, per connector, with the newest ``created_at`` read,
+which the progress bar's ETA reads through ``Step``) before the next page is read, so a run
 interrupted at any point resumes from the last saved cursor (``fetch_changed(cursor)``) and
 re-delivered tickets replace their earlier lines. When every connector is done the
 tickets are written to ``<out>`` (one line per ticket, the format ``audit --tickets``
@@ -19,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,49 @@ from sla_connector.runtime.redaction import read_secret
 from sla_connector.settings import AppConfig
 from sla_connector.store import Store
 
-__all__ = ["Backfill", "Progress", "parse_since"]
+__all__ = ["Backfill", "Progress", "Step", "parse_since"]
 
 _SINCE_RE = re.compile(r"^\s*(\d+)\s*(mo|months?|w|weeks?|d|days?)\s*$", re.IGNORECASE)
 _DAYS = {"mo": 30, "month": 30, "months": 30, "w": 7, "week": 7, "weeks": 7}
 
-Progress = Callable[[str, int, int], None]
-"""Told (connector, tickets read so far, pages) after each page."""
+
+@dataclass(frozen=True)
+class Step:
+    """Where a connector's read has got to, told to ``progress`` after each page.
+
+    ``reached`` is the newest ``created_at`` among the tickets read so far (this run and,
+    after a resume, the runs before): the connectors' full reads go through the span in
+    ticket order (ConnectWise by id, Zendesk and Jira by last update), so it moves from
+    ``start`` towards ``end`` as the read does, whichever order the PSA uses. Creation, not
+    the last update, because in id order an old ticket updated yesterday would jump the
+    estimate to the end; in update order it lags by a ticket's age, a small share of months.
+    """
+
+    connector: str
+    tickets: int
+    pages: int
+    start: datetime  # ``since`` back from the run's start
+    end: datetime  # the run's start
+    reached: datetime | None
+
+    @property
+    def fraction(self) -> float | None:
+        """How far through the span, 0 to 1 (None before any ticket)."""
+        if self.reached is None:
+            return None
+        span = (self.end - self.start).total_seconds()
+        done = (self.reached - self.start).total_seconds()
+        return min(max(done / span, 0.0), 1.0) if span > 0 else 1.0
+
+
+Progress = Callable[[Step], None]
+"""Told where the read has got to after each page."""
+
+
+def _reached(mine: dict[str, Any]) -> datetime | None:
+    """The checkpoint's newest ``created_at`` of a connector (see ``Step.reached``)."""
+    value = mine.get("reached")
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def parse_since(text: str) -> timedelta:
@@ -78,6 +115,7 @@ class Backfill:
         self.partial = base.with_name(base.name + ".partial")
         self.checkpoint = base.with_name(base.name + ".checkpoint")
         self._pages = 0
+        self._end = self.clock.now()  # the span read ends where the run starts
 
     def names(self) -> list[str]:
         return [self.only] if self.only is not None else sorted(self.config.connectors)
@@ -109,9 +147,12 @@ class Backfill:
         Raises ``InterruptedError`` when ``page_limit`` stops it (the checkpoint stays).
         """
         state = self._state()
+        self._end = self.clock.now()
         counts: dict[str, int] = {}
         for name in self.names():
-            mine = state.setdefault(name, {"cursor": None, "done": False, "tickets": 0})
+            mine = state.setdefault(
+                name, {"cursor": None, "done": False, "tickets": 0, "reached": None}
+            )
             if not mine["done"]:
                 connector = self.build(name)
                 try:
@@ -136,8 +177,12 @@ class Backfill:
         pages = 0
         with self.partial.open("ab") as sink:
             async for page in connector.fetch_changed(mine["cursor"]):
+                newest = _reached(mine)
                 for ticket in page.tickets:
                     sink.write(orjson.dumps(ticket.to_json()) + b"\n")
+                    if newest is None or ticket.created_at > newest:
+                        newest = ticket.created_at
+                mine["reached"] = newest.isoformat() if newest is not None else None
                 sink.flush()
                 mine["tickets"] += len(page.tickets)
                 if page.cursor is not None:
@@ -146,7 +191,8 @@ class Backfill:
                 pages += 1
                 self._pages += 1
                 if self.progress is not None:
-                    self.progress(name, int(mine["tickets"]), pages)
+                    start = self._end - self.since
+                    self.progress(Step(name, int(mine["tickets"]), pages, start, self._end, newest))
                 if self.page_limit is not None and self._pages >= self.page_limit:
                     raise InterruptedError(f"backfill stopped after {self._pages} page(s)")
         mine["done"] = True

@@ -6,7 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sla_connector_psa.connectwise.normalize import channel_of, classify_notes, parse_audit
+from sla_connector_psa.connectwise.normalize import (
+    channel_of,
+    classify_notes,
+    initial_description,
+    parse_audit,
+)
 
 from sla_connector.core.errors import TicketError
 from sla_connector.core.ticket import Event
@@ -95,6 +100,27 @@ def test_member_written_description_long_after_creation_is_a_reply() -> None:
     }
     events, _ = classify_notes([note], T, frozenset(), "[sla-connector]", "t")
     assert events == [Event(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), "public_reply", by="agent")]
+
+
+def test_the_initial_description_is_the_first_discussion_note_written_at_creation() -> None:
+    internal = {
+        "text": "triage",
+        "internalAnalysisFlag": True,
+        "dateCreated": "2026-03-02T09:14:00Z",
+    }
+    body = {
+        "text": "The whole office is down",
+        "detailDescriptionFlag": True,
+        "contact": {"id": 1},
+        "dateCreated": "2026-03-02T09:15:00Z",
+    }
+    reply = {**body, "text": "Looking", "member": {"identifier": "a"}}
+    reply["dateCreated"] = "2026-03-02T09:40:00Z"
+    # Read order is not time order: the description is still the first discussion note.
+    assert initial_description([reply, internal, body], T, "t") == "The whole office is down"
+    # A first discussion note long after creation is a reply (classify_notes), not a body.
+    assert initial_description([reply], T, "t") == ""
+    assert initial_description([], T, "t") == ""
 
 
 def test_resolution_note_by_member_counts_as_a_public_reply() -> None:

@@ -139,9 +139,11 @@ class ConnectWiseTwin(ServedTwin):
         contact: int | None = None,
         company: str = "GLOBEX",
         status: str | None = None,
+        description: str = "",
     ) -> int:
         return self.state.create_ticket(
             summary,
+            description=description,
             company=company,
             contact=contact or self.account.contacts[0],
             board=board,

@@ -210,9 +210,11 @@ class ConnectWiseState:
         source: str = "Email",
         entered_by: str = "Email Connector",
         status: str | None = None,
+        description: str = "",
     ) -> int:
-        """A new ticket, as an email or a portal submission creates it; its description is
-        its first discussion note, by the contact."""
+        """A new ticket, as an email or a portal submission creates it; its description (the
+        email's body; the summary when there is none) is its first discussion note, by the
+        contact."""
         with self.lock:
             now = self.clock()
             tid = next(self._ids)
@@ -245,7 +247,8 @@ class ConnectWiseState:
             record = TicketRecord(data)
             record.audit.append(self._entry(now, entered_by, "Ticket", "Ticket created."))
             self.tickets[tid] = record
-            self._note(record, summary, contact=contact, discussion=True, by=entered_by)
+            text = description or summary
+            self._note(record, text, contact=contact, discussion=True, by=entered_by)
             return tid
 
     def _entry(
