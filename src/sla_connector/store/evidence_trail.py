@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sla_connector.core.exclusions import Exclusion, RecordedExclusions
+from sla_connector.core.exclusions import RecordedExclusions, recorded_from
 from sla_connector.store import evidence as evidence_log
 from sla_connector.store import exclusions as exclusion_ops
 from sla_connector.store.base import StoreBase
@@ -53,16 +53,7 @@ class EvidenceTrailStore(StoreBase):
 
     def recorded_exclusions(self) -> RecordedExclusions:
         """The active exclusions as the core's evaluation takes them (S32)."""
-        found: dict[tuple[str, str], dict[str, Exclusion]] = {}
-        for row in self.exclusions():
-            found.setdefault((row.source, row.ticket_id), {})[row.clock] = Exclusion(
-                clock="response" if row.clock == "response" else "resolution",
-                reason=row.reason,
-                by=row.approved_by,
-                at=row.approved_at,
-                origin="store",
-            )
-        return found
+        return recorded_from(self.exclusions())
 
     # --- evidence log ------------------------------------------------------------------
 
