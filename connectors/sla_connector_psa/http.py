@@ -229,13 +229,15 @@ class PsaHttp(RequestBudget):
         base_url: str | None = None,
         authenticated: bool = True,
         within_account: bool = False,
+        paced: bool = False,
     ) -> PsaHttp:
         """Another budget (or host) on the same client, clock and sleep; with this layer's
         credentials unless ``authenticated`` is False (a token endpoint).
 
         ``within_account``: the sibling's endpoints have a limit of their own *and* count
         against this layer's (the account's) limit, so each of its requests takes a slot in
-        both budgets; without it the two budgets are independent (another host).
+        both budgets; without it the two budgets are independent (another host). ``paced``:
+        background requests are spaced evenly over the minute (``budget.RequestBudget``).
         """
         other = PsaHttp(
             name=self.name,
@@ -253,6 +255,7 @@ class PsaHttp(RequestBudget):
             other._userinfo_auth = self._userinfo_auth
 
         other.family = self.family
+        other.paced = paced
         if within_account:
             account = self.family[0]
             assert isinstance(account, PsaHttp)  # every member of a family is a layer

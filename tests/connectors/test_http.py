@@ -484,6 +484,43 @@ async def test_a_sibling_within_the_account_takes_a_slot_of_the_account_budget_t
     assert len(log.times[export.bucket]) == 2
 
 
+@respx.mock
+async def test_a_paced_budget_spreads_background_requests_over_the_minute() -> None:
+    # Zendesk's incremental exports allow 10 requests a minute (psa-apis.md 3.6). Unpaced,
+    # polls every 5 s spent the minute in 22 s and then saw nothing new for 40 s (issue 10).
+    respx.get(BASE + "/export").mock(return_value=httpx.Response(200, json={}))
+    http, sleep = make_http(rpm=100)
+    export = http.sibling(requests_per_minute=8, within_account=True, paced=True)
+    for _ in range(5):
+        await export.get_json("export")
+    # Two at once (an export page and its event-stream page), then two per 2 x 61 s / 8.
+    assert sleep.waits == [15.25, 15.25]
+    with urgent():
+        await export.get_json("export")  # the budget's limit, not its pacing, binds urgent
+    assert sleep.waits == [15.25, 15.25]
+    unpaced = http.sibling(requests_per_minute=8)
+    for _ in range(5):
+        await unpaced.get_json("export")
+    assert sleep.waits == [15.25, 15.25]
+
+
+@respx.mock
+async def test_a_paced_budget_keeps_its_pace_across_a_restart() -> None:
+    respx.get(BASE + "/export").mock(return_value=httpx.Response(200, json={}))
+    log = MemoryLog({})
+    first, _ = make_http(rpm=100)
+    first_export = first.sibling(requests_per_minute=8, paced=True)
+    first.keep_budgets(log)
+    await first_export.get_json("export")
+    await first_export.get_json("export")
+    second, sleep = make_http(rpm=100)
+    second.clock.at = first.clock.at + timedelta(seconds=5)  # type: ignore[attr-defined]
+    second_export = second.sibling(requests_per_minute=8, paced=True)
+    second.keep_budgets(log)
+    await second_export.get_json("export")
+    assert sleep.waits == [10.25]  # the pair of 5 s ago holds the pace, not a fresh start
+
+
 def test_budget_below_one_is_a_config_error_naming_the_key() -> None:
     with pytest.raises(FatalConnectorError, match=r"connectors\.cw\.requests_per_minute"):
         PsaHttp(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import compileall
 import functools
+import json
 import os
 import random
 import signal
@@ -31,7 +32,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,13 @@ import yaml
 from tests.twins.faults import FaultKind
 from tests.twins.server import free_port
 from tests.twins.soak_report import SoakReport
-from tests.twins.soak_scenario import Scenario, expected_steps, generate, policy_mapping
+from tests.twins.soak_scenario import (
+    ExpectedStep,
+    Scenario,
+    expected_steps,
+    generate,
+    policy_mapping,
+)
 from tests.twins.soak_vendors import SoakVendor, vendor
 
 __all__ = [
@@ -274,6 +281,21 @@ class _Run:
         self.wait_until(self.scenario.duration, supervise=True)
 
 
+def _dump_timeline(
+    path: Path,
+    expected: list[ExpectedStep],
+    uptimes: list[tuple[float, float]],
+    report: SoakReport,
+) -> None:
+    """The lives and the steps with their lateness, for reading a run afterwards."""
+    steps = [
+        {**asdict(step), "late": report.late_by_step.get(f"{step.ticket}:{step.step}:c1")}
+        for step in expected
+    ]
+    lives = [{"start": start, "end": end} for start, end in uptimes]
+    path.write_text(json.dumps({"lives": lives, "steps": steps}, indent=1))
+
+
 def run_soak(cfg: SoakConfig) -> SoakReport:
     """One soak run; returns its report (the daemon's logs stay in ``cfg.workdir``)."""
     cfg.workdir.mkdir(parents=True, exist_ok=True)
@@ -324,6 +346,7 @@ def run_soak(cfg: SoakConfig) -> SoakReport:
             group_window=soak.group_window,
         )
         twin.journal.dump(cfg.workdir / "journal.jsonl")
+        _dump_timeline(cfg.workdir / "timeline.json", expected, daemon.uptimes, report)
     requests = twin.journal.requests()
     report.kills, report.kills_in_flight, report.fault_rate = (
         run.kills,

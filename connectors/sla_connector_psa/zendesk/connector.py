@@ -91,6 +91,7 @@ EXPORT_PATH = "/api/v2/incremental/tickets/cursor"
 EXPORT_INCLUDE = "users,organizations"
 _MIN_AGE = timedelta(seconds=60)  # incremental start_time must be at least a minute old
 HISTORY_READS = 4  # audits reads in flight at once while a page is normalised
+PAGE_PART = 2 * HISTORY_READS  # export tickets normalised and yielded together
 _REMAINING_HEADERS = ("ratelimit-remaining", "X-Rate-Limit-Remaining")
 _STALE_TOLERANCE = timedelta(seconds=5)  # ticket updated_at may trail its audit by a moment
 
@@ -116,9 +117,12 @@ class ZendeskConnector(HttpBacked):
         self.http.credentials = credentials_for(settings, self.http)
         self.http.observers.append(self.note_rate_limit)
         # Zendesk's endpoint limits "override or add to the account limit" (psa-apis.md
-        # 3.6): an incremental export request counts in both, as the twin counts it.
+        # 3.6): an incremental export request counts in both, as the twin counts it. Paced:
+        # a poll every few seconds would spend the minute's ten in its first half.
         self.export_http = self.http.sibling(
-            requests_per_minute=settings.export_requests_per_minute, within_account=True
+            requests_per_minute=settings.export_requests_per_minute,
+            within_account=True,
+            paced=True,
         )
         self.headers = {"Accept": "application/json"}
         self.unmapped = UnmappedReporter(settings.name)
@@ -248,6 +252,21 @@ class ZendeskConnector(HttpBacked):
 
     async def _normalize(self, raw_tickets: Iterable[Any]) -> Batch:
         """Tickets, rejections, withdrawals and per-ticket failures of one page."""
+        whole = Batch()
+        async for part, _ in self._normalized_parts(raw_tickets):
+            whole.merge(part)
+        return whole
+
+    async def _normalized_parts(
+        self, raw_tickets: Iterable[Any]
+    ) -> AsyncIterator[tuple[Batch, bool]]:
+        """A page's tickets, rejections, withdrawals and failures in parts: first those
+        built without a request (history known, or unchanged since the store's snapshot)
+        with the page's rejections and withdrawals, then ``PAGE_PART`` at a time those
+        whose audits must be read, each part as soon as its reads are done. A daemon
+        killed while reading a page has then planned what it read (issue 10, the 50-kill
+        soak: lives shorter than one page of cold histories). Each part comes with
+        whether it is the page's last (at least one part, maybe empty)."""
         batch = Batch()
         latest: dict[int, Mapping[str, Any]] = {}
         for raw in raw_tickets:
@@ -264,6 +283,9 @@ class ZendeskConnector(HttpBacked):
                 batch.rejected.append((ticket_id_of(raw), str(exc)))
                 continue
             latest[tid] = raw  # the export can repeat a ticket: the later copy wins
+        for ticket_id, reason in batch.rejected:
+            log.warning("connector %s: ticket %s rejected: %s", self.name, ticket_id, reason)
+        self.book.count("withdrawn", len(batch.withdrawn))
         unknown = {
             tid: raw
             for tid, raw in latest.items()
@@ -271,12 +293,31 @@ class ZendeskConnector(HttpBacked):
         }
         recalled = self.recall.unchanged(unknown)
         self.recall.recalled += len(recalled)
-        reading = {tid: raw for tid, raw in latest.items() if tid not in recalled}
+        cold = [tid for tid in unknown if tid not in recalled]
+        warm = {tid: raw for tid, raw in latest.items() if tid not in unknown or tid in recalled}
+        await self._build(warm, recalled, batch)
+        yield batch, not cold
+        for start in range(0, len(cold), PAGE_PART):
+            part = Batch()
+            await self._build(
+                {tid: latest[tid] for tid in cold[start : start + PAGE_PART]}, {}, part
+            )
+            yield part, start + PAGE_PART >= len(cold)
+
+    async def _build(
+        self,
+        raws: Mapping[int, Mapping[str, Any]],
+        recalled: Mapping[int, Ticket],
+        batch: Batch,
+    ) -> None:
+        """Build these tickets into ``batch``: the recalled as they are, the rest from their
+        histories (read here when the cache lacks them)."""
+        reading = {tid: raw for tid, raw in raws.items() if tid not in recalled}
         histories = await self._histories(reading, batch)
-        await self.directory.load_statuses(latest[tid] for tid in histories)
-        await self._prepare_context(latest, histories)
+        await self.directory.load_statuses(raws[tid] for tid in histories)
+        await self.directory.prepare(raws, histories)
         context = self.directory.context()
-        for tid, raw in latest.items():
+        for tid, raw in raws.items():
             self.directory.requesters[tid] = optional_int(raw.get("requester_id")) or 0
             if tid in recalled:
                 batch.tickets.append(recalled[tid])
@@ -287,12 +328,9 @@ class ZendeskConnector(HttpBacked):
                 built = build_ticket(raw, histories[tid], context)
             except TicketError as exc:
                 batch.rejected.append((str(tid), str(exc)))
+                log.warning("connector %s: ticket %s rejected: %s", self.name, tid, exc)
                 continue
             batch.tickets.append(self.recall.stamp(built))
-        for ticket_id, reason in batch.rejected:
-            log.warning("connector %s: ticket %s rejected: %s", self.name, ticket_id, reason)
-        self.book.count("withdrawn", len(batch.withdrawn))
-        return batch
 
     async def _histories(
         self, latest: Mapping[int, Mapping[str, Any]], batch: Batch
@@ -348,31 +386,6 @@ class ZendeskConnector(HttpBacked):
         self.book.quarantine.succeeded("ticket", str(tid))
         return self.history.history(tid) or ()
 
-    async def _prepare_context(
-        self, raws: Mapping[int, Mapping[str, Any]], histories: Mapping[int, tuple[Audit, ...]]
-    ) -> None:
-        """Look up what building these tickets needs: comment authors' roles, our own id."""
-        authors: set[int] = set()
-        human_priority_change = False
-        for tid, history in histories.items():
-            requester = optional_int(raws[tid].get("requester_id"))
-            for audit in history:
-                creating = audit.creates  # its comment is the description, never a reply
-                for entry in audit.entries:
-                    if (
-                        entry.kind == "comment"
-                        and entry.public
-                        and not creating
-                        and entry.author_id is not None
-                        and entry.author_id != requester
-                    ):
-                        authors.add(entry.author_id)
-                    if entry.kind == "change" and entry.field == "priority" and not entry.automatic:
-                        human_priority_change = True
-        await self.directory.load_roles(authors)
-        if human_priority_change:
-            await self.directory.self_user_id()
-
     # -- Connector protocol: reads ---------------------------------------------------------
 
     def _start(self, since_cursor: str | None) -> ZendeskCursor:
@@ -411,7 +424,7 @@ class ZendeskConnector(HttpBacked):
         pages = 0
         while True:
             try:
-                page, batch, after = await self._export_page(cursor, drained)
+                page, raws, after = await self._export_page(cursor, drained)
             except ConnectorError as exc:
                 if pages == 0 or not isinstance(exc, RetriableConnectorError):
                     raise
@@ -421,7 +434,14 @@ class ZendeskConnector(HttpBacked):
             self.book.quarantine.succeeded("page", EXPORT_PATH)
             drained, pages = True, pages + 1
             advanced = isinstance(after, str) and bool(after) and after != cursor.export
-            retry |= batch.retry
+            # The page's tickets in parts, each yielded (without a cursor) as soon as its
+            # histories are read: a daemon killed while reading a page has planned what it
+            # read; the next life resumes from the cursor and finds those tickets in its
+            # store's snapshots (issue 10, the 50-kill soak: lives shorter than a page).
+            async for last, final in self._normalized_parts(raws):
+                retry |= last.retry
+                if not final:
+                    yield last.page(None)
             assert self._covered is not None
             cursor = ZendeskCursor(
                 events=self._covered,
@@ -429,7 +449,7 @@ class ZendeskConnector(HttpBacked):
                 start_time=None if (advanced or cursor.export) else cursor.start_time,
                 retry=tuple(sorted(retry)),
             )
-            yield batch.page(encode_cursor(cursor))
+            yield last.page(encode_cursor(cursor))
             if page.get("end_of_stream") is not False:
                 return
             if not advanced:
@@ -440,7 +460,7 @@ class ZendeskConnector(HttpBacked):
 
     async def _export_page(
         self, cursor: ZendeskCursor, drained: bool
-    ) -> tuple[Mapping[str, Any], Batch, Any]:
+    ) -> tuple[Mapping[str, Any], list[Any], Any]:
         params: dict[str, Any] = {"include": EXPORT_INCLUDE}
         if cursor.export is not None:
             params["cursor"] = cursor.export
@@ -455,7 +475,7 @@ class ZendeskConnector(HttpBacked):
         raw_tickets: list[Any] = page["tickets"]
         if raw_tickets and (not drained or self._behind(raw_tickets)):
             await self._drain_events()
-        return page, await self._normalize(raw_tickets), page.get("after_cursor")
+        return page, raw_tickets, page.get("after_cursor")
 
     async def _retry(self, ids: set[int]) -> Batch:
         """Re-read the tickets whose history failed earlier (those past their back-off)."""

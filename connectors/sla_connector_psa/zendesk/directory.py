@@ -18,7 +18,7 @@ from typing import Any
 from sla_connector.core.errors import ConnectorError
 from sla_connector.core.ports import Clock
 from sla_connector_psa.values import optional_int
-from sla_connector_psa.zendesk.normalize import SYSTEM_USER_ID, NormalizeContext
+from sla_connector_psa.zendesk.normalize import SYSTEM_USER_ID, Audit, NormalizeContext
 from sla_connector_psa.zendesk.settings import ZendeskSettings
 from sla_connector_psa.zendesk.statuses import StatusNames, parse_custom_statuses
 
@@ -152,3 +152,28 @@ class Directory:
             report=self._report,
             status_name=self.statuses.name,
         )
+
+    async def prepare(
+        self, raws: Mapping[int, Mapping[str, Any]], histories: Mapping[int, tuple[Audit, ...]]
+    ) -> None:
+        """Look up what building these tickets needs: comment authors' roles, our own id."""
+        authors: set[int] = set()
+        human_priority_change = False
+        for tid, history in histories.items():
+            requester = optional_int(raws[tid].get("requester_id"))
+            for audit in history:
+                creating = audit.creates  # its comment is the description, never a reply
+                for entry in audit.entries:
+                    if (
+                        entry.kind == "comment"
+                        and entry.public
+                        and not creating
+                        and entry.author_id is not None
+                        and entry.author_id != requester
+                    ):
+                        authors.add(entry.author_id)
+                    if entry.kind == "change" and entry.field == "priority" and not entry.automatic:
+                        human_priority_change = True
+        await self.load_roles(authors)
+        if human_priority_change:
+            await self.self_user_id()

@@ -138,7 +138,8 @@ DECLARATION = ConnectorSettings(
             "export_requests_per_minute",
             "whole number",
             f"`{DEFAULT_EXPORT_REQUESTS_PER_MINUTE}`",
-            "Budget of the incremental export endpoints (Zendesk allows 10/min).",
+            "Budget of the incremental export endpoints (Zendesk allows 10/min); polls "
+            "spend it evenly, at most two requests in each 2 x 61 s / this value.",
             "5",
         ),
         SettingKey(

@@ -84,9 +84,31 @@ def make_connector(
     return connector, sleep
 
 
-async def poll(connector: ZendeskConnector, cursor: str | None) -> list[PollPage]:
-    """All pages of one poll cycle."""
+async def poll_parts(connector: ZendeskConnector, cursor: str | None) -> list[PollPage]:
+    """Everything one poll cycle yields: an export page comes in parts, only its last one
+    with the cursor (``ZendeskConnector._normalized_parts``)."""
     return [page async for page in connector.fetch_changed(cursor)]
+
+
+async def poll(connector: ZendeskConnector, cursor: str | None) -> list[PollPage]:
+    """The pages of one poll cycle, each export page's parts joined into one page."""
+    pages: list[PollPage] = []
+    parts: list[PollPage] = []
+    for part in await poll_parts(connector, cursor):
+        parts.append(part)
+        if part.cursor is not None:
+            pages.append(
+                PollPage(
+                    tickets=tuple(t for p in parts for t in p.tickets),
+                    cursor=part.cursor,
+                    rejected=tuple(r for p in parts for r in p.rejected),
+                    withdrawn=tuple(w for p in parts for w in p.withdrawn),
+                    failures=tuple(f for p in parts for f in p.failures),
+                )
+            )
+            parts = []
+    assert not parts, "a poll ended on a part without a cursor"
+    return pages
 
 
 def json_response(data: Any, status: int = 200, **headers: str) -> httpx.Response:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 import respx
 from sla_connector_psa.zendesk import EVENTS_PATH, EXPORT_PATH
+from sla_connector_psa.zendesk.connector import PAGE_PART
 from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encode_cursor
 
 from sla_connector.core.errors import RetriableConnectorError
@@ -24,6 +25,7 @@ from .support import (
     load,
     make_connector,
     poll,
+    poll_parts,
 )
 
 pytestmark = pytest.mark.anyio
@@ -165,6 +167,48 @@ async def test_restart_with_a_persisted_cursor_reads_audits_once_per_unknown_tic
     assert [t.id for t in first.tickets] == [t.id for t in second[0].tickets] == ["102"]
     assert routes["audits"].call_count == 1  # cached: the second poll read no audits
     assert first.tickets == second[0].tickets
+
+
+async def test_a_page_of_cold_tickets_comes_in_parts_so_a_killed_poll_keeps_what_it_read() -> None:
+    # After a restart no history is in memory: each ticket costs an audits read. The page
+    # is yielded in parts as the reads finish (issue 10: lives shorter than one page).
+    cursor = encode_cursor(ZendeskCursor(events=E_END, export=C3))
+    template = load("export_page1.json")["tickets"][1]  # ticket 102, audits in the fixtures
+    ids = list(range(1000, 1000 + PAGE_PART * 2 + 3))
+    page = load("export_empty.json") | {
+        "tickets": [template | {"id": n} for n in ids],
+        "users": load("export_page1.json")["users"],
+    }
+    no_events = {"ticket_events": [], "count": 0, "end_time": E_END, "end_of_stream": True}
+    audits = load("audits_102_page1.json") | {"next_page": None}
+
+    def audits_of(request: httpx.Request) -> httpx.Response:
+        tid = int(request.url.path.split("/")[-2])
+        return json_response(
+            audits | {"audits": [a | {"ticket_id": tid} for a in audits["audits"]]}
+        )
+
+    connector, _ = make_connector()
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        routes = full_read_routes(router)
+        routes["export"].side_effect = export_handler({f"cursor={C3}": page})
+        routes["events"].side_effect = events_handler({E_END: no_events})
+        read = router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=audits_of)
+        parts = await poll_parts(connector, cursor)
+        assert read.call_count == len(ids)
+        # The warm part (nothing known: empty), then the cold tickets PAGE_PART at a time;
+        # only the last part carries the cursor, so a poll ended early resumes the page.
+        assert [len(p.tickets) for p in parts] == [0, PAGE_PART, PAGE_PART, 3]
+        assert [p.cursor is None for p in parts] == [True, True, True, False]
+        assert sorted(int(t.id) for p in parts for t in p.tickets) == ids
+        # Killed after the first cold part: what it yielded was read, and nothing more.
+        fresh, _ = make_connector()
+        reads_before = read.call_count
+        stream = fresh.fetch_changed(cursor)
+        seen = [await anext(stream), await anext(stream)]
+        await stream.aclose()
+        assert [t.id for t in seen[1].tickets] == [str(n) for n in ids[:PAGE_PART]]
+        assert read.call_count - reads_before == PAGE_PART
 
 
 async def test_history_lagging_the_export_is_read_from_audits() -> None:
