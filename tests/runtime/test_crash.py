@@ -2,7 +2,8 @@
 
 A simulated day of escalations plays out against the simulator served over loopback HTTP
 while the daemon is killed and restarted again and again, sometimes during start-up,
-mostly while it polls and writes. Then it runs undisturbed to the end of the day and is
+mostly while it polls and writes. Then it runs undisturbed to the end of the day, 02:00 UTC
+(New York's working day ends at 23:00 UTC; after it only 24x7 P1 steps fall due), and is
 stopped with SIGTERM. The PSA's write log and the ledger are compared with the steps
 the core computes from the PSA's final tickets: none missed, none written twice, and
 those that fell due while the daemon was down fired late and say so.
@@ -33,6 +34,7 @@ SPEED = 720.0  # a simulated day in 120 s of wall time
 KILLS = 50
 SEED = 20261005
 QUIET = timedelta(hours=2)  # virtual time left undisturbed after the last kill, at least
+DAY = timedelta(hours=20)  # 06:00 to 02:00 UTC; the 4 h more to 06:00 cost 20 s of wall time
 MARGIN_US = 60_000_000  # a virtual minute clear of the kill and the restart around a window
 
 
@@ -55,7 +57,7 @@ def test_sigkill_at_random_moments_misses_no_escalation_and_duplicates_none(
 ) -> None:
     rng = random.Random(SEED)
     setup = Setup.create(tmp_path, speed=SPEED)
-    end = SIM_START + timedelta(days=1)
+    end = SIM_START + DAY
     daemons: list[Daemon] = []
     kills: list[datetime] = []
     with setup.server():
