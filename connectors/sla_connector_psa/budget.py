@@ -11,12 +11,13 @@ The window is 61 s: the vendor's minute and a second for the time between being 
 here and being counted by the vendor (and for clock skew).
 
 A *paced* budget (Zendesk's incremental export: 10 requests a minute, psa-apis.md 3.6)
-also holds its background requests to ``PACED_BURST`` (two: a poll's export page and its
-event-stream page) in that share of the window (2 x 61 s / the budget), so polls every few
-seconds do not spend the minute in its first half and then see nothing new for the rest
-of it: in the 50-kill soak of issue 10, eight export reads in 22 s were followed
-by 40 s without one while a dozen new tickets became visible. The long-run rate is the
-same; only the burst is gone.
+also holds the first request of each poll (made inside ``pacing()``) until at most
+``PACED_BURST - 1`` requests of the budget fall in the last share of the window
+(2 x 61 s / the budget), so polls every few seconds do not spend the minute in its first
+half and then see nothing new for the rest of it; the rest of the poll (its event-stream
+page, further pages) is held only by the budget itself. In the 50-kill soak of issue 10,
+eight export reads in 22 s were followed by 40 s without one while a dozen new tickets
+became visible. The long-run rate is the same; only the burst is gone.
 """
 
 from __future__ import annotations
@@ -27,17 +28,31 @@ import heapq
 import itertools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from sla_connector.core.ports import URGENT, Clock, RequestLog, request_priority
 
-__all__ = ["WINDOW", "RequestBudget", "log_warning_once"]
+__all__ = ["PACED_BURST", "WINDOW", "RequestBudget", "log_warning_once", "pacing"]
 
 log = logging.getLogger("sla_connector_psa.http")
 
 WINDOW = timedelta(seconds=61)
 PACED_BURST = 2  # a paced budget's burst: a poll's export page and its event-stream page
+
+_pacing: ContextVar[bool] = ContextVar("sla_connector_psa_pacing", default=False)
+
+
+@contextmanager
+def pacing() -> Iterator[None]:
+    """Mark the requests made inside as a poll's first, which a paced budget spaces out."""
+    token = _pacing.set(True)
+    try:
+        yield
+    finally:
+        _pacing.reset(token)
 
 
 def _us(instant: datetime) -> int:
@@ -154,7 +169,7 @@ class RequestBudget:
         start = (
             self._window[len(self._window) - limit] + window if len(self._window) >= limit else now
         )
-        if self.paced and not urgent and len(self._window) >= PACED_BURST:
+        if self.paced and _pacing.get() and not urgent and len(self._window) >= PACED_BURST:
             share = window * PACED_BURST / self.requests_per_minute
             start = max(start, self._window[-PACED_BURST] + share)
         return now, (start if start > now else None)

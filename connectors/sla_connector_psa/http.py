@@ -32,6 +32,7 @@ belongs to whoever injected it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -46,7 +47,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from sla_connector.core.errors import FatalConnectorError
-from sla_connector.core.ports import URGENT, Clock, RequestLog, request_priority
+from sla_connector.core.ports import URGENT, Clock, RequestLog, request_priority, urgent
 from sla_connector_psa.budget import RequestBudget
 from sla_connector_psa.credentials import AuthDescription, Credentials, StaticCredentials
 from sla_connector_psa.http_errors import (
@@ -476,10 +477,15 @@ class PsaHttp(RequestBudget):
 
     async def _request(self, call: _Call, auth: Mapping[str, str]) -> httpx.Response:
         # The narrower budget first: a request waiting for its endpoint's slot holds no slot
-        # of the account's meanwhile.
+        # of the account's meanwhile. A paced endpoint's request (Zendesk's export page, the
+        # read that shows new tickets, at most a few a minute) goes to the account's budget
+        # as urgent: behind the minute's background reads it waited 12 s in the soak.
         stamp = await self._throttle()
         account = self.account
-        account_stamp = None if account is None else await account._throttle()
+        account_stamp = None
+        if account is not None:
+            with urgent() if self.paced else contextlib.nullcontext():
+                account_stamp = await account._throttle()
         try:
             return await self._send(call, auth)
         finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+from sla_connector_psa.budget import pacing
 from sla_connector_psa.credentials import AuthDescription, StaticCredentials, basic_header
 from sla_connector_psa.http import (
     DEFAULT_TIMEOUT,
@@ -491,17 +492,41 @@ async def test_a_paced_budget_spreads_background_requests_over_the_minute() -> N
     respx.get(BASE + "/export").mock(return_value=httpx.Response(200, json={}))
     http, sleep = make_http(rpm=100)
     export = http.sibling(requests_per_minute=8, within_account=True, paced=True)
-    for _ in range(5):
-        await export.get_json("export")
+    with pacing():  # each a poll's first request
+        for _ in range(5):
+            await export.get_json("export")
     # Two at once (an export page and its event-stream page), then two per 2 x 61 s / 8.
     assert sleep.waits == [15.25, 15.25]
-    with urgent():
+    await export.get_json("export")  # the rest of a poll: held by the budget alone
+    with pacing(), urgent():
         await export.get_json("export")  # the budget's limit, not its pacing, binds urgent
     assert sleep.waits == [15.25, 15.25]
     unpaced = http.sibling(requests_per_minute=8)
-    for _ in range(5):
-        await unpaced.get_json("export")
+    with pacing():
+        for _ in range(5):
+            await unpaced.get_json("export")
     assert sleep.waits == [15.25, 15.25]
+
+
+@respx.mock
+async def test_a_paced_export_request_takes_the_account_slot_background_reads_leave() -> None:
+    # Background reads leave a quarter of the account's budget to urgent ones; the export
+    # page (paced, a few a minute, the read that shows new tickets) may use it: behind a
+    # minute of audits reads it waited 12 s in the 50-kill soak (issue 10).
+    respx.get(BASE + "/t").mock(return_value=httpx.Response(200, json={}))
+    respx.get(BASE + "/export").mock(return_value=httpx.Response(200, json={}))
+    http, sleep = make_http(rpm=4)  # background requests may use 3 of the 4 slots
+    export = http.sibling(requests_per_minute=8, within_account=True, paced=True)
+    for _ in range(3):
+        await http.get_json("t")
+    await export.get_json("export")  # the fourth slot, without waiting
+    assert sleep.waits == []
+    fresh, fresh_sleep = make_http(rpm=4)
+    unpaced = fresh.sibling(requests_per_minute=8, within_account=True)
+    for _ in range(3):
+        await fresh.get_json("t")
+    await unpaced.get_json("export")  # an unpaced sibling is background in the account
+    assert fresh_sleep.waits == [61.0]
 
 
 @respx.mock
@@ -517,7 +542,8 @@ async def test_a_paced_budget_keeps_its_pace_across_a_restart() -> None:
     second.clock.at = first.clock.at + timedelta(seconds=5)  # type: ignore[attr-defined]
     second_export = second.sibling(requests_per_minute=8, paced=True)
     second.keep_budgets(log)
-    await second_export.get_json("export")
+    with pacing():
+        await second_export.get_json("export")
     assert sleep.waits == [10.25]  # the pair of 5 s ago holds the pace, not a fresh start
 
 

@@ -218,6 +218,27 @@ async def test_finding_6_custom_statuses_can_be_named_and_moves_within_a_categor
     assert found.status == "Pending - customer"
 
 
+async def test_finding_6_a_config_naming_only_categories_never_reads_the_custom_statuses(
+    zendesk: ZendeskTwin, clock: ManualClock, env: Any
+) -> None:
+    # Their labels can change no name then, and a crash-looping daemon spent a request on
+    # them in every life (issue 10, the 50-kill soak: 22 of 318 requests).
+    vendor = zendesk.state.add_custom_status("pending", "Pending - vendor")
+    ticket = zendesk.create_ticket("VPN down", priority="high")
+    zendesk.set_status(ticket, custom_status_id=vendor)
+    clock.advance(61)
+    connector = zendesk_connector(
+        zendesk, TwinTime(clock), environ=env, paused_statuses=["pending", "hold"]
+    )
+    try:
+        found = tickets(await poll(connector, None))[str(ticket)]
+    finally:
+        await connector.aclose()
+    assert found.status == "pending"
+    assert statuses(found)[-1] == "pending"
+    assert not [r for r in zendesk.journal.requests() if "custom_statuses" in r.path]
+
+
 # -- 7. Jira's search returns at most 40 changelog entries ----------------------------------
 
 

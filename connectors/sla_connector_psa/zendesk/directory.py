@@ -107,7 +107,11 @@ class Directory:
 
     async def load_statuses(self, raws: Iterable[Mapping[str, Any]]) -> None:
         """Read the custom statuses when a ticket shows one this process does not know
-        (at most once a minute: a status deleted meanwhile is not asked for in a loop)."""
+        (at most once a minute: a status deleted meanwhile is not asked for in a loop), and
+        only when a label can matter: a restarted daemon otherwise spends a request on them
+        in every life (issue 10, the 50-kill soak: 22 of 318 requests)."""
+        if not self.statuses.labels_matter:
+            return
         if not any(self.statuses.unknown(raw.get("custom_status_id")) for raw in raws):
             return
         now = self.clock.now()

@@ -139,7 +139,8 @@ DECLARATION = ConnectorSettings(
             "whole number",
             f"`{DEFAULT_EXPORT_REQUESTS_PER_MINUTE}`",
             "Budget of the incremental export endpoints (Zendesk allows 10/min); polls "
-            "spend it evenly, at most two requests in each 2 x 61 s / this value.",
+            "are spread over the minute: a poll's first request waits until fewer than two "
+            "of these requests fall in the last 2 x 61 s / this value.",
             "5",
         ),
         SettingKey(

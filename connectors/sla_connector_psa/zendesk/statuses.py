@@ -58,6 +58,14 @@ class StatusNames:
         self.configured = frozenset(name.casefold() for name in configured)
         self.known: dict[int, CustomStatus] = {}
 
+    @property
+    def labels_matter(self) -> bool:
+        """Whether a custom status's label can change a name: only when the configuration
+        names a status that is not a category. Otherwise the category the ticket and its
+        status changes carry is the name (a move within one category changes only
+        ``custom_status_id`` and so changes no name), and the statuses need not be read."""
+        return any(name not in CATEGORIES for name in self.configured)
+
     def learn(self, statuses: Mapping[int, CustomStatus]) -> None:
         self.known.update(statuses)
 
