@@ -11,13 +11,14 @@ The window is 61 s: the vendor's minute and a second for the time between being 
 here and being counted by the vendor (and for clock skew).
 
 A *paced* budget (Zendesk's incremental export: 10 requests a minute, psa-apis.md 3.6)
-also holds the first request of each poll (made inside ``pacing()``) until at most
-``PACED_BURST - 1`` requests of the budget fall in the last share of the window
-(2 x 61 s / the budget), so polls every few seconds do not spend the minute in its first
-half and then see nothing new for the rest of it; the rest of the poll (its event-stream
-page, further pages) is held only by the budget itself. In the 50-kill soak of issue 10,
-eight export reads in 22 s were followed by 40 s without one while a dozen new tickets
-became visible. The long-run rate is the same; only the burst is gone.
+also spaces the first request of each poll (made inside ``pacing()``; its first attempt)
+``PACE_SHARE`` x 61 s / the budget after the one before (15.25 s at 8 a minute), so polls
+take at most half the budget and leave the rest to what a poll may need besides (its
+event-stream page, further pages, retries), which the budget alone holds. Polls every few
+seconds otherwise spent the minute in its first 20 s and then read nothing for 40 s while
+new tickets became visible, or left no slot for the event-stream page that a poll with new
+tickets needs (issue 10, the 50-kill soak). After a restart the pace starts from the
+budget's latest request in the log.
 """
 
 from __future__ import annotations
@@ -35,19 +36,20 @@ from datetime import UTC, datetime, timedelta
 
 from sla_connector.core.ports import URGENT, Clock, RequestLog, request_priority
 
-__all__ = ["PACED_BURST", "WINDOW", "RequestBudget", "log_warning_once", "pacing"]
+__all__ = ["PACE_SHARE", "WINDOW", "RequestBudget", "log_warning_once", "pacing"]
 
 log = logging.getLogger("sla_connector_psa.http")
 
 WINDOW = timedelta(seconds=61)
-PACED_BURST = 2  # a paced budget's burst: a poll's export page and its event-stream page
+PACE_SHARE = 2  # a paced budget's polls are this many budget shares (61 s / budget) apart
 
 _pacing: ContextVar[bool] = ContextVar("sla_connector_psa_pacing", default=False)
 
 
 @contextmanager
 def pacing() -> Iterator[None]:
-    """Mark the requests made inside as a poll's first, which a paced budget spaces out."""
+    """Mark the request made inside as a poll's first, which a paced budget spaces out
+    (its first attempt only: the budget clears the mark once it has counted it)."""
     token = _pacing.set(True)
     try:
         yield
@@ -93,6 +95,7 @@ class RequestBudget:
         self.request_log = None
         self.bucket = f"{name}/0/{requests_per_minute}"
         self.paced = False
+        self._last_paced: datetime | None = None  # a paced budget's last poll-first request
 
     def keep_budgets(self, log: RequestLog) -> None:
         """Keep this layer's budget and its siblings' in ``log`` (``core.ports.BudgetKeeper``)."""
@@ -113,6 +116,8 @@ class RequestBudget:
             earlier = [at for at in earlier if at < _us(self._window[0])]
         seen = sorted([*(_from_us(at) for at in earlier), *self._window])
         self._window = deque(at for at in seen if at > since)
+        if self.paced and self._window and self._last_paced is None:
+            self._last_paced = self._window[-1]  # which was a poll's first is not kept
 
     async def _throttle(self) -> datetime:
         """Keep at most ``requests_per_minute`` requests in any ``WINDOW`` (61 s), urgent
@@ -144,6 +149,9 @@ class RequestBudget:
                     now = max(self.clock.now(), start)  # a virtual clock may not have moved
                     break
             self._count(now)
+            if self.paced and _pacing.get() and not urgent:
+                self._last_paced = now
+                _pacing.set(False)  # the attempt's retries are the rest of the poll
             return now
         finally:
             self._queue.remove(entry)
@@ -169,9 +177,8 @@ class RequestBudget:
         start = (
             self._window[len(self._window) - limit] + window if len(self._window) >= limit else now
         )
-        if self.paced and _pacing.get() and not urgent and len(self._window) >= PACED_BURST:
-            share = window * PACED_BURST / self.requests_per_minute
-            start = max(start, self._window[-PACED_BURST] + share)
+        if self.paced and _pacing.get() and not urgent and self._last_paced is not None:
+            start = max(start, self._last_paced + window * PACE_SHARE / self.requests_per_minute)
         return now, (start if start > now else None)
 
     def _expire_before(self, start: datetime, limit: int) -> None:

@@ -60,6 +60,7 @@ class SoakReport:
     lateness: list[float]
     lateness_visible: list[float]
     lateness_up: list[float]
+    lateness_up_visible: list[float] = field(default_factory=list)  # both of the above
     kills: int = 0
     kills_in_flight: int = 0
     fault_rate: float = 0.0
@@ -146,10 +147,14 @@ class SoakReport:
                 report.early.append(f"{step.ticket}:{step.step} {late:+.1f}s")
             report.lateness.append(late)
             report.late_by_step[f"{step.ticket}:{step.step}:c1"] = late
-            if first_seen.get(step.ticket, math.inf) <= step.due - VISIBLE_BEFORE:
+            visible = first_seen.get(step.ticket, math.inf) <= step.due - VISIBLE_BEFORE
+            up = any(start + UP_FOR <= step.due < end for start, end in uptimes)
+            if visible:
                 report.lateness_visible.append(late)
-            if any(start + UP_FOR <= step.due < end for start, end in uptimes):
+            if up:
                 report.lateness_up.append(late)
+            if visible and up:
+                report.lateness_up_visible.append(late)
         return report
 
     def row(self) -> dict[str, Any]:
@@ -169,6 +174,7 @@ class SoakReport:
             "late max": seconds(self.lateness, 1.0),
             "p99 (seen >= 15 s before due)": seconds(self.lateness_visible, 0.99),
             "p99 (daemon up >= 2 s at due)": seconds(self.lateness_up, 0.99),
+            "p99 (both)": seconds(self.lateness_up_visible, 0.99),
         }
 
     def details(self, most: int = 12) -> list[str]:

@@ -154,6 +154,7 @@ def test_report_counts_written_missed_duplicates_extra_and_early() -> None:
     assert report.duplicates == 1 and len(report.extra) == 2 and len(report.early) == 1
     assert sorted(report.lateness) == [-10.0, 1.0]
     assert report.lateness_up == []  # both fell due after the daemon's only life ended
+    assert report.lateness_up_visible == []
     row = report.row()
     assert row["written"] == "2/3" and row["late max"] == "1.0 s"
     assert render_table([report]).splitlines()[2].startswith("| r | 2/3 | 1 | 1 | 2 | 1 |")

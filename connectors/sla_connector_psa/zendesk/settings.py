@@ -139,8 +139,8 @@ DECLARATION = ConnectorSettings(
             "whole number",
             f"`{DEFAULT_EXPORT_REQUESTS_PER_MINUTE}`",
             "Budget of the incremental export endpoints (Zendesk allows 10/min); polls "
-            "are spread over the minute: a poll's first request waits until fewer than two "
-            "of these requests fall in the last 2 x 61 s / this value.",
+            "are at least 2 x 61 s / this value apart (15.25 s at 8), leaving half of it to "
+            "event-stream pages, further pages and retries.",
             "5",
         ),
         SettingKey(

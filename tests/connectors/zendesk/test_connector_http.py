@@ -80,4 +80,6 @@ async def test_incremental_endpoints_keep_their_own_budget() -> None:
         router.get(EXPORT_PATH).mock(return_value=json_response(load("export_empty.json")))
         for _ in range(3):
             await poll(connector, CURSOR)
-    assert sleep.waits == [61.0]  # the third export waited out the window (60 s + 1 s transit)
+    # The account's 100 a minute would hold none of them; the export's 2 a minute, paced at
+    # 2 x 61 s / 2, hold each poll after the first for a whole window.
+    assert sleep.waits == [61.0, 61.0]
