@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -132,6 +133,13 @@ class ZendeskConnector(HttpBacked):
         self.book = HealthBook(clock)
         self.directory = Directory(settings, clock, self.get_json, self.unmapped.report)
         self._covered: int | None = None  # the event stream has been read up to this start_time
+        # How many cold tickets (history to read) make the event stream worth a read: a page
+        # of it costs a request of the export budget (8 a minute), an audits read one of the
+        # account's (100), so it pays once it saves that many audits reads. Read after every
+        # change, it took half the export budget and left polls without slots (issue 10).
+        self.events_worth = math.ceil(
+            settings.requests_per_minute / settings.export_requests_per_minute
+        )
         self._resume_at: datetime | None = None
         self.writer = WriteBack(self)
         # Tickets unchanged since the store's snapshot are not read again (zendesk.recall).
@@ -288,14 +296,12 @@ class ZendeskConnector(HttpBacked):
         for ticket_id, reason in batch.rejected:
             log.warning("connector %s: ticket %s rejected: %s", self.name, ticket_id, reason)
         self.book.count("withdrawn", len(batch.withdrawn))
-        unknown = {
-            tid: raw
-            for tid, raw in latest.items()
-            if self.history.history(tid) is None or self._stale(tid, raw)
-        }
-        recalled = self.recall.unchanged(unknown)
+        unknown, recalled, cold = self._sort(latest)
+        stream = self._covered is not None  # a poll is reading (not a single ticket's read)
+        if stream and len(cold) >= self.events_worth and self._behind(list(latest.values())):
+            await self._drain_events()
+            unknown, recalled, cold = self._sort(latest)
         self.recall.recalled += len(recalled)
-        cold = [tid for tid in unknown if tid not in recalled]
         warm = {tid: raw for tid, raw in latest.items() if tid not in unknown or tid in recalled}
         await self._build(warm, recalled, batch)
         yield batch, not cold
@@ -305,6 +311,19 @@ class ZendeskConnector(HttpBacked):
                 {tid: latest[tid] for tid in cold[start : start + PAGE_PART]}, {}, part
             )
             yield part, start + PAGE_PART >= len(cold)
+
+    def _sort(
+        self, latest: Mapping[int, Mapping[str, Any]]
+    ) -> tuple[dict[int, Mapping[str, Any]], dict[int, Ticket], list[int]]:
+        """A page's tickets whose history is not known (or lags the export), those of them
+        unchanged since the store's snapshot, and the rest: the cold ones, to be read."""
+        unknown = {
+            tid: raw
+            for tid, raw in latest.items()
+            if self.history.history(tid) is None or self._stale(tid, raw)
+        }
+        recalled = self.recall.unchanged(unknown)
+        return unknown, recalled, [tid for tid in unknown if tid not in recalled]
 
     async def _build(
         self,
@@ -478,8 +497,6 @@ class ZendeskConnector(HttpBacked):
             )
         self.absorb(page)
         raw_tickets: list[Any] = page["tickets"]
-        if raw_tickets and (not drained or self._behind(raw_tickets)):
-            await self._drain_events()
         return page, raw_tickets, page.get("after_cursor")
 
     async def _retry(self, ids: set[int]) -> Batch:

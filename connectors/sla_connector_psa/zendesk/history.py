@@ -2,10 +2,11 @@
 
 Polling economy (issue 3): a steady-state poll must cost one request. The ticket export says
 *which* tickets changed; their status/reply/priority history comes from the incremental
-ticket event stream, read once per poll for all changed tickets (1,000 updates a page), and
-kept here per ticket. A ticket's history is *complete* once its creating update was seen in
-the stream or its audits were read; only incomplete ones (older tickets after a restart)
-cost one audits read, once per process.
+ticket event stream (1,000 updates a page) when a page has enough changed tickets to make
+that read pay (``ZendeskConnector.events_worth``: it costs a request of the scarce export
+budget), else from each changed ticket's audits, and is kept here per ticket. A ticket's
+history is *complete* once its creating update was seen in the stream or its audits were
+read; only incomplete or lagging ones cost an audits read.
 
 The cursor the runtime persists is in ``cursor``.
 """

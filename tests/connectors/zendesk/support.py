@@ -72,15 +72,25 @@ class VirtualSleep:
 
 
 def make_connector(
-    clock: FakeClock | None = None, *, max_attempts: int = 5, **overrides: Any
+    clock: FakeClock | None = None,
+    *,
+    max_attempts: int = 5,
+    events_worth: int | None = 1,
+    **overrides: Any,
 ) -> tuple[ZendeskConnector, VirtualSleep]:
-    """The adapter with the test settings, an injected client and a virtual sleep."""
+    """The adapter with the test settings, an injected client and a virtual sleep.
+
+    ``events_worth``: the event stream is read for a page with this many cold tickets; 1
+    by default here, so the fixtures' small pages exercise the stream; None keeps the
+    connector's own (its two budgets' ratio)."""
     clock = clock or FakeClock()
     sleep = VirtualSleep(clock)
     settings = parse_settings("zd", {**SETTINGS, **overrides}, environ=ENV)
     connector = ZendeskConnector(
         settings, clock, client=httpx.AsyncClient(), sleep=sleep, max_attempts=max_attempts
     )
+    if events_worth is not None:
+        connector.events_worth = events_worth
     return connector, sleep
 
 

@@ -372,6 +372,51 @@ async def test_polling_economy_ten_thousand_open_tickets() -> None:
     assert all(t.events[-1].to == "pending" for t in busy.tickets)
 
 
+@pytest.mark.parametrize(("changed", "stream_reads"), [(3, 0), (20, 1)])
+async def test_the_event_stream_is_read_only_when_it_saves_more_than_it_costs(
+    changed: int, stream_reads: int
+) -> None:
+    # A stream page costs one of the export's 8 requests a minute, an audits read one of
+    # the account's 100: the stream is read for a page with ceil(100 / 8) = 13 or more
+    # tickets to read (issue 10: read after every change it starved the polls).
+    connector, _ = make_connector(events_worth=None)
+    assert connector.events_worth == 13
+    new = "2026-11-02T17:00:00Z"  # after the cursor's stream position (16:45)
+    tickets, events = _synthetic(changed, 5000, new, new)
+    cursor = encode_cursor(ZendeskCursor(events=E_END, export=C3))
+    page = load("export_empty.json") | {
+        "tickets": tickets,
+        "users": load("export_page1.json")["users"],
+    }
+    audits = load("audits_102_page1.json") | {"next_page": None}
+
+    def audits_of(request: httpx.Request) -> httpx.Response:
+        tid = int(request.url.path.split("/")[-2])
+        return json_response(
+            audits | {"audits": [a | {"ticket_id": tid} for a in audits["audits"]]}
+        )
+
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        routes = full_read_routes(router)
+        routes["export"].side_effect = export_handler({f"cursor={C3}": page})
+        routes["events"].side_effect = events_handler(
+            {
+                E_END: {
+                    "ticket_events": events,
+                    "count": changed,
+                    "end_time": E_END + 900,
+                    "end_of_stream": True,
+                    "next_page": None,
+                }
+            }
+        )
+        read = router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=audits_of)
+        (found,) = await poll(connector, cursor)
+    assert len(found.tickets) == changed
+    assert routes["events"].call_count == stream_reads
+    assert read.call_count == (0 if stream_reads else changed)
+
+
 async def test_fetch_ticket_reads_audits_when_cold_and_the_cache_when_warm() -> None:
     connector, _ = make_connector()
     page1 = load("export_page1.json")

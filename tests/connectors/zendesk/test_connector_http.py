@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 import respx
-from sla_connector_psa.zendesk import EVENTS_PATH, EXPORT_PATH
+from sla_connector_psa.zendesk import EXPORT_PATH
 from sla_connector_psa.zendesk.cursor import ZendeskCursor, encode_cursor
 
 from sla_connector.core.errors import RetriableConnectorError
@@ -62,14 +62,19 @@ async def test_persistent_5xx_fails_the_poll_as_retriable() -> None:
 async def test_exhausted_rate_limit_header_delays_the_next_request() -> None:
     connector, sleep = make_connector()
     page = load("export_empty.json") | {"tickets": load("export_page3.json")["tickets"]}
-    events = load("ticket_events_2.json") | {"end_of_stream": True}
     with respx.mock(base_url=BASE) as router:
         router.get(EXPORT_PATH).mock(
             return_value=httpx.Response(
                 200, json=page, headers={"ratelimit-remaining": "0", "ratelimit-reset": "17"}
             )
         )
-        router.get(EVENTS_PATH).mock(return_value=json_response(events))
+        # Ticket 105 changed before the cursor's stream position: its audits are read.
+        audits = load("audits_102_page1.json") | {"next_page": None}
+        router.get("/api/v2/tickets/105/audits").mock(
+            return_value=json_response(
+                audits | {"audits": [a | {"ticket_id": 105} for a in audits["audits"]]}
+            )
+        )
         await poll(connector, CURSOR)
     assert sleep.waits == [17.0]
 
