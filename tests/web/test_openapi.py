@@ -67,3 +67,15 @@ def test_item_10_schemathesis_sees_each_operation() -> None:
         f"{result.ok().method.upper()} {result.ok().path}" for result in schema.get_all_operations()
     }
     assert {"GET /api/overview", "GET /api/tickets/{source}/{ticket_id}"} <= operations
+
+
+@pytest.mark.anyio
+async def test_item_10_a_path_no_route_matches_answers_json_under_the_api() -> None:
+    # Found by schemathesis: a ticket id with a newline matched no route, and the router's
+    # own 404 was text/plain, which the document does not promise.
+    async with client_for(APP, **AUTH) as http:
+        api = await http.get("/api/tickets/The%20ticket./%5D%60%C3%81%0Ad%C3%A5")
+        page = await http.get("/no/such/page")
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/json")
+    assert api.json()["error"] == "not found"
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")

@@ -315,11 +315,19 @@ def create_app(
         msp_token=token,
         to_json=JSONResponseZ,
     )
+    handlers = _Routes(views, pages)
+
+    async def unmatched(request: Request, exc: Exception) -> Response:
+        """A path no route matches (a ticket id with a newline, say) answers as the routes'
+        own 404s do: JSON under /api/ (the OpenAPI document says so), the page elsewhere."""
+        return handlers.not_found(request, request.url.path)
+
     app = Starlette(
         routes=routes,
         middleware=_middleware(
             token, pages, public_paths, allowed_hosts, login_limiter, portal=gate
         ),
+        exception_handlers={404: unmatched},
     )
     app.state.metrics_registry = registry
     app.state.evaluations = views.evaluations  # the demo primes it with its history
