@@ -42,7 +42,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,6 +75,7 @@ from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encod
 from sla_connector_psa.zendesk.directory import Directory
 from sla_connector_psa.zendesk.feeds import EVENTS_PATH, drain_events, read_audits
 from sla_connector_psa.zendesk.history import HistoryCache
+from sla_connector_psa.zendesk.history_reads import HISTORY_READS, HistoryReads
 from sla_connector_psa.zendesk.normalize import (
     Audit,
     build_ticket,
@@ -93,10 +94,8 @@ EXPORT_PATH = "/api/v2/incremental/tickets/cursor"
 
 EXPORT_INCLUDE = "users,organizations"
 _MIN_AGE = timedelta(seconds=60)  # incremental start_time must be at least a minute old
-HISTORY_READS = 4  # audits reads in flight at once while a page is normalised
 PAGE_PART = 2 * HISTORY_READS  # export tickets normalised and yielded together
 _REMAINING_HEADERS = ("ratelimit-remaining", "X-Rate-Limit-Remaining")
-_STALE_TOLERANCE = timedelta(seconds=5)  # ticket updated_at may trail its audit by a moment
 
 
 class ZendeskConnector(HttpBacked):
@@ -131,6 +130,7 @@ class ZendeskConnector(HttpBacked):
         self.unmapped = UnmappedReporter(settings.name)
         self.history = HistoryCache()
         self.book = HealthBook(clock)
+        self.reads = HistoryReads(self.name, self.history, self.book, self._read_audits)
         self.directory = Directory(settings, clock, self.get_json, self.unmapped.report)
         self._covered: int | None = None  # the event stream has been read up to this start_time
         # How many cold tickets (history to read) make the event stream worth a read: a page
@@ -246,17 +246,6 @@ class ZendeskConnector(HttpBacked):
             self.get_json, self.history, self._covered, self.settings.automatic_channels, self.name
         )
 
-    def _stale(self, ticket_id: int, raw: Mapping[str, Any]) -> bool:
-        """True when the export shows an update the known history lacks."""
-        latest = self.history.latest(ticket_id)
-        if latest is None:
-            return True
-        try:
-            updated = parse_instant(raw.get("updated_at"), "updated_at")
-        except TicketError:
-            return False
-        return updated > latest + _STALE_TOLERANCE
-
     def _gone(self, raw: Mapping[str, Any]) -> Withdrawal | None:
         return gone(raw, self.directory.suspended)
 
@@ -296,11 +285,11 @@ class ZendeskConnector(HttpBacked):
         for ticket_id, reason in batch.rejected:
             log.warning("connector %s: ticket %s rejected: %s", self.name, ticket_id, reason)
         self.book.count("withdrawn", len(batch.withdrawn))
-        unknown, recalled, cold = self._sort(latest)
+        unknown, recalled, cold, unseen = self._sort(latest)
         stream = self._covered is not None  # a poll is reading (not a single ticket's read)
         if stream and len(cold) >= self.events_worth and self._behind(list(latest.values())):
             await self._drain_events()
-            unknown, recalled, cold = self._sort(latest)
+            unknown, recalled, cold, unseen = self._sort(latest)
         self.recall.recalled += len(recalled)
         warm = {tid: raw for tid, raw in latest.items() if tid not in unknown or tid in recalled}
         await self._build(warm, recalled, batch)
@@ -308,33 +297,45 @@ class ZendeskConnector(HttpBacked):
         for start in range(0, len(cold), PAGE_PART):
             part = Batch()
             await self._build(
-                {tid: latest[tid] for tid in cold[start : start + PAGE_PART]}, {}, part
+                {tid: latest[tid] for tid in cold[start : start + PAGE_PART]}, {}, part, unseen
             )
             yield part, start + PAGE_PART >= len(cold)
 
     def _sort(
         self, latest: Mapping[int, Mapping[str, Any]]
-    ) -> tuple[dict[int, Mapping[str, Any]], dict[int, Ticket], list[int]]:
+    ) -> tuple[dict[int, Mapping[str, Any]], dict[int, Ticket], list[int], set[int]]:
         """A page's tickets whose history is not known (or lags the export), those of them
-        unchanged since the store's snapshot, and the rest: the cold ones, to be read."""
+        unchanged since the store's snapshot, the rest (the cold ones, to be read), and
+        those of the cold the store has never seen.
+
+        The never-seen go first, and their reads are urgent: a changed ticket's steps are
+        armed from its snapshot and verified when due anyway, but a new ticket's can fire
+        only once it is read, and Zendesk's export shows a ticket 60 s late, when a P1's
+        first step may already be due (issue 10, the 50-kill soak: a new page's reads
+        waited behind the verifies of due steps while the new tickets' steps fell due).
+        """
         unknown = {
             tid: raw
             for tid, raw in latest.items()
-            if self.history.history(tid) is None or self._stale(tid, raw)
+            if self.history.history(tid) is None or self.history.lags(tid, raw)
         }
-        recalled = self.recall.unchanged(unknown)
-        return unknown, recalled, [tid for tid in unknown if tid not in recalled]
+        recalled, unseen = self.recall.partition(unknown)
+        cold = sorted(
+            (tid for tid in unknown if tid not in recalled), key=lambda t: t not in unseen
+        )
+        return unknown, recalled, cold, unseen & set(cold)
 
     async def _build(
         self,
         raws: Mapping[int, Mapping[str, Any]],
         recalled: Mapping[int, Ticket],
         batch: Batch,
+        pressing: Collection[int] = (),
     ) -> None:
         """Build these tickets into ``batch``: the recalled as they are, the rest from their
-        histories (read here when the cache lacks them)."""
+        histories (read here when the cache lacks them; urgently for those ``pressing``)."""
         reading = {tid: raw for tid, raw in raws.items() if tid not in recalled}
-        histories = await self._histories(reading, batch)
+        histories = await self.reads.of_page(reading, batch, pressing)
         await self.directory.load_statuses(raws[tid] for tid in histories)
         await self.directory.prepare(raws, histories)
         context = self.directory.context()
@@ -352,60 +353,6 @@ class ZendeskConnector(HttpBacked):
                 log.warning("connector %s: ticket %s rejected: %s", self.name, tid, exc)
                 continue
             batch.tickets.append(self.recall.stamp(built))
-
-    async def _histories(
-        self, latest: Mapping[int, Mapping[str, Any]], batch: Batch
-    ) -> dict[int, tuple[Audit, ...]]:
-        """The histories of a page's tickets, ``HISTORY_READS`` audits reads at a time.
-
-        One at a time, a page of twenty tickets whose histories a restart no longer holds
-        takes twenty round trips, each a retry away from a few seconds when the PSA
-        answers badly; a daemon restarted every few seconds then never finished its first
-        page, so the tickets on it were never planned (issue 10, the 50-kill soak).
-        """
-        gate = asyncio.Semaphore(HISTORY_READS)
-
-        async def one(tid: int, raw: Mapping[str, Any]) -> tuple[Audit, ...] | None:
-            async with gate:
-                return await self._history_of(tid, raw, batch)
-
-        tasks = [asyncio.ensure_future(one(tid, raw)) for tid, raw in latest.items()]
-        try:
-            found = await asyncio.gather(*tasks)
-        except BaseException:  # the first error ends the page as it did one at a time
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        pairs = zip(latest, found, strict=True)
-        return {tid: history for tid, history in pairs if history is not None}
-
-    async def _history_of(
-        self, tid: int, raw: Mapping[str, Any], batch: Batch
-    ) -> tuple[Audit, ...] | None:
-        """The ticket's history (its audits read when the cache lacks them); None when the
-        ticket went away, is unreadable or failed (each noted in ``batch``)."""
-        history = self.history.history(tid)
-        if history is not None and not self._stale(tid, raw):
-            self.book.quarantine.succeeded("ticket", str(tid))
-            return history
-        try:
-            self.history.set_full(tid, await self._read_audits(tid))
-        except NotFoundError:  # deleted while this poll read it
-            self.history.forget(tid)
-            batch.withdraw(Withdrawal(str(tid), "deleted", "404 while its audits were read"))
-            return None
-        except TicketError as exc:
-            batch.rejected.append((str(tid), str(exc)))
-            return None
-        except RetriableConnectorError as exc:
-            failure = self.book.quarantine.failed("ticket", str(tid), f"audits not read: {exc}")
-            log.warning("connector %s: ticket %s failed (%s); retried later", self.name, tid, exc)
-            batch.failures.append(failure)
-            batch.retry.add(tid)
-            return None
-        self.book.quarantine.succeeded("ticket", str(tid))
-        return self.history.history(tid) or ()
 
     # -- Connector protocol: reads ---------------------------------------------------------
 

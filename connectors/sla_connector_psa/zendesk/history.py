@@ -13,13 +13,18 @@ The cursor the runtime persists is in ``cursor``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+from sla_connector.core.errors import TicketError
+from sla_connector.core.ticket import parse_instant
 from sla_connector_psa.zendesk.normalize import Audit
 
 __all__ = ["HistoryCache"]
+
+_STALE_TOLERANCE = timedelta(seconds=5)  # ticket updated_at may trail its audit by a moment
 
 
 @dataclass(slots=True)
@@ -64,6 +69,18 @@ class HistoryCache:
         if known is None or not known.audits:
             return None
         return max(audit.at for audit in known.audits.values())
+
+    def lags(self, ticket_id: int, raw: Mapping[str, Any]) -> bool:
+        """True when the export's ticket object shows an update the known history lacks
+        (its ``updated_at`` may trail its audit by a moment: ``_STALE_TOLERANCE``)."""
+        latest = self.latest(ticket_id)
+        if latest is None:
+            return True
+        try:
+            updated = parse_instant(raw.get("updated_at"), "updated_at")
+        except TicketError:
+            return False
+        return updated > latest + _STALE_TOLERANCE
 
     def forget(self, ticket_id: int) -> None:
         """Drop a deleted ticket, or one whose history has a hole (its audits get re-read)."""

@@ -73,19 +73,29 @@ class Recall:
 
     def unchanged(self, raws: Mapping[int, Mapping[str, Any]]) -> dict[int, Ticket]:
         """The snapshots of those tickets that Zendesk shows unchanged since they were taken."""
+        return self.partition(raws)[0]
+
+    def partition(
+        self, raws: Mapping[int, Mapping[str, Any]]
+    ) -> tuple[dict[int, Ticket], set[int]]:
+        """The snapshots of the tickets Zendesk shows unchanged since they were taken, and
+        the tickets the store has no snapshot of at all (never planned: nothing of theirs
+        can fire until they are read). Without a store, nothing is known either way."""
         if self.memory is None or not raws:
-            return {}
+            return {}, set()
         try:
             known = self.memory.recall_tickets(self.source, [str(tid) for tid in raws])
         except Exception as exc:  # the store is down: the histories are read instead
             if not self._warned:
                 self._warned = True
                 log.warning("connector %s: cannot read the stored tickets: %s", self.source, exc)
-            return {}
+            return {}, set()
         found: dict[int, Ticket] = {}
+        unseen: set[int] = set()
         for tid, raw in raws.items():
             snapshot = known.get(str(tid))
             if snapshot is None:
+                unseen.add(tid)
                 continue
             ticket = snapshot.ticket
             if ticket.extra.get(FINGERPRINT_KEY) != self.fingerprint:
@@ -97,4 +107,4 @@ class Recall:
                 continue
             if updated == before and updated + SETTLE <= snapshot.seen_at:
                 found[tid] = ticket
-        return found
+        return found, unseen

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,6 +15,8 @@ from sla_connector_psa.zendesk.connector import PAGE_PART
 from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encode_cursor
 
 from sla_connector.core.errors import RetriableConnectorError
+from sla_connector.core.ports import BACKGROUND, URGENT, RecalledTicket, request_priority
+from sla_connector.core.ticket import Ticket
 
 from .support import (
     AUTH,
@@ -209,6 +213,69 @@ async def test_a_page_of_cold_tickets_comes_in_parts_so_a_killed_poll_keeps_what
         await stream.aclose()
         assert [t.id for t in seen[1].tickets] == [str(n) for n in ids[:PAGE_PART]]
         assert read.call_count - reads_before == PAGE_PART
+
+
+class _Memory:
+    """The store's snapshots, as ``TicketMemory`` hands them to the connector."""
+
+    def __init__(self, tickets: dict[str, Ticket], seen_at: datetime) -> None:
+        self.tickets, self.seen_at = tickets, seen_at
+
+    def recall_tickets(self, source: str, ticket_ids: Sequence[str]) -> dict[str, RecalledTicket]:
+        return {
+            tid: RecalledTicket(self.tickets[tid], self.seen_at)
+            for tid in ticket_ids
+            if tid in self.tickets
+        }
+
+
+async def test_a_ticket_the_store_never_saw_is_read_first_and_urgently() -> None:
+    # A changed ticket's steps are armed from its snapshot and verified when due; a new
+    # one's can fire only once it is read, and the export shows it 60 s late (issue 10).
+    template = load("export_page1.json")["tickets"][1]
+    ids = list(range(1000, 1000 + PAGE_PART + 2))
+    cursor = encode_cursor(ZendeskCursor(events=E_END, export=C3))
+    audits = load("audits_102_page1.json") | {"next_page": None}
+    priority: dict[int, str] = {}
+
+    def audits_of(request: httpx.Request) -> httpx.Response:
+        tid = int(request.url.path.split("/")[-2])
+        priority[tid] = request_priority.get()
+        return json_response(
+            audits | {"audits": [a | {"ticket_id": tid} for a in audits["audits"]]}
+        )
+
+    def page_at(updated: str) -> dict[str, Any]:
+        raws = [template | {"id": n, "updated_at": updated} for n in ids]
+        return load("export_empty.json") | {
+            "tickets": raws,
+            "users": load("export_page1.json")["users"],
+        }
+
+    no_events = {"ticket_events": [], "count": 0, "end_time": E_END, "end_of_stream": True}
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        routes = full_read_routes(router)
+        routes["events"].side_effect = events_handler({E_END: no_events})
+        router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=audits_of)
+        routes["export"].side_effect = export_handler(
+            {f"cursor={C3}": page_at("2026-11-02T17:00:00Z")}
+        )
+        first, _ = make_connector()
+        (seen,) = await poll(first, cursor)
+        # The store has all but the last ticket; each of them changed since.
+        memory = _Memory({t.id: t for t in seen.tickets if t.id != str(ids[-1])}, datetime.now(UTC))
+        routes["export"].side_effect = export_handler(
+            {f"cursor={C3}": page_at("2026-11-02T17:30:00Z")}
+        )
+        restarted, _ = make_connector()
+        restarted.recall_with(memory)
+        priority.clear()
+        parts = await poll_parts(restarted, cursor)
+    cold = [[t.id for t in p.tickets] for p in parts[1:]]
+    assert cold[0][0] == str(ids[-1])  # last on the export page, first to be read
+    assert sorted(int(t) for part in cold for t in part) == ids
+    assert priority[ids[-1]] == URGENT
+    assert {priority[n] for n in ids[:-1]} == {BACKGROUND}
 
 
 async def test_history_lagging_the_export_is_read_from_audits() -> None:
