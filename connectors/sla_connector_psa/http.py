@@ -238,7 +238,8 @@ class PsaHttp(RequestBudget):
         ``within_account``: the sibling's endpoints have a limit of their own *and* count
         against this layer's (the account's) limit, so each of its requests takes a slot in
         both budgets; without it the two budgets are independent (another host). ``paced``:
-        background requests are spaced evenly over the minute (``budget.RequestBudget``).
+        the first request of each poll (made inside ``budget.pacing()``) is spaced out, and
+        the sibling's requests take their account slot as urgent (``budget.RequestBudget``).
         """
         other = PsaHttp(
             name=self.name,

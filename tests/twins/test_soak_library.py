@@ -155,6 +155,12 @@ def test_report_counts_written_missed_duplicates_extra_and_early() -> None:
     assert sorted(report.lateness) == [-10.0, 1.0]
     assert report.lateness_up == []  # both fell due after the daemon's only life ended
     assert report.lateness_up_visible == []
+    # Up 2 s at T0 + 90 and ticket 1 exported at T0 + 60: only step 1 is in both sets.
+    seq = journal.open_request(T0 + 60, "GET", "/export", "", BOT)
+    journal.close_request(seq, now=T0 + 60, status=200, fault=None, exposed=["1"])
+    both = SoakReport.build("r", journal, expected, integration=BOT, uptimes=[(T0, T0 + 100)])
+    assert sorted(both.lateness_up) == [-10.0, 1.0]
+    assert both.lateness_visible == both.lateness_up_visible == [1.0]
     row = report.row()
     assert row["written"] == "2/3" and row["late max"] == "1.0 s"
     assert render_table([report]).splitlines()[2].startswith("| r | 2/3 | 1 | 1 | 2 | 1 |")

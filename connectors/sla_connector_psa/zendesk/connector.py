@@ -310,7 +310,8 @@ class ZendeskConnector(HttpBacked):
 
         The never-seen go first, and their reads are urgent: a changed ticket's steps are
         armed from its snapshot and verified when due anyway, but a new ticket's can fire
-        only once it is read, and Zendesk's export shows a ticket 60 s late, when a P1's
+        only once it is read, and Zendesk's export shows a change no sooner than 60 s after it
+        (``start_time`` at least 60 s in the past: psa-apis.md 3.2), when a P1's
         first step may already be due (issue 10, the 50-kill soak: a new page's reads
         waited behind the verifies of due steps while the new tickets' steps fell due).
         """

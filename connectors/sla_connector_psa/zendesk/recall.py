@@ -71,10 +71,6 @@ class Recall:
         """The ticket with the digest of the settings it was built with."""
         return replace(ticket, extra={**ticket.extra, FINGERPRINT_KEY: self.fingerprint})
 
-    def unchanged(self, raws: Mapping[int, Mapping[str, Any]]) -> dict[int, Ticket]:
-        """The snapshots of those tickets that Zendesk shows unchanged since they were taken."""
-        return self.partition(raws)[0]
-
     def partition(
         self, raws: Mapping[int, Mapping[str, Any]]
     ) -> tuple[dict[int, Ticket], set[int]]:

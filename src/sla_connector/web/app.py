@@ -298,8 +298,9 @@ def create_app(
     )
     views = _Views(source, vocabulary or Vocabulary(), cache_seconds, zone)
     registry = build_registry(source, views.overview, views.vocabulary)
+    handlers = _Routes(views, pages)
     routes = [
-        *_Routes(views, pages).table(),
+        *handlers.table(),
         _metrics_route(registry),
         _openapi_route(),
         _logout_route(),
@@ -315,7 +316,6 @@ def create_app(
         msp_token=token,
         to_json=JSONResponseZ,
     )
-    handlers = _Routes(views, pages)
 
     async def unmatched(request: Request, exc: Exception) -> Response:
         """A path no route matches (a ticket id with a newline, say) answers as the routes'
