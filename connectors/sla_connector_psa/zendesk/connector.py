@@ -42,7 +42,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -294,12 +294,20 @@ class ZendeskConnector(HttpBacked):
         warm = {tid: raw for tid, raw in latest.items() if tid not in unknown or tid in recalled}
         await self._build(warm, recalled, batch)
         yield batch, not cold
-        for start in range(0, len(cold), PAGE_PART):
+        rest = [tid for tid in cold if tid not in unseen]
+        if unseen:  # each as soon as it is read (``HistoryReads.as_read``)
+            reading = {tid: latest[tid] for tid in cold if tid in unseen}
+            async for histories, notes, last in self.reads.as_read(reading):
+                part = Batch()
+                part.merge(notes)
+                await self._build({tid: reading[tid] for tid in histories}, {}, part, histories)
+                yield part, last and not rest
+        for start in range(0, len(rest), PAGE_PART):
             part = Batch()
             await self._build(
-                {tid: latest[tid] for tid in cold[start : start + PAGE_PART]}, {}, part, unseen
+                {tid: latest[tid] for tid in rest[start : start + PAGE_PART]}, {}, part
             )
-            yield part, start + PAGE_PART >= len(cold)
+            yield part, start + PAGE_PART >= len(rest)
 
     def _sort(
         self, latest: Mapping[int, Mapping[str, Any]]
@@ -331,12 +339,12 @@ class ZendeskConnector(HttpBacked):
         raws: Mapping[int, Mapping[str, Any]],
         recalled: Mapping[int, Ticket],
         batch: Batch,
-        pressing: Collection[int] = (),
+        read: Mapping[int, tuple[Audit, ...]] | None = None,
     ) -> None:
         """Build these tickets into ``batch``: the recalled as they are, the rest from their
-        histories (read here when the cache lacks them; urgently for those ``pressing``)."""
+        histories (``read`` already, or read here when the cache lacks them)."""
         reading = {tid: raw for tid, raw in raws.items() if tid not in recalled}
-        histories = await self.reads.of_page(reading, batch, pressing)
+        histories = await self.reads.of_page(reading, batch) if read is None else read
         await self.directory.load_statuses(raws[tid] for tid in histories)
         await self.directory.prepare(raws, histories)
         context = self.directory.context()

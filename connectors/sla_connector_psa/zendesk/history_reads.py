@@ -4,16 +4,16 @@ One at a time, a page of twenty tickets whose histories a restart no longer hold
 twenty round trips, each a retry away from a few seconds when the PSA answers badly; a
 daemon restarted every few seconds then never finished its first page, so the tickets on
 it were never planned (issue 10, the 50-kill soak). ``HistoryReads`` reads them
-``HISTORY_READS`` at a time, urgently for the tickets the caller says are pressing, and
-notes in the page's ``Batch`` what went away, was unreadable or failed.
+``HISTORY_READS`` at a time (``of_page``; urgently and handed over one by one as they
+arrive for the tickets the store has never seen: ``as_read``), and notes in the page's
+``Batch`` what went away, was unreadable or failed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from sla_connector.core.errors import RetriableConnectorError, TicketError
@@ -50,16 +50,14 @@ class HistoryReads:
         self,
         latest: Mapping[int, Mapping[str, Any]],
         batch: Batch,
-        pressing: Collection[int] = (),
     ) -> dict[int, tuple[Audit, ...]]:
-        """The histories of a page's tickets, ``HISTORY_READS`` audits reads at a time
-        (those of ``pressing`` tickets as urgent requests); the first error ends the page."""
+        """The histories of a page's tickets, ``HISTORY_READS`` audits reads at a time; the
+        first error ends the page."""
         gate = asyncio.Semaphore(HISTORY_READS)
 
         async def one(tid: int, raw: Mapping[str, Any]) -> tuple[Audit, ...] | None:
             async with gate:
-                with urgent() if tid in pressing else contextlib.nullcontext():
-                    return await self.of_ticket(tid, raw, batch)
+                return await self.of_ticket(tid, raw, batch)
 
         tasks = [asyncio.ensure_future(one(tid, raw)) for tid, raw in latest.items()]
         try:
@@ -71,6 +69,50 @@ class HistoryReads:
             raise
         pairs = zip(latest, found, strict=True)
         return {tid: history for tid, history in pairs if history is not None}
+
+    async def as_read(
+        self, latest: Mapping[int, Mapping[str, Any]]
+    ) -> AsyncIterator[tuple[dict[int, tuple[Audit, ...]], Batch, bool]]:
+        """The histories of these tickets, read urgently ``HISTORY_READS`` at a time and
+        handed over as they arrive (with what the reads noted: withdrawals, rejections,
+        failures, and whether these are the last), not when the slowest of them is done.
+
+        For the tickets the store has never seen: nothing of theirs can fire until they are
+        read, and one whose read is done must not wait for a neighbour's retries (issue 10,
+        the 50-kill soak: a never-seen ticket read in one life waited in its part for reads
+        that the account budget held back, the life was killed, and the next lives read it
+        again while its step fell due). The first error ends the reads, as in ``of_page``.
+        """
+        gate = asyncio.Semaphore(HISTORY_READS)
+
+        Read = tuple[int, tuple[Audit, ...] | None, Batch]
+
+        async def one(tid: int, raw: Mapping[str, Any]) -> Read:
+            notes = Batch()
+            async with gate:
+                with urgent():
+                    return tid, await self.of_ticket(tid, raw, notes), notes
+
+        order = {tid: place for place, tid in enumerate(latest)}
+        pending: set[asyncio.Future[Read]] = {
+            asyncio.ensure_future(one(tid, raw)) for tid, raw in latest.items()
+        }
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                read: dict[int, tuple[Audit, ...]] = {}
+                notes = Batch()
+                for tid, history, noted in sorted(
+                    (task.result() for task in done), key=lambda found: order[found[0]]
+                ):
+                    notes.merge(noted)
+                    if history is not None:
+                        read[tid] = history
+                yield read, notes, not pending
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def of_ticket(
         self, tid: int, raw: Mapping[str, Any], batch: Batch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -276,6 +277,47 @@ async def test_a_ticket_the_store_never_saw_is_read_first_and_urgently() -> None
     assert sorted(int(t) for part in cold for t in part) == ids
     assert priority[ids[-1]] == URGENT
     assert {priority[n] for n in ids[:-1]} == {BACKGROUND}
+
+
+async def test_a_never_seen_ticket_is_handed_over_as_soon_as_it_is_read() -> None:
+    # A life killed while a slow neighbour's read is retried must have planned the tickets
+    # it did read (issue 10, the 50-kill soak: a new ticket read in one life waited in its
+    # part, the life was killed, and its step fell due before a later life read it again).
+    template = load("export_page1.json")["tickets"][1]
+    quick, slow = 1000, 1001
+    cursor = encode_cursor(ZendeskCursor(events=E_END, export=C3))
+    audits = load("audits_102_page1.json") | {"next_page": None}
+    release = asyncio.Event()
+
+    async def audits_of(request: httpx.Request) -> httpx.Response:
+        tid = int(request.url.path.split("/")[-2])
+        if tid == slow:
+            await release.wait()
+        return json_response(
+            audits | {"audits": [a | {"ticket_id": tid} for a in audits["audits"]]}
+        )
+
+    page = load("export_empty.json") | {
+        "tickets": [template | {"id": n} for n in (slow, quick)],
+        "users": load("export_page1.json")["users"],
+    }
+    no_events = {"ticket_events": [], "count": 0, "end_time": E_END, "end_of_stream": True}
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        routes = full_read_routes(router)
+        routes["events"].side_effect = events_handler({E_END: no_events})
+        router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=audits_of)
+        routes["export"].side_effect = export_handler({f"cursor={C3}": page})
+        connector, _ = make_connector()
+        connector.recall_with(_Memory({}, datetime.now(UTC)))  # a store that saw neither
+        stream = connector.fetch_changed(cursor)
+        warm = await asyncio.wait_for(anext(stream), 5)
+        first = await asyncio.wait_for(anext(stream), 5)  # before the slow read is answered
+        release.set()
+        rest = [part async for part in stream]
+    assert (warm.tickets, warm.cursor) == ((), None)
+    assert ([t.id for t in first.tickets], first.cursor) == ([str(quick)], None)
+    assert [t.id for p in rest for t in p.tickets] == [str(slow)]
+    assert rest[-1].cursor is not None
 
 
 async def test_history_lagging_the_export_is_read_from_audits() -> None:
