@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
-from sla_connector.core.ports import URGENT, Clock, RequestLog, request_priority
+from sla_connector.core.ports import PRIORITIES, Clock, RequestLog, is_urgent, request_priority
 
 __all__ = ["PACE_SHARE", "WINDOW", "RequestBudget", "log_warning_once", "pacing"]
 
@@ -120,17 +120,19 @@ class RequestBudget:
             self._last_paced = self._window[-1]  # which was a poll's first is not kept
 
     async def _throttle(self) -> datetime:
-        """Keep at most ``requests_per_minute`` requests in any ``WINDOW`` (61 s), urgent
-        first; the instant the request was counted at.
+        """Keep at most ``requests_per_minute`` requests in any ``WINDOW`` (61 s), in
+        priority order (``core.ports.PRIORITIES``: due steps, due at-risk steps, the rest);
+        the instant the request was counted at.
 
         Waiting requests form one queue in priority order and only its head waits for a
         slot; a more urgent request that arrives meanwhile takes the head (the one it
         displaced goes back to waiting its turn), so an urgent request never waits behind
         a background one.
         """
-        urgent = request_priority.get() == URGENT
+        priority = request_priority.get()
+        urgent = is_urgent(priority)
         turn = asyncio.Event()
-        entry = (0 if urgent else 1, next(self._order), turn)
+        entry = (PRIORITIES.index(priority), next(self._order), turn)
         head = self._queue[0] if self._queue else None
         heapq.heappush(self._queue, entry)
         if head is not None and self._queue[0] is entry:

@@ -47,7 +47,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from sla_connector.core.errors import FatalConnectorError
-from sla_connector.core.ports import URGENT, Clock, RequestLog, request_priority, urgent
+from sla_connector.core.ports import Clock, RequestLog, is_urgent, request_priority, urgent
 from sla_connector_psa.budget import RequestBudget
 from sla_connector_psa.credentials import AuthDescription, Credentials, StaticCredentials
 from sla_connector_psa.http_errors import (
@@ -402,7 +402,7 @@ class PsaHttp(RequestBudget):
         async def attempt() -> Any:
             nonlocal tries
             tries += 1
-            first_urgent = tries == 1 and request_priority.get() == URGENT
+            first_urgent = tries == 1 and is_urgent(request_priority.get())
             response = await self._read_attempt(quick if first_urgent else call)
             return self._decode(response) if decode else response
 

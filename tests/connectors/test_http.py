@@ -420,6 +420,36 @@ async def test_an_urgent_request_goes_before_a_waiting_background_one() -> None:
     assert http.requests_made == 5
 
 
+@respx.mock
+async def test_a_due_steps_request_goes_before_an_at_risk_steps_when_the_budget_is_short() -> None:
+    # Both are urgent, before polls; the breach's write is the commitment, the at-risk
+    # notice a warning ahead of it (issue 10: overdue at-risk verifies at first sight held
+    # up breach steps falling due in the same seconds).
+    order: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        order.append(request.url.params.get("who", ""))
+        return httpx.Response(200, json={})
+
+    respx.get(BASE + "/t").mock(side_effect=answer)
+    http, _ = make_http(rpm=4)
+    held = HeldSleep(http.clock)  # type: ignore[arg-type]
+    http._sleep = held
+    with urgent():
+        for _ in range(4):
+            await http.get_json("t")  # the budget is full
+    with urgent(warning=True):
+        notice = asyncio.ensure_future(http.get_json("t", params={"who": "at-risk"}))
+    await asyncio.sleep(0.01)
+    with urgent():
+        breach = asyncio.ensure_future(http.get_json("t", params={"who": "breach"}))
+    await asyncio.sleep(0.01)
+    assert not notice.done() and not breach.done()
+    held.release.set()
+    await asyncio.wait_for(asyncio.gather(notice, breach), 5)
+    assert order[-2:] == ["breach", "at-risk"]
+
+
 class MemoryLog:
     """A ``RequestLog`` in memory: what a previous process recorded, and what this one does."""
 

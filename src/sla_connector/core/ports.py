@@ -13,8 +13,9 @@ and ``TicketRecaller`` (the connector is given the tickets the store last saw, a
 ``TicketMemory``, so a ticket the PSA shows unchanged since then is not read again in full).
 
 Priority: the runtime marks the requests of a due step's verify and write ``URGENT``
-(``urgent()``, a context variable every task inherits); a connector's rate limiter lets
-them go before background requests (polls, full reads) when its budget is short.
+(``urgent()``, a context variable every task inherits), ``WARNING`` for an at-risk step's;
+a connector's rate limiter lets them go in that order, before background requests (polls,
+full reads), when its budget is short.
 
 Signals a connector gives the runtime besides tickets: a ``PollPage`` lists the tickets that
 went away (``withdrawn``: deleted, merged, spam, out of scope) and the objects that could not
@@ -37,7 +38,9 @@ from sla_connector.core.ticket import Ticket
 
 __all__ = [
     "BACKGROUND",
+    "PRIORITIES",
     "URGENT",
+    "WARNING",
     "WRITE_ACTIONS",
     "BudgetKeeper",
     "CheckResult",
@@ -56,6 +59,7 @@ __all__ = [
     "TicketRecaller",
     "Withdrawal",
     "WriteResult",
+    "is_urgent",
     "request_priority",
     "urgent",
 ]
@@ -252,15 +256,26 @@ class TicketRecaller(Protocol):
 
 
 URGENT = "urgent"
+WARNING = "warning"
 BACKGROUND = "background"
+PRIORITIES = (URGENT, WARNING, BACKGROUND)  # most pressing first
 request_priority: ContextVar[str] = ContextVar("sla_connector_request_priority", default=BACKGROUND)
-"""``URGENT`` inside the verify-and-write of a due step, else ``BACKGROUND``."""
+"""``URGENT`` inside the verify-and-write of a due step, ``WARNING`` inside that of a due
+at-risk step, else ``BACKGROUND``."""
+
+
+def is_urgent(priority: str) -> bool:
+    """Whether requests of this priority are a due step's (``URGENT`` or ``WARNING``)."""
+    return priority != BACKGROUND
 
 
 @contextmanager
-def urgent() -> Iterator[None]:
-    """Mark the requests made inside this block (and tasks it starts) urgent."""
-    token = request_priority.set(URGENT)
+def urgent(*, warning: bool = False) -> Iterator[None]:
+    """Mark the requests made inside this block (and tasks it starts) urgent: those of a
+    due step. ``warning``: an at-risk step's, which go after every other due step's when
+    the budget is short (an at-risk notice warns ahead of a breach; the breach's steps are
+    the commitment) and before polls and full reads."""
+    token = request_priority.set(WARNING if warning else URGENT)
     try:
         yield
     finally:

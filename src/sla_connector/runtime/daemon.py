@@ -10,7 +10,8 @@ then arms the timers and starts the polls in the background; it awaits no PSA re
 "daemon started" is logged at once. Due steps are verified and written concurrently, at
 most ``DaemonSettings.concurrency`` at a time per connector, with their requests marked
 urgent (``core.ports.urgent``) so the connector's rate limiter lets them go before polls
-and full reads. Each poll re-arms the timer after every page, so a step is armed at its
+and full reads, at-risk steps' after the others' (a warning, ahead of the breach whose
+steps are the commitment). Each poll re-arms the timer after every page, so a step is armed at its
 due instant the moment a poll shows its ticket.
 """
 
@@ -469,7 +470,7 @@ class Daemon:
             async with self._slots[name], self._ticket_lock(name, row.ticket_id):
                 if self.escalator.stopping or not status.leading:
                     return  # the next start (or the new leader) fires it
-                with urgent():
+                with urgent(warning=self._only_warnings(name, row)):
                     if reconciling:
                         result = await self.escalator.reconcile_row(row)
                     else:
@@ -493,11 +494,25 @@ class Daemon:
                 return
             in_flight.add(sibling.key)
             try:
-                with urgent():
+                with urgent(warning=self._warns(sibling)):
                     result = await self.escalator.fire(sibling)
                 self._count(name, result)
             finally:
                 in_flight.discard(sibling.key)
+
+    def _warns(self, row: LedgerRow) -> bool:
+        """Whether the row is an at-risk step's: its requests go after those of the other
+        due steps when the PSA's budget is short (``core.ports.urgent``)."""
+        return any(step.name == row.step and step.at_risk for step in self.policy.ladder(row.tier))
+
+    def _only_warnings(self, name: str, row: LedgerRow) -> bool:
+        """Whether the row and the ticket's other steps due by now (which share its verify
+        read: ``_fire_siblings``) are all at-risk steps: a breach due on the same ticket
+        must not wait behind the warning's priority."""
+        if not self._warns(row):
+            return False
+        due = self.store.due_of_ticket(to_us(self.clock.now()), name, row.ticket_id)
+        return all(self._warns(sibling) for sibling in due)
 
     @contextlib.asynccontextmanager
     async def _ticket_lock(self, name: str, ticket_id: str) -> AsyncIterator[None]:
