@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import re
 from pathlib import Path
+
+import yaml
 
 from sla_connector.cli import build_parser
 from sla_connector.cli.docs import render_cli_markdown
@@ -115,3 +118,34 @@ def test_finding_9_docs_cite_in_repo_pages_not_the_design_notes() -> None:
         )
     ]
     assert secrets == []  # VARIABLE_FILE works for every secret
+
+
+VENDOR_WORDS = {"simulator": "simulator", "zendesk": "Zendesk", "connectwise": "ConnectWise",
+                "jira_sm": "Jira"}  # fmt: skip
+
+
+def test_finding_9_examples_readme_describes_the_connectors_the_examples_configure() -> None:
+    """examples/README.md names each connector of examples/policy.yaml with its PSA, statuses
+    and secrets, and no PSA the examples do not configure; the tickets' source is one of them."""
+    connectors = yaml.safe_load((ROOT / "examples" / "policy.yaml").read_text())["connectors"]
+    readme = (ROOT / "examples" / "README.md").read_text()
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `policy.yaml`")]
+    for key, entry in connectors.items():
+        assert f"`{key}`" in row, key
+        assert VENDOR_WORDS[entry["type"]] in row, entry["type"]
+        for status_list in ("responded_statuses", "paused_statuses", "resolved_statuses"):
+            for status in entry.get(status_list, []):
+                assert f"`{status}`" in row, f"{key}.{status_list}: {status}"
+        for name, value in entry.items():
+            if name.endswith("_env"):
+                assert f"`{value}`" in row, f"{key}.{name}"
+    configured = {entry["type"] for entry in connectors.values()}
+    assert [t for t, word in VENDOR_WORDS.items() if word in row and t not in configured] == []
+    sources = {
+        json.loads(line)["source"]
+        for line in (ROOT / "examples" / "tickets.jsonl").read_text().splitlines()
+        if line.strip()
+    }
+    (tickets_row,) = [line for line in readme.splitlines() if line.startswith("| `tickets.jsonl`")]
+    assert sources <= set(connectors)
+    assert all(f"source `{source}`" in tickets_row for source in sources)

@@ -29,6 +29,7 @@ from sla_connector.core.ticket import parse_ticket
 from sla_connector.runtime.backfill import Backfill, Step, parse_since
 from sla_connector.schemas import ticket_schema_problem
 from sla_connector.settings import load_config, parse_yaml
+from sla_connector.store import Store
 from tests.twins.clock import ManualClock
 from tests.twins.connectors import (
     TwinTime,
@@ -204,11 +205,26 @@ async def test_backfill_of_500_tickets_resumes_and_audits_like_the_twins_own_dat
         await job.run()
     assert job.checkpoint.exists() and not out.exists()  # interrupted after one page
     steps: list[Step] = []
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")  # --out and --store together
     resumed = TwinBackfill(
-        config, parse_since("4mo"), TwinTime(clock), out=out, only=vendor, progress=steps.append
+        config,
+        parse_since("4mo"),
+        TwinTime(clock),
+        out=out,
+        store=store,
+        only=vendor,
+        progress=steps.append,
     )
     resumed.make = make
-    await resumed.run()
+    try:
+        await resumed.run()
+        stored = [row.ticket().to_json() for row in store.iter_tickets()]
+        loads = [e.payload for e in store.evidence() if e.kind == "backfill"]
+        planned = store.ledger()
+    finally:
+        store.close()
+    assert len(stored) == TICKETS and loads == [{"tickets": TICKETS, "since_days": 120}]
+    assert planned == []  # loading plans no escalation
     assert not resumed.checkpoint.exists() and not resumed.partial.exists()
     # The pace stays within the connector's request budget: only its waits move the clock.
     minutes = max(clock() - began, 1.0) / 60
@@ -247,6 +263,10 @@ async def test_backfill_of_500_tickets_resumes_and_audits_like_the_twins_own_dat
     assert sorted(backfilled["tickets"], key=lambda t: t["id"]) == sorted(
         exported["tickets"], key=lambda t: t["id"]
     )
+    # The store holds what the file holds: the reports read the same months.
+    from_store = tmp_path / "from-store.jsonl"
+    from_store.write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in stored))
+    assert await _audit(config_path, from_store, now, capsys) == backfilled
     # And the per-ticket reader (``fetch_ticket``, which re-reads a ticket before a step
     # fires) agrees with the bulk read: a few seconds for ConnectWise's 1,500 requests.
     connector = make("120d")

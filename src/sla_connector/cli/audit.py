@@ -344,6 +344,18 @@ class _Writer:
         raise NotImplementedError
 
 
+class _RowWriter(_Writer):
+    """A writer that takes each ticket's record (a dict) as one row; bytes are JSON's."""
+
+    def records(self, records: list[bytes] | list[dict[str, Any]]) -> None:
+        for record in records:
+            if isinstance(record, dict):
+                self._row(record)
+
+    def _row(self, record: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
 def _writer(kind: str, out: IO[str]) -> _Writer:
     if kind == "json":
         return _JsonWriter(out)
@@ -389,17 +401,12 @@ class _JsonWriter(_Writer):
             self.buffer.flush()
 
 
-class _CsvWriter(_Writer):
+class _CsvWriter(_RowWriter):
     """One flat row per ticket, for spreadsheets."""
 
     def __init__(self, out: IO[str]) -> None:
         self.csv = csv.writer(out, lineterminator="\n")
         self.csv.writerow(_CSV_COLUMNS)
-
-    def records(self, records: list[bytes] | list[dict[str, Any]]) -> None:
-        for record in records:
-            if isinstance(record, dict):
-                self._row(record)
 
     def _row(self, record: dict[str, Any]) -> None:
         response, resolution = record["response"], record["resolution"]
@@ -427,7 +434,7 @@ class _CsvWriter(_Writer):
         return None
 
 
-class _TableWriter(_Writer):
+class _TableWriter(_RowWriter):
     """A readable terminal table of tickets, then adherence per client and tier."""
 
     def __init__(self, out: IO[str]) -> None:
@@ -438,11 +445,6 @@ class _TableWriter(_Writer):
         self.tickets = PlainTable(title="Tickets", header_style="bold")
         for column in ("Ticket", "Client", "Tier", "Rule", "Response", "Resolution", "Escalations"):
             self.tickets.add_column(column)
-
-    def records(self, records: list[bytes] | list[dict[str, Any]]) -> None:
-        for record in records:
-            if isinstance(record, dict):
-                self._row(record)
 
     def _row(self, record: dict[str, Any]) -> None:
         def clock(kind: str) -> str:
