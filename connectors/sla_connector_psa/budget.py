@@ -161,6 +161,13 @@ class RequestBudget:
             if self._queue:
                 self._queue[0][2].set()
 
+    def free_now(self) -> bool:
+        """Whether a background request would be counted now, without waiting: nobody is
+        queued and the window has a slot. For a read that is worth it only when it costs no
+        wait (Zendesk's event-stream page: in a crash loop the export budget is full, and
+        a page that waited for it held up every ticket of the poll)."""
+        return not self._queue and self._slot(False)[1] is None
+
     def _limit(self, urgent: bool) -> int:
         """Background requests leave a quarter of the general budget (the first of the
         family, where verifies and writes go) to urgent ones."""

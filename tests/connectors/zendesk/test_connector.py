@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -524,6 +524,56 @@ async def test_the_event_stream_is_read_only_when_it_saves_more_than_it_costs(
     assert len(found.tickets) == changed
     assert routes["events"].call_count == stream_reads
     assert read.call_count == (0 if stream_reads else changed)
+
+
+class _EarlierRequests:
+    """A ``RequestLog`` holding what a previous life spent (the store, after a restart)."""
+
+    def __init__(self, bucket: str, times: list[int]) -> None:
+        self.times = {bucket: list(times)}
+
+    def recent_requests(self, bucket: str, *, since: int) -> list[int]:
+        return [at for at in self.times.get(bucket, []) if at >= since]
+
+    def record_request(self, bucket: str, *, at: int) -> None:
+        self.times.setdefault(bucket, []).append(at)
+
+
+async def test_a_spent_export_budget_sends_the_page_to_audits_instead_of_waiting() -> None:
+    # In a crash loop each life's poll takes an export slot; a stream page that waited for
+    # a slot held up every ticket of the page, new ones included (issue 10, the 50-kill
+    # soak). With the export budget spent, the cold tickets are read from their audits.
+    clock = FakeClock()
+    connector, sleep = make_connector(clock, events_worth=None)
+    rpm = connector.export_http.requests_per_minute
+    earlier = clock.now() - timedelta(seconds=20)  # paced long enough ago, still counted
+    at_us = int(earlier.timestamp() * 1_000_000)
+    connector.keep_budgets(_EarlierRequests(connector.export_http.bucket, [at_us] * (rpm - 1)))
+    new = "2026-11-02T17:00:00Z"
+    changed = connector.events_worth + 2
+    tickets, _ = _synthetic(changed, 5000, new, new)
+    cursor = encode_cursor(ZendeskCursor(events=E_END, export=C3))
+    page = load("export_empty.json") | {
+        "tickets": tickets,
+        "users": load("export_page1.json")["users"],
+    }
+    audits = load("audits_102_page1.json") | {"next_page": None}
+
+    def audits_of(request: httpx.Request) -> httpx.Response:
+        tid = int(request.url.path.split("/")[-2])
+        return json_response(
+            audits | {"audits": [a | {"ticket_id": tid} for a in audits["audits"]]}
+        )
+
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        routes = full_read_routes(router)
+        routes["export"].side_effect = export_handler({f"cursor={C3}": page})
+        read = router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=audits_of)
+        (found,) = await poll(connector, cursor)
+    assert routes["export"].call_count == 1  # the page took the budget's last slot
+    assert routes["events"].call_count == 0
+    assert read.call_count == changed and len(found.tickets) == changed
+    assert sleep.waits == []  # nothing waited for the export budget
 
 
 async def test_fetch_ticket_reads_audits_when_cold_and_the_cache_when_warm() -> None:
