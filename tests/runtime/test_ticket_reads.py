@@ -8,7 +8,7 @@ the other (one read, no write racing another's).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -125,6 +125,65 @@ async def test_a_waiter_whose_reader_was_cancelled_reads_for_itself() -> None:
     assert fetch.calls == ["1", "1"]
 
 
+class ReadsMany:
+    """A batch read (``core.ports.TicketBatchReader``) that records the ids of each call."""
+
+    def __init__(self, left_out: set[str] | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.left_out = left_out or set()
+        self.error: Exception | None = None
+
+    async def __call__(self, ticket_ids: Sequence[str]) -> dict[str, Ticket | Exception]:
+        self.calls.append(list(ticket_ids))
+        await asyncio.sleep(0)
+        if self.error is not None:
+            raise self.error
+        return {tid: _ticket(tid) for tid in ticket_ids if tid not in self.left_out}
+
+
+async def test_reads_of_tickets_begun_together_go_in_one_request() -> None:
+    reads, fetch, many = TicketReads(ManualClock(START)), Fetches(), ReadsMany({"3"})
+    tasks = [asyncio.ensure_future(reads.read("sim", tid, fetch, many)) for tid in "123"]
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert many.calls == [["1", "2", "3"]] and fetch.calls == []
+    assert [t.id for t in done[:2] if isinstance(t, Ticket)] == ["1", "2"]
+    assert isinstance(done[2], RetriableConnectorError)  # left out of the answer
+    assert reads.batched == 2
+    # Another source, or a read begun later, is a request of its own.
+    assert (await reads.read("other", "9", fetch, many)).id == "9"
+    assert many.calls[-1] == ["9"]
+
+
+async def test_a_failed_request_fails_every_read_in_it_and_is_not_kept() -> None:
+    reads, fetch, many = TicketReads(ManualClock(START)), Fetches(), ReadsMany()
+    many.error = RetriableConnectorError("503")
+    tasks = [asyncio.ensure_future(reads.read("sim", tid, fetch, many)) for tid in "12"]
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(d, RetriableConnectorError) for d in done)
+    many.error = None
+    assert (await reads.read("sim", "1", fetch, many)).id == "1"
+    assert many.calls == [["1", "2"], ["1"]]
+
+
+async def test_a_read_that_joined_a_cancelled_request_reads_anew() -> None:
+    reads, fetch = TicketReads(ManualClock(START)), Fetches()
+    held = asyncio.Event()
+
+    async def slow(ticket_ids: Sequence[str]) -> dict[str, Ticket | Exception]:
+        await held.wait()
+        return {tid: _ticket(tid) for tid in ticket_ids}
+
+    gatherer = asyncio.ensure_future(reads.read("sim", "1", fetch, slow))
+    joined = asyncio.ensure_future(reads.read("sim", "2", fetch, slow))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    gatherer.cancel()  # its step shuts down
+    await asyncio.sleep(0)
+    held.set()
+    assert (await asyncio.wait_for(joined, 5)).id == "2"
+    assert gatherer.cancelled()
+
+
 # -- in the daemon ----------------------------------------------------------------------
 
 
@@ -214,5 +273,56 @@ async def test_a_tickets_due_steps_go_together_on_one_verify_read(tmp_path: Path
     ]
     assert psa.written == ["A", "B"]
     assert psa.fetched == ["A", "B"]
+    await daemon.stop()
+    store.close()
+
+
+@dataclass
+class ThreeTicketPsa(TwoTicketPsa):
+    """Three tickets, read together when it can (``core.ports.TicketBatchReader``)."""
+
+    read_together: list[list[str]] = field(default_factory=list)
+
+    def tickets(self) -> tuple[Ticket, ...]:
+        return (*super().tickets(), _ticket("C", START + timedelta(minutes=10)))
+
+    async def fetch_tickets(self, ticket_ids: Sequence[str]) -> dict[str, Ticket | Exception]:
+        self.read_together.append(list(ticket_ids))
+        return {t.id: t for t in self.tickets() if t.id in ticket_ids}
+
+
+async def test_a_restart_verifies_the_due_steps_of_several_tickets_in_one_read(
+    tmp_path: Path,
+) -> None:
+    # At 12:30 each ticket has two steps due; the three tickets are read in one request.
+    clock = ManualClock(START + timedelta(hours=3, minutes=30))
+    psa = ThreeTicketPsa(clock)
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    timeline = VirtualTimeline(clock)
+    settings = DaemonSettings(
+        poll_intervals={"sim": timedelta(hours=4)},
+        reconcile_intervals={"sim": timedelta(days=1)},
+        owner="test",
+        backfill=timedelta(hours=6),
+    )
+    daemon = Daemon(
+        policy=_policy(),
+        store=store,
+        connectors={"sim": psa},
+        clock=clock,  # type: ignore[dict-item]
+        timeline=timeline,
+        settings=settings,
+    )
+    await daemon.start()
+    await timeline.run_until(clock.now() + timedelta(minutes=1))
+    done = sorted(
+        (e.payload["ticket"], e.payload["step"])
+        for e in store.evidence()
+        if e.kind == "escalation" and e.payload["state"] == "done"
+    )
+    assert done == [(t, s) for t in "ABC" for s in ("heads-up", "senior-engineer")]
+    assert psa.read_together == [["A", "B", "C"]]
+    assert psa.fetched == []
+    assert psa.written == ["A", "B", "C"]
     await daemon.stop()
     store.close()

@@ -231,6 +231,20 @@ def test_get_ticket_with_sideloads_and_404_for_an_unknown_one(
     }
 
 
+def test_show_many_tickets_answers_the_live_ones_with_sideloads(
+    zendesk: ZendeskTwin, api: httpx.Client
+) -> None:
+    kept, other, gone = (zendesk.create_ticket(s) for s in ("Laptop", "Printer", "Gone"))
+    zendesk.delete_ticket(gone)
+    body = api.get(
+        "/api/v2/tickets/show_many.json",
+        params={"ids": f"{kept},{gone},999,{other}", "include": "users,organizations"},
+    ).json()
+    assert [t["id"] for t in body["tickets"]] == [kept, other]  # deleted and unknown left out
+    assert body["organizations"][0]["name"] == "Globex"
+    assert api.get("/api/v2/tickets/show_many", params={"ids": "x"}).status_code == 400
+
+
 def test_audits_page_by_cursor_and_by_offset(zendesk: ZendeskTwin, api: httpx.Client) -> None:
     ticket = zendesk.create_ticket("Disk full")
     for status in ("open", "pending", "open"):

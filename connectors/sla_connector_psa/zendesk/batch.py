@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sla_connector.core.errors import RetriableConnectorError, TicketError, TicketGoneError
 from sla_connector.core.ports import Withdrawal
+from sla_connector.core.ticket import Ticket
 from sla_connector_psa.pages import PageBatch
 from sla_connector_psa.values import optional_int
 from sla_connector_psa.zendesk.normalize import ticket_id_of
@@ -45,6 +47,21 @@ class Batch(PageBatch):
 
     retry: set[int] = field(default_factory=set)
     done: set[int] = field(default_factory=set)
+
+    def outcome(self, ticket_id: str) -> Ticket | Exception:
+        """What the batch says of one ticket it was built from: the ticket, or the error a
+        read of it alone raises (gone, failed for now, rejected)."""
+        for ticket in self.tickets:
+            if ticket.id == ticket_id:
+                return ticket
+        for away in self.withdrawn:
+            if away.ticket_id == ticket_id:
+                return TicketGoneError(ticket_id, away.reason, away.detail)
+        for failure in self.failures:
+            if failure.object_id == ticket_id:
+                return RetriableConnectorError(failure.error)
+        reasons = [reason for rejected, reason in self.rejected if rejected == ticket_id]
+        return TicketError(reasons[0] if reasons else f"ticket {ticket_id}")
 
     def merge(self, other: PageBatch) -> None:
         super().merge(other)

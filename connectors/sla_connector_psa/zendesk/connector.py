@@ -42,7 +42,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,7 +64,7 @@ from sla_connector.core.ports import (
     Withdrawal,
     WriteResult,
 )
-from sla_connector.core.ticket import Ticket, parse_instant
+from sla_connector.core.ticket import Ticket
 from sla_connector_psa.budget import pacing
 from sla_connector_psa.health import HealthBook
 from sla_connector_psa.http import HttpBacked, NotFoundError, PsaHttp
@@ -73,7 +73,7 @@ from sla_connector_psa.zendesk.batch import Batch, gone
 from sla_connector_psa.zendesk.check import check, credentials_for
 from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encode_cursor
 from sla_connector_psa.zendesk.directory import Directory
-from sla_connector_psa.zendesk.feeds import EVENTS_PATH, drain_events, read_audits
+from sla_connector_psa.zendesk.feeds import EVENTS_PATH, behind, drain_events, read_audits
 from sla_connector_psa.zendesk.history import HistoryCache
 from sla_connector_psa.zendesk.history_reads import HISTORY_READS, HistoryReads
 from sla_connector_psa.zendesk.normalize import (
@@ -93,6 +93,8 @@ log = logging.getLogger("sla_connector_psa.zendesk")
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor"
 
 EXPORT_INCLUDE = "users,organizations"
+SHOW_MANY_PATH = "/api/v2/tickets/show_many"
+SHOW_MANY_IDS = 100  # "This endpoint will return up to 100 tickets records" (TicketsShowMany)
 _MIN_AGE = timedelta(seconds=60)  # incremental start_time must be at least a minute old
 PAGE_PART = 2 * HISTORY_READS  # export tickets normalised and yielded together
 _REMAINING_HEADERS = ("ratelimit-remaining", "X-Rate-Limit-Remaining")
@@ -488,23 +490,10 @@ class ZendeskConnector(HttpBacked):
         return (
             stream
             and len(cold) >= self.events_worth
-            and self._behind(list(latest.values()))
+            and self._covered is not None
+            and behind(latest.values(), self._covered)
             and self.export_http.free_now()
         )
-
-    def _behind(self, raw_tickets: list[Any]) -> bool:
-        """True when a ticket was updated after the event stream's read position."""
-        assert self._covered is not None
-        for raw in raw_tickets:
-            if not isinstance(raw, Mapping):
-                continue
-            try:
-                updated = parse_instant(raw.get("updated_at"), "updated_at")
-            except TicketError:
-                continue
-            if updated.timestamp() > self._covered:
-                return True
-        return False
 
     async def read_ticket(self, ticket_id: int | str) -> Mapping[str, Any]:
         """The current ticket object (sideloads absorbed)."""
@@ -532,14 +521,43 @@ class ZendeskConnector(HttpBacked):
         gone = self._gone(raw)
         if gone is not None:
             raise TicketGoneError(ticket_id, gone.reason, gone.detail)
-        batch = await self._normalize([raw])
-        if batch.withdrawn:
-            raise TicketGoneError(ticket_id, batch.withdrawn[0].reason, batch.withdrawn[0].detail)
-        if batch.failures:
-            raise RetriableConnectorError(batch.failures[0].error)
-        if batch.rejected or not batch.tickets:
-            raise TicketError(batch.rejected[0][1] if batch.rejected else f"ticket {ticket_id}")
-        return batch.tickets[0]
+        found = (await self._normalize([raw])).outcome(ticket_id)
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    async def fetch_tickets(self, ticket_ids: Sequence[str]) -> dict[str, Ticket | Exception]:
+        """Several tickets in one Show Multiple Tickets request (spec ``TicketsShowMany``:
+        up to 100 ids), each as ``fetch_ticket`` answers it (``core.ports.TicketBatchReader``).
+        A ticket the answer leaves out (deleted, or not there) is read alone, which says why."""
+        wanted = list(dict.fromkeys(ticket_ids))[:SHOW_MANY_IDS]
+        data = await self.get_json(
+            SHOW_MANY_PATH, {"ids": ",".join(wanted), "include": EXPORT_INCLUDE}
+        )
+        raws = data.get("tickets") if isinstance(data, Mapping) else None
+        if not isinstance(raws, list):
+            raise RetriableConnectorError(
+                f"connector {self.name}: {SHOW_MANY_PATH}: unexpected answer"
+            )
+        self.absorb(data)
+        shown = {ticket_id_of(raw): raw for raw in raws if isinstance(raw, Mapping)}
+        found: dict[str, Ticket | Exception] = {}
+        live = []
+        for tid in (tid for tid in wanted if tid in shown):
+            gone = self._gone(shown[tid])
+            if gone is not None:
+                found[tid] = TicketGoneError(tid, gone.reason, gone.detail)
+            else:
+                live.append(shown[tid])
+        batch = await self._normalize(live)
+        for tid in wanted:
+            if tid in found:
+                continue
+            try:
+                found[tid] = batch.outcome(tid) if tid in shown else await self.fetch_ticket(tid)
+            except ConnectorError as exc:
+                found[tid] = exc
+        return found
 
     # -- Connector protocol: writes ----------------------------------------------------------
 

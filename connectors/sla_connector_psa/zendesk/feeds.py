@@ -11,16 +11,17 @@ forgotten, so its audits are read again rather than trusted with a hole.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from sla_connector.core.errors import RetriableConnectorError, TicketError
+from sla_connector.core.ticket import parse_instant
 from sla_connector_psa.values import optional_int
 from sla_connector_psa.zendesk.history import HistoryCache
 from sla_connector_psa.zendesk.normalize import Audit, parse_audit, parse_ticket_event
 
-__all__ = ["EVENTS_PATH", "drain_events", "read_audits"]
+__all__ = ["EVENTS_PATH", "behind", "drain_events", "read_audits"]
 
 log = logging.getLogger("sla_connector_psa.zendesk")
 
@@ -112,3 +113,18 @@ async def drain_events(
         if end_time is None or end_time <= start:
             log.warning("connector %s: ticket event stream did not advance past %d", name, start)
             return covered
+
+
+def behind(raw_tickets: Iterable[Any], covered: int) -> bool:
+    """True when a ticket was updated after ``covered``, the event stream's read position
+    (a start_time, in seconds)."""
+    for raw in raw_tickets:
+        if not isinstance(raw, Mapping):
+            continue
+        try:
+            updated = parse_instant(raw.get("updated_at"), "updated_at")
+        except TicketError:
+            continue
+        if updated.timestamp() > covered:
+            return True
+    return False

@@ -55,6 +55,7 @@ __all__ = [
     "RecalledTicket",
     "RequestLog",
     "StepWriter",
+    "TicketBatchReader",
     "TicketMemory",
     "TicketRecaller",
     "Withdrawal",
@@ -244,6 +245,19 @@ class TicketMemory(Protocol):
     def recall_tickets(self, source: str, ticket_ids: Sequence[str]) -> dict[str, RecalledTicket]:
         """The snapshots of those tickets it has (ids it never saw are absent)."""
         ...
+
+
+@runtime_checkable
+class TicketBatchReader(Protocol):
+    """Optional: the connector reads several tickets in one request (Zendesk: Show Multiple
+    Tickets). Each id maps to its ticket, or to the error ``fetch_ticket`` would raise for
+    it (``TicketGoneError``, ``RetriableConnectorError``, ``TicketError``); an error of the
+    whole request is raised. Due steps verified together then cost one request, not one
+    each (issue 10: verify reads were the most of a crash loop's requests)."""
+
+    async def fetch_tickets(
+        self, ticket_ids: Sequence[str]
+    ) -> Mapping[str, Ticket | Exception]: ...
 
 
 @runtime_checkable

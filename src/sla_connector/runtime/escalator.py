@@ -201,7 +201,13 @@ class Escalator:
     async def _reread(self, connector: Connector, row: LedgerRow) -> Ticket | FireResult:
         """The ticket as the PSA has it now (polling lags), or how the attempt ended."""
         try:
-            return await self.reads.read(row.source, row.ticket_id, connector.fetch_ticket)
+            many = self.capabilities[row.source].batch_reader
+            return await self.reads.read(
+                row.source,
+                row.ticket_id,
+                connector.fetch_ticket,
+                None if many is None else many.fetch_tickets,
+            )
         except TicketGoneError as exc:
             # Gone (S39): out of the open set, its other steps cancelled, this one too.
             withdraw(self.store, row.source, row.ticket_id, exc.reason, exc.detail, at=self._now())

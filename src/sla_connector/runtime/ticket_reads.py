@@ -11,22 +11,35 @@ A read is shared while it is in flight or fresh (answered at most ``FRESH_FOR`` 
 only until a write to the ticket begins: a write changes the ticket (its ``updated_at``,
 which a safe update is checked against, included). Two steps verifying at the same moment
 share the one request in flight. A read that failed is not kept: the next step asks again.
+
+Reads of different tickets that begin together (the due steps of a restart, of a burst)
+go in one request where the connector can read several tickets at once
+(``core.ports.TicketBatchReader``): the first waits ``GATHER_TURNS`` turns of the event
+loop (no time) for the others to join, then reads them all. In the 50-kill soak a life
+started with up to eight due steps, each a request of its own against a budget that was
+full for minutes (issue 10).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sla_connector.core.errors import RetriableConnectorError
 from sla_connector.core.ports import Clock
 from sla_connector.core.ticket import Ticket
 
-__all__ = ["FRESH_FOR", "TicketReads"]
+__all__ = ["FRESH_FOR", "GATHER_TURNS", "ReadMany", "TicketReads"]
 
 # As fresh as a read of one's own: a request's round trip is about as long.
 FRESH_FOR = timedelta(seconds=1)
+# Event-loop turns a first read waits for the reads begun with it: the due steps a fire job
+# dispatches reach their verify read within a turn or two (claims are synchronous).
+GATHER_TURNS = 3
+
+ReadMany = Callable[[Sequence[str]], Awaitable[Mapping[str, Ticket | Exception]]]
 
 
 @dataclass(slots=True)
@@ -42,13 +55,21 @@ class TicketReads:
         self.clock = clock
         self.fresh_for = fresh_for
         self._reads: dict[tuple[str, str], _Read] = {}
+        # Per source, the reads waiting to go in the request a first read is gathering.
+        self._gathering: dict[str, dict[str, asyncio.Future[Ticket] | None]] = {}
         self.shared = 0  # reads answered from another step's request (a health counter)
+        self.batched = 0  # reads that went in another read's request (a health counter)
 
     async def read(
-        self, source: str, ticket_id: str, fetch: Callable[[str], Awaitable[Ticket]]
+        self,
+        source: str,
+        ticket_id: str,
+        fetch: Callable[[str], Awaitable[Ticket]],
+        many: ReadMany | None = None,
     ) -> Ticket:
-        """The ticket from a fresh read if there is one, else from ``fetch`` (whose error
-        reaches every step waiting on it, and is not kept)."""
+        """The ticket from a fresh read if there is one, else from ``fetch`` (or, with
+        ``many``, from a request for the tickets whose reads begin with this one); the
+        read's error reaches every step waiting on it, and is not kept."""
         key = (source, ticket_id)
         now = self.clock.now()
         self._expire(now)
@@ -67,7 +88,10 @@ class TicketReads:
         entry = _Read(answer)
         self._reads[key] = entry
         try:
-            ticket = await fetch(ticket_id)
+            if many is None:
+                ticket = await fetch(ticket_id)
+            else:
+                ticket = await self._gathered(source, ticket_id, many)
         except asyncio.CancelledError:
             self._drop(key, entry)
             answer.cancel()
@@ -80,6 +104,41 @@ class TicketReads:
         answer.set_result(ticket)
         entry.answered = self.clock.now()
         return ticket
+
+    async def _gathered(self, source: str, ticket_id: str, many: ReadMany) -> Ticket:
+        """The ticket from the request being gathered for ``source``, or from one this read
+        gathers: it yields a few turns for other reads to join, then asks for them all."""
+        waiting = self._gathering.get(source)
+        if waiting is not None:
+            mine: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
+            waiting[ticket_id] = mine
+            self.batched += 1
+            try:
+                return await mine
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # this step itself is being cancelled
+                # The read that gathered was cancelled (its step shut down): read anew.
+                return await self._gathered(source, ticket_id, many)
+        waiting = self._gathering[source] = {ticket_id: None}
+        try:
+            try:
+                for _ in range(GATHER_TURNS):
+                    await asyncio.sleep(0)
+            finally:
+                del self._gathering[source]
+            found = await many(list(waiting))
+        except BaseException as exc:
+            for joined in waiting.values():
+                _settle(joined, exc)
+            raise
+        for tid, joined in waiting.items():
+            _settle(joined, found.get(tid, _left_out(tid)))
+        own = found.get(ticket_id, _left_out(ticket_id))
+        if isinstance(own, Exception):
+            raise own
+        return own
 
     def _drop(self, key: tuple[str, str], entry: _Read) -> None:
         if self._reads.get(key) is entry:
@@ -97,3 +156,19 @@ class TicketReads:
         ]
         for key in stale:
             del self._reads[key]
+
+
+def _left_out(ticket_id: str) -> Exception:
+    return RetriableConnectorError(f"ticket {ticket_id} was not in the answer to its read")
+
+
+def _settle(joined: asyncio.Future[Ticket] | None, outcome: Ticket | BaseException) -> None:
+    """Hand a joined read its ticket or error (a cancelled gatherer cancels it)."""
+    if joined is None or joined.done():
+        return
+    if isinstance(outcome, asyncio.CancelledError):
+        joined.cancel()
+    elif isinstance(outcome, BaseException):
+        joined.set_exception(outcome)
+    else:
+        joined.set_result(outcome)

@@ -16,7 +16,13 @@ from typing import Any
 from sla_connector.core.calendars import from_us
 from sla_connector.core.durations import format_seconds
 from sla_connector.core.escalation import StepPlan
-from sla_connector.core.ports import Connector, NoteFinder, StepWriter, WriteResult
+from sla_connector.core.ports import (
+    Connector,
+    NoteFinder,
+    StepWriter,
+    TicketBatchReader,
+    WriteResult,
+)
 from sla_connector.core.ticket import Ticket
 from sla_connector.core.vocabulary import Vocabulary
 from sla_connector.settings.templates import DEFAULT_NOTE, NoteError, render_note
@@ -57,11 +63,17 @@ class Capabilities:
 
     step_writer: StepWriter | None = None
     note_finder: NoteFinder | None = None
+    batch_reader: TicketBatchReader | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
-        """``apply`` and ``find_note`` where offered (for start-up logs and ``check``)."""
-        offered = (("apply", self.step_writer), ("find_note", self.note_finder))
+        """``apply``, ``find_note`` and ``fetch_tickets`` where offered (for start-up logs
+        and ``check``)."""
+        offered = (
+            ("apply", self.step_writer),
+            ("find_note", self.note_finder),
+            ("fetch_tickets", self.batch_reader),
+        )
         return tuple(name for name, found in offered if found is not None)
 
 
@@ -70,6 +82,7 @@ def capabilities(connector: Connector) -> Capabilities:
     return Capabilities(
         step_writer=connector if isinstance(connector, StepWriter) else None,
         note_finder=connector if isinstance(connector, NoteFinder) else None,
+        batch_reader=connector if isinstance(connector, TicketBatchReader) else None,
     )
 
 

@@ -12,6 +12,8 @@ connector asks, modelled on the documentation (psa-apis.md, Zendesk; paths as in
 - ``PUT /api/v2/tickets/{id}``: one atomic update (``assignee_id``, ``group_id``,
   ``priority``, ``additional_tags`` added to ``tags``, a private ``comment``) that bumps
   ``updated_at`` and appends an audit authored by the API user, as the API does;
+- ``GET /api/v2/tickets/show_many?ids=`` (spec ``TicketsShowMany``: up to 100 tickets;
+  unknown and deleted ids are left out of the answer);
 - ``GET /api/v2/tickets/{id}`` (404 for an unknown id), ``/comments``, ``/users/me``,
   ``/users/show_many``, ``/users/search`` from the recorded answers.
 """
@@ -109,6 +111,14 @@ class FakeZendesk:
             return httpx.Response(200, json=load("users_search.json"))
         if path == "/api/v2/incremental/tickets/cursor":
             return self._export(request)
+        if path == "/api/v2/tickets/show_many":  # up to 100 ids; unknown and deleted left out
+            ids = [int(i) for i in request.url.params["ids"].split(",")][:100]
+            shown = [
+                self.tickets[i]
+                for i in ids
+                if self.tickets.get(i, {}).get("status") not in (None, "deleted")
+            ]
+            return httpx.Response(200, json={"tickets": shown, **self._sideloads()})
         if path == "/api/v2/incremental/ticket_events":
             now = int(self.clock.now().timestamp())
             return httpx.Response(
@@ -218,7 +228,7 @@ def case() -> Case:
         person="alex@msp.example",
         tier="P1",
         touch=touch,
-        capabilities=("apply",),
+        capabilities=("apply", "fetch_tickets"),
         transport=transport,
         client=client,
         withdraw=withdraw,
