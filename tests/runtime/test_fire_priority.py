@@ -8,80 +8,33 @@ breach due as well is read at the breach's priority (its steps share the one rea
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from sla_connector.core.ports import (
-    URGENT,
-    WARNING,
-    CheckResult,
-    PollPage,
-    WriteResult,
-    request_priority,
-)
-from sla_connector.core.ticket import Ticket, parse_ticket
+from sla_connector.core.ports import URGENT, WARNING, request_priority
+from sla_connector.core.ticket import Ticket
 from sla_connector.runtime.clocks import ManualClock
-from sla_connector.runtime.daemon import Daemon, DaemonSettings
-from sla_connector.runtime.timeline import VirtualTimeline
 from sla_connector.settings import config_from_mapping
-from sla_connector.store import Store
+from tests.runtime.scripted import START, ScriptedPsa, outcomes, run_a_minute
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
-START = datetime.fromisoformat("2026-11-02T09:00:00+00:00")  # Monday, London = UTC
-
-
-def _ticket(ticket_id: str, created: datetime) -> Ticket:
-    return parse_ticket(
-        {
-            "id": ticket_id,
-            "source": "sim",
-            "client": "globex",
-            "subject": "VPN slow",
-            "created_at": created.isoformat(),
-        }
-    )
 
 
 @dataclass
-class RecordingPsa:
-    """P2 tickets never answered; each verify read notes the priority it was made at."""
+class RecordingPsa(ScriptedPsa):
+    """Each verify read notes the priority it was made at."""
 
-    clock: ManualClock
-    name: str = "sim"
     read_at: dict[str, str] = field(default_factory=dict)
-
-    def tickets(self) -> tuple[Ticket, ...]:
-        # At 11:40: "A" (11:00) has its at-risk step due (11:30) and its breach not yet
-        # (12:00); "B" (09:00) has both due (09:30, 10:00).
-        return (_ticket("A", START + timedelta(hours=2)), _ticket("B", START))
-
-    async def fetch_changed(self, since_cursor: str | None) -> AsyncIterator[PollPage]:
-        yield PollPage(self.tickets(), cursor=self.clock.now().isoformat())
 
     async def fetch_ticket(self, ticket_id: str) -> Ticket:
         self.read_at.setdefault(ticket_id, request_priority.get())
-        return next(t for t in self.tickets() if t.id == ticket_id)
-
-    async def apply(self, ticket: Ticket, actions: list[tuple[str, str]]) -> WriteResult:
-        return WriteResult(True, "written")
-
-    async def assign(self, ticket: Ticket, person_or_group: str) -> WriteResult:
-        raise AssertionError("apply is used")
-
-    set_priority = add_internal_note = add_tag = assign  # type: ignore[assignment]
-
-    async def check(self) -> CheckResult:
-        return CheckResult(True, "ok")
-
-    async def aclose(self) -> None:
-        return None
+        return await super().fetch_ticket(ticket_id)
 
 
 def _policy() -> Any:
@@ -98,32 +51,12 @@ def _policy() -> Any:
 async def test_an_at_risk_steps_read_is_a_warning_unless_a_breach_shares_it(
     tmp_path: Path,
 ) -> None:
-    clock = ManualClock(START + timedelta(hours=2, minutes=40))
-    psa = RecordingPsa(clock)
-    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
-    timeline = VirtualTimeline(clock)
-    settings = DaemonSettings(
-        poll_intervals={"sim": timedelta(hours=4)},
-        reconcile_intervals={"sim": timedelta(days=1)},
-        owner="test",
-        backfill=timedelta(hours=6),
-    )
-    daemon = Daemon(
-        policy=_policy(),
-        store=store,
-        connectors={"sim": psa},
-        clock=clock,  # type: ignore[dict-item]
-        timeline=timeline,
-        settings=settings,
-    )
-    await daemon.start()
-    await timeline.run_until(clock.now() + timedelta(minutes=1))
-    fired = sorted(
-        (e.payload["ticket"], e.payload["step"], e.payload["state"])
-        for e in store.evidence()
-        if e.kind == "escalation"
-    )
+    # At 11:40: "A" (11:00) has its at-risk step due (11:30) and its breach not yet
+    # (12:00); "B" (09:00) has both due (09:30, 10:00).
+    created = {"A": START + timedelta(hours=2), "B": START}
+    psa = RecordingPsa(ManualClock(START + timedelta(hours=2, minutes=40)), created)
+    store = await run_a_minute(psa, _policy(), tmp_path / "state.db")
+    fired = sorted(outcomes(store))
     assert fired == [("A", "watch", "done"), ("B", "lead", "done"), ("B", "watch", "done")]
     assert psa.read_at == {"A": WARNING, "B": URGENT}
-    await daemon.stop()
     store.close()

@@ -8,9 +8,9 @@ the other (one read, no write racing another's).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +18,15 @@ import pytest
 import yaml
 
 from sla_connector.core.errors import RetriableConnectorError
-from sla_connector.core.ports import CheckResult, PollPage, WriteResult
-from sla_connector.core.ticket import Ticket, parse_ticket
+from sla_connector.core.ticket import Ticket
 from sla_connector.runtime.clocks import ManualClock
-from sla_connector.runtime.daemon import Daemon, DaemonSettings
 from sla_connector.runtime.ticket_reads import TicketReads
-from sla_connector.runtime.timeline import VirtualTimeline
 from sla_connector.settings import config_from_mapping
-from sla_connector.store import Store
+from tests.runtime.scripted import START, ScriptedPsa, outcomes, run_a_minute
+from tests.runtime.scripted import open_ticket as _ticket
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
-START = datetime.fromisoformat("2026-11-02T09:00:00+00:00")  # Monday, London = UTC
-
-
-def _ticket(ticket_id: str, created: datetime = START) -> Ticket:
-    return parse_ticket(
-        {
-            "id": ticket_id,
-            "source": "sim",
-            "client": "globex",
-            "subject": "VPN slow",
-            "created_at": created.isoformat(),
-        }
-    )
 
 
 class Fetches:
@@ -187,39 +172,9 @@ async def test_a_read_that_joined_a_cancelled_request_reads_anew() -> None:
 # -- in the daemon ----------------------------------------------------------------------
 
 
-@dataclass
-class TwoTicketPsa:
+def _two_tickets(clock: ManualClock) -> ScriptedPsa:
     """Two P2 tickets created five minutes apart, never answered."""
-
-    clock: ManualClock
-    name: str = "sim"
-    fetched: list[str] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
-
-    def tickets(self) -> tuple[Ticket, ...]:
-        return (_ticket("A"), _ticket("B", START + timedelta(minutes=5)))
-
-    async def fetch_changed(self, since_cursor: str | None) -> AsyncIterator[PollPage]:
-        yield PollPage(self.tickets(), cursor=self.clock.now().isoformat())
-
-    async def fetch_ticket(self, ticket_id: str) -> Ticket:
-        self.fetched.append(ticket_id)
-        return next(t for t in self.tickets() if t.id == ticket_id)
-
-    async def apply(self, ticket: Ticket, actions: list[tuple[str, str]]) -> WriteResult:
-        self.written.append(ticket.id)
-        return WriteResult(True, "written")
-
-    async def assign(self, ticket: Ticket, person_or_group: str) -> WriteResult:
-        raise AssertionError("apply is used")
-
-    set_priority = add_internal_note = add_tag = assign  # type: ignore[assignment]
-
-    async def check(self) -> CheckResult:
-        return CheckResult(True, "ok")
-
-    async def aclose(self) -> None:
-        return None
+    return ScriptedPsa(clock, {"A": START, "B": START + timedelta(minutes=5)})
 
 
 def _policy() -> Any:
@@ -239,33 +194,9 @@ async def test_a_tickets_due_steps_go_together_on_one_verify_read(tmp_path: Path
     # so each ticket has a notify-only step (11:00, 11:05) and a write (12:00, 12:05) due.
     # Fired by due instant alone the order would be A, B, A, B; one slot at a time, each
     # ticket's steps go together, and each ticket is read once for its two steps.
-    clock = ManualClock(START + timedelta(hours=3, minutes=30))
-    psa = TwoTicketPsa(clock)
-    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
-    timeline = VirtualTimeline(clock)
-    settings = DaemonSettings(
-        poll_intervals={"sim": timedelta(hours=4)},
-        reconcile_intervals={"sim": timedelta(days=1)},
-        owner="test",
-        backfill=timedelta(hours=6),
-        concurrency=1,
-    )
-    daemon = Daemon(
-        policy=_policy(),
-        store=store,
-        connectors={"sim": psa},
-        clock=clock,  # type: ignore[dict-item]
-        timeline=timeline,
-        settings=settings,
-    )
-    await daemon.start()
-    await timeline.run_until(clock.now() + timedelta(minutes=1))
-    outcomes = [
-        (e.payload["ticket"], e.payload["step"], e.payload["state"])
-        for e in store.evidence()
-        if e.kind == "escalation"
-    ]
-    assert outcomes == [
+    psa = _two_tickets(ManualClock(START + timedelta(hours=3, minutes=30)))
+    store = await run_a_minute(psa, _policy(), tmp_path / "state.db", concurrency=1)
+    assert outcomes(store) == [
         ("A", "heads-up", "done"),
         ("A", "senior-engineer", "done"),
         ("B", "heads-up", "done"),
@@ -273,18 +204,14 @@ async def test_a_tickets_due_steps_go_together_on_one_verify_read(tmp_path: Path
     ]
     assert psa.written == ["A", "B"]
     assert psa.fetched == ["A", "B"]
-    await daemon.stop()
     store.close()
 
 
 @dataclass
-class ThreeTicketPsa(TwoTicketPsa):
-    """Three tickets, read together when it can (``core.ports.TicketBatchReader``)."""
+class ReadsTogether(ScriptedPsa):
+    """Reads several tickets in one request (``core.ports.TicketBatchReader``)."""
 
     read_together: list[list[str]] = field(default_factory=list)
-
-    def tickets(self) -> tuple[Ticket, ...]:
-        return (*super().tickets(), _ticket("C", START + timedelta(minutes=10)))
 
     async def fetch_tickets(self, ticket_ids: Sequence[str]) -> dict[str, Ticket | Exception]:
         self.read_together.append(list(ticket_ids))
@@ -295,34 +222,12 @@ async def test_a_restart_verifies_the_due_steps_of_several_tickets_in_one_read(
     tmp_path: Path,
 ) -> None:
     # At 12:30 each ticket has two steps due; the three tickets are read in one request.
-    clock = ManualClock(START + timedelta(hours=3, minutes=30))
-    psa = ThreeTicketPsa(clock)
-    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
-    timeline = VirtualTimeline(clock)
-    settings = DaemonSettings(
-        poll_intervals={"sim": timedelta(hours=4)},
-        reconcile_intervals={"sim": timedelta(days=1)},
-        owner="test",
-        backfill=timedelta(hours=6),
-    )
-    daemon = Daemon(
-        policy=_policy(),
-        store=store,
-        connectors={"sim": psa},
-        clock=clock,  # type: ignore[dict-item]
-        timeline=timeline,
-        settings=settings,
-    )
-    await daemon.start()
-    await timeline.run_until(clock.now() + timedelta(minutes=1))
-    done = sorted(
-        (e.payload["ticket"], e.payload["step"])
-        for e in store.evidence()
-        if e.kind == "escalation" and e.payload["state"] == "done"
-    )
+    created = {"A": START, "B": START + timedelta(minutes=5), "C": START + timedelta(minutes=10)}
+    psa = ReadsTogether(ManualClock(START + timedelta(hours=3, minutes=30)), created)
+    store = await run_a_minute(psa, _policy(), tmp_path / "state.db")
+    done = sorted((t, step) for t, step, state in outcomes(store) if state == "done")
     assert done == [(t, s) for t in "ABC" for s in ("heads-up", "senior-engineer")]
     assert psa.read_together == [["A", "B", "C"]]
     assert psa.fetched == []
     assert psa.written == ["A", "B", "C"]
-    await daemon.stop()
     store.close()
