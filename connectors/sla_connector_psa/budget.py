@@ -17,8 +17,12 @@ take at most half the budget and leave the rest to what a poll may need besides 
 event-stream page, further pages, retries), which the budget alone holds. Polls every few
 seconds otherwise spent the minute in its first 20 s and then read nothing for 40 s while
 new tickets became visible, or left no slot for the event-stream page that a poll with new
-tickets needs (issue 10, the 50-kill soak). After a restart the pace starts from the
-budget's latest request in the log.
+tickets needs (issue 10, the 50-kill soak). A restarted process's first poll is held by
+the budget alone, not by the pace: the log says neither which request began a poll nor
+whether a counted request was ever sent, and paced from the latest of them, lives shorter
+than the pace (a crash loop) polled once in 46 s while new tickets' steps fell due (the
+same soak). The daemon keeps a restart from polling sooner than a poll interval after the
+last stored cursor (``runtime.daemon``), and the budget keeps the vendor's limit.
 """
 
 from __future__ import annotations
@@ -116,8 +120,6 @@ class RequestBudget:
             earlier = [at for at in earlier if at < _us(self._window[0])]
         seen = sorted([*(_from_us(at) for at in earlier), *self._window])
         self._window = deque(at for at in seen if at > since)
-        if self.paced and self._window and self._last_paced is None:
-            self._last_paced = self._window[-1]  # which was a poll's first is not kept
 
     async def _throttle(self) -> datetime:
         """Keep at most ``requests_per_minute`` requests in any ``WINDOW`` (61 s), in
