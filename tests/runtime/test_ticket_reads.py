@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from sla_connector.core.errors import RetriableConnectorError
+from sla_connector.core.ports import URGENT, WARNING, request_priority, urgent
 from sla_connector.core.ticket import Ticket
 from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.ticket_reads import TicketReads
@@ -148,6 +149,25 @@ async def test_a_failed_request_fails_every_read_in_it_and_is_not_kept() -> None
     many.error = None
     assert (await reads.read("sim", "1", fetch, many)).id == "1"
     assert many.calls == [["1", "2"], ["1"]]
+
+
+async def test_a_gathered_request_goes_at_the_most_pressing_priority_of_its_reads() -> None:
+    reads, fetch = TicketReads(ManualClock(START)), Fetches()
+    seen: list[str] = []
+
+    async def many(ticket_ids: Sequence[str]) -> dict[str, Ticket | Exception]:
+        seen.append(request_priority.get())
+        return {tid: _ticket(tid) for tid in ticket_ids}
+
+    with urgent(warning=True):
+        notice = asyncio.ensure_future(reads.read("sim", "1", fetch, many))
+    with urgent():
+        breach = asyncio.ensure_future(reads.read("sim", "2", fetch, many))
+    await asyncio.gather(notice, breach)
+    assert seen == [URGENT]
+    with urgent(warning=True):
+        await reads.read("sim", "3", fetch, many)
+    assert seen == [URGENT, WARNING]
 
 
 async def test_a_read_that_joined_a_cancelled_request_reads_anew() -> None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sla_connector.core.errors import RetriableConnectorError
-from sla_connector.core.ports import Clock
+from sla_connector.core.ports import PRIORITIES, Clock, request_priority
 from sla_connector.core.ticket import Ticket
 
 __all__ = ["FRESH_FOR", "GATHER_TURNS", "ReadMany", "TicketReads"]
@@ -57,6 +57,7 @@ class TicketReads:
         self._reads: dict[tuple[str, str], _Read] = {}
         # Per source, the reads waiting to go in the request a first read is gathering.
         self._gathering: dict[str, dict[str, asyncio.Future[Ticket] | None]] = {}
+        self._priority: dict[str, str] = {}  # the most pressing of them (``core.ports``)
         self.shared = 0  # reads answered from another step's request (a health counter)
         self.batched = 0  # reads that went in another read's request (a health counter)
 
@@ -112,6 +113,9 @@ class TicketReads:
         if waiting is not None:
             mine: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
             waiting[ticket_id] = mine
+            self._priority[source] = min(
+                self._priority[source], request_priority.get(), key=PRIORITIES.index
+            )
             self.batched += 1
             try:
                 return await mine
@@ -122,13 +126,20 @@ class TicketReads:
                 # The read that gathered was cancelled (its step shut down): read anew.
                 return await self._gathered(source, ticket_id, many)
         waiting = self._gathering[source] = {ticket_id: None}
+        self._priority[source] = request_priority.get()
         try:
             try:
                 for _ in range(GATHER_TURNS):
                     await asyncio.sleep(0)
             finally:
                 del self._gathering[source]
-            found = await many(list(waiting))
+            # The request goes at the most pressing priority of the reads in it: a breach
+            # that joined an at-risk step's read must not wait behind the warning's.
+            token = request_priority.set(self._priority.pop(source))
+            try:
+                found = await many(list(waiting))
+            finally:
+                request_priority.reset(token)
         except BaseException as exc:
             for joined in waiting.values():
                 _settle(joined, exc)
