@@ -73,7 +73,7 @@ from sla_connector_psa.zendesk.batch import Batch, gone
 from sla_connector_psa.zendesk.check import check, credentials_for
 from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encode_cursor
 from sla_connector_psa.zendesk.directory import Directory
-from sla_connector_psa.zendesk.feeds import EVENTS_PATH, behind, drain_events, read_audits
+from sla_connector_psa.zendesk.feeds import EVENTS_PATH, drain_events, read_audits, stream_pays
 from sla_connector_psa.zendesk.history import HistoryCache
 from sla_connector_psa.zendesk.history_reads import HISTORY_READS, HistoryReads
 from sla_connector_psa.zendesk.normalize import (
@@ -202,13 +202,18 @@ class ZendeskConnector(HttpBacked):
         self._resume_at = self.clock.now() + timedelta(seconds=max(seconds, 0.0))
 
     async def get_json(
-        self, path: str, params: Mapping[str, Any] | None = None, *, export: bool = False
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        export: bool = False,
+        max_attempts: int | None = None,
     ) -> Any:
         """GET through the right budget, honouring the rate-limit headers of earlier answers;
         a truncated or malformed body is retried like a 500."""
         await self._pause_if_exhausted()
         http = self.export_http if export else self.http
-        return await http.get_json(path, params=params, headers=self.headers)
+        return await http.get_json(path, params, self.headers, max_attempts=max_attempts)
 
     async def send(self, method: str, path: str, body: Any) -> Any:
         """A write through the general budget; ambiguity surfaces as AmbiguousWriteError,
@@ -242,11 +247,15 @@ class ZendeskConnector(HttpBacked):
         )
 
     async def _drain_events(self) -> None:
-        """Read the ticket event stream from where the last read stopped to its end."""
+        """Read the ticket event stream from where the last read stopped to its end, each
+        page in one attempt: a page that fails (the failed attempt is logged) leaves the
+        tickets whose histories it would have given to their audits reads. Its retries
+        wait for slots of the export budget and held the whole page up (the 50-kill soak)."""
         assert self._covered is not None
-        self._covered = await drain_events(
-            self.get_json, self.history, self._covered, self.settings.automatic_channels, self.name
-        )
+        with contextlib.suppress(RetriableConnectorError):
+            self._covered = await drain_events(
+                self.get_json, self.history, self._covered, self.settings, attempts=1
+            )
 
     def _gone(self, raw: Mapping[str, Any]) -> Withdrawal | None:
         return gone(raw, self.directory.suspended)
@@ -289,7 +298,8 @@ class ZendeskConnector(HttpBacked):
         self.book.count("withdrawn", len(batch.withdrawn))
         unknown, recalled, cold, unseen = self._sort(latest)
         stream = self._covered is not None  # a poll is reading (not a single ticket's read)
-        if self._stream_pays(stream, cold, latest):
+        free = self.export_http.free_now()
+        if stream and stream_pays(len(cold), self.events_worth, latest, self._covered, free):
             await self._drain_events()
             unknown, recalled, cold, unseen = self._sort(latest)
         self.recall.recalled += len(recalled)
@@ -477,23 +487,6 @@ class ZendeskConnector(HttpBacked):
         found = await self._normalize(raws)
         batch.merge(found)
         return batch
-
-    def _stream_pays(
-        self, stream: bool, cold: list[int], latest: Mapping[int, Mapping[str, Any]]
-    ) -> bool:
-        """Whether to read the event stream before the page's cold tickets: during a poll,
-        for enough of them (``events_worth``), when the stream is behind the page, and only
-        if the export budget has a slot now. Its page saves audits reads of the account's
-        budget, but when the export budget is spent (a crash loop: each life's poll takes
-        a slot) the wait for a slot held up the whole page, new tickets included, for tens
-        of seconds while their steps fell due (issue 10, the 50-kill soak)."""
-        return (
-            stream
-            and len(cold) >= self.events_worth
-            and self._covered is not None
-            and behind(latest.values(), self._covered)
-            and self.export_http.free_now()
-        )
 
     async def read_ticket(self, ticket_id: int | str) -> Mapping[str, Any]:
         """The current ticket object (sideloads absorbed)."""

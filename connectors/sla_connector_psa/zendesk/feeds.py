@@ -20,8 +20,9 @@ from sla_connector.core.ticket import parse_instant
 from sla_connector_psa.values import optional_int
 from sla_connector_psa.zendesk.history import HistoryCache
 from sla_connector_psa.zendesk.normalize import Audit, parse_audit, parse_ticket_event
+from sla_connector_psa.zendesk.settings import ZendeskSettings
 
-__all__ = ["EVENTS_PATH", "behind", "drain_events", "read_audits"]
+__all__ = ["EVENTS_PATH", "behind", "drain_events", "read_audits", "stream_pays"]
 
 log = logging.getLogger("sla_connector_psa.zendesk")
 
@@ -32,7 +33,12 @@ class GetJson(Protocol):
     """The connector's budgeted GET (``export`` selects the incremental-export budget)."""
 
     def __call__(
-        self, path: str, params: Mapping[str, Any] | None = None, *, export: bool = False
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        export: bool = False,
+        max_attempts: int | None = None,
     ) -> Awaitable[Any]: ...
 
 
@@ -77,15 +83,22 @@ async def drain_events(
     get_json: GetJson,
     history: HistoryCache,
     covered: int,
-    automatic_channels: frozenset[str],
-    name: str,
+    settings: ZendeskSettings,
+    *,
+    attempts: int | None = None,
 ) -> int:
     """Read the ticket event stream from ``covered`` (a start_time) to its end into
-    ``history``; the start_time the next read begins at."""
+    ``history``, each page in at most ``attempts`` attempts; the start_time the next read
+    begins at. A page that fails raises; what the pages before it gave is kept (an audit
+    is keyed by its id, so reading them again adds nothing twice)."""
+    automatic_channels, name = settings.automatic_channels, settings.name
     while True:
         start = covered
         data = await get_json(
-            EVENTS_PATH, {"start_time": start, "include": "comment_events"}, export=True
+            EVENTS_PATH,
+            {"start_time": start, "include": "comment_events"},
+            export=True,
+            max_attempts=attempts,
         )
         if not isinstance(data, Mapping):
             raise RetriableConnectorError(
@@ -128,3 +141,25 @@ def behind(raw_tickets: Iterable[Any], covered: int) -> bool:
         if updated.timestamp() > covered:
             return True
     return False
+
+
+def stream_pays(
+    cold: int,
+    worth: int,
+    raw_tickets: Mapping[int, Mapping[str, Any]],
+    covered: int | None,
+    budget_free: bool,
+) -> bool:
+    """Whether to read the event stream before a page's ``cold`` tickets (those whose
+    histories are to be read): for at least ``worth`` of them, when the stream (read up to
+    ``covered``) is behind the page, and only if the export budget has a slot now
+    (``budget_free``). A stream page saves audits reads of the account's budget; but when
+    the export budget is spent (a crash loop: each life's poll takes a slot) the wait for a
+    slot held up the whole page, new tickets included, for tens of seconds while their
+    steps fell due (issue 10, the 50-kill soak)."""
+    return (
+        covered is not None
+        and cold >= worth
+        and budget_free
+        and behind(raw_tickets.values(), covered)
+    )

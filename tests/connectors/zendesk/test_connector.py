@@ -149,6 +149,32 @@ async def test_changed_ticket_is_rebuilt_from_the_event_stream_without_audits() 
     assert decode_cursor(pages[-1].cursor or "") == ZendeskCursor(events=E_CHANGE, export=C4)
 
 
+async def test_a_stream_page_that_fails_sends_its_tickets_to_their_audits_at_once() -> None:
+    # A stream page's retries wait for export slots and held the whole page up in the
+    # 50-kill soak (issue 10): one attempt, then the tickets' audits (account budget).
+    clock = FakeClock()
+    connector, sleep = make_connector(clock)
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        routes = full_read_routes(router)
+        cursor = (await poll(connector, None))[-1].cursor
+        routes["export"].side_effect = export_handler({f"cursor={C3}": load("export_change.json")})
+        routes["events"].side_effect = [
+            httpx.Response(500, json={"error": "InternalServerError"}),
+            *[events_handler({E_END: load("ticket_events_change.json")})] * 3,
+        ]
+        empty = {"audits": [], "count": 0, "next_page": None, "previous_page": None}
+        audits = router.get("/api/v2/tickets/101/audits").mock(return_value=json_response(empty))
+        events_before, waits_before = routes["events"].call_count, len(sleep.waits)
+        pages = await poll(connector, cursor)
+    assert routes["events"].call_count - events_before == 1  # not retried
+    assert audits.call_count == 1  # ticket 101 from its audits instead
+    assert sleep.waits[waits_before:] == [15.25]  # the poll's pace; no back-off for the stream
+    (ticket,) = pages[0].tickets
+    assert ticket.id == "101" and pages[-1].failures == ()
+    # The stream position did not move past the page that failed.
+    assert decode_cursor(pages[-1].cursor or "").events == E_END
+
+
 async def test_restart_with_a_persisted_cursor_reads_audits_once_per_unknown_ticket() -> None:
     cursor = encode_cursor(ZendeskCursor(events=E_END, export=C3))
     page = load("export_empty.json") | {
