@@ -22,13 +22,14 @@ from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.daemon import Daemon, DaemonSettings
 from sla_connector.runtime.timeline import VirtualTimeline
 from sla_connector.store import Store
-from tests.runtime.test_ticket_reads import START, TwoTicketPsa, _policy
+from tests.runtime.scripted import START, ScriptedPsa
+from tests.runtime.test_ticket_reads import _policy
 
 pytestmark = pytest.mark.anyio
 
 
 @dataclass
-class CountingPsa(TwoTicketPsa):
+class CountingPsa(ScriptedPsa):
     polls: list[float] = field(default_factory=list)  # seconds after START of each poll
 
     async def fetch_changed(self, since_cursor: str | None) -> AsyncIterator[PollPage]:
@@ -38,7 +39,7 @@ class CountingPsa(TwoTicketPsa):
 
 
 async def _start(store: Store, clock: ManualClock) -> tuple[Daemon, VirtualTimeline, CountingPsa]:
-    psa = CountingPsa(clock)
+    psa = CountingPsa(clock, {"A": START, "B": START + timedelta(minutes=5)})
     timeline = VirtualTimeline(clock)
     daemon = Daemon(
         policy=_policy(),
