@@ -18,6 +18,7 @@ from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encod
 from sla_connector.core.errors import RetriableConnectorError
 from sla_connector.core.ports import BACKGROUND, URGENT, RecalledTicket, request_priority
 from sla_connector.core.ticket import Ticket
+from tests.connectors.test_http import MemoryLog
 
 from .support import (
     AUTH,
@@ -38,6 +39,13 @@ pytestmark = pytest.mark.anyio
 C1, C2, C3 = "MTc5MzYxMDAwMC4wfHwxMDJ8", "MTc5MzYyNjIwMC4wfHwxMDd8", "MTc5MzYzNzkwMC4wfHwxMDV8"
 C4 = "MTc5MzY0NDIwMC4wfHwxMDF8"
 E_MID, E_END, E_CHANGE = 1793626200, 1793637900, 1793644200  # 13:30, 16:45, 18:30
+
+
+def _audits_of(request: httpx.Request) -> httpx.Response:
+    """The recorded audits of ticket 102, answered for whichever ticket was asked."""
+    tid = int(request.url.path.split("/")[-2])
+    audits = load("audits_102_page1.json") | {"next_page": None}
+    return json_response(audits | {"audits": [a | {"ticket_id": tid} for a in audits["audits"]]})
 
 
 def full_read_routes(router: respx.MockRouter, page2: Any | None = None) -> dict[str, Any]:
@@ -211,20 +219,13 @@ async def test_a_page_of_cold_tickets_comes_in_parts_so_a_killed_poll_keeps_what
         "users": load("export_page1.json")["users"],
     }
     no_events = {"ticket_events": [], "count": 0, "end_time": E_END, "end_of_stream": True}
-    audits = load("audits_102_page1.json") | {"next_page": None}
-
-    def audits_of(request: httpx.Request) -> httpx.Response:
-        tid = int(request.url.path.split("/")[-2])
-        return json_response(
-            audits | {"audits": [a | {"ticket_id": tid} for a in audits["audits"]]}
-        )
 
     connector, _ = make_connector()
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         routes = full_read_routes(router)
         routes["export"].side_effect = export_handler({f"cursor={C3}": page})
         routes["events"].side_effect = events_handler({E_END: no_events})
-        read = router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=audits_of)
+        read = router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=_audits_of)
         parts = await poll_parts(connector, cursor)
         assert read.call_count == len(ids)
         # The warm part (nothing known: empty), then the cold tickets PAGE_PART at a time;
@@ -523,13 +524,6 @@ async def test_the_event_stream_is_read_only_when_it_saves_more_than_it_costs(
         "tickets": tickets,
         "users": load("export_page1.json")["users"],
     }
-    audits = load("audits_102_page1.json") | {"next_page": None}
-
-    def audits_of(request: httpx.Request) -> httpx.Response:
-        tid = int(request.url.path.split("/")[-2])
-        return json_response(
-            audits | {"audits": [a | {"ticket_id": tid} for a in audits["audits"]]}
-        )
 
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         routes = full_read_routes(router)
@@ -545,24 +539,11 @@ async def test_the_event_stream_is_read_only_when_it_saves_more_than_it_costs(
                 }
             }
         )
-        read = router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=audits_of)
+        read = router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=_audits_of)
         (found,) = await poll(connector, cursor)
     assert len(found.tickets) == changed
     assert routes["events"].call_count == stream_reads
     assert read.call_count == (0 if stream_reads else changed)
-
-
-class _EarlierRequests:
-    """A ``RequestLog`` holding what a previous life spent (the store, after a restart)."""
-
-    def __init__(self, bucket: str, times: list[int]) -> None:
-        self.times = {bucket: list(times)}
-
-    def recent_requests(self, bucket: str, *, since: int) -> list[int]:
-        return [at for at in self.times.get(bucket, []) if at >= since]
-
-    def record_request(self, bucket: str, *, at: int) -> None:
-        self.times.setdefault(bucket, []).append(at)
 
 
 async def test_a_spent_export_budget_sends_the_page_to_audits_instead_of_waiting() -> None:
@@ -574,7 +555,7 @@ async def test_a_spent_export_budget_sends_the_page_to_audits_instead_of_waiting
     rpm = connector.export_http.requests_per_minute
     earlier = clock.now() - timedelta(seconds=20)  # paced long enough ago, still counted
     at_us = int(earlier.timestamp() * 1_000_000)
-    connector.keep_budgets(_EarlierRequests(connector.export_http.bucket, [at_us] * (rpm - 1)))
+    connector.keep_budgets(MemoryLog({connector.export_http.bucket: [at_us] * (rpm - 1)}))
     new = "2026-11-02T17:00:00Z"
     changed = connector.events_worth + 2
     tickets, _ = _synthetic(changed, 5000, new, new)
@@ -583,18 +564,11 @@ async def test_a_spent_export_budget_sends_the_page_to_audits_instead_of_waiting
         "tickets": tickets,
         "users": load("export_page1.json")["users"],
     }
-    audits = load("audits_102_page1.json") | {"next_page": None}
-
-    def audits_of(request: httpx.Request) -> httpx.Response:
-        tid = int(request.url.path.split("/")[-2])
-        return json_response(
-            audits | {"audits": [a | {"ticket_id": tid} for a in audits["audits"]]}
-        )
 
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         routes = full_read_routes(router)
         routes["export"].side_effect = export_handler({f"cursor={C3}": page})
-        read = router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=audits_of)
+        read = router.get(path__regex=r"^/api/v2/tickets/\d+/audits$").mock(side_effect=_audits_of)
         (found,) = await poll(connector, cursor)
     assert routes["export"].call_count == 1  # the page took the budget's last slot
     assert routes["events"].call_count == 0
