@@ -124,7 +124,12 @@ class Setup:
 
     @contextmanager
     def server(
-        self, *, faults: float = 0.0, seed: int = 0, delay: float = 2.0
+        self,
+        *,
+        faults: float = 0.0,
+        seed: int = 0,
+        delay: float = 2.0,
+        write_delay: float = 0.0,
     ) -> Iterator[subprocess.Popen[bytes]]:
         command = [
             sys.executable,
@@ -139,6 +144,8 @@ class Setup:
         ]
         if faults:
             command += ["--faults", str(faults), "--seed", str(seed), "--fault-delay", str(delay)]
+        if write_delay:
+            command += ["--write-delay", str(write_delay)]
         log = (self.root / "server.log").open("wb")
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.root)
         try:

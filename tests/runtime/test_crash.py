@@ -36,6 +36,10 @@ SEED = 20261005
 QUIET = timedelta(hours=2)  # virtual time left undisturbed after the last kill, at least
 DAY = timedelta(hours=20)  # 06:00 to 02:00 UTC; the 4 h more to 06:00 cost 20 s of wall time
 MARGIN_US = 60_000_000  # a virtual minute clear of the kill and the restart around a window
+# Each write's answer waits this long after the PSA applied it, so a kill right after a
+# write landed is sure to fall before the daemon records it (the marker reconciliation is
+# tested every run, not by the chance of a kill within a few milliseconds).
+WRITE_DELAY = 0.25
 
 
 def down_windows(
@@ -60,7 +64,7 @@ def test_sigkill_at_random_moments_misses_no_escalation_and_duplicates_none(
     end = SIM_START + DAY
     daemons: list[Daemon] = []
     kills: list[datetime] = []
-    with setup.server():
+    with setup.server(write_delay=WRITE_DELAY):
         daemons.append(setup.spawn())
         try:
             loop_deadline = time.monotonic() + 150
@@ -71,7 +75,7 @@ def test_sigkill_at_random_moments_misses_no_escalation_and_duplicates_none(
                     time.sleep(rng.uniform(0.0, 1.5))  # somewhere in start-up
                 elif moment < 0.5:
                     daemon.wait_started(timeout=20)
-                    setup.wait_for_write(timeout=2.0)  # just after a write landed, mid-step
+                    setup.wait_for_write(timeout=2.0)  # a write landed, its answer held
                 else:
                     daemon.wait_started(timeout=20)
                     time.sleep(rng.uniform(0.0, 1.0))  # while it polls and writes

@@ -7,6 +7,7 @@ The fast tests drive the server app in-process (``httpx.ASGITransport``) through
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from collections import Counter
@@ -135,6 +136,28 @@ async def test_restarted_server_replays_its_write_log(tmp_path: Path) -> None:
     assert second.psa.ticket(ticket_id, NOON).notes == ("[sla-connector k]",)
     assert len(second.psa.writes) == 1
     second.close()
+
+
+async def test_write_delay_holds_the_answer_after_the_write_is_applied_and_logged(
+    tmp_path: Path,
+) -> None:
+    """The crash test kills the daemon in this gap: the PSA has the write, the daemon not."""
+    clock = FixedClock(NOON)
+    log = tmp_path / "writes.jsonl"
+    server = SimulatorServer(psa(), clock, write_log=log, write_delay=0.3)
+    ticket = server.psa.tickets(NOON)[0]
+    async with connected(server, clock) as connector:
+        write = asyncio.ensure_future(connector.add_tag(ticket, "sla-held"))
+        for _ in range(100):
+            if log.exists() and log.read_text():
+                break
+            await asyncio.sleep(0.01)
+        assert "sla-held" in log.read_text(), "the write was not applied before the answer"
+        assert not write.done(), "the answer came without the delay"
+        await asyncio.wait_for(write, timeout=5)
+        reads = asyncio.ensure_future(connector.fetch_ticket(ticket.id))
+        await asyncio.wait_for(reads, timeout=0.25)  # reads are not held
+    assert "sla-held" in reads.result().tags
 
 
 async def test_write_applied_before_a_truncated_answer_is_ambiguous_not_repeated() -> None:

@@ -16,6 +16,11 @@ seconds (longer than the client's timeout) before a write is applied (it never i
 after it was applied (the ambiguous case the runtime reconciles through its markers), or
 a 200 whose JSON body is cut in half (after applying a write). ``/_sim`` endpoints (the
 present, every ticket, fault counts) never fail: they are the tests' view of the PSA.
+
+``--write-delay S`` holds every accepted write's answer for S real seconds after the write
+was applied and logged: a PSA slow to answer writes, so that a process killed just after a
+write landed is certain to die before it learns the answer (the crash test's mid-step
+kills; without it such a kill lands in a window of milliseconds, by chance).
 """
 
 from __future__ import annotations
@@ -122,10 +127,12 @@ class SimulatorServer:
         *,
         write_log: Path | None = None,
         faults: FaultPlan | None = None,
+        write_delay: float = 0.0,
     ) -> None:
         self.psa = psa
         self.clock = clock
         self.faults = faults
+        self.write_delay = write_delay
         self.write_log = write_log
         self._log_file: IO[str] | None = None
         if write_log is not None:
@@ -214,6 +221,8 @@ class SimulatorServer:
         if fault in ("hang", "hang_after"):
             assert self.faults is not None
             await asyncio.sleep(self.faults.delay)
+        if write and self.write_delay > 0:
+            await asyncio.sleep(self.write_delay)  # applied and logged; the answer waits
         text = json.dumps(body)
         if fault == "truncated":
             text = text[: len(text) // 2]
@@ -349,6 +358,7 @@ def load_server(
     *,
     write_log: Path | None = None,
     faults: FaultPlan | None = None,
+    write_delay: float = 0.0,
 ) -> SimulatorServer:
     """The server for one connector entry of a daemon config file."""
     data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
@@ -369,7 +379,9 @@ def load_server(
         raise ConfigError(f"connectors.{connector}", "no such connector entry")
     clock = _clock(data)
     config = SimulatorConfig.from_settings(connector, settings, default_start=clock.now())
-    return SimulatorServer(SimulatedPsa(config), clock, write_log=write_log, faults=faults)
+    return SimulatorServer(
+        SimulatedPsa(config), clock, write_log=write_log, faults=faults, write_delay=write_delay
+    )
 
 
 def _loopback(host: str) -> str:
@@ -392,6 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fault-delay", type=float, default=2.0, help="real seconds held back")
     parser.add_argument("--retry-after", type=float, default=30.0, help="virtual seconds")
+    parser.add_argument(
+        "--write-delay", type=float, default=0.0, help="real seconds each write's answer waits"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     faults = None
@@ -400,7 +415,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.faults, args.seed, delay=args.fault_delay, retry_after=args.retry_after
         )
     try:
-        server = load_server(args.config, args.connector, write_log=args.write_log, faults=faults)
+        server = load_server(
+            args.config,
+            args.connector,
+            write_log=args.write_log,
+            faults=faults,
+            write_delay=args.write_delay,
+        )
     except ConfigError as error:
         print(f"simulator server: {error}", file=sys.stderr)
         return 2
