@@ -3,7 +3,8 @@
 Kept apart from the requests themselves (``http.PsaHttp`` draws on it before each one) so
 the rule has one home: waiting requests form one queue in priority order (the verify and
 write of a due step, ``core.ports.urgent``, before polls and full reads), background
-requests leave a quarter of the general budget to urgent ones, and with a
+requests leave a quarter of the general budget to due steps and the verify reads of due
+at-risk steps (``WARNING``) leave its last 15 % to the other due steps (``_limit``), and with a
 ``core.ports.RequestLog`` (the store) every request is counted before it is sent, so a
 restarted daemon starts from the last minute's count instead of a fresh budget.
 
@@ -38,7 +39,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
-from sla_connector.core.ports import PRIORITIES, Clock, RequestLog, is_urgent, request_priority
+from sla_connector.core.ports import (
+    BACKGROUND,
+    PRIORITIES,
+    URGENT,
+    WARNING,
+    Clock,
+    RequestLog,
+    is_urgent,
+    request_priority,
+)
 
 __all__ = ["PACE_SHARE", "WINDOW", "RequestBudget", "log_warning_once", "pacing"]
 
@@ -144,12 +154,12 @@ class RequestBudget:
                 while self._queue[0] is not entry:
                     turn.clear()
                     await turn.wait()
-                now, start = self._slot(urgent)
+                now, start = self._slot(priority)
                 if start is None:
                     break
                 turn.clear()
                 if await self._wait_or_yield((start - now).total_seconds(), turn):
-                    self._expire_before(start, self._limit(urgent))
+                    self._expire_before(start, self._limit(priority))
                     now = max(self.clock.now(), start)  # a virtual clock may not have moved
                     break
             self._count(now)
@@ -168,27 +178,37 @@ class RequestBudget:
         queued and the window has a slot. For a read that is worth it only when it costs no
         wait (Zendesk's event-stream page: in a crash loop the export budget is full, and
         a page that waited for it held up every ticket of the poll)."""
-        return not self._queue and self._slot(False)[1] is None
+        return not self._queue and self._slot(BACKGROUND)[1] is None
 
-    def _limit(self, urgent: bool) -> int:
-        """Background requests leave a quarter of the general budget (the first of the
-        family, where verifies and writes go) to urgent ones."""
+    def _limit(self, priority: str) -> int:
+        """How full the window may be for a request of this priority to go now. In the
+        general budget (the first of the family, where verifies and writes go) background
+        requests leave a quarter to due steps, and due at-risk steps (``WARNING``: their
+        notices write nothing, or less than a breach) leave the last 15 % to the others. A
+        due step that finds the window full waits until its oldest request is a minute old,
+        which can be many seconds when the minute before was busy and then quiet: in the
+        50-kill soak, at-risk steps' verify reads (more than half of them at the peak) and
+        new tickets' first reads filled the window a breach's verify needed, and it waited
+        7 s for a slot (issue 10)."""
         limit = self.requests_per_minute
-        if urgent or self.family[0] is not self or limit < 4:
+        if priority == URGENT or self.family[0] is not self or limit < 4:
             return limit
+        if priority == WARNING:
+            return limit - limit * 3 // 20
         return limit - limit // 4
 
-    def _slot(self, urgent: bool) -> tuple[datetime, datetime | None]:
+    def _slot(self, priority: str) -> tuple[datetime, datetime | None]:
         """Now, and None when a slot is free now, else when one will be."""
         now = self.clock.now()
         window = WINDOW
         while self._window and self._window[0] <= now - window:
             self._window.popleft()
-        limit = self._limit(urgent)
+        limit = self._limit(priority)
         start = (
             self._window[len(self._window) - limit] + window if len(self._window) >= limit else now
         )
-        if self.paced and _pacing.get() and not urgent and self._last_paced is not None:
+        paced = self.paced and _pacing.get() and not is_urgent(priority)
+        if paced and self._last_paced is not None:
             start = max(start, self._last_paced + window * PACE_SHARE / self.requests_per_minute)
         return now, (start if start > now else None)
 

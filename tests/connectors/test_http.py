@@ -450,6 +450,32 @@ async def test_a_due_steps_request_goes_before_an_at_risk_steps_when_the_budget_
     assert order[-2:] == ["breach", "at-risk"]
 
 
+@respx.mock
+async def test_at_risk_requests_leave_the_last_slots_of_the_minute_to_the_other_due_steps() -> None:
+    # Of 20 a minute, background requests may fill 15 and at-risk steps' 17; the last 3
+    # stay free for a breach falling due (issue 10: at-risk verifies and new tickets'
+    # first reads filled the minute, and a breach's verify waited 7 s for a slot).
+    respx.get(BASE + "/t").mock(return_value=httpx.Response(200, json={}))
+    http, _ = make_http(rpm=20)
+    held = HeldSleep(http.clock)  # type: ignore[arg-type]
+    http._sleep = held
+    for _ in range(15):
+        await http.get_json("t")
+    with urgent(warning=True):
+        for _ in range(2):
+            await asyncio.wait_for(http.get_json("t"), 5)  # 16 and 17: at once
+        notice = asyncio.ensure_future(http.get_json("t"))
+    await asyncio.sleep(0.01)
+    assert not notice.done() and held.waits, "an at-risk request took one of the last 3"
+    with urgent():
+        for _ in range(3):
+            await asyncio.wait_for(http.get_json("t"), 5)  # the breach's: at once
+    assert not notice.done() and http.requests_made == 20
+    held.release.set()
+    await asyncio.wait_for(notice, 5)
+    assert http.requests_made == 21
+
+
 class MemoryLog:
     """A ``RequestLog`` in memory: what a previous process recorded, and what this one does."""
 
