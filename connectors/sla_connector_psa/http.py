@@ -47,7 +47,14 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from sla_connector.core.errors import FatalConnectorError
-from sla_connector.core.ports import Clock, RequestLog, is_urgent, request_priority, urgent
+from sla_connector.core.ports import (
+    Clock,
+    RequestLog,
+    is_urgent,
+    request_priority,
+    request_sent,
+    urgent,
+)
 from sla_connector_psa.budget import RequestBudget
 from sla_connector_psa.credentials import AuthDescription, Credentials, StaticCredentials
 from sla_connector_psa.http_errors import (
@@ -487,6 +494,9 @@ class PsaHttp(RequestBudget):
         if account is not None:
             with urgent() if self.paced else contextlib.nullcontext():
                 account_stamp = await account._throttle()
+        sent = request_sent.get()
+        if sent is not None:
+            sent()  # the budget's wait is over (``runtime.ticket_reads`` gathers meanwhile)
         try:
             return await self._send(call, auth)
         finally:

@@ -37,7 +37,7 @@ from sla_connector.core.errors import (
     RetriableConnectorError,
     WriteConflictError,
 )
-from sla_connector.core.ports import urgent
+from sla_connector.core.ports import request_sent, urgent
 from sla_connector.core.secrets import resolve_secret
 
 pytestmark = pytest.mark.anyio
@@ -474,6 +474,30 @@ async def test_at_risk_requests_leave_the_last_slots_of_the_minute_to_the_other_
     held.release.set()
     await asyncio.wait_for(notice, 5)
     assert http.requests_made == 21
+
+
+@respx.mock
+async def test_each_attempt_says_it_leaves_once_the_budget_let_it() -> None:
+    # runtime.ticket_reads gathers verify reads while a request waits for the budget;
+    # it learns the wait is over from this hook, called before the request is sent.
+    left: list[float] = []  # the budget's waits so far, at each call of the hook
+    hooked_at_send: list[int] = []  # hook calls so far, at each request the PSA sees
+    answers = iter([httpx.Response(200, json={}), httpx.Response(500, json={})])
+
+    def answer(_: httpx.Request) -> httpx.Response:
+        hooked_at_send.append(len(left))
+        return next(answers, httpx.Response(200, json={}))
+
+    respx.get(BASE + "/t").mock(side_effect=answer)
+    http, sleep = make_http(rpm=1)
+    await http.get_json("t")  # the budget is spent: the next request waits a minute
+    token = request_sent.set(lambda: left.append(sum(sleep.waits)))
+    try:
+        await http.get_json("t")  # a 500, then a retry
+    finally:
+        request_sent.reset(token)
+    assert hooked_at_send == [0, 1, 2], "the hook is called before each attempt is sent"
+    assert left[0] >= 60, "and only once the budget's wait is over"
 
 
 class MemoryLog:

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from sla_connector.core.errors import RetriableConnectorError
-from sla_connector.core.ports import URGENT, WARNING, request_priority, urgent
+from sla_connector.core.ports import URGENT, WARNING, request_priority, request_sent, urgent
 from sla_connector.core.ticket import Ticket
 from sla_connector.runtime.clocks import ManualClock
 from sla_connector.runtime.ticket_reads import TicketReads
@@ -187,6 +187,73 @@ async def test_a_read_that_joined_a_cancelled_request_reads_anew() -> None:
     held.set()
     assert (await asyncio.wait_for(joined, 5)).id == "2"
     assert gatherer.cancelled()
+
+
+class BudgetedMany:
+    """A batch read whose requests wait for a rate budget the test opens by hand, and say
+    when they leave (``core.ports.request_sent``), as ``PsaHttp`` does."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.budget = asyncio.Event()
+        self.priorities: list[str] = []
+
+    async def __call__(self, ticket_ids: Sequence[str]) -> dict[str, Ticket | Exception]:
+        self.calls.append(list(ticket_ids))
+        self.priorities.append(request_priority.get())
+        await self.budget.wait()
+        sent = request_sent.get()
+        assert sent is not None, "a gathered request carries the hook"
+        sent()
+        await asyncio.sleep(0)
+        return {tid: _ticket(tid) for tid in ticket_ids}
+
+
+async def _turns(n: int = 10) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_reads_begun_while_a_request_waits_for_the_budget_go_in_the_next_one() -> None:
+    # Steps falling due one after another while the budget is spent: one request for all
+    # of them once the first leaves, not one request (and one slot) each.
+    reads, fetch, many = TicketReads(ManualClock(START)), Fetches(), BudgetedMany()
+    first = asyncio.ensure_future(reads.read("sim", "1", fetch, many))
+    await _turns()
+    later = []
+    for tid in "234":
+        later.append(asyncio.ensure_future(reads.read("sim", tid, fetch, many)))
+        await _turns()  # each begins turns after the one before: no gathering by turns
+    assert many.calls == [["1"]], "a read went while the one before waited for the budget"
+    many.budget.set()
+    done = await asyncio.wait_for(asyncio.gather(first, *later), 5)
+    assert [t.id for t in done] == ["1", "2", "3", "4"]
+    assert many.calls == [["1"], ["2", "3", "4"]]
+    # Once nothing waits for the budget, a read goes at once, alone.
+    assert (await asyncio.wait_for(reads.read("sim", "5", fetch, many), 5)).id == "5"
+    assert many.calls[-1] == ["5"]
+
+
+async def test_a_breach_read_does_not_wait_behind_an_at_risk_request_waiting_for_the_budget() -> (
+    None
+):
+    reads, fetch, many = TicketReads(ManualClock(START)), Fetches(), BudgetedMany()
+    with urgent(warning=True):
+        notice = asyncio.ensure_future(reads.read("sim", "1", fetch, many))
+    await _turns()
+    with urgent(warning=True):
+        other_notice = asyncio.ensure_future(reads.read("sim", "2", fetch, many))
+    await _turns()
+    assert many.calls == [["1"]]  # the second at-risk read waits, gathering
+    with urgent():
+        breach = asyncio.ensure_future(reads.read("sim", "3", fetch, many))
+    await _turns()
+    # The breach joined the gathering request, which now goes at the breach's priority
+    # without waiting for the at-risk request ahead of it.
+    assert many.calls == [["1"], ["2", "3"]]
+    assert many.priorities == [WARNING, URGENT]
+    many.budget.set()
+    await asyncio.wait_for(asyncio.gather(notice, other_notice, breach), 5)
 
 
 # -- in the daemon ----------------------------------------------------------------------

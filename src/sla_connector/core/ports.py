@@ -27,7 +27,7 @@ back-off while the rest of the poll went on); ``fetch_ticket`` raises
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -62,6 +62,7 @@ __all__ = [
     "WriteResult",
     "is_urgent",
     "request_priority",
+    "request_sent",
     "urgent",
 ]
 
@@ -276,6 +277,16 @@ PRIORITIES = (URGENT, WARNING, BACKGROUND)  # most pressing first
 request_priority: ContextVar[str] = ContextVar("sla_connector_request_priority", default=BACKGROUND)
 """``URGENT`` inside the verify-and-write of a due step, ``WARNING`` inside that of a due
 at-risk step, else ``BACKGROUND``."""
+
+
+request_sent: ContextVar[Callable[[], None] | None] = ContextVar(
+    "sla_connector_request_sent", default=None
+)
+"""Called by a connector's HTTP layer each time a request made inside leaves, its rate
+budget's wait over (so more than once for a request retried, or a read of several
+requests). ``runtime.ticket_reads`` keeps gathering verify reads while its last request
+still waits for the budget, so that reads due while the budget is spent go in one request
+instead of one each."""
 
 
 def is_urgent(priority: str) -> bool:

@@ -18,6 +18,15 @@ go in one request where the connector can read several tickets at once
 loop (no time) for the others to join, then reads them all. In the 50-kill soak a life
 started with up to eight due steps, each a request of its own against a budget that was
 full for minutes (issue 10).
+
+While the source's last such request still waits for the PSA's rate budget, a new one
+keeps gathering: it goes once that one has left (``core.ports.request_sent``), with every
+read begun meanwhile. When the budget is spent, steps fall due one after another while the
+first read waits, and each read of its own then waited for a slot of its own (in the soak
+39 of the peak minute's 100 requests were verify reads, nearly all of one ticket). A read
+more pressing than the waiting request (a breach's behind an at-risk step's) does not
+wait for it. A connector whose requests never report leaving (no HTTP budget) makes the
+next request wait until the last one is answered.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sla_connector.core.errors import RetriableConnectorError
-from sla_connector.core.ports import PRIORITIES, Clock, request_priority
+from sla_connector.core.ports import PRIORITIES, Clock, request_priority, request_sent
 from sla_connector.core.ticket import Ticket
 
 __all__ = ["FRESH_FOR", "GATHER_TURNS", "ReadMany", "TicketReads"]
@@ -48,6 +57,19 @@ class _Read:
     answered: datetime | None = None
 
 
+@dataclass(slots=True)
+class _Unsent:
+    """A gathered request that has not left yet (it waits for the PSA's budget)."""
+
+    priority: str
+    moved: asyncio.Event  # set when it leaves, or when the next batch's priority rises
+    left: bool = False
+
+    def sent(self) -> None:
+        self.left = True
+        self.moved.set()
+
+
 class TicketReads:
     """The latest verify read of each ticket, shared while it is fresh."""
 
@@ -58,6 +80,8 @@ class TicketReads:
         # Per source, the reads waiting to go in the request a first read is gathering.
         self._gathering: dict[str, dict[str, asyncio.Future[Ticket] | None]] = {}
         self._priority: dict[str, str] = {}  # the most pressing of them (``core.ports``)
+        self._unsent: dict[str, list[_Unsent]] = {}  # per source, requests not left yet
+        self._moved: dict[str, asyncio.Event] = {}  # per source: an unsent one left
         self.shared = 0  # reads answered from another step's request (a health counter)
         self.batched = 0  # reads that went in another read's request (a health counter)
 
@@ -113,9 +137,10 @@ class TicketReads:
         if waiting is not None:
             mine: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
             waiting[ticket_id] = mine
-            self._priority[source] = min(
-                self._priority[source], request_priority.get(), key=PRIORITIES.index
-            )
+            before = self._priority[source]
+            self._priority[source] = min(before, request_priority.get(), key=PRIORITIES.index)
+            if self._priority[source] != before:
+                self._moved_event(source).set()  # it may no longer wait for the unsent one
             self.batched += 1
             try:
                 return await mine
@@ -131,15 +156,23 @@ class TicketReads:
             try:
                 for _ in range(GATHER_TURNS):
                     await asyncio.sleep(0)
+                await self._behind_unsent(source)
             finally:
                 del self._gathering[source]
             # The request goes at the most pressing priority of the reads in it: a breach
             # that joined an at-risk step's read must not wait behind the warning's.
-            token = request_priority.set(self._priority.pop(source))
+            priority = self._priority.pop(source)
+            unsent = _Unsent(priority, self._moved_event(source))
+            self._unsent.setdefault(source, []).append(unsent)
+            token = request_priority.set(priority)
+            hook = request_sent.set(unsent.sent)
             try:
                 found = await many(list(waiting))
             finally:
+                request_sent.reset(hook)
                 request_priority.reset(token)
+                unsent.sent()  # answered or failed: nothing waits for it any more
+                self._unsent[source].remove(unsent)
         except BaseException as exc:
             for joined in waiting.values():
                 _settle(joined, exc)
@@ -150,6 +183,23 @@ class TicketReads:
         if isinstance(own, Exception):
             raise own
         return own
+
+    def _moved_event(self, source: str) -> asyncio.Event:
+        return self._moved.setdefault(source, asyncio.Event())
+
+    async def _behind_unsent(self, source: str) -> None:
+        """Keep gathering while one of the source's requests at least as pressing as the
+        one being gathered has not left yet (``core.ports.request_sent``)."""
+        moved = self._moved_event(source)
+        while True:
+            mine = PRIORITIES.index(self._priority[source])
+            if not any(
+                not unsent.left and PRIORITIES.index(unsent.priority) <= mine
+                for unsent in self._unsent.get(source, ())
+            ):
+                return
+            moved.clear()
+            await moved.wait()
 
     def _drop(self, key: tuple[str, str], entry: _Read) -> None:
         if self._reads.get(key) is entry:
