@@ -4,9 +4,9 @@ One at a time, a page of twenty tickets whose histories a restart no longer hold
 twenty round trips, each a retry away from a few seconds when the PSA answers badly; a
 daemon restarted every few seconds then never finished its first page, so the tickets on
 it were never planned (issue 10, the 50-kill soak). ``HistoryReads`` reads them
-``HISTORY_READS`` at a time (``of_page``; ahead of background reads and handed over one by
-one as they arrive for the tickets the store has never seen: ``as_read``), and notes in the
-page's ``Batch`` what went away, was unreadable or failed.
+``HISTORY_READS`` at a time (``of_page``; urgently and handed over one by one as they
+arrive for the tickets the store has never seen: ``as_read``), and notes in the page's
+``Batch`` what went away, was unreadable or failed.
 """
 
 from __future__ import annotations
@@ -73,21 +73,15 @@ class HistoryReads:
     async def as_read(
         self, latest: Mapping[int, Mapping[str, Any]]
     ) -> AsyncIterator[tuple[dict[int, tuple[Audit, ...]], Batch, bool]]:
-        """The histories of these tickets, read ``HISTORY_READS`` at a time at the at-risk
-        steps' priority (``core.ports.WARNING``: before polls and full reads, after the
-        verifies and writes of steps due now) and handed over as they arrive (with what the
-        reads noted: withdrawals, rejections, failures, and whether these are the last),
-        not when the slowest of them is done.
+        """The histories of these tickets, read urgently ``HISTORY_READS`` at a time and
+        handed over as they arrive (with what the reads noted: withdrawals, rejections,
+        failures, and whether these are the last), not when the slowest of them is done.
 
         For the tickets the store has never seen: nothing of theirs can fire until they are
         read, and one whose read is done must not wait for a neighbour's retries (issue 10,
         the 50-kill soak: a never-seen ticket read in one life waited in its part for reads
         that the account budget held back, the life was killed, and the next lives read it
-        again while its step fell due). Not at the due steps' priority: the export shows a
-        ticket a minute after its change, so its first step due after that is seconds away
-        at the least, while a breach due now is not; in the same soak new tickets' reads
-        filled the minute a due breach's verify then waited for. The first error ends the
-        reads, as in ``of_page``.
+        again while its step fell due). The first error ends the reads, as in ``of_page``.
         """
         gate = asyncio.Semaphore(HISTORY_READS)
 
@@ -96,7 +90,7 @@ class HistoryReads:
         async def one(tid: int, raw: Mapping[str, Any]) -> Read:
             notes = Batch()
             async with gate:
-                with urgent(warning=True):
+                with urgent():
                     return tid, await self.of_ticket(tid, raw, notes), notes
 
         order = {tid: place for place, tid in enumerate(latest)}

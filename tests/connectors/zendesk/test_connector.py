@@ -16,7 +16,7 @@ from sla_connector_psa.zendesk.connector import PAGE_PART
 from sla_connector_psa.zendesk.cursor import ZendeskCursor, decode_cursor, encode_cursor
 
 from sla_connector.core.errors import RetriableConnectorError
-from sla_connector.core.ports import BACKGROUND, WARNING, RecalledTicket, request_priority
+from sla_connector.core.ports import BACKGROUND, URGENT, RecalledTicket, request_priority
 from sla_connector.core.ticket import Ticket
 from tests.connectors.test_http import MemoryLog
 
@@ -257,7 +257,7 @@ class _Memory:
         }
 
 
-async def test_a_ticket_the_store_never_saw_is_read_first_and_before_background_reads() -> None:
+async def test_a_ticket_the_store_never_saw_is_read_first_and_urgently() -> None:
     # A changed ticket's steps are armed from its snapshot and verified when due; a new
     # one's can fire only once it is read, and the export shows it 60 s late (issue 10).
     template = load("export_page1.json")["tickets"][1]
@@ -302,7 +302,7 @@ async def test_a_ticket_the_store_never_saw_is_read_first_and_before_background_
     cold = [[t.id for t in p.tickets] for p in parts[1:]]
     assert cold[0][0] == str(ids[-1])  # last on the export page, first to be read
     assert sorted(int(t) for part in cold for t in part) == ids
-    assert priority[ids[-1]] == WARNING  # after due steps' verifies, before the rest
+    assert priority[ids[-1]] == URGENT
     assert {priority[n] for n in ids[:-1]} == {BACKGROUND}
 
 
