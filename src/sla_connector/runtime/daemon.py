@@ -180,7 +180,15 @@ class Daemon:
         self._in_flight: dict[str, set[str]] = {name: set() for name in connectors}
         self._backoff: dict[str, dict[str, datetime]] = {name: {} for name in connectors}
         self._retries: dict[str, dict[str, int]] = {name: {} for name in connectors}
-        self._slots = {name: asyncio.Semaphore(max(1, settings.concurrency)) for name in connectors}
+        # Two pools of ``concurrency`` slots per connector, one for due at-risk steps and one
+        # for the others: eight at-risk steps waiting for the PSA's budget (which lets them
+        # go after the breaches) held every slot of one pool, and a due breach never started
+        # (issue 10, the 50-kill soak). ``_holding``: the spawned steps, and their pool.
+        self._slots = {
+            name: {pool: asyncio.Semaphore(max(1, settings.concurrency)) for pool in (False, True)}
+            for name in connectors
+        }
+        self._holding: dict[str, dict[str, bool]] = {name: {} for name in connectors}
         self._ticket_locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
         for connector in self.connectors.values():
             if isinstance(connector, BudgetKeeper):
@@ -442,20 +450,31 @@ class Daemon:
         if reconcile:
             work += [(row, True) for row in self.store.firing(name)]
         # No more tasks than slots: each one that ends re-arms the timer, which takes the
-        # next due steps, so the store is asked for a few rows at a time, never hundreds.
-        free = max(0, self.settings.concurrency - len(in_flight))
-        due = self.store.due(to_us(now), name, limit=len(in_flight) + len(backoff) + free)
+        # next due steps, so the store is asked for a few rows at a time, never hundreds
+        # (enough for a pool's rows to be found behind a full pool's).
+        holding, size = self._holding[name], self.settings.concurrency
+        free = {
+            pool: max(0, size - sum(p is pool for p in holding.values())) for pool in (False, True)
+        }
+        limit = len(in_flight) + len(backoff) + 2 * size
+        due = self.store.due(to_us(now), name, limit=limit)
         work += [(row, False) for row in due if backoff.get(row.key, now) <= now]
-        fresh = [(row, rec) for row, rec in work if row.key not in in_flight]
-        tasks = [self._spawn(name, row, rec) for row, rec in fresh[: max(free, 0)]]
-        if reconcile:
-            tasks += [self._spawn(name, row, rec) for row, rec in fresh[free:] if rec]
+        tasks = []
+        for row, rec in work:
+            pool = self._warns(row)
+            if row.key in in_flight or not (free[pool] or rec):
+                continue  # a claimed step left by a crash is settled whatever the pools hold
+            free[pool] = max(0, free[pool] - 1)
+            tasks.append(self._spawn(name, row, rec, pool))
         if tasks and not self._detached:
             await asyncio.gather(*tasks)
         self.arm(name)
 
-    def _spawn(self, name: str, row: LedgerRow, reconciling: bool) -> asyncio.Task[None]:
+    def _spawn(
+        self, name: str, row: LedgerRow, reconciling: bool, pool: bool
+    ) -> asyncio.Task[None]:
         self._in_flight[name].add(row.key)
+        self._holding[name][row.key] = pool
         task = asyncio.get_running_loop().create_task(self._fire_one(name, row, reconciling))
         self._busy.add(task)
         task.add_done_callback(self._busy.discard)
@@ -467,7 +486,8 @@ class Daemon:
         read (``runtime.ticket_reads``) and never race each other's writes."""
         status = self.status[name]
         try:
-            async with self._slots[name], self._ticket_lock(name, row.ticket_id):
+            pool = self._slots[name][self._holding[name][row.key]]
+            async with pool, self._ticket_lock(name, row.ticket_id):
                 if self.escalator.stopping or not status.leading:
                     return  # the next start (or the new leader) fires it
                 with urgent(warning=self._only_warnings(name, row)):
@@ -481,6 +501,7 @@ class Daemon:
             log.exception("firing %s failed", row.key)
         finally:
             self._in_flight[name].discard(row.key)
+            self._holding[name].pop(row.key, None)
             self.arm(name)
 
     async def _fire_siblings(self, name: str, row: LedgerRow) -> None:
