@@ -189,9 +189,7 @@ class RequestBudget:
         which can be many seconds when the minute before was busy and then quiet: in the
         50-kill soak, at-risk steps' verify reads (more than half of the verify reads at
         the peak) helped fill the window a breach's verify needed, and it waited 7 s for a
-        slot (issue 10). A never-seen ticket's first read stays at the due steps' priority:
-        capped like a warning, it waited through lives too short to read it, and its steps
-        were planned half a minute late (the same soak)."""
+        slot (issue 10)."""
         limit = self.requests_per_minute
         if priority == URGENT or self.family[0] is not self or limit < 4:
             return limit

@@ -81,7 +81,10 @@ class HistoryReads:
         read, and one whose read is done must not wait for a neighbour's retries (issue 10,
         the 50-kill soak: a never-seen ticket read in one life waited in its part for reads
         that the account budget held back, the life was killed, and the next lives read it
-        again while its step fell due). The first error ends the reads, as in ``of_page``.
+        again while its step fell due). At the due steps' priority, not an at-risk step's:
+        capped like a warning (``budget.RequestBudget._limit``), such reads waited through
+        lives too short to make them, and their tickets' steps were planned half a minute
+        late (the same soak). The first error ends the reads, as in ``of_page``.
         """
         gate = asyncio.Semaphore(HISTORY_READS)
 
