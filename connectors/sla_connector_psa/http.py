@@ -15,12 +15,10 @@ re-reads the ticket instead of writing twice, and a 409 raises
 Credentials come from a ``Credentials`` object (static headers, or ``oauth``'s
 client-credentials token source); after a 401 they are renewed once and the request is sent
 again, so an access token that expired between two requests never reaches the caller. A
-per-connector request budget (requests per minute, ``budget.RequestBudget``; base URLs are
-checked in ``urls``) is kept on the injected clock, and all
-waiting goes through an injectable ``sleep`` so tests run in virtual time. The budget is
-one queue in priority order: a request the runtime marked urgent (``core.ports.urgent``:
-the verify and write of a due step) goes before any waiting background request (polls,
-full reads), and background requests leave a quarter of the general budget to urgent ones.
+per-connector request budget (requests per minute, ``budget.RequestBudget``, which says
+how requests of each priority share it; base URLs are checked in ``urls``) is kept on the
+injected clock, and all waiting goes through an injectable ``sleep`` so tests run in
+virtual time; ``core.ports.request_sent`` is called as each request leaves.
 ``keep_budgets(log)`` keeps every budget of the layer and its siblings in a
 ``core.ports.RequestLog`` (the runtime's store): it starts from the requests the log holds
 for the last minute and counts each request there before sending it, so a restarted
