@@ -8,11 +8,12 @@ Start fast, fire first (issue 10): ``start`` takes the leads and dispatches ever
 store says is due (and every step a crashed process left claimed) before anything else,
 then arms the timers and starts the polls in the background; it awaits no PSA request, so
 "daemon started" is logged at once. Due steps are verified and written concurrently, at
-most ``DaemonSettings.concurrency`` at a time per connector, with their requests marked
-urgent (``core.ports.urgent``) so the connector's rate limiter lets them go before polls
-and full reads, at-risk steps' after the others' (a warning, ahead of the breach whose
-steps are the commitment). Each poll re-arms the timer after every page, so a step is armed at its
-due instant the moment a poll shows its ticket.
+most ``DaemonSettings.concurrency`` at a time per connector in each of two pools (due
+at-risk steps, the rest), their requests marked urgent (``core.ports.urgent``) so the
+connector's rate limiter lets them go before polls and full reads, at-risk steps' after
+the others' (a warning, ahead of the breach whose steps are the commitment). Each poll
+re-arms the timer after every page, so a step is armed at its due instant the moment a
+poll shows its ticket.
 """
 
 from __future__ import annotations
