@@ -42,7 +42,6 @@ from datetime import UTC, datetime, timedelta
 from sla_connector.core.ports import (
     BACKGROUND,
     PRIORITIES,
-    URGENT,
     WARNING,
     Clock,
     RequestLog,
@@ -56,6 +55,9 @@ log = logging.getLogger("sla_connector_psa.http")
 
 WINDOW = timedelta(seconds=61)
 PACE_SHARE = 2  # a paced budget's polls are this many budget shares (61 s / budget) apart
+# The share of the general budget a priority leaves to the more pressing ones (``_limit``);
+# due steps' own requests (``URGENT``) may fill it.
+_LEFT_TO_OTHERS = {WARNING: (3, 20), BACKGROUND: (1, 4)}
 
 _pacing: ContextVar[bool] = ContextVar("sla_connector_psa_pacing", default=False)
 
@@ -188,14 +190,13 @@ class RequestBudget:
         due step that finds the window full waits until its oldest request is a minute old,
         which can be many seconds when the minute before was busy and then quiet: in the
         50-kill soak, at-risk steps' verify reads (more than half of the verify reads at
-        the peak) helped fill the window a breach's verify needed, and it waited 7 s for a
+        the peak) helped fill the window a breach's verify needed, and it waited 8 s for a
         slot (issue 10)."""
         limit = self.requests_per_minute
-        if priority == URGENT or self.family[0] is not self or limit < 4:
+        if priority not in _LEFT_TO_OTHERS or self.family[0] is not self or limit < 4:
             return limit
-        if priority == WARNING:
-            return limit - limit * 3 // 20
-        return limit - limit // 4
+        share, of = _LEFT_TO_OTHERS[priority]
+        return limit - limit * share // of
 
     def _slot(self, priority: str) -> tuple[datetime, datetime | None]:
         """Now, and None when a slot is free now, else when one will be."""

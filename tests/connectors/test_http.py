@@ -454,7 +454,7 @@ async def test_a_due_steps_request_goes_before_an_at_risk_steps_when_the_budget_
 async def test_at_risk_requests_leave_the_last_slots_of_the_minute_to_the_other_due_steps() -> None:
     # Of 20 a minute, background requests may fill 15 and at-risk steps' 17; the last 3
     # stay free for a breach falling due (issue 10: at-risk verifies helped fill the
-    # minute, and a breach's verify waited 7 s for a slot).
+    # minute, and a breach's verify waited 8 s for a slot).
     respx.get(BASE + "/t").mock(return_value=httpx.Response(200, json={}))
     http, _ = make_http(rpm=20)
     held = HeldSleep(http.clock)  # type: ignore[arg-type]

@@ -455,7 +455,7 @@ class Daemon:
         # (enough for a pool's rows to be found behind a full pool's).
         holding, size = self._holding[name], self.settings.concurrency
         free = {
-            pool: max(0, size - sum(p is pool for p in holding.values())) for pool in (False, True)
+            pool: max(0, size - sum(p == pool for p in holding.values())) for pool in (False, True)
         }
         limit = len(in_flight) + len(backoff) + 2 * size
         due = self.store.due(to_us(now), name, limit=limit)
@@ -487,8 +487,8 @@ class Daemon:
         read (``runtime.ticket_reads``) and never race each other's writes."""
         status = self.status[name]
         try:
-            pool = self._slots[name][self._holding[name][row.key]]
-            async with pool, self._ticket_lock(name, row.ticket_id):
+            slots = self._slots[name][self._holding[name][row.key]]
+            async with slots, self._ticket_lock(name, row.ticket_id):
                 if self.escalator.stopping or not status.leading:
                     return  # the next start (or the new leader) fires it
                 with urgent(warning=self._only_warnings(name, row)):
